@@ -1,0 +1,1 @@
+"""circleback connectors: one module per provider, registered by kind."""

@@ -1,0 +1,226 @@
+"""The connector interface: records, roles and the never-send guard, in one place.
+
+A connector is a small class registered by ``kind`` (see ``registry.py``). It
+offers some of three roles:
+
+* :class:`MailSource` - ``sync(cursor) -> SyncResult[MailRecord]``
+* :class:`CalendarSource` - ``sync(cursor) -> SyncResult[EventRecord]``
+* :class:`DraftBox` - ``create_draft``, ``list_drafts``, ``get_draft``
+
+Records carry headers only, never bodies.  Cursors are opaque JSON-able dicts
+that the ledger stores per account and role; a connector must accept ``None``
+(first sync) and any cursor it produced itself.
+
+There is no send method anywhere, and :func:`refuse_send` is the one guard the
+HTTP-based connectors route every request through.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+
+Cursor = dict[str, Any]
+
+
+class Direction(StrEnum):
+    SENT = "sent"  # written by the user (From is one of my addresses, or found in Sent)
+    RECEIVED = "received"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One mailbox: a lower-cased address and the display name as written."""
+
+    email: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MailRecord:
+    """What circleback keeps of one message: its headers, never its body."""
+
+    source_id: str  # stable within the account: Message-ID if present, else a provider id
+    timestamp: datetime  # aware, UTC; the provider's internal date where it has one
+    direction: Direction
+    sender: Address | None
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    subject: str = ""
+    message_id: str = ""  # without angle brackets
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    thread_id: str = ""  # provider thread id, or derived from References
+    folder: str = ""
+    # Noise signals, reported as found; the daemon decides what counts.
+    list_id: str = ""
+    precedence: str = ""
+    auto_submitted: str = ""
+    category: str = ""  # provider category (Gmail promotions, Outlook "other", ...)
+    is_draft: bool = False
+    circleback_key: str = ""  # our X-Circleback-Key, when a draft of ours was sent
+
+
+class ResponseStatus(StrEnum):
+    ACCEPTED = "accepted"
+    TENTATIVE = "tentative"
+    DECLINED = "declined"
+    NEEDS_ACTION = "needs-action"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    email: str
+    name: str = ""
+    status: ResponseStatus = ResponseStatus.UNKNOWN
+    is_organizer: bool = False
+    is_resource: bool = False  # rooms and equipment never count as people
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One occurrence of a calendar event (recurrences are expanded)."""
+
+    source_id: str  # uid plus the occurrence's start for recurring events
+    uid: str
+    start: datetime  # aware, UTC
+    end: datetime
+    title: str = ""
+    organizer: str = ""
+    attendees: tuple[Attendee, ...] = ()
+    cancelled: bool = False  # a cancelled or removed event: drop what we knew of it
+    my_status: ResponseStatus = ResponseStatus.UNKNOWN
+    all_day: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRef:
+    """Where a draft lives in a DraftBox, and the outbox key it carries."""
+
+    account: str
+    ref: str  # provider id: file name, draft id, UID
+    key: str = ""  # our X-Circleback-Key, "" for drafts that are not ours
+
+
+@dataclass(slots=True)
+class Skip:
+    """One input a connector could not use, said in one line."""
+
+    where: str
+    why: str
+
+
+R = TypeVar("R")
+
+
+@dataclass(slots=True)
+class SyncResult(Generic[R]):
+    records: list[R]
+    cursor: Cursor
+    skipped: list[Skip] = field(default_factory=list)
+    # A full resync: the ledger forgets what this account's role knew before
+    # (e.g. a calendar whose sync token expired) and takes these records instead.
+    full: bool = False
+
+
+@runtime_checkable
+class MailSource(Protocol):
+    def sync_mail(self, cursor: Cursor | None) -> SyncResult[MailRecord]: ...
+
+
+@runtime_checkable
+class CalendarSource(Protocol):
+    def sync_events(self, cursor: Cursor | None) -> SyncResult[EventRecord]: ...
+
+
+@runtime_checkable
+class DraftBox(Protocol):
+    def create_draft(self, message: bytes, key: str, reply_to: str | None = None) -> DraftRef:
+        """Store ``message`` (RFC 5322 bytes carrying ``X-Circleback-Key: key``) as a draft."""
+        ...
+
+    def list_drafts(self) -> list[DraftRef]:
+        """Every draft in the Drafts folder, with our key where it carries one."""
+        ...
+
+    def get_draft(self, ref: DraftRef) -> bytes | None:
+        """The draft's RFC 5322 bytes, or None if it is gone."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorContext:
+    """What every connector may know besides its own account config."""
+
+    my_addresses: frozenset[str] = frozenset()  # lower-cased; decides Direction
+    lookback_days: float = 3 * 365  # a first sync reads this far back
+    lookahead_days: float = 60  # calendars are read this far ahead
+    now: datetime | None = None  # tests pin the clock; None means the real one
+
+
+class Connector:
+    """Base class; subclasses implement their roles.
+
+    Constructed as ``Cls(config, context)``: ``config`` is the account's
+    pydantic model from ``daemon/config.py`` (it has ``name`` and ``kind``).
+    """
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, config: Any, context: ConnectorContext | None = None) -> None:
+        self.config = config
+        self.account: str = config.name
+        self.context = context or ConnectorContext()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the default has nothing to release."""
+
+    @property
+    def roles(self) -> frozenset[str]:
+        found = set()
+        if isinstance(self, MailSource):
+            found.add("mail")
+        if isinstance(self, CalendarSource):
+            found.add("calendar")
+        if isinstance(self, DraftBox):
+            found.add("drafts")
+        return frozenset(found)
+
+
+class ConnectorError(Exception):
+    """A connector could not do what was asked; the message says what to do."""
+
+
+class AuthRevoked(ConnectorError):
+    """The account's credential no longer works: the user must re-authorise."""
+
+
+class SendRefused(ConnectorError):
+    """Something tried to reach a send endpoint. circleback never sends."""
+
+
+# Any path that sends mail on Gmail, Graph or EWS-like APIs.  Checked against the
+# path of every outgoing HTTP request by the shared HTTP layer.
+_SEND_PATH = re.compile(r"(?i)(/send(mail)?\b|:send\b|/messages/send|/drafts/send)")
+
+
+def refuse_send(method: str, url: str) -> None:
+    """Raise SendRefused if ``url`` is a send endpoint; circleback never sends."""
+    path = url.split("?", 1)[0]
+    if _SEND_PATH.search(path):
+        raise SendRefused(f"refused {method} {path}: circleback never sends mail")
+
+
+def addresses_in(records: Iterable[MailRecord]) -> set[str]:
+    """Every address that appears in ``records`` (handy in tests and imports)."""
+    seen: set[str] = set()
+    for r in records:
+        if r.sender:
+            seen.add(r.sender.email)
+        seen.update(a.email for a in (*r.to, *r.cc))
+    return seen

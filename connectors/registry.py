@@ -1,0 +1,45 @@
+"""The explicit ``kind -> connector class`` table (STYLE.md #2).
+
+Classes are named as ``"module:Class"`` strings and imported on first use, so
+``circleback status`` never pays for a provider SDK it does not need.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .base import Connector
+
+CONNECTORS: dict[str, str] = {
+    "maildir": "circleback.connectors.maildir:MaildirConnector",
+    "mbox": "circleback.connectors.mbox:MboxConnector",
+    "ics": "circleback.connectors.ics:IcsConnector",
+}
+
+
+def connector_class(kind: str) -> type[Connector]:
+    try:
+        target = CONNECTORS[kind]
+    except KeyError:
+        raise KeyError(f"no connector of kind {kind!r}; known: {', '.join(sorted(CONNECTORS))}") from None
+    module, _, name = target.partition(":")
+    cls = getattr(import_module(module), name)
+    if cls.kind != kind:
+        raise TypeError(f"{target} declares kind {cls.kind!r}, registered as {kind!r}")
+    return cls
+
+
+def open_connector(account: Any, *, my_addresses: frozenset[str], lookback_days: float,
+                   lookahead_days: float) -> Connector:
+    """Build the connector for one ``[[accounts]]`` entry.
+
+    Every connector class takes ``(config, context)`` where ``context`` is a
+    :class:`ConnectorContext`.
+    """
+    from .base import ConnectorContext
+
+    cls = connector_class(account.kind)
+    ctx = ConnectorContext(my_addresses=my_addresses, lookback_days=lookback_days,
+                           lookahead_days=lookahead_days)
+    return cls(account, ctx)  # type: ignore[call-arg]

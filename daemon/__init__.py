@@ -1,0 +1,1 @@
+"""circleback engine: ledger, relations, planner, drafting, outbox, CLI and service loop."""

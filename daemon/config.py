@@ -1,0 +1,301 @@
+"""Typed settings from one TOML file, with CIRCLEBACK_ environment overrides.
+
+Every error names the file, the key path and what is allowed (STYLE.md #6).
+Account kinds form a discriminated union on ``kind``; a later connector adds
+its own model to ``AccountConfig`` and its class to ``connectors/registry.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .durations import Duration
+from .errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _expand(path: str) -> str:
+    return os.path.expandvars(os.path.expanduser(path))
+
+
+class Me(_Strict):
+    name: str = ""
+    addresses: list[str] = Field(default_factory=list)
+    signature: str = ""
+    timezone: str = "UTC"
+
+    @field_validator("addresses")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if "@" not in a:
+                raise ValueError(f"{a!r} is not an email address")
+        return [a.strip().lower() for a in v]
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}: use an IANA name like 'Europe/Berlin'") from None
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class SyncSettings(_Strict):
+    lookback: Duration = timedelta(days=3 * 365)  # how far back a first sync reads
+    lookahead: Duration = timedelta(days=60)  # how far ahead calendars are read
+
+
+class _Account(_Strict):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class MaildirAccount(_Account):
+    kind: Literal["maildir"]
+    path: str
+    drafts_folder: str = "Drafts"
+    sent_folders: list[str] = Field(default_factory=lambda: ["Sent", "Sent Items", "Sent Messages"])
+    skip_folders: list[str] = Field(default_factory=lambda: ["Junk", "Spam", "Trash", "Deleted Items"])
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        return _expand(v)
+
+
+class MboxAccount(_Account):
+    kind: Literal["mbox"]
+    path: str  # one mbox file or a folder of them
+    sent_files: list[str] = Field(default_factory=lambda: ["Sent", "sent", "sent_items", "Sent Mail"])
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        return _expand(v)
+
+
+class IcsAccount(_Account):
+    kind: Literal["ics"]
+    path: str  # a folder of .ics files (vdirsyncer) or one file
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        return _expand(v)
+
+
+AccountConfig = Annotated[MaildirAccount | MboxAccount | IcsAccount, Field(discriminator="kind")]
+ACCOUNT_KINDS = ("maildir", "mbox", "ics")
+
+
+class Cadence(_Strict):
+    default: Duration = timedelta(days=91)
+    groups: dict[str, Duration] = Field(default_factory=dict)
+    weights: dict[str, float] = Field(default_factory=dict)  # priority weight per group (default 1)
+
+
+class Person(_Strict):
+    name: str = ""
+    emails: list[str] = Field(default_factory=list)
+    group: str = ""
+    cadence: Duration | None = None
+    note: str = ""  # what I value in them: the best hook a draft can have
+    tags: list[str] = Field(default_factory=list)
+    company: str = ""
+    title: str = ""
+    linkedin: str = ""
+    offers: list[str] = Field(default_factory=list)
+    seeks: list[str] = Field(default_factory=list)
+    keep_apart: list[str] = Field(default_factory=list)
+    do_not_contact: bool = False
+
+    @field_validator("emails")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if "@" not in a:
+                raise ValueError(f"{a!r} is not an email address")
+        return [a.strip().lower() for a in v]
+
+    @model_validator(mode="after")
+    def _named(self) -> Person:
+        if not self.emails and not self.name:
+            raise ValueError("a person needs a name or at least one address in 'emails'")
+        return self
+
+
+class Filters(_Strict):
+    ignore_domains: list[str] = Field(default_factory=list)
+    ignore_addresses: list[str] = Field(default_factory=list)
+    max_thread_size: int = Field(default=10, ge=2)  # participants on a message
+    max_meeting_size: int = Field(default=8, ge=2)  # attendees, rooms excluded
+
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class QuietHours(_Strict):
+    start: time
+    end: time
+
+    def contains(self, t: time) -> bool:
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+
+def _parse_quiet(value: Any) -> Any:
+    if isinstance(value, str):
+        parts = value.split("-")
+        if len(parts) != 2 or not all(_HHMM.match(p.strip()) for p in parts):
+            raise ValueError(f'{value!r}: write quiet hours as "HH:MM-HH:MM", like "21:00-08:00"')
+        a, b = (time.fromisoformat(p.strip().zfill(5)) for p in parts)
+        return {"start": a, "end": b}
+    return value
+
+
+class Drafting(_Strict):
+    budget_per_week: int = Field(default=5, ge=0)
+    quiet_hours: QuietHours | None = None
+    templates_dir: str | None = None
+    account: str | None = None  # where drafts go; default: the first account that holds drafts
+    cooldown: Duration = timedelta(days=60)  # after the user deletes one of our drafts
+    upcoming_window: Duration = timedelta(days=14)  # a meeting this soon makes a nudge moot
+
+    _quiet = field_validator("quiet_hours", mode="before")(_parse_quiet)
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _path(cls, v: str | None) -> str | None:
+        return _expand(v) if v else v
+
+
+class Goals(_Strict):
+    people_per_month: int = Field(default=3, ge=0)
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Environment: CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK=3."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CIRCLEBACK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    me: Me = Field(default_factory=Me)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    cadence: Cadence = Field(default_factory=Cadence)
+    people: list[Person] = Field(default_factory=list)
+    filters: Filters = Field(default_factory=Filters)
+    drafting: Drafting = Field(default_factory=Drafting)
+    goals: Goals = Field(default_factory=Goals)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's content arrives as init kwargs; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        names = [a.name for a in self.accounts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"account names must be unique; repeated: {', '.join(dupes)}")
+        if self.drafting.account and self.drafting.account not in names:
+            raise ValueError(
+                f"drafting.account = {self.drafting.account!r} names no account; "
+                f"known: {', '.join(names) or '(none)'}"
+            )
+        return self
+
+    def account(self, name: str) -> Any:
+        for a in self.accounts:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ACCOUNT_KINDS and out.startswith("accounts["):
+            continue  # the discriminator's tag, not a key the user wrote
+        elif isinstance(part, str) and part.startswith("function-"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _explain(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling against config.example.toml)"
+    if kind == "union_tag_invalid":
+        got = err.get("ctx", {}).get("tag", "?")
+        return f"kind: must be one of {', '.join(repr(k) for k in ACCOUNT_KINDS)} (got {got!r})"
+    if kind == "union_tag_not_found":
+        return f"missing 'kind': one of {', '.join(repr(k) for k in ACCOUNT_KINDS)}"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: {_key_path(tuple(e['loc']))}: {_explain(e)}" for e in exc.errors()]
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | None, *, environ: bool = True) -> Settings:
+    """Read and validate the config file; a missing file means all defaults."""
+    data: dict[str, Any] = {}
+    source = str(path) if path else "(defaults)"
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{path}: no such file (copy config.example.toml there, or pass --config)"
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        if environ:
+            return Settings(**data)
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None

@@ -1,0 +1,1 @@
+"""Default Jinja templates for circleback drafts (package data)."""
