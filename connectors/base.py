@@ -160,7 +160,13 @@ class ConnectorContext:
     my_addresses: frozenset[str] = frozenset()  # lower-cased; decides Direction
     lookback_days: float = 3 * 365  # a first sync reads this far back
     lookahead_days: float = 60  # calendars are read this far ahead
+    timezone: str = "UTC"  # the user's IANA zone: floating times and all-day dates
     now: datetime | None = None  # tests pin the clock; None means the real one
+
+    def current_time(self) -> datetime:
+        from datetime import UTC
+
+        return self.now or datetime.now(UTC)
 
 
 class Connector:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .base import Connector
+from .base import Connector, ConnectorContext
 
 CONNECTORS: dict[str, str] = {
     "maildir": "circleback.connectors.maildir:MaildirConnector",
@@ -30,16 +30,6 @@ def connector_class(kind: str) -> type[Connector]:
     return cls
 
 
-def open_connector(account: Any, *, my_addresses: frozenset[str], lookback_days: float,
-                   lookahead_days: float) -> Connector:
-    """Build the connector for one ``[[accounts]]`` entry.
-
-    Every connector class takes ``(config, context)`` where ``context`` is a
-    :class:`ConnectorContext`.
-    """
-    from .base import ConnectorContext
-
-    cls = connector_class(account.kind)
-    ctx = ConnectorContext(my_addresses=my_addresses, lookback_days=lookback_days,
-                           lookahead_days=lookahead_days)
-    return cls(account, ctx)  # type: ignore[call-arg]
+def open_connector(account: Any, context: ConnectorContext) -> Connector:
+    """Build the connector for one ``[[accounts]]`` entry: ``Cls(config, context)``."""
+    return connector_class(account.kind)(account, context)
