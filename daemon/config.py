@@ -244,6 +244,21 @@ class Settings(BaseSettings):
         raise KeyError(name)
 
 
+class _FileOnlySettings(Settings):
+    """The same model, blind to the environment (the demo, and tests)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def _key_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -294,8 +309,6 @@ def load_settings(path: Path | None, *, environ: bool = True) -> Settings:
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
-        if environ:
-            return Settings(**data)
-        return Settings.model_validate(data)
+        return Settings(**data) if environ else _FileOnlySettings(**data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, exc)) from None

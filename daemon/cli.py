@@ -1,0 +1,371 @@
+"""The ``circleback`` command: a thin layer over controllers and the engine."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import controllers
+from .config import Settings, load_settings
+from .errors import CirclebackError
+from .planner import Standing
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class Context:
+    def __init__(self, config: Path | None, state_dir: Path | None) -> None:
+        self.config_path = config or controllers.default_config_path()
+        self.config_given = config is not None
+        self.state_dir = state_dir or controllers.default_state_dir()
+
+    def settings(self) -> Settings:
+        return load_settings(self.config_path)
+
+
+def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn our exceptions into one sentence and an exit code (STYLE.md #7)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CirclebackError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config", type=click.Path(path_type=Path), envvar="CIRCLEBACK_CONFIG",
+              help="Config file (default: ~/.config/circleback/config.toml).")
+@click.option("--state-dir", type=click.Path(path_type=Path), envvar="CIRCLEBACK_STATE_DIR",
+              help="Where the ledger lives (default: ~/.local/state/circleback).")
+@click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, state_dir: Path | None, verbose: int, quiet: bool) -> None:
+    """circleback keeps you in touch with the people who matter.
+
+    It reads the headers of your mail and calendar (never bodies), learns when
+    you last were in touch with each person, and leaves short, personal notes
+    in your Drafts folder for you to edit and send. It never sends anything.
+
+    \b
+    Start here:
+      circleback demo              a sample world, no account needed
+      circleback config check      validate your config file
+      circleback run --once        one sync-and-draft cycle
+      circleback status            who is due, and why
+    """
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = Context(config, state_dir)
+
+
+# -- demo ----------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              help="Where to build the sample world (default: a fixed folder under the system temp dir, "
+                   "so a second run reuses it).")
+@click.option("--fresh", is_flag=True, help="Delete an existing demo world first.")
+@click.option("--now", "now_text", hidden=True, help="Pin the demo clock (ISO 8601, for tests).")
+@_handle_errors
+def demo(directory: Path | None, fresh: bool, now_text: str | None) -> None:
+    """Build a sample world and run one real cycle on it.
+
+    The world is a Maildir and a folder of .ics files: about 40 people over two
+    years (colleagues, friends, family, a mailing list, newsletters,
+    auto-replies, recurring 1:1s, a large all-hands, cancelled and declined
+    meetings). The same engine the daemon uses reads it, prints who is due, and
+    leaves drafts in the demo's Drafts folder. No network, no account.
+
+    \b
+    Example:
+      circleback demo
+      circleback demo --dir ./demo && ls ./demo/Mail/.Drafts/cur
+    """
+    from .demo import run_demo
+
+    result = run_demo(directory, fresh=fresh, now=_parse_now(now_text))
+    _print_standings(result.standings, result.now, title=f"People in the demo world ({result.world_dir})")
+    _print_needs_note(result.needs_note)
+    console.print()
+    if result.new_drafts:
+        console.print(f"[bold]{len(result.new_drafts)} new draft(s)[/] in {result.drafts_dir}:")
+    else:
+        console.print(f"No new drafts: the {len(result.waiting)} from the last run are still waiting "
+                      f"in {result.drafts_dir}.")
+    for path in result.new_drafts or result.waiting:
+        _print_draft_file(path)
+    for line in result.problems:
+        console.print(f"[yellow]problem:[/] {line}")
+    console.print(f"\nRan in {result.seconds:.2f}s. Try: circleback --config {result.config_path} "
+                  f"--state-dir {result.state_dir} status")
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _print_draft_file(path: Path) -> None:
+    msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+    body = msg.get_body(("plain",))
+    text = body.get_content() if body else ""
+    lines = [ln for ln in text.splitlines() if ln.strip()][:3]
+    console.print(f"\n[bold]{path.name}[/]")
+    console.print(f"  To:      {msg['To']}")
+    console.print(f"  Subject: {msg['Subject']}")
+    for ln in lines:
+        console.print(f"  │ {ln}", markup=False)
+
+
+# -- run -----------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one cycle and exit.")
+@click.option("--interval", default="15m", show_default=True,
+              help="Time between cycles when running as a service (e.g. 15m, 1h).")
+@click.pass_obj
+@_handle_errors
+def run(obj: Context, once: bool, interval: str) -> None:
+    """Sync every account and leave the due notes in Drafts.
+
+    \b
+    Example:
+      circleback run --once       one cycle, then exit (cron, testing)
+      circleback run              keep running (systemd: see systemd/)
+    """
+    settings = obj.settings()
+    seconds = _interval_seconds(interval)
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    with controllers.instance_lock(obj.state_dir):
+        while True:
+            report = _one_cycle(obj, settings)
+            _print_cycle(report)
+            if once or stop.wait(seconds):
+                break
+            try:
+                settings = obj.settings()  # pick up edits; a bad file keeps the old settings
+            except CirclebackError as exc:
+                logging.getLogger(__name__).error("config not reloaded: %s", exc)
+
+
+def _interval_seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise click.BadParameter(f"{text!r}: write a number with s, m or h, like 15m") from None
+
+
+def _one_cycle(obj: Context, settings: Settings) -> Any:
+    from .engine import Engine
+
+    ledger = controllers.open_state(obj.state_dir)
+    connectors = controllers.open_connectors(settings)
+    try:
+        return Engine(settings, ledger, connectors).run_cycle(controllers.utcnow())
+    finally:
+        controllers.close_connectors(connectors)
+        ledger.close()
+
+
+def _print_cycle(report: Any) -> None:
+    for acc in report.accounts:
+        parts = []
+        if acc.mail:
+            parts.append(f"{acc.mail.records} messages ({acc.mail.counted} personal)")
+        if acc.events:
+            parts.append(f"{acc.events.records} events ({acc.events.counted} meetings)")
+        if acc.skipped:
+            parts.append(f"{len(acc.skipped)} skipped")
+        status = f"[red]{acc.error}[/]" if acc.error else ", ".join(parts) or "nothing new"
+        console.print(f"{acc.name} ({acc.kind}): {status}")
+    ob = report.outbox
+    console.print(f"drafts: {len(ob.created)} written, {len(ob.reconciled)} reconciled, "
+                  f"{len(ob.sent)} sent by you, {len(ob.deleted)} deleted by you")
+    if report.plan and report.plan.quiet:
+        console.print("quiet hours: no drafts now")
+    for line in report.problems + [f"{k}: {v}" for k, v in ob.failed.items()]:
+        console.print(f"[yellow]problem:[/] {line}")
+
+
+# -- status and plan ---------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of people instead of a table.")
+@click.option("--all", "show_all", is_flag=True, help="Show everyone, not only the 30 most urgent.")
+@click.pass_obj
+@_handle_errors
+def status(obj: Context, as_json: bool, show_all: bool) -> None:
+    """Who you are in touch with, who is due, and why.
+
+    Reads the ledger only (no network). Run `circleback run --once` to sync first.
+
+    \b
+    Example:
+      circleback status
+      circleback status --json | jq '.[] | select(.due) | .name'
+    """
+    settings = obj.settings()
+    ledger = controllers.open_state(obj.state_dir)
+    now = controllers.utcnow()
+    rows = controllers.standings(ledger, settings, now)
+    if as_json:
+        click.echo(json.dumps([controllers.person_json(s) for s in rows], indent=2))
+        return
+    _print_standings(rows if show_all else rows[:30], now, title="circleback status")
+    goal = controllers.month_goal(ledger, settings, now)
+    console.print(f"{goal.month}: in touch with {goal.people} different people (goal {goal.goal}).")
+    waiting = ledger.outbox(states=("pending", "drafted"))
+    console.print(f"Drafts waiting for you: {len(waiting)}.")
+
+
+@main.command()
+@click.option("--sync", "do_sync", is_flag=True, help="Sync accounts into the ledger first (drafts nothing).")
+@click.pass_obj
+@_handle_errors
+def plan(obj: Context, do_sync: bool) -> None:
+    """Dry run: what would be drafted now and why, rendered to stdout.
+
+    Nothing is written to Drafts and no intent is recorded.
+
+    \b
+    Example:
+      circleback plan
+      circleback plan --sync
+    """
+    from .drafting import compose
+    from .engine import Engine
+    from .planner import plan_cycle
+
+    settings = obj.settings()
+    ledger = controllers.open_state(obj.state_dir)
+    now = controllers.utcnow()
+    engine = Engine(settings, ledger, controllers.open_connectors(settings) if do_sync else {})
+    if do_sync:
+        with controllers.instance_lock(obj.state_dir):
+            engine.sync()
+    the_plan = plan_cycle(ledger, settings, now)
+    if the_plan.quiet:
+        console.print("Quiet hours now: nothing would be drafted until they end.")
+    console.print(f"Budget left this week: {the_plan.budget_left}.")
+    for note in the_plan.notes:
+        s = note.standing
+        console.print(f"\n[bold]{s.contact.display_name}[/] — {s.reason}; hook: {s.hook.kind if s.hook else ''}")
+        try:
+            draft = compose(ledger, settings, engine.renderer, note, now)
+        except CirclebackError as exc:
+            console.print(f"[yellow]problem:[/] {exc}")
+            continue
+        console.print(f"Subject: {draft.rendered.subject}\n", markup=False)
+        console.print(draft.rendered.body, markup=False)
+    _print_needs_note(the_plan.needs_note)
+    if the_plan.over_budget:
+        names = ", ".join(s.contact.display_name for s in the_plan.over_budget)
+        console.print(f"\nDue but over this week's budget: {names}")
+
+
+# -- config -----------------------------------------------------------------------
+
+
+@main.group()
+def config() -> None:
+    """Check or locate the config file."""
+
+
+@config.command("check")
+@click.pass_obj
+def config_check(obj: Context) -> None:
+    """Validate the config file; print every problem with its key path.
+
+    \b
+    Example:
+      circleback --config ~/.config/circleback/config.toml config check
+    """
+    try:
+        settings = obj.settings()
+    except CirclebackError as exc:
+        err_console.print(str(exc), markup=False)
+        sys.exit(exc.exit_code)
+    kinds = ", ".join(f"{a.name} ({a.kind})" for a in settings.accounts) or "no accounts"
+    click.echo(f"{obj.config_path}: ok — {kinds}; {len(settings.people)} people configured")
+
+
+@config.command("path")
+@click.pass_obj
+def config_path(obj: Context) -> None:
+    """Print where circleback looks for its config and keeps its state."""
+    click.echo(f"config: {obj.config_path}\nstate:  {obj.state_dir}")
+
+
+# -- shared printing -------------------------------------------------------------------
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    days = (now - then).days
+    if days < 0:
+        return f"in {-days}d"
+    if days < 60:
+        return f"{days}d ago"
+    if days < 730:
+        return f"{days // 30} mo ago"
+    return f"{days // 365} y ago"
+
+
+def _print_standings(rows: list[Standing], now: datetime, *, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for col in ("Person", "Last contact", "Channel", "Cadence", "Due", "Why"):
+        table.add_column(col)
+    for s in rows:
+        c = s.contact
+        table.add_row(
+            c.display_name,
+            f"{c.last_contact:%Y-%m-%d} ({_ago(now, c.last_contact)})" if c.last_contact else "never",
+            c.last_channel + (" · your turn" if c.ball_in_my_court else ""),
+            f"{s.cadence / timedelta(days=1):g}d",
+            "[bold red]due[/]" if s.due else "",
+            s.reason,
+        )
+    console.print(table)
+
+
+def _print_needs_note(rows: list[Standing]) -> None:
+    if not rows:
+        return
+    console.print("\n[bold]Due, but circleback has nothing specific to say (no hook, no draft).[/]")
+    console.print("Add a `note` for them under [[people]] in your config:")
+    for s in rows:
+        console.print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""``circleback demo``: a sample world, one real cycle of the daemon's engine, a report.
+
+The world is rebuilt deterministically from an anchor date kept in the demo
+folder, so a second run in the same folder finds the same world, the same
+ledger and the drafts it left: it adds none.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from . import controllers
+from .config import load_settings
+from .demo_world import build_world
+from .engine import Engine
+from .errors import StateError
+from .planner import Standing
+
+_MARKER = "circleback-demo.txt"
+
+
+@dataclass(slots=True)
+class DemoResult:
+    world_dir: Path
+    config_path: Path
+    state_dir: Path
+    drafts_dir: Path
+    now: datetime
+    standings: list[Standing]
+    needs_note: list[Standing]
+    new_drafts: list[Path] = field(default_factory=list)
+    waiting: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def default_demo_dir() -> Path:
+    import os
+
+    return Path(tempfile.gettempdir()) / f"circleback-demo-{os.getuid()}"
+
+
+def _anchor(directory: Path, now: datetime | None) -> datetime:
+    """The demo's 'now': kept in the folder so reruns see the same world."""
+    marker = directory / _MARKER
+    if marker.exists():
+        text = marker.read_text(encoding="utf-8").strip()
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise StateError(f"{marker}: not a demo marker; use --fresh or another --dir") from None
+    if now is None:
+        # 10:00 in London today: outside the demo's quiet hours, like a morning check.
+        london = datetime.now(ZoneInfo("Europe/London")).replace(hour=10, minute=0, second=0, microsecond=0)
+        now = london.astimezone(UTC)
+    directory.mkdir(parents=True, exist_ok=True)
+    marker.write_text(now.isoformat() + "\n", encoding="utf-8")
+    return now
+
+
+def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | None = None) -> DemoResult:
+    started = time.perf_counter()
+    directory = (directory or default_demo_dir()).resolve()
+    if fresh and directory.exists():
+        if not (directory / _MARKER).exists():
+            raise StateError(f"{directory}: not a demo folder (no {_MARKER}); refusing to delete it")
+        shutil.rmtree(directory)
+    if directory.exists() and any(directory.iterdir()) and not (directory / _MARKER).exists():
+        raise StateError(f"{directory}: exists and is not a demo folder; pass an empty or new --dir")
+    anchor = _anchor(directory, now)
+    world = build_world(directory, anchor=anchor)
+    settings = load_settings(world.config_path, environ=False)
+    state_dir = directory / "state"
+    drafts_dir = world.maildir / ".Drafts"
+    with controllers.instance_lock(state_dir):
+        ledger = controllers.open_state(state_dir)
+        connectors = controllers.open_connectors(settings, now=anchor)
+        try:
+            report = Engine(settings, ledger, connectors).run_cycle(anchor)
+            waiting = ledger.outbox(states=("drafted",))
+        finally:
+            controllers.close_connectors(connectors)
+            ledger.close()
+    assert report.plan is not None
+    created = {e.key for e in report.outbox.created}
+    result = DemoResult(
+        world_dir=directory,
+        config_path=world.config_path,
+        state_dir=state_dir,
+        drafts_dir=drafts_dir,
+        now=anchor,
+        standings=report.plan.standings,
+        needs_note=report.plan.needs_note,
+        problems=report.problems + [f"{a.name}: {a.error}" for a in report.accounts if a.error],
+    )
+    for entry in waiting:
+        path = _draft_file(drafts_dir, entry.ref or "")
+        if path is not None:
+            (result.new_drafts if entry.key in created else result.waiting).append(path)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _draft_file(drafts_dir: Path, ref: str) -> Path | None:
+    if not ref:
+        return None
+    for sub in ("cur", "new"):
+        for path in sorted((drafts_dir / sub).glob(f"{ref}*")):
+            return path
+    return None

@@ -1,0 +1,170 @@
+"""One cycle of circleback: sync every account, notice what the user did, plan, draft.
+
+The same function serves ``circleback demo``, ``run --once`` and the service
+loop. It takes connector objects, a ledger and settings; it knows nothing of
+the CLI or of where the config came from (STYLE.md #1). One account's failure
+is reported and never stops the others (STYLE.md #7).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from circleback.connectors.base import Connector, ConnectorError, DraftBox
+
+from . import faults
+from .config import Settings
+from .drafting import Draft, compose
+from .errors import CirclebackError
+from .ledger import Ledger
+from .outbox import Checkpoint, Outbox, OutboxReport
+from .planner import Plan, plan_cycle
+from .relations import Identity, IngestCounts, apply_people, ingest_events, ingest_mail
+from .templating import TemplateRenderer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class AccountReport:
+    name: str
+    kind: str
+    mail: IngestCounts | None = None
+    events: IngestCounts | None = None
+    skipped: list[str] = field(default_factory=list)  # one line per skipped input
+    error: str = ""
+
+
+@dataclass(slots=True)
+class CycleReport:
+    now: datetime
+    accounts: list[AccountReport]
+    plan: Plan | None = None
+    drafts: list[Draft] = field(default_factory=list)  # composed and committed this cycle
+    outbox: OutboxReport = field(default_factory=OutboxReport)
+    problems: list[str] = field(default_factory=list)  # one line each: template or build errors
+    draft_account: str = ""
+
+
+def draft_account(settings: Settings, connectors: Mapping[str, Connector]) -> str | None:
+    """The account drafts go to: configured, else the first that holds drafts."""
+    if settings.drafting.account:
+        return settings.drafting.account
+    for name, conn in connectors.items():
+        if isinstance(conn, DraftBox):
+            return name
+    return None
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        connectors: Mapping[str, Connector],
+        *,
+        renderer: TemplateRenderer | None = None,
+        checkpoint: Checkpoint = faults.checkpoint,
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.connectors = connectors
+        self.renderer = renderer or TemplateRenderer(
+            _path(settings.drafting.templates_dir) if settings.drafting.templates_dir else None
+        )
+        self.checkpoint = checkpoint
+
+    # -- sync ---------------------------------------------------------------
+
+    def sync(self) -> list[AccountReport]:
+        who = Identity.from_settings(self.settings)
+        apply_people(self.ledger, self.settings)
+        reports = []
+        for name, conn in self.connectors.items():
+            report = AccountReport(name, conn.kind)
+            try:
+                self._sync_account(name, conn, who, report)
+            except (ConnectorError, OSError, CirclebackError) as exc:
+                report.error = f"{type(exc).__name__}: {exc}"
+                log.warning("account %s: sync failed: %s", name, exc)
+            reports.append(report)
+        return reports
+
+    def _sync_account(self, name: str, conn: Connector, who: Identity, report: AccountReport) -> None:
+        if hasattr(conn, "sync_mail"):
+            result = conn.sync_mail(self.ledger.cursor(name, "mail"))
+            report.mail = ingest_mail(self.ledger, name, result, who)
+            report.skipped += [f"{s.where}: {s.why}" for s in result.skipped]
+            self.checkpoint("after-mail-sync")
+        if hasattr(conn, "sync_events"):
+            result = conn.sync_events(self.ledger.cursor(name, "calendar"))
+            report.events = ingest_events(self.ledger, name, result, who)
+            report.skipped += [f"{s.where}: {s.why}" for s in result.skipped]
+            self.checkpoint("after-calendar-sync")
+
+    # -- the whole cycle ------------------------------------------------------
+
+    def run_cycle(self, now: datetime, *, write: bool = True) -> CycleReport:
+        """Sync, observe the draft box, plan and (if ``write``) draft."""
+        report = CycleReport(now, self.sync())
+        box_name = draft_account(self.settings, self.connectors)
+        box = self.connectors.get(box_name) if box_name else None
+        outbox = None
+        if isinstance(box, DraftBox) and box_name:
+            report.draft_account = box_name
+            outbox = Outbox(self.ledger, box, box_name, self.checkpoint)
+            try:
+                outbox.observe(now, report.outbox)
+            except (ConnectorError, OSError) as exc:
+                report.problems.append(f"{box_name}: cannot list drafts: {exc}")
+                outbox = None
+        report.plan = plan_cycle(self.ledger, self.settings, now)
+        if not write:
+            return report
+        if outbox is None:
+            if report.plan.notes:
+                report.problems.append(
+                    "no account can hold drafts: add a maildir account or set [drafting] account"
+                )
+            return report
+        if report.plan.quiet:
+            return report  # drafts appear only outside quiet hours, pending ones included
+        self._commit_intents(report, box_name or "", now)
+        try:
+            outbox.deliver(now, report.outbox)
+        except (ConnectorError, OSError) as exc:
+            report.problems.append(f"{box_name}: cannot write drafts: {exc}")
+        return report
+
+    def _commit_intents(self, report: CycleReport, account: str, now: datetime) -> None:
+        assert report.plan is not None
+        for note in report.plan.notes:
+            try:
+                draft = compose(self.ledger, self.settings, self.renderer, note, now)
+            except CirclebackError as exc:
+                report.problems.append(f"{note.standing.contact.display_name}: {exc}")
+                continue
+            with self.ledger.transaction():
+                added = self.ledger.add_intent(
+                    key=note.key,
+                    person_id=note.standing.contact.person_id,
+                    kind=note.kind,
+                    period=note.period,
+                    account=account,
+                    recipient=draft.recipient.email,
+                    message_id=draft.message_id,
+                    message=draft.message,
+                    now=now,
+                )
+            if added:
+                report.drafts.append(draft)
+                self.checkpoint("after-intent-commit")
+
+
+def _path(text: str):  # noqa: ANN202 - tiny helper
+    from pathlib import Path
+
+    return Path(text)

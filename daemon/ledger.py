@@ -1,0 +1,398 @@
+"""The ledger: circleback's SQLite state (people, addresses, interactions, cursors, outbox, intros).
+
+Explicit transactions (``BEGIN IMMEDIATE``), WAL with ``synchronous=FULL`` so a
+committed outbox intent survives a power cut, and a schema versioned with
+``PRAGMA user_version`` whose migrations run one per transaction (STYLE.md #5).
+
+Only header-derived facts are stored: who, when, which channel, the subject or
+meeting title (the hook a note may mention). Never a body or a snippet.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import StateError
+
+# One list of statements per schema version; never edit a released one, append.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            configured INTEGER NOT NULL DEFAULT 0,
+            snoozed_until TEXT,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE addresses (
+            address TEXT PRIMARY KEY,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            display_name TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX addresses_person ON addresses(person_id)",
+        # One row per (message or meeting) x counterpart. Re-syncing the same
+        # source is idempotent thanks to the primary key.
+        """CREATE TABLE interactions (
+            account TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            channel TEXT NOT NULL CHECK (channel IN ('sent', 'received', 'met')),
+            at TEXT NOT NULL,
+            thread TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (account, source_id, person_id, channel)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX interactions_person ON interactions(person_id, channel, at)",
+        """CREATE TABLE cursors (
+            account TEXT NOT NULL,
+            role TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account, role)
+        )""",
+        # The outbox: a draft intent is committed (with its rendered message)
+        # before any network call; the provider's ref is committed after.
+        """CREATE TABLE outbox (
+            key TEXT PRIMARY KEY,
+            person_id INTEGER REFERENCES people(id),
+            kind TEXT NOT NULL,
+            period TEXT NOT NULL,
+            account TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            message BLOB NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'drafted', 'sent', 'deleted', 'withdrawn')),
+            ref TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            drafted_at TEXT,
+            closed_at TEXT
+        )""",
+        "CREATE INDEX outbox_person ON outbox(person_id, state)",
+        "CREATE INDEX outbox_state ON outbox(account, state)",
+        # Room for introductions (issue 5): the double-opt-in state machine.
+        """CREATE TABLE intros (
+            id INTEGER PRIMARY KEY,
+            person_a INTEGER NOT NULL REFERENCES people(id),
+            person_b INTEGER NOT NULL REFERENCES people(id),
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+    ],
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def iso(dt: datetime) -> str:
+    """Fixed-width UTC text, so that string order is time order in SQL."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime reached the ledger")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    person_id: int
+    channel: str  # sent | received | met
+    at: datetime
+    thread: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    key: str
+    person_id: int | None
+    kind: str
+    period: str
+    account: str
+    recipient: str
+    message_id: str
+    message: bytes
+    state: str
+    ref: str | None
+    attempts: int
+    created_at: datetime
+    drafted_at: datetime | None
+    closed_at: datetime | None
+
+
+class Ledger:
+    """One SQLite connection; use :meth:`transaction` for every write."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+        self.conn = conn
+        self.path = path
+
+    # -- opening -----------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str) -> Ledger:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"{path}: cannot open the ledger: {exc}") from None
+        ledger = cls(conn, path)
+        ledger._configure(wal=True)
+        return ledger
+
+    @classmethod
+    def memory(cls) -> Ledger:
+        ledger = cls(sqlite3.connect(":memory:", isolation_level=None), None)
+        ledger._configure(wal=False)
+        return ledger
+
+    def _configure(self, *, wal: bool) -> None:
+        c = self.conn
+        try:
+            c.execute("PRAGMA busy_timeout = 30000")
+            if wal:
+                mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    raise StateError(f"{self.path}: SQLite refused WAL mode (got {mode})")
+            c.execute("PRAGMA synchronous = FULL")
+            c.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{self.path}: the ledger is unusable: {exc}") from None
+
+    def _migrate(self) -> None:
+        current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise StateError(
+                f"{self.path}: ledger schema {current} is newer than this circleback "
+                f"({SCHEMA_VERSION}); upgrade circleback"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in MIGRATIONS[version - 1]:
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {version}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        c = self.conn
+        if c.in_transaction:  # nested use joins the outer transaction
+            yield c
+            return
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        c.execute("COMMIT")
+
+    # -- people and addresses ---------------------------------------------
+
+    def person_for_address(self, address: str, name: str = "") -> int:
+        """The person behind ``address``, created on first sight."""
+        c = self.conn
+        row = c.execute("SELECT person_id, display_name FROM addresses WHERE address = ?", (address,)).fetchone()
+        if row:
+            if name and not row[1]:
+                c.execute("UPDATE addresses SET display_name = ? WHERE address = ?", (name, address))
+            return int(row[0])
+        cur = c.execute(
+            "INSERT INTO people (name, created_at) VALUES (?, ?)", (name, iso(datetime.now(UTC)))
+        )
+        person_id = int(cur.lastrowid or 0)
+        c.execute(
+            "INSERT INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)",
+            (address, person_id, name),
+        )
+        return person_id
+
+    def merge_people(self, keep: int, others: Iterable[int]) -> None:
+        """Fold ``others`` into ``keep``: addresses, interactions, drafts, intros."""
+        c = self.conn
+        for other in others:
+            if other == keep:
+                continue
+            c.execute("UPDATE addresses SET person_id = ? WHERE person_id = ?", (keep, other))
+            c.execute(
+                "INSERT OR IGNORE INTO interactions SELECT account, source_id, ?, channel, at, thread, title "
+                "FROM interactions WHERE person_id = ?",
+                (keep, other),
+            )
+            c.execute("DELETE FROM interactions WHERE person_id = ?", (other,))
+            c.execute("UPDATE outbox SET person_id = ? WHERE person_id = ?", (keep, other))
+            c.execute("UPDATE intros SET person_a = ? WHERE person_a = ?", (keep, other))
+            c.execute("UPDATE intros SET person_b = ? WHERE person_b = ?", (keep, other))
+            c.execute("DELETE FROM people WHERE id = ?", (other,))
+
+    def apply_configured_person(self, name: str, emails: list[str]) -> int | None:
+        """Make one ``[[people]]`` entry a single person holding all its addresses."""
+        if not emails:
+            return None
+        ids = [self.person_for_address(e, name) for e in emails]
+        keep = min(ids)
+        self.merge_people(keep, set(ids))
+        self.conn.execute(
+            "UPDATE people SET configured = 1, name = CASE WHEN ? != '' THEN ? ELSE name END WHERE id = ?",
+            (name, name, keep),
+        )
+        return keep
+
+    def addresses_of(self, person_id: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT address FROM addresses WHERE person_id = ? ORDER BY address", (person_id,)
+        )
+        return [r[0] for r in rows]
+
+    def all_addresses(self) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for address, pid in self.conn.execute("SELECT address, person_id FROM addresses ORDER BY address"):
+            out.setdefault(pid, []).append(address)
+        return out
+
+    def set_snooze(self, person_id: int, until: datetime | None) -> None:
+        self.conn.execute(
+            "UPDATE people SET snoozed_until = ? WHERE id = ?", (iso(until) if until else None, person_id)
+        )
+
+    # -- interactions -------------------------------------------------------
+
+    def add_interactions(self, account: str, source_id: str, rows: Iterable[Interaction]) -> int:
+        added = 0
+        for r in rows:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO interactions (account, source_id, person_id, channel, at, thread, title) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (account, source_id, r.person_id, r.channel, iso(r.at), r.thread, r.title),
+            )
+            added += cur.rowcount
+        return added
+
+    def forget_source(self, account: str, source_id: str) -> None:
+        self.conn.execute(
+            "DELETE FROM interactions WHERE account = ? AND source_id = ?", (account, source_id)
+        )
+
+    def forget_channels(self, account: str, channels: tuple[str, ...]) -> None:
+        marks = ",".join("?" * len(channels))
+        self.conn.execute(
+            f"DELETE FROM interactions WHERE account = ? AND channel IN ({marks})", (account, *channels)
+        )
+
+    def interaction_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
+
+    # -- cursors --------------------------------------------------------------
+
+    def cursor(self, account: str, role: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT value FROM cursors WHERE account = ? AND role = ?", (account, role)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_cursor(self, account: str, role: str, value: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT INTO cursors (account, role, value, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (account, role) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (account, role, json.dumps(value, sort_keys=True), iso(datetime.now(UTC))),
+        )
+
+    def cursor_times(self) -> dict[tuple[str, str], datetime]:
+        rows = self.conn.execute("SELECT account, role, updated_at FROM cursors")
+        return {(a, r): parse_iso(t) for a, r, t in rows}  # type: ignore[misc]
+
+    # -- outbox ---------------------------------------------------------------
+
+    _OUTBOX_COLS = (
+        "key, person_id, kind, period, account, recipient, message_id, message, state, ref, "
+        "attempts, created_at, drafted_at, closed_at"
+    )
+
+    def _entry(self, row: tuple[Any, ...]) -> OutboxEntry:
+        return OutboxEntry(
+            *row[:8], row[8], row[9], row[10], parse_iso(row[11]), parse_iso(row[12]), parse_iso(row[13])
+        )  # type: ignore[arg-type]
+
+    def add_intent(
+        self,
+        *,
+        key: str,
+        person_id: int | None,
+        kind: str,
+        period: str,
+        account: str,
+        recipient: str,
+        message_id: str,
+        message: bytes,
+        now: datetime,
+    ) -> bool:
+        """Record a draft intent; False when the key exists (it was planned before)."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO outbox (key, person_id, kind, period, account, recipient, message_id, "
+            "message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, person_id, kind, period, account, recipient, message_id, message, iso(now)),
+        )
+        return cur.rowcount == 1
+
+    def outbox(self, *, states: tuple[str, ...] | None = None, account: str | None = None) -> list[OutboxEntry]:
+        sql = f"SELECT {self._OUTBOX_COLS} FROM outbox WHERE 1=1"
+        args: list[Any] = []
+        if states:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args += states
+        if account:
+            sql += " AND account = ?"
+            args.append(account)
+        sql += " ORDER BY created_at, key"
+        return [self._entry(r) for r in self.conn.execute(sql, args)]
+
+    def outbox_entry(self, key: str) -> OutboxEntry | None:
+        row = self.conn.execute(f"SELECT {self._OUTBOX_COLS} FROM outbox WHERE key = ?", (key,)).fetchone()
+        return self._entry(row) if row else None
+
+    def note_attempt(self, key: str) -> None:
+        self.conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE key = ?", (key,))
+
+    def mark_drafted(self, key: str, ref: str, now: datetime) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET state = 'drafted', ref = ?, drafted_at = ? WHERE key = ? AND state = 'pending'",
+            (ref, iso(now), key),
+        )
+
+    def close_intent(self, key: str, state: str, now: datetime) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET state = ?, closed_at = ? WHERE key = ?", (state, iso(now), key)
+        )
+
+    def drafts_created_since(self, since: datetime, kinds: tuple[str, ...] | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM outbox WHERE created_at >= ?"
+        args: list[Any] = [iso(since)]
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args += kinds
+        return int(self.conn.execute(sql, args).fetchone()[0])
+
+    def integrity_ok(self) -> bool:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,299 @@
+"""What counts as being in touch, and what the ledger knows of each person.
+
+DESIGN.md, "What counts as being in touch": mail sent by me to the person
+(To/Cc), mail received from them with me in To/Cc, or a past meeting both
+attended (not cancelled, neither declined, at most ``max_meeting_size``
+attendees). Mailing lists, bulk and auto-submitted mail, no-reply senders,
+oversized threads and meetings, and my own addresses never count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from circleback.connectors.base import (
+    Direction,
+    EventRecord,
+    MailRecord,
+    ResponseStatus,
+    SyncResult,
+)
+
+from .config import Filters, Person, Settings
+from .ledger import Interaction, Ledger, iso, parse_iso
+
+# Local parts that announce a machine, not a person.
+_NOREPLY = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|mailer-daemon|postmaster|bounces?|"
+    r"notifications?|notify|alerts?|newsletter|news|info|support|billing|marketing|"
+    r"calendar-notification|automated|daemon)([-+_.].*)?$",
+    re.IGNORECASE,
+)
+_BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+_PROVIDER_NOISE = {"promotions", "social", "updates", "forums", "other"}
+
+
+def is_machine_address(address: str) -> bool:
+    local = address.split("@", 1)[0]
+    return bool(_NOREPLY.match(local))
+
+
+@dataclass(slots=True)
+class Identity:
+    """Who I am and whom to ignore, resolved once per cycle from settings."""
+
+    mine: frozenset[str]
+    filters: Filters
+    ignore_domains: frozenset[str] = field(init=False)
+    ignore_addresses: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ignore_domains = frozenset(d.lower().lstrip("@") for d in self.filters.ignore_domains)
+        self.ignore_addresses = frozenset(a.lower() for a in self.filters.ignore_addresses)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Identity:
+        return cls(frozenset(settings.me.addresses), settings.filters)
+
+    def is_me(self, address: str) -> bool:
+        return address in self.mine
+
+    def is_person(self, address: str) -> bool:
+        if address in self.mine or address in self.ignore_addresses:
+            return False
+        domain = address.rsplit("@", 1)[-1]
+        if domain in self.ignore_domains or any(domain.endswith("." + d) for d in self.ignore_domains):
+            return False
+        return not is_machine_address(address)
+
+
+def mail_noise(record: MailRecord) -> str:
+    """Why this message is not personal correspondence, or "" if it may count."""
+    if record.is_draft:
+        return "draft"
+    if record.list_id:
+        return "mailing list"
+    if record.precedence.strip().lower() in _BULK_PRECEDENCE:
+        return f"precedence {record.precedence.strip().lower()}"
+    if record.auto_submitted and record.auto_submitted.strip().lower() != "no":
+        return "auto-submitted"
+    if record.direction is Direction.RECEIVED and record.category.lower() in _PROVIDER_NOISE:
+        return f"category {record.category.lower()}"
+    return ""
+
+
+def mail_counterparts(record: MailRecord, who: Identity) -> tuple[str, list[tuple[str, str]]]:
+    """(channel, [(address, name)]) that this message puts me in touch with, or a reason."""
+    noise = mail_noise(record)
+    if noise:
+        return noise, []
+    recipients = [*record.to, *record.cc]
+    participants = {a.email for a in recipients} | ({record.sender.email} if record.sender else set())
+    if len(participants - who.mine) > who.filters.max_thread_size:
+        return "too many participants", []
+    if record.direction is Direction.SENT:
+        people = [(a.email, a.name) for a in recipients if who.is_person(a.email)]
+        return "sent", people
+    sender = record.sender
+    if sender is None or not who.is_person(sender.email):
+        return "machine or own sender", []
+    if who.mine and not any(a.email in who.mine for a in recipients):
+        return "not addressed to me", []  # Bcc'd, a list alias, or forwarded copies
+    return "received", [(sender.email, sender.name)]
+
+
+def meeting_counterparts(record: EventRecord, who: Identity) -> list[tuple[str, str]]:
+    """People I met in this meeting; empty if it does not count."""
+    if record.cancelled or record.my_status is ResponseStatus.DECLINED:
+        return []
+    humans = [a for a in record.attendees if not a.is_resource]
+    if len({a.email for a in humans}) > who.filters.max_meeting_size:
+        return []
+    if who.mine and not any(a.email in who.mine for a in humans):
+        return []  # someone else's calendar entry, shared with me
+    return [
+        (a.email, a.name)
+        for a in humans
+        if a.status is not ResponseStatus.DECLINED and who.is_person(a.email)
+    ]
+
+
+@dataclass(slots=True)
+class IngestCounts:
+    records: int = 0
+    counted: int = 0
+    ignored: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0
+
+
+def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], who: Identity) -> IngestCounts:
+    """Write one mail sync's records and its cursor in one transaction."""
+    counts = IngestCounts(records=len(result.records), skipped=len(result.skipped))
+    with ledger.transaction():
+        if result.full:
+            ledger.forget_channels(account, ("sent", "received"))
+        for record in result.records:
+            if record.circleback_key and record.direction is Direction.SENT:
+                # One of our drafts, sent with our header intact: close its intent.
+                ledger.conn.execute(
+                    "UPDATE outbox SET state = 'sent', closed_at = ? WHERE key = ? AND state != 'sent'",
+                    (iso(record.timestamp), record.circleback_key),
+                )
+            channel, people = mail_counterparts(record, who)
+            if not people:
+                counts.ignored[channel] += 1
+                continue
+            rows = [
+                Interaction(ledger.person_for_address(addr, name), channel, record.timestamp,
+                            record.thread_id, record.subject)
+                for addr, name in people
+            ]
+            counts.counted += 1
+            ledger.add_interactions(account, record.source_id, rows)
+        ledger.set_cursor(account, "mail", result.cursor)
+    return counts
+
+
+def ingest_events(ledger: Ledger, account: str, result: SyncResult[EventRecord], who: Identity) -> IngestCounts:
+    """Write one calendar sync; an event seen again replaces what we knew of it."""
+    counts = IngestCounts(records=len(result.records), skipped=len(result.skipped))
+    with ledger.transaction():
+        if result.full:
+            ledger.forget_channels(account, ("met",))
+        for record in result.records:
+            ledger.forget_source(account, record.source_id)
+            people = meeting_counterparts(record, who)
+            if not people:
+                counts.ignored["cancelled" if record.cancelled else "not a meeting that counts"] += 1
+                continue
+            rows = [
+                Interaction(ledger.person_for_address(addr, name), "met", record.start, record.uid, record.title)
+                for addr, name in people
+            ]
+            counts.counted += 1
+            ledger.add_interactions(account, record.source_id, rows)
+        ledger.set_cursor(account, "calendar", result.cursor)
+    return counts
+
+
+# -- per-person summaries ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Contact:
+    """What the ledger knows of one person, as of ``now``."""
+
+    person_id: int
+    name: str
+    emails: list[str]
+    configured: bool
+    last_sent: datetime | None
+    last_received: datetime | None
+    last_met: datetime | None
+    next_meeting: datetime | None
+    sent_count: int
+    met_count: int
+    snoozed_until: datetime | None
+    profile: Person | None = None
+
+    @property
+    def last_contact(self) -> datetime | None:
+        times = [t for t in (self.last_sent, self.last_received, self.last_met) if t]
+        return max(times) if times else None
+
+    @property
+    def last_channel(self) -> str:
+        last = self.last_contact
+        for label, t in (("met", self.last_met), ("sent", self.last_sent), ("received", self.last_received)):
+            if t and t == last:
+                return label
+        return ""
+
+    @property
+    def ball_in_my_court(self) -> bool:
+        """They wrote last and I have not answered (nor met them since)."""
+        if not self.last_received:
+            return False
+        answered = [t for t in (self.last_sent, self.last_met) if t]
+        return not answered or self.last_received > max(answered)
+
+    @property
+    def tracked(self) -> bool:
+        """Someone I keep in touch with: named in config, written to, or met."""
+        return self.configured or self.sent_count > 0 or self.met_count > 0
+
+    @property
+    def display_name(self) -> str:
+        if self.profile and self.profile.name:
+            return self.profile.name
+        return self.name or (self.emails[0] if self.emails else f"person {self.person_id}")
+
+
+def contacts(ledger: Ledger, settings: Settings, now: datetime) -> list[Contact]:
+    """Every person with their last contact per channel, in one aggregate query."""
+    rows = ledger.conn.execute(
+        """
+        SELECT p.id, p.name, p.configured, p.snoozed_until,
+               MAX(CASE WHEN i.channel = 'sent' THEN i.at END),
+               MAX(CASE WHEN i.channel = 'received' THEN i.at END),
+               MAX(CASE WHEN i.channel = 'met' AND i.at <= :now THEN i.at END),
+               MIN(CASE WHEN i.channel = 'met' AND i.at > :now THEN i.at END),
+               COUNT(CASE WHEN i.channel = 'sent' THEN 1 END),
+               COUNT(CASE WHEN i.channel = 'met' AND i.at <= :now THEN 1 END)
+        FROM people p LEFT JOIN interactions i ON i.person_id = p.id
+        GROUP BY p.id
+        """,
+        {"now": iso(now)},
+    )
+    emails = ledger.all_addresses()
+    profiles = _profiles_by_address(settings)
+    out = []
+    for pid, name, configured, snoozed, ls, lr, lm, nm, n_sent, n_met in rows:
+        addrs = emails.get(pid, [])
+        profile = next((profiles[a] for a in addrs if a in profiles), None)
+        out.append(
+            Contact(
+                person_id=pid,
+                name=name,
+                emails=addrs,
+                configured=bool(configured),
+                last_sent=parse_iso(ls),
+                last_received=parse_iso(lr),
+                last_met=parse_iso(lm),
+                next_meeting=parse_iso(nm),
+                sent_count=n_sent,
+                met_count=n_met,
+                snoozed_until=parse_iso(snoozed),
+                profile=profile,
+            )
+        )
+    return out
+
+
+def _profiles_by_address(settings: Settings) -> dict[str, Person]:
+    return {e: p for p in settings.people for e in p.emails}
+
+
+def cadence_for(contact: Contact, settings: Settings) -> timedelta:
+    """Person's own cadence, else their group's, else the default."""
+    p = contact.profile
+    if p and p.cadence:
+        return p.cadence
+    if p and p.group and p.group in settings.cadence.groups:
+        return settings.cadence.groups[p.group]
+    return settings.cadence.default
+
+
+def group_weight(contact: Contact, settings: Settings) -> float:
+    group = contact.profile.group if contact.profile else ""
+    return settings.cadence.weights.get(group, 1.0)
+
+
+def apply_people(ledger: Ledger, settings: Settings) -> None:
+    """Make every ``[[people]]`` entry one ledger person with all its addresses."""
+    with ledger.transaction():
+        for p in settings.people:
+            ledger.apply_configured_person(p.name, p.emails)

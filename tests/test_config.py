@@ -1,0 +1,137 @@
+"""Config: typed, strict, and every error names the file, the key path and what is allowed."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+from circleback.daemon.config import load_settings
+from circleback.daemon.durations import parse_duration
+from circleback.daemon.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_is_valid_and_documented() -> None:
+    settings = load_settings(ROOT / "config.example.toml", environ=False)
+    assert [a.kind for a in settings.accounts] == ["maildir", "ics"]
+    assert settings.cadence.groups["family"] == timedelta(days=14)
+    assert settings.drafting.quiet_hours is not None
+    assert settings.drafting.quiet_hours.start == time(21, 0)
+    assert settings.people[0].emails == ["priya@example.com", "priya.raman@acme.example"]
+
+
+def test_the_shapes_scripts_rely_on(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+[me]
+name = "Ada"
+addresses = ["Ada@Example.org"]
+[sync]
+lookback = "3y"
+[[accounts]]
+name = "home"
+kind = "maildir"
+path = "~/Mail"
+[[accounts]]
+name = "old"
+kind = "mbox"
+path = "/srv/mail.mbox"
+[[accounts]]
+name = "cal"
+kind = "ics"
+path = "~/.calendars/personal"
+""")
+    s = load_settings(path, environ=False)
+    assert s.me.addresses == ["ada@example.org"]
+    assert s.sync.lookback == timedelta(days=3 * 365)
+    assert s.accounts[0].path == str(Path("~/Mail").expanduser())
+    assert [a.kind for a in s.accounts] == ["maildir", "mbox", "ics"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[[accounts]]\nname = "a"\nkind = "gmial"\npath = "x"\n',
+         "accounts[0]: kind: must be one of 'maildir', 'mbox', 'ics' (got 'gmial')"),
+        ('[[accounts]]\nname = "a"\nkind = "ics"\npth = "x"\n', "accounts[0].pth: unknown key"),
+        ('[[accounts]]\nname = "a"\nkind = "ics"\n', "accounts[0].path: required key is missing"),
+        ('[cadence]\ndefault = "6x"\n', "cadence.default: '6x' is not a duration"),
+        ('[drafting]\nquiet_hours = "9pm-7am"\n', 'drafting.quiet_hours: \'9pm-7am\': write quiet hours as "HH:MM-HH:MM"'),
+        ('[me]\ntimezone = "Mars/Olympus"\n', "me.timezone: unknown time zone 'Mars/Olympus'"),
+        ('[me]\naddresses = ["not-an-address"]\n', "me.addresses: 'not-an-address' is not an email address"),
+        ('[drafting]\nbudget_per_week = -1\n', "drafting.budget_per_week:"),
+        ('[[people]]\ngroup = "friends"\n', "people[0]: a person needs a name or at least one address"),
+        ('[drafting]\naccount = "nope"\n', "drafting.account = 'nope' names no account"),
+        ('[[accounts]]\nname = "a"\nkind = "ics"\npath = "x"\n[[accounts]]\nname = "a"\nkind = "ics"\npath = "y"\n',
+         "account names must be unique; repeated: a"),
+    ],
+)
+def test_errors_name_file_key_and_what_is_allowed(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ=False)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, '[me]\ntimezne = "UTC"\n[drafting]\nbudgt = 3\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ=False)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 2
+    assert any("me.timezne: unknown key" in ln for ln in lines)
+    assert any("drafting.budgt: unknown key" in ln for ln in lines)
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "[me\nname = 1\n")
+    with pytest.raises(ConfigError, match=rf"{path}: not valid TOML: .*line 1"):
+        load_settings(path)
+
+
+def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file .*config.example.toml"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "[drafting]\nbudget_per_week = 7\n")
+    monkeypatch.setenv("CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK", "2")
+    assert load_settings(path).drafting.budget_per_week == 2
+    assert load_settings(path, environ=False).drafting.budget_per_week == 7
+
+
+def test_environment_errors_are_reported_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK", "lots")
+    with pytest.raises(ConfigError, match="drafting.budget_per_week"):
+        load_settings(write(tmp_path, ""))
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [("30d", 30), ("6w", 42), ("3m", 90), ("1y", 365), ("quarterly", 91), ("12h", 0.5), (45, 45), ("2.5d", 2.5)],
+)
+def test_durations(text: object, days: float) -> None:
+    assert parse_duration(text) == timedelta(days=days)
+
+
+@pytest.mark.parametrize("text", ["", "d", "0d", "-3d", "often", True, None])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_quiet_hours_wrap_midnight(tmp_path: Path) -> None:
+    q = load_settings(write(tmp_path, '[drafting]\nquiet_hours = "22:00-07:30"\n')).drafting.quiet_hours
+    assert q is not None
+    assert q.contains(time(23, 0)) and q.contains(time(3, 0)) and q.contains(time(7, 29))
+    assert not q.contains(time(7, 30)) and not q.contains(time(12, 0))
