@@ -1,0 +1,195 @@
+"""Due rule, hooks ("no hook, no draft"), priority, budget and quiet hours."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from records import ME, NOW, days_ago, mail, meeting
+
+from circleback.connectors.base import SyncResult
+from circleback.daemon.config import Settings
+from circleback.daemon.ledger import Ledger
+from circleback.daemon.planner import (
+    checkin_period,
+    intent_key,
+    is_specific,
+    plan_cycle,
+    strip_reply_prefix,
+)
+from circleback.daemon.relations import Identity, apply_people, ingest_events, ingest_mail
+
+
+def make_settings(**over: object) -> Settings:
+    base: dict[str, object] = {
+        "me": {"name": "Me Myself", "addresses": [ME], "timezone": "Europe/London"},
+        "cadence": {"default": "30d", "groups": {"family": "14d"}, "weights": {"family": 3.0}},
+        "drafting": {"budget_per_week": 10},
+    }
+    base.update(over)
+    return Settings.model_validate(base)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger.open(tmp_path / "l.db")
+
+
+def feed(ledger: Ledger, settings: Settings, mails=(), events=()) -> None:
+    who = Identity.from_settings(settings)
+    apply_people(ledger, settings)
+    ingest_mail(ledger, "home", SyncResult(list(mails), {}), who)
+    ingest_events(ledger, "cal", SyncResult(list(events), {}), who)
+
+
+def standing(plan, email: str):
+    return next(s for s in plan.standings if email in s.contact.emails)
+
+
+def test_due_only_after_the_cadence(ledger: Ledger) -> None:
+    s = make_settings()
+    feed(ledger, s, mails=[
+        mail("1", sender=ME, to=("old@x.example",), when=days_ago(45), subject="Berlin conference slides"),
+        mail("2", sender=ME, to=("new@x.example",), when=days_ago(5), subject="Berlin conference slides"),
+    ])
+    plan = plan_cycle(ledger, s, NOW)
+    assert standing(plan, "old@x.example").due
+    assert not standing(plan, "new@x.example").due
+    assert "next due in 25d" in standing(plan, "new@x.example").reason
+    assert [n.standing.contact.emails for n in plan.notes] == [["old@x.example"]]
+
+
+def test_people_who_only_wrote_to_me_are_not_tracked(ledger: Ledger) -> None:
+    s = make_settings()
+    feed(ledger, s, mails=[mail("1", sender="stranger@x.example", when=days_ago(100), subject="Your talk")])
+    assert plan_cycle(ledger, s, NOW).standings == []
+
+
+def test_cadence_person_over_group_over_default(ledger: Ledger) -> None:
+    s = make_settings(people=[
+        {"emails": ["kin@x.example"], "group": "family"},
+        {"emails": ["own@x.example"], "group": "family", "cadence": "3d"},
+        {"emails": ["def@x.example"]},
+    ])
+    feed(ledger, s)
+    plan = plan_cycle(ledger, s, NOW)
+    assert standing(plan, "kin@x.example").cadence == timedelta(days=14)
+    assert standing(plan, "own@x.example").cadence == timedelta(days=3)
+    assert standing(plan, "def@x.example").cadence == timedelta(days=30)
+
+
+def test_an_upcoming_meeting_suppresses_the_nudge(ledger: Ledger) -> None:
+    s = make_settings()
+    feed(ledger, s,
+         mails=[mail("1", sender=ME, to=("ann@x.example",), when=days_ago(90), subject="Berlin trip")],
+         events=[meeting("soon", "ann@x.example", when=days_ago(-3), title="Coffee in Berlin")])
+    ann = standing(plan_cycle(ledger, s, NOW), "ann@x.example")
+    assert not ann.due and ann.reason.startswith("meeting on")
+
+
+def test_no_hook_no_draft(ledger: Ledger) -> None:
+    s = make_settings()
+    feed(ledger, s, mails=[mail("1", sender=ME, to=("vague@x.example",), when=days_ago(90), subject="Re: hi")])
+    plan = plan_cycle(ledger, s, NOW)
+    assert plan.notes == []
+    assert [x.contact.emails for x in plan.needs_note] == [["vague@x.example"]]
+
+
+def test_hook_preference_note_then_latest_specific(ledger: Ledger) -> None:
+    s = make_settings(people=[{"emails": ["noted@x.example"], "note": "Taught me to love SQL"}])
+    feed(ledger, s,
+         mails=[
+             mail("1", sender=ME, to=("noted@x.example",), when=days_ago(60), subject="Re: Re: Offsite photos"),
+             mail("2", sender=ME, to=("threaded@x.example",), when=days_ago(60), subject="Fwd: Offsite photos"),
+             mail("3", sender=ME, to=("met@x.example",), when=days_ago(90), subject="Offsite photos"),
+         ],
+         events=[meeting("m", "met@x.example", when=days_ago(70), title="Pricing workshop")])
+    plan = plan_cycle(ledger, s, NOW)
+    hooks = {n.standing.contact.emails[0]: (n.standing.hook.kind, n.standing.hook.text) for n in plan.notes}
+    assert hooks == {
+        "noted@x.example": ("note", "Taught me to love SQL"),
+        "threaded@x.example": ("thread", "Offsite photos"),
+        "met@x.example": ("meeting", "Pricing workshop"),
+    }
+
+
+def test_priority_is_overdue_ratio_times_group_weight(ledger: Ledger) -> None:
+    s = make_settings(people=[{"emails": ["kin@x.example"], "group": "family", "note": "My sister"},
+                              {"emails": ["pal@x.example"], "note": "Climbing partner"}])
+    feed(ledger, s, mails=[
+        mail("1", sender=ME, to=("kin@x.example",), when=days_ago(20)),  # 20/14 * 3 = 4.3
+        mail("2", sender=ME, to=("pal@x.example",), when=days_ago(90)),  # 90/30 * 1 = 3
+    ])
+    plan = plan_cycle(ledger, s, NOW)
+    assert [n.standing.contact.emails[0] for n in plan.notes] == ["kin@x.example", "pal@x.example"]
+
+
+def test_weekly_budget_caps_notes(ledger: Ledger) -> None:
+    s = make_settings(drafting={"budget_per_week": 2},
+                      people=[{"emails": [f"p{i}@x.example"], "note": f"note {i}"} for i in range(5)])
+    feed(ledger, s)
+    with ledger.transaction():  # one draft already written this week
+        ledger.add_intent(key="old", person_id=None, kind="checkin", period="p", account="home",
+                          recipient="z@x.example", message_id="m", message=b"x", now=NOW - timedelta(days=2))
+    plan = plan_cycle(ledger, s, NOW)
+    assert len(plan.notes) == 1 and plan.budget_left == 1
+    assert len(plan.over_budget) == 4
+
+
+def test_quiet_hours_in_the_users_zone(ledger: Ledger) -> None:
+    s = make_settings(drafting={"quiet_hours": "21:00-07:00"}, people=[{"emails": ["a@x.example"], "note": "n"}])
+    feed(ledger, s)
+    late = NOW.replace(hour=21, minute=30)  # 22:30 in London (BST, June)
+    plan = plan_cycle(ledger, s, late)
+    assert plan.quiet and plan.notes == [] and plan.over_budget
+    assert not plan_cycle(ledger, s, NOW).quiet  # 11:00 in London
+
+
+def test_open_draft_and_cooldown_and_snooze_and_do_not_contact(ledger: Ledger) -> None:
+    s = make_settings(people=[
+        {"emails": ["open@x.example"], "note": "n"}, {"emails": ["cool@x.example"], "note": "n"},
+        {"emails": ["snooze@x.example"], "note": "n"}, {"emails": ["dnc@x.example"], "note": "n",
+                                                         "do_not_contact": True},
+    ])
+    feed(ledger, s)
+    ids = {e: ledger.person_for_address(e) for e in ("open@x.example", "cool@x.example", "snooze@x.example")}
+    with ledger.transaction():
+        for key, who in (("k-open", "open@x.example"), ("k-cool", "cool@x.example")):
+            ledger.add_intent(key=key, person_id=ids[who], kind="checkin", period="p", account="home",
+                              recipient=who, message_id="m", message=b"x", now=NOW - timedelta(days=30))
+        ledger.close_intent("k-cool", "deleted", NOW - timedelta(days=10))
+        ledger.set_snooze(ids["snooze@x.example"], NOW + timedelta(days=3))
+    plan = plan_cycle(ledger, s, NOW)
+    reasons = {x.contact.emails[0]: (x.due, x.reason) for x in plan.standings}
+    assert reasons["open@x.example"] == (False, "a draft is waiting in Drafts")
+    assert reasons["cool@x.example"] == (False, "draft deleted recently (cool-down)")
+    assert reasons["snooze@x.example"][1].startswith("snoozed until")
+    assert reasons["dnc@x.example"] == (False, "do not contact")
+    later = plan_cycle(ledger, s, NOW + timedelta(days=61))
+    assert "cool@x.example" in [n.standing.contact.emails[0] for n in later.notes]
+
+
+def test_keys_are_deterministic_and_move_with_each_lapse(ledger: Ledger) -> None:
+    s = make_settings()
+    feed(ledger, s, mails=[mail("1", sender=ME, to=("ann@x.example",), when=days_ago(45), subject="Trip")])
+    first = plan_cycle(ledger, s, NOW).notes[0]
+    again = plan_cycle(ledger, s, NOW + timedelta(days=1)).notes[0]
+    assert first.key == again.key  # same lapse, same key: a replanned intent is the same intent
+    later = plan_cycle(ledger, s, NOW + timedelta(days=20)).notes[0]  # 65 days: the second lapse
+    assert later.key != first.key
+    assert intent_key("checkin", "a@x", "p") == intent_key("checkin", "a@x", "p")
+    assert checkin_period(first.standing.contact, timedelta(days=30), NOW).endswith("#1")
+
+
+@pytest.mark.parametrize(("subject", "specific"), [
+    ("Re: Fwd: hi", False), ("RE[2]: AW: Hello!", False), ("Re: [dev-list] Release plan", True), ("", False), ("Photos from the Lake District", True),
+    ("Re: Offer letter", True), ("1:1", False),
+])
+def test_generic_subjects_are_not_hooks(subject: str, specific: bool) -> None:
+    assert is_specific(subject) is specific
+
+
+def test_strip_reply_prefix() -> None:
+    assert strip_reply_prefix("Re: RE: Fwd: AW: Plans") == "Plans"
+    assert strip_reply_prefix("Reply hazy") == "Reply hazy"
