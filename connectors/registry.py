@@ -30,6 +30,6 @@ def connector_class(kind: str) -> type[Connector]:
     return cls
 
 
-def open_connector(account: Any, context: ConnectorContext) -> Connector:
+def open_connector(account: Any, context: ConnectorContext) -> Connector:  # noqa: D103
     """Build the connector for one ``[[accounts]]`` entry: ``Cls(config, context)``."""
     return connector_class(account.kind)(account, context)
