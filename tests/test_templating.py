@@ -1,0 +1,308 @@
+"""Templates render short, specific notes in a sandbox, or fail with a useful TemplateError."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from circleback.daemon.errors import TemplateError
+from circleback.daemon.templating import (
+    RenderedNote,
+    TemplateRenderer,
+    ago,
+    and_list,
+    day_month,
+    first_name,
+    mid_sentence,
+    month_year,
+    strip_reply_prefix,
+    template_names,
+    variant,
+)
+
+CHECKIN = "checkin.txt.j2"
+KEYS = [f"person:{i}:checkin:2025-W14" for i in range(16)]  # enough to reach every variant
+HOOK_TEXT = {  # what a note must say to be about this person and not anyone
+    "note": "your candid take on hiring senior engineers",
+    "meeting": "Q3 planning offsite",
+    "thread": "Series A intro",
+    "mutual": "Bo",
+}
+
+
+def context(kind: str = "note", key: str = KEYS[0], **overrides: Any) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        "me": {"name": "Ana Lima", "first_name": "Ana", "signature": ""},
+        "person": {
+            "name": "Jo Park",
+            "first_name": "Jo",
+            "email": "jo@example.org",
+            "note": "Your candid take on hiring senior engineers.",
+            "company": "Acme",
+            "title": "CTO",
+            "group": "friends",
+        },
+        "hook": {"kind": kind},
+        "last_meeting": {"title": "Q3 planning offsite", "date": date(2025, 2, 12), "days_ago": 47},
+        "last_thread": {
+            "subject": "Re: RE: Fwd: Series A intro",
+            "date": date(2025, 1, 20),
+            "days_ago": 70,
+            "direction": "received",
+        },
+        "days_since": 47,
+        "mutual": [{"name": "Bo Chen", "first_name": "Bo"}],
+        "key": key,
+    }
+    ctx.update(overrides)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def renderer() -> TemplateRenderer:
+    return TemplateRenderer()
+
+
+def paragraphs(body: str) -> list[str]:
+    return body.strip().split("\n\n")
+
+
+# --- the default check-in ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(HOOK_TEXT))
+@pytest.mark.parametrize("key", KEYS)
+def test_default_checkin_is_short_specific_and_ends_with_a_question(
+    renderer: TemplateRenderer, kind: str, key: str
+) -> None:
+    note = renderer.render(CHECKIN, context(kind, key))
+
+    assert note.template == CHECKIN
+    assert note.subject and "\n" not in note.subject
+    assert not re.match(r"(?i)(re|fwd?)\s*:", note.subject)
+    assert len(note.body.split()) <= 120
+    greeting, *_, question, sign_off = paragraphs(note.body)
+    assert greeting.endswith("Jo,")
+    assert question.endswith("?")
+    assert sign_off.splitlines()[-1] == "Ana"
+    assert HOOK_TEXT[kind] in note.body
+    assert "Re:" not in note.body and "RE:" not in note.body
+
+
+@pytest.mark.parametrize("direction", ["sent", "received"])
+def test_thread_note_fits_who_wrote_last(renderer: TemplateRenderer, direction: str) -> None:
+    thread = {**context()["last_thread"], "direction": direction}
+    bodies = {renderer.render(CHECKIN, context("thread", k, last_thread=thread)).body for k in KEYS}
+    owed = any("reply it deserved" in b or "sorry it took me" in b for b in bodies)
+    assert owed == (direction == "received")
+
+
+def test_long_ago_dates_are_given_as_month_and_year(renderer: TemplateRenderer) -> None:
+    meeting = {"title": "Board dinner", "date": date(2023, 11, 3), "days_ago": 520}
+    bodies = " ".join(renderer.render(CHECKIN, context("meeting", k, last_meeting=meeting)).body for k in KEYS)
+    assert "November 2023" in bodies or "over a year" in bodies
+    assert "3 November" not in bodies
+
+
+def test_signature_follows_the_first_name(renderer: TemplateRenderer) -> None:
+    me = {"name": "Ana Lima", "first_name": "Ana", "signature": "Ana Lima\nHead of Product, Fieldnotes"}
+    body = renderer.render(CHECKIN, context(me=me)).body
+    assert body.endswith("\nAna\nAna Lima\nHead of Product, Fieldnotes\n")
+
+
+def test_two_mutual_friends_are_named_together(renderer: TemplateRenderer) -> None:
+    mutual = [{"name": "Bo Chen", "first_name": "Bo"}, {"name": "Cy Diaz", "first_name": ""}]
+    bodies = [renderer.render(CHECKIN, context("mutual", k, mutual=mutual)).body for k in KEYS]
+    assert all("Bo and Cy" in b for b in bodies)
+
+
+def test_same_key_same_words_different_keys_different_words(renderer: TemplateRenderer) -> None:
+    people = [f"person:{i}:checkin:2025-W14" for i in range(10)]
+    week_a = [renderer.render(CHECKIN, context("note", k)) for k in people]
+    again = [renderer.render(CHECKIN, context("note", k)) for k in people]
+    week_b = [renderer.render(CHECKIN, context("note", k.replace("W14", "W27"))) for k in people]
+
+    assert week_a == again
+    assert sum(a.body != b.body for a, b in zip(week_a, week_b, strict=True)) >= 3
+    # Ten people on one afternoon do not get one text with the names swapped.
+    assert len({n.body for n in week_a}) >= 5
+    assert len({paragraphs(n.body)[0].split()[0] for n in week_a}) >= 2  # greetings vary
+    assert len({paragraphs(n.body)[-2] for n in week_a}) >= 3  # closing questions vary
+
+
+def test_unknown_hook_kind_refuses_to_render(renderer: TemplateRenderer) -> None:
+    with pytest.raises(TemplateError, match="hook of kind"):
+        renderer.render(CHECKIN, context("weather"))
+
+
+def test_meeting_hook_without_a_meeting_is_an_error(renderer: TemplateRenderer) -> None:
+    with pytest.raises(TemplateError, match=CHECKIN):
+        renderer.render(CHECKIN, context("meeting", last_meeting=None))
+
+
+def test_template_names_lists_the_defaults() -> None:
+    assert CHECKIN in template_names()
+
+
+# --- user templates and errors ------------------------------------------------------------
+
+
+def user_renderer(tmp_path: Path, source: str, name: str = "mine.txt.j2") -> TemplateRenderer:
+    (tmp_path / name).write_text(source, encoding="utf-8")
+    return TemplateRenderer(tmp_path)
+
+
+def test_user_directory_overrides_the_default(tmp_path: Path) -> None:
+    r = user_renderer(tmp_path, "Subject: Mine\n\nHi {{ person.first_name }}, how are you?\n", CHECKIN)
+    assert r.render(CHECKIN, context()) == RenderedNote("Mine", "Hi Jo, how are you?\n", CHECKIN)
+
+
+def test_defaults_still_load_beside_a_user_directory(tmp_path: Path) -> None:
+    r = user_renderer(tmp_path, "Subject: x\n\ny\n")
+    assert HOOK_TEXT["note"] in r.render(CHECKIN, context()).body
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ person.__dict__ }}",
+        "{{ mutual.append(1) }}",
+        "{{ person.update(name='Eve') }}",
+        "{{ person.pop('email') }}",
+        "{{ range(10**9) | list | length }}",
+        "{{ ''.format.__self__ }}",
+        "{{ variant.__globals__ }}",
+    ],
+)
+def test_sandbox_escapes_are_template_errors(tmp_path: Path, expression: str) -> None:
+    r = user_renderer(tmp_path, f"Subject: hi\n\n{expression}\n")
+    ctx = context()
+    with pytest.raises(TemplateError, match=r'template "mine\.txt\.j2"'):
+        r.render("mine.txt.j2", ctx)
+    assert ctx["mutual"] == [{"name": "Bo Chen", "first_name": "Bo"}]  # nothing mutated
+    assert ctx["person"]["name"] == "Jo Park"
+
+
+def test_undefined_names_the_template_file_and_line(tmp_path: Path) -> None:
+    r = user_renderer(tmp_path, "Subject: hi\n\nHi {{ person.first_name }},\n{{ person.nmae }}\n")
+    with pytest.raises(TemplateError) as caught:
+        r.render("mine.txt.j2", context())
+    message = str(caught.value)
+    assert "mine.txt.j2" in message and str(tmp_path) in message
+    assert "line 4" in message and "nmae" in message
+
+
+def test_syntax_error_names_the_line(tmp_path: Path) -> None:
+    r = user_renderer(tmp_path, "Subject: hi\n\n{% if person %}\nno end\n")
+    with pytest.raises(TemplateError, match=r"syntax error.*fix that line") as caught:
+        r.render("mine.txt.j2", context())
+    assert "line 4" in str(caught.value) or "line 5" in str(caught.value)
+
+
+def test_exception_during_render_is_a_template_error(tmp_path: Path) -> None:
+    r = user_renderer(tmp_path, "Subject: hi\n\n{{ 1 // 0 }}\n")
+    with pytest.raises(TemplateError, match="line 3"):
+        r.render("mine.txt.j2", context())
+
+
+def test_missing_template_says_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match=r"nope\.txt\.j2.*not found.*" + re.escape(str(tmp_path))):
+        TemplateRenderer(tmp_path).render("nope.txt.j2", context())
+
+
+def test_template_name_cannot_leave_the_directory(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match="not found"):
+        TemplateRenderer(tmp_path).render("../etc/passwd", context())
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("Hi there\n\nHow are you?\n", "first line must be"),
+        ("Subject:   \n\nHow are you?\n", "Subject line is empty"),
+        ("Subject: hi\nHow are you?\n", "followed by a blank line"),
+        ("Subject: hi\n\n   \n\n", "body is empty"),
+    ],
+)
+def test_unusable_output_is_a_template_error(tmp_path: Path, source: str, problem: str) -> None:
+    with pytest.raises(TemplateError, match=problem):
+        user_renderer(tmp_path, source).render("mine.txt.j2", context())
+
+
+def test_output_is_tidied(tmp_path: Path) -> None:
+    source = "\nSubject: hi   \n\nHi Jo,   \n\n\n\n\nHow are you?\t\n\n\n"
+    note = user_renderer(tmp_path, source).render("mine.txt.j2", context())
+    assert note == RenderedNote("hi", "Hi Jo,\n\nHow are you?\n", "mine.txt.j2")
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "email", "expected"),
+    [
+        ("Jo Park", "", "Jo"),
+        ("Dr. Jo Park", "", "Jo"),
+        ("Park, Jo", "", "Jo"),
+        ("", "jo.park@example.org", "Jo"),
+        ("jo_park@example.org", "", "Jo"),
+        ("山田 太郎", "", "山田"),
+        ({"name": "Jo Park", "email": "x@y.z"}, "", "Jo"),
+        ({"name": "", "first_name": "Joanna"}, "", "Joanna"),
+        ({"name": "", "email": "cy@example.com"}, "", "Cy"),
+    ],
+)
+def test_first_name(value: Any, email: str, expected: str) -> None:
+    assert first_name(value, email) == expected
+
+
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [(0, "less than a day"), (1, "a day"), (3, "three days"), (8, "a week"), (14, "two weeks"),
+     (21, "three weeks"), (35, "about a month"), (50, "about six weeks"), (61, "about two months"),
+     (200, "about seven months"), (340, "almost a year"), (400, "over a year"),
+     (600, "a year and a half"), (800, "over two years"), (5000, "over 13 years")],
+)  # fmt: skip
+def test_ago_reads_like_english(days: int, text: str) -> None:
+    assert ago(days) == text
+
+
+def test_dates_in_english_whatever_the_locale() -> None:
+    assert month_year(date(2025, 3, 12)) == "March 2025"
+    assert day_month(date(2025, 3, 2)) == "2 March"
+
+
+@pytest.mark.parametrize(
+    ("subject", "clean"),
+    [("Re: RE: Fwd: Series A", "Series A"), ("AW: WG: Angebot", "Angebot"), ("Re[2]: x", "x"),
+     ("Fw:Re: y", "y"), ("Re:", ""), ("Regarding the plan", "Regarding the plan"), ("Rest: z", "Rest: z")],
+)  # fmt: skip
+def test_strip_reply_prefix(subject: str, clean: str) -> None:
+    assert strip_reply_prefix(subject) == clean
+
+
+def test_mid_sentence_and_and_list() -> None:
+    assert mid_sentence("Your candour about hiring. ") == "your candour about hiring"
+    assert mid_sentence("Kubernetes war stories!") == "Kubernetes war stories"
+    assert and_list(["Ana"]) == "Ana"
+    assert and_list(["Ana", "Bo", "Cy"]) == "Ana, Bo and Cy"
+
+
+def test_variant_is_stable_across_processes() -> None:
+    # Pinned: a change here rewords every user's pending notes on re-render.
+    assert variant("person:1:checkin:2025-W14:greeting", "a", "b", "c", "d", "e") == "b"
+    assert variant("x", "only") == "only"
+    with pytest.raises(ValueError):
+        variant("x")
+
+
+def test_error_in_an_included_template_names_that_file(tmp_path: Path) -> None:
+    (tmp_path / "part.txt.j2").write_text("Hi,\n\n{{ hook.missing }}\n", encoding="utf-8")
+    r = user_renderer(tmp_path, "Subject: hi\n\n{% include 'part.txt.j2' %}\n")
+    with pytest.raises(TemplateError, match=r"part\.txt\.j2, line 3"):
+        r.render("mine.txt.j2", context())
