@@ -23,7 +23,8 @@ from .errors import CirclebackError
 from .planner import Standing
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+if not console.is_terminal and "COLUMNS" not in __import__("os").environ:
+    console.width = 120  # piped or captured: rich would assume 80 and wrap every row
 
 
 class Context:
@@ -45,7 +46,7 @@ def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except CirclebackError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            click.echo(f"error: {exc}", err=True)  # plain: one unwrapped line per problem
             sys.exit(exc.exit_code)
 
     return wrapper
@@ -147,9 +148,10 @@ def _print_draft_file(path: Path) -> None:
 @click.option("--once", is_flag=True, help="Run one cycle and exit.")
 @click.option("--interval", default="15m", show_default=True,
               help="Time between cycles when running as a service (e.g. 15m, 1h).")
+@click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")
 @click.pass_obj
 @_handle_errors
-def run(obj: Context, once: bool, interval: str) -> None:
+def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
     """Sync every account and leave the due notes in Drafts.
 
     \b
@@ -165,7 +167,7 @@ def run(obj: Context, once: bool, interval: str) -> None:
             signal.signal(sig, lambda *_: stop.set())
     with controllers.instance_lock(obj.state_dir):
         while True:
-            report = _one_cycle(obj, settings)
+            report = _one_cycle(obj, settings, _parse_now(now_text))
             _print_cycle(report)
             if once or stop.wait(seconds):
                 break
@@ -183,13 +185,13 @@ def _interval_seconds(text: str) -> float:
         raise click.BadParameter(f"{text!r}: write a number with s, m or h, like 15m") from None
 
 
-def _one_cycle(obj: Context, settings: Settings) -> Any:
+def _one_cycle(obj: Context, settings: Settings, now: datetime | None) -> Any:
     from .engine import Engine
 
     ledger = controllers.open_state(obj.state_dir)
-    connectors = controllers.open_connectors(settings)
+    connectors = controllers.open_connectors(settings, now)
     try:
-        return Engine(settings, ledger, connectors).run_cycle(controllers.utcnow())
+        return Engine(settings, ledger, connectors).run_cycle(now or controllers.utcnow())
     finally:
         controllers.close_connectors(connectors)
         ledger.close()
@@ -312,7 +314,7 @@ def config_check(obj: Context) -> None:
     try:
         settings = obj.settings()
     except CirclebackError as exc:
-        err_console.print(str(exc), markup=False)
+        click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
     kinds = ", ".join(f"{a.name} ({a.kind})" for a in settings.accounts) or "no accounts"
     click.echo(f"{obj.config_path}: ok — {kinds}; {len(settings.people)} people configured")
@@ -349,7 +351,7 @@ def _print_standings(rows: list[Standing], now: datetime, *, title: str) -> None
         c = s.contact
         table.add_row(
             c.display_name,
-            f"{c.last_contact:%Y-%m-%d} ({_ago(now, c.last_contact)})" if c.last_contact else "never",
+            _ago(now, c.last_contact),
             c.last_channel + (" · your turn" if c.ball_in_my_court else ""),
             f"{s.cadence / timedelta(days=1):g}d",
             "[bold red]due[/]" if s.due else "",
@@ -362,7 +364,7 @@ def _print_needs_note(rows: list[Standing]) -> None:
     if not rows:
         return
     console.print("\n[bold]Due, but circleback has nothing specific to say (no hook, no draft).[/]")
-    console.print("Add a `note` for them under [[people]] in your config:")
+    console.print("Add a `note` for them under [[people]] in your config:", markup=False)
     for s in rows:
         console.print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}")
 

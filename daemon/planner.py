@@ -121,9 +121,13 @@ def assess(ledger: Ledger, settings: Settings, now: datetime) -> list[Standing]:
     open_ids, cooling = _open_and_cooling(ledger, now, d.cooldown)
     out = []
     for c in contacts(ledger, settings, now):
+        cadence = cadence_for(c, settings)
+        if c.awaiting_reply:
+            why = f"wrote to you {c.received_count} times; you have not replied (not drafted: never written to)"
+            out.append(Standing(c, cadence, False, why, 0.0, 0.0))
+            continue
         if not c.tracked:
             continue
-        cadence = cadence_for(c, settings)
         last = c.last_contact
         overdue = (now - last) / cadence if last else 1.0
         due, reason = _due(c, last, cadence, now, d.upcoming_window, open_ids, cooling)
@@ -146,7 +150,7 @@ def _due(
     if c.snoozed_until and c.snoozed_until > now:
         return False, f"snoozed until {c.snoozed_until:%Y-%m-%d}"
     if last and last + cadence > now:
-        return False, f"in touch {(now - last).days}d ago; next due in {(last + cadence - now).days}d"
+        return False, f"due in {(last + cadence - now).days}d"
     if c.next_meeting and c.next_meeting <= now + window:
         return False, f"meeting on {c.next_meeting:%Y-%m-%d}"
     if c.person_id in open_ids:
@@ -155,7 +159,7 @@ def _due(
         return False, "draft deleted recently (cool-down)"
     if last is None:
         return True, "never in touch"
-    return True, f"last contact {(now - last).days}d ago, cadence {cadence.days}d"
+    return True, f"{(now - last).days}d since last contact; cadence {cadence.days}d"
 
 
 def find_hook(ledger: Ledger, standing: Standing, now: datetime) -> Hook | None:

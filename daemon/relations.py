@@ -196,6 +196,7 @@ class Contact:
     next_meeting: datetime | None
     sent_count: int
     met_count: int
+    received_count: int
     snoozed_until: datetime | None
     profile: Person | None = None
 
@@ -226,6 +227,15 @@ class Contact:
         return self.configured or self.sent_count > 0 or self.met_count > 0
 
     @property
+    def awaiting_reply(self) -> bool:
+        """Not tracked, but wrote to me personally more than once without an answer.
+
+        Shown in status ("your turn") but never drafted to: a stranger's repeated
+        mail may be a pitch, and a check-in to a salesperson would embarrass.
+        """
+        return not self.tracked and self.received_count >= 2
+
+    @property
     def display_name(self) -> str:
         if self.profile and self.profile.name:
             return self.profile.name
@@ -242,7 +252,8 @@ def contacts(ledger: Ledger, settings: Settings, now: datetime) -> list[Contact]
                MAX(CASE WHEN i.channel = 'met' AND i.at <= :now THEN i.at END),
                MIN(CASE WHEN i.channel = 'met' AND i.at > :now THEN i.at END),
                COUNT(CASE WHEN i.channel = 'sent' THEN 1 END),
-               COUNT(CASE WHEN i.channel = 'met' AND i.at <= :now THEN 1 END)
+               COUNT(CASE WHEN i.channel = 'met' AND i.at <= :now THEN 1 END),
+               COUNT(CASE WHEN i.channel = 'received' THEN 1 END)
         FROM people p LEFT JOIN interactions i ON i.person_id = p.id
         GROUP BY p.id
         """,
@@ -251,7 +262,7 @@ def contacts(ledger: Ledger, settings: Settings, now: datetime) -> list[Contact]
     emails = ledger.all_addresses()
     profiles = _profiles_by_address(settings)
     out = []
-    for pid, name, configured, snoozed, ls, lr, lm, nm, n_sent, n_met in rows:
+    for pid, name, configured, snoozed, ls, lr, lm, nm, n_sent, n_met, n_received in rows:
         addrs = emails.get(pid, [])
         profile = next((profiles[a] for a in addrs if a in profiles), None)
         out.append(
@@ -266,6 +277,7 @@ def contacts(ledger: Ledger, settings: Settings, now: datetime) -> list[Contact]
                 next_meeting=parse_iso(nm),
                 sent_count=n_sent,
                 met_count=n_met,
+                received_count=n_received,
                 snoozed_until=parse_iso(snoozed),
                 profile=profile,
             )

@@ -59,12 +59,17 @@ def meeting(
     start = when or days_ago(5)
     attendees = [Attendee(ME, "Me", my_status)]
     attendees += [
-        Attendee(p, p.split("@")[0].title(),
-                 ResponseStatus.DECLINED if p in declined else ResponseStatus.ACCEPTED)
+        Attendee(p, p.split("@")[0].title(), ResponseStatus.DECLINED if p in declined else ResponseStatus.ACCEPTED)
         for p in people
     ]
     attendees += [Attendee(r, r, ResponseStatus.ACCEPTED, is_resource=True) for r in rooms]
     return EventRecord(
-        source_id=uid, uid=uid, start=start, end=start + timedelta(hours=1), title=title,
-        attendees=tuple(attendees), cancelled=cancelled, my_status=my_status,
+        source_id=uid,
+        uid=uid,
+        start=start,
+        end=start + timedelta(hours=1),
+        title=title,
+        attendees=tuple(attendees),
+        cancelled=cancelled,
+        my_status=my_status,
     )

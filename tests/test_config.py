@@ -29,7 +29,9 @@ def test_example_config_is_valid_and_documented() -> None:
 
 
 def test_the_shapes_scripts_rely_on(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [me]
 name = "Ada"
 addresses = ["Ada@Example.org"]
@@ -47,7 +49,8 @@ path = "/srv/mail.mbox"
 name = "cal"
 kind = "ics"
 path = "~/.calendars/personal"
-""")
+""",
+    )
     s = load_settings(path, environ=False)
     assert s.me.addresses == ["ada@example.org"]
     assert s.sync.lookback == timedelta(days=3 * 365)
@@ -58,19 +61,26 @@ path = "~/.calendars/personal"
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[[accounts]]\nname = "a"\nkind = "gmial"\npath = "x"\n',
-         "accounts[0]: kind: must be one of 'maildir', 'mbox', 'ics' (got 'gmial')"),
+        (
+            '[[accounts]]\nname = "a"\nkind = "gmial"\npath = "x"\n',
+            "accounts[0]: kind: must be one of 'maildir', 'mbox', 'ics' (got 'gmial')",
+        ),
         ('[[accounts]]\nname = "a"\nkind = "ics"\npth = "x"\n', "accounts[0].pth: unknown key"),
         ('[[accounts]]\nname = "a"\nkind = "ics"\n', "accounts[0].path: required key is missing"),
         ('[cadence]\ndefault = "6x"\n', "cadence.default: '6x' is not a duration"),
-        ('[drafting]\nquiet_hours = "9pm-7am"\n', 'drafting.quiet_hours: \'9pm-7am\': write quiet hours as "HH:MM-HH:MM"'),
+        (
+            '[drafting]\nquiet_hours = "9pm-7am"\n',
+            "drafting.quiet_hours: '9pm-7am': write quiet hours as \"HH:MM-HH:MM\"",
+        ),
         ('[me]\ntimezone = "Mars/Olympus"\n', "me.timezone: unknown time zone 'Mars/Olympus'"),
         ('[me]\naddresses = ["not-an-address"]\n', "me.addresses: 'not-an-address' is not an email address"),
-        ('[drafting]\nbudget_per_week = -1\n', "drafting.budget_per_week:"),
+        ("[drafting]\nbudget_per_week = -1\n", "drafting.budget_per_week:"),
         ('[[people]]\ngroup = "friends"\n', "people[0]: a person needs a name or at least one address"),
         ('[drafting]\naccount = "nope"\n', "drafting.account = 'nope' names no account"),
-        ('[[accounts]]\nname = "a"\nkind = "ics"\npath = "x"\n[[accounts]]\nname = "a"\nkind = "ics"\npath = "y"\n',
-         "account names must be unique; repeated: a"),
+        (
+            '[[accounts]]\nname = "a"\nkind = "ics"\npath = "x"\n[[accounts]]\nname = "a"\nkind = "ics"\npath = "y"\n',
+            "account names must be unique; repeated: a",
+        ),
     ],
 )
 def test_errors_name_file_key_and_what_is_allowed(tmp_path: Path, text: str, expected: str) -> None:

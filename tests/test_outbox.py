@@ -52,8 +52,14 @@ class MemoryDraftBox:
 def add_intent(ledger: Ledger, key: str, person: int | None = None, when=NOW) -> bool:
     with ledger.transaction():
         return ledger.add_intent(
-            key=key, person_id=person, kind="checkin", period="p", account="box",
-            recipient="ann@x.example", message_id=f"{key}@x", message=f"X-Circleback-Key: {key}\n\nhi\n".encode(),
+            key=key,
+            person_id=person,
+            kind="checkin",
+            period="p",
+            account="box",
+            recipient="ann@x.example",
+            message_id=f"{key}@x",
+            message=f"X-Circleback-Key: {key}\n\nhi\n".encode(),
             now=when,
         )
 
@@ -62,6 +68,7 @@ def crash_at(label: str):
     def checkpoint(seen: str) -> None:
         if seen == label:
             raise Crash(label)
+
     return checkpoint
 
 
@@ -164,13 +171,16 @@ class OutboxMachine(RuleBasedStateMachine):
         add_intent(self.ledger, key)
         self.planned.add(key)
 
-    @rule(label=st.sampled_from(["before-create-draft", "after-create-draft", "after-record-ref", None]),
-          fail=st.booleans())
+    @rule(
+        label=st.sampled_from(["before-create-draft", "after-create-draft", "after-record-ref", None]),
+        fail=st.booleans(),
+    )
     def cycle(self, label: str | None, fail: bool) -> None:
         self.box.fail_next = fail
         try:
             Outbox(self.ledger, self.box, "box", crash_at(label) if label else lambda _: None).deliver(
-                NOW, OutboxReport())
+                NOW, OutboxReport()
+            )
         except Crash:
             self.restart()
         self.box.fail_next = False

@@ -56,7 +56,7 @@ def test_due_only_after_the_cadence(ledger: Ledger) -> None:
     plan = plan_cycle(ledger, s, NOW)
     assert standing(plan, "old@x.example").due
     assert not standing(plan, "new@x.example").due
-    assert "next due in 25d" in standing(plan, "new@x.example").reason
+    assert "due in 25d" in standing(plan, "new@x.example").reason
     assert [n.standing.contact.emails for n in plan.notes] == [["old@x.example"]]
 
 
@@ -193,3 +193,20 @@ def test_generic_subjects_are_not_hooks(subject: str, specific: bool) -> None:
 def test_strip_reply_prefix() -> None:
     assert strip_reply_prefix("Re: RE: Fwd: AW: Plans") == "Plans"
     assert strip_reply_prefix("Reply hazy") == "Reply hazy"
+
+
+def test_someone_who_keeps_writing_is_shown_but_never_drafted_to(ledger: Ledger) -> None:
+    s = make_settings()
+    feed(
+        ledger,
+        s,
+        mails=[
+            mail(f"{i}", sender="eager@x.example", when=days_ago(60 - i), subject="Your talk at PyCon")
+            for i in range(3)
+        ],
+    )
+    plan = plan_cycle(ledger, s, NOW)
+    (eager,) = plan.standings
+    assert eager.contact.ball_in_my_court and not eager.due
+    assert "wrote to you 3 times" in eager.reason
+    assert plan.notes == [] and plan.needs_note == []

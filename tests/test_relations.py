@@ -20,10 +20,12 @@ from records import ME, NOW, days_ago, mail, meeting
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings.model_validate({
-        "me": {"addresses": [ME]},
-        "filters": {"max_thread_size": 4, "max_meeting_size": 4, "ignore_domains": ["github.com"]},
-    })
+    return Settings.model_validate(
+        {
+            "me": {"addresses": [ME]},
+            "filters": {"max_thread_size": 4, "max_meeting_size": 4, "ignore_domains": ["github.com"]},
+        }
+    )
 
 
 @pytest.fixture
@@ -43,8 +45,7 @@ def by_email(ledger: Ledger, settings: Settings) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("record", "channel", "people"),
     [
-        (mail("a", sender=ME, to=("ann@x.example",), cc=("bo@x.example",)), "sent",
-         ["ann@x.example", "bo@x.example"]),
+        (mail("a", sender=ME, to=("ann@x.example",), cc=("bo@x.example",)), "sent", ["ann@x.example", "bo@x.example"]),
         (mail("b", sender="ann@x.example"), "received", ["ann@x.example"]),
         (mail("c", sender="ann@x.example", list_id="<dev.lists.example>"), "mailing list", []),
         (mail("d", sender="ann@x.example", precedence="bulk"), "precedence bulk", []),
@@ -157,14 +158,24 @@ def test_full_resync_forgets_the_accounts_old_meetings(ledger, settings, who) ->
 def test_configured_person_with_two_addresses_is_one_person(ledger, who) -> None:
     from circleback.daemon.relations import apply_people
 
-    ingest_mail(ledger, "home", SyncResult([
-        mail("m1", sender=ME, to=("sam@home.example",), when=days_ago(50)),
-        mail("m2", sender="sam@work.example", when=days_ago(5)),
-    ], {}), who)
-    settings = Settings.model_validate({
-        "me": {"addresses": [ME]},
-        "people": [{"name": "Sam Lee", "emails": ["sam@home.example", "sam@work.example"], "group": "friends"}],
-    })
+    ingest_mail(
+        ledger,
+        "home",
+        SyncResult(
+            [
+                mail("m1", sender=ME, to=("sam@home.example",), when=days_ago(50)),
+                mail("m2", sender="sam@work.example", when=days_ago(5)),
+            ],
+            {},
+        ),
+        who,
+    )
+    settings = Settings.model_validate(
+        {
+            "me": {"addresses": [ME]},
+            "people": [{"name": "Sam Lee", "emails": ["sam@home.example", "sam@work.example"], "group": "friends"}],
+        }
+    )
     apply_people(ledger, settings)
     sam = [c for c in contacts(ledger, settings, NOW) if "sam@home.example" in c.emails]
     assert len(sam) == 1
