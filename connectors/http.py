@@ -1,0 +1,55 @@
+"""The shared HTTP layer: every request a connector makes passes the never-send guard.
+
+circleback never sends mail. Gmail's ``gmail.compose`` scope allows sending,
+and Graph's ``Mail.ReadWrite`` sits next to send paths, so the guarantee is
+enforced here, once, for every connector (STYLE.md #2): a request to any send
+endpoint raises :class:`SendRefused` before a byte leaves the machine.
+
+* :class:`GuardedSession` - a ``requests.Session`` for Graph and other REST APIs.
+* :class:`GuardedHttp` - wraps an ``httplib2.Http``-like object (what
+  googleapiclient calls) and checks each ``request(uri, method, ...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import refuse_send
+
+try:  # requests is optional for the local connectors
+    import requests
+except ImportError:  # pragma: no cover - requests ships with the cloud connectors' deps
+    requests = None  # type: ignore[assignment]
+
+
+if requests is not None:
+
+    class GuardedSession(requests.Session):
+        """A requests session that refuses send endpoints, including on redirects."""
+
+        def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            refuse_send(_text(method), _text(url))
+            return super().request(method, url, *args, **kwargs)
+
+        def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            # Session.send also carries redirects and prepared requests: guard it too.
+            refuse_send(str(request.method), str(request.url))
+            return super().send(request, **kwargs)
+
+
+class GuardedHttp:
+    """Wraps an httplib2-style object so googleapiclient can never reach a send endpoint."""
+
+    def __init__(self, http: Any) -> None:
+        self._http = http
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        refuse_send(method, uri)
+        return self._http.request(uri, method, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # credentials, timeout, close(), ...
+        return getattr(self._http, name)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
