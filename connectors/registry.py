@@ -15,6 +15,8 @@ CONNECTORS: dict[str, str] = {
     "maildir": "circleback.connectors.maildir:MaildirConnector",
     "mbox": "circleback.connectors.mbox:MboxConnector",
     "ics": "circleback.connectors.ics:IcsConnector",
+    "imap": "circleback.connectors.imap:ImapConnector",
+    "caldav": "circleback.connectors.caldav:CalDavConnector",
 }
 
 

@@ -7,8 +7,10 @@ its own model to ``AccountConfig`` and its class to ``connectors/registry.py``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import shlex
 import tomllib
 from datetime import time, timedelta
 from pathlib import Path
@@ -101,8 +103,98 @@ class IcsAccount(_Account):
         return _expand(v)
 
 
-AccountConfig = Annotated[MaildirAccount | MboxAccount | IcsAccount, Field(discriminator="kind")]
-ACCOUNT_KINDS = ("maildir", "mbox", "ics")
+class PasswordSource(_Strict):
+    """Where a password comes from: never the config file itself."""
+
+    password_command: str | None = None  # e.g. "pass show mail/fastmail": first line of its output
+    password_env: str | None = None  # name of an environment variable
+    credential: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]+$")] | None = None  # systemd LoadCredential=
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_plain_password(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if "password" in data:
+                raise ValueError(
+                    "password: not accepted in the config file; use password_command "
+                    '(e.g. "pass show mail/example"), password_env or credential'
+                )
+            data = {k: (None if k in _SOURCES and v == "" else v) for k, v in data.items()}
+        return data
+
+    @field_validator("password_command")
+    @classmethod
+    def _command(cls, v: str | None) -> str | None:
+        if v is not None and not shlex.split(v):
+            raise ValueError("password_command is empty")
+        return v
+
+    @property
+    def password_sources(self) -> list[str]:
+        return [k for k in _SOURCES if getattr(self, k)]
+
+
+_SOURCES = ("password_command", "password_env", "credential")
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ImapAccount(_Account, PasswordSource):
+    kind: Literal["imap"]
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None  # 993 for ssl, 143 otherwise
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: Annotated[str, Field(min_length=1)]
+    folders: list[str] | None = None  # None: every folder except Junk, Trash and Drafts
+    sent_folder: str = "Sent"  # when the server marks no folder \Sent (RFC 6154)
+    drafts_folder: str = "Drafts"  # when the server marks no folder \Drafts
+    timeout: Annotated[float, Field(gt=0, le=600)] = 60.0  # seconds per network read
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ImapAccount:
+        if len(self.password_sources) != 1:
+            raise ValueError("set exactly one of password_command, password_env, credential")
+        if self.security == "none" and not _is_loopback(self.host):
+            raise ValueError(
+                f"security = 'none' would send the password in clear text to {self.host}; "
+                "it is only allowed for 127.0.0.1, ::1 or localhost (use 'ssl' or 'starttls')"
+            )
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.security == "ssl" else 143)
+
+
+class CalDavAccount(_Account, PasswordSource):
+    kind: Literal["caldav"] = "caldav"
+    url: str  # the server root or the principal URL
+    username: str = ""
+    calendars: list[str] | None = None  # display names or URLs; None = every event calendar
+    verify_tls: bool = True
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> CalDavAccount:
+        given = self.password_sources
+        if len(given) > 1:
+            raise ValueError(f"give only one of password_command, password_env, credential (got {given})")
+        if given and not self.username:
+            raise ValueError(f"{given[0]} is set but username is empty")
+        return self
+
+
+AccountConfig = Annotated[
+    MaildirAccount | MboxAccount | IcsAccount | ImapAccount | CalDavAccount, Field(discriminator="kind")
+]
+ACCOUNT_KINDS = ("maildir", "mbox", "ics", "imap", "caldav")
 
 
 class Cadence(_Strict):

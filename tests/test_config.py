@@ -63,7 +63,7 @@ path = "~/.calendars/personal"
     [
         (
             '[[accounts]]\nname = "a"\nkind = "gmial"\npath = "x"\n',
-            "accounts[0]: kind: must be one of 'maildir', 'mbox', 'ics' (got 'gmial')",
+            "accounts[0]: kind: must be one of 'maildir', 'mbox', 'ics', 'imap', 'caldav' (got 'gmial')",
         ),
         ('[[accounts]]\nname = "a"\nkind = "ics"\npth = "x"\n', "accounts[0].pth: unknown key"),
         ('[[accounts]]\nname = "a"\nkind = "ics"\n', "accounts[0].path: required key is missing"),
@@ -145,3 +145,29 @@ def test_quiet_hours_wrap_midnight(tmp_path: Path) -> None:
     assert q is not None
     assert q.contains(time(23, 0)) and q.contains(time(3, 0)) and q.contains(time(7, 29))
     assert not q.contains(time(7, 30)) and not q.contains(time(12, 0))
+
+
+def test_imap_and_caldav_accounts_keep_passwords_out_of_the_file(tmp_path: Path) -> None:
+    ok = load_settings(write(tmp_path, """
+[[accounts]]
+name = "fastmail"
+kind = "imap"
+host = "imap.fastmail.com"
+username = "me@fastmail.com"
+password_command = "pass show mail/fastmail"
+[[accounts]]
+name = "nextcloud"
+kind = "caldav"
+url = "https://cloud.example.org/remote.php/dav"
+username = "me"
+password_env = "NEXTCLOUD_PASSWORD"
+"""), environ=False)
+    assert ok.accounts[0].effective_port == 993
+    bad = write(tmp_path, '[[accounts]]\nname = "m"\nkind = "imap"\nhost = "imap.example.org"\n'
+                          'username = "me"\npassword = "hunter2"\n')
+    with pytest.raises(ConfigError, match=r"accounts\[0\]: password: not accepted in the config file"):
+        load_settings(bad, environ=False)
+    clear = write(tmp_path, '[[accounts]]\nname = "m"\nkind = "imap"\nhost = "imap.example.org"\n'
+                            'username = "me"\npassword_env = "P"\nsecurity = "none"\n')
+    with pytest.raises(ConfigError, match="clear text to imap.example.org"):
+        load_settings(clear, environ=False)

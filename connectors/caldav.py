@@ -1,0 +1,587 @@
+"""Any CalDAV server (RFC 4791) as a CalendarSource, kept current with RFC 6578.
+
+A first sync asks each chosen calendar for the objects with an instance inside
+``[now - lookback, now + lookahead)`` (a calendar-query time-range REPORT) and
+expands recurrences here, not on the server: server-side ``<expand>`` is
+optional and unevenly implemented, and our own expansion is the one the ics
+connector uses, so both count a meeting the same way.
+
+Later syncs ask per calendar what changed since the stored ``sync-token``
+(RFC 6578 sync-collection).  A server without sync tokens is compared by
+``getctag`` and ETags instead.  The cursor keeps, per calendar, which event ids
+each object (href) produced, so a deleted object turns into cancellations of
+exactly those ids.
+
+``import caldav`` below is the library, not this module: imports are absolute,
+and this module is ``circleback.connectors.caldav``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, ClassVar, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+import caldav
+import icalendar
+import recurring_ical_events
+from caldav.elements import dav
+from caldav.elements.base import ValuedBaseElement
+from caldav.lib import error as dav_error
+from circleback.daemon.config import CalDavAccount
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from . import secrets
+from .base import (
+    Attendee,
+    AuthRevoked,
+    Connector,
+    ConnectorContext,
+    ConnectorError,
+    Cursor,
+    EventRecord,
+    ResponseStatus,
+    Skip,
+    SyncResult,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CURSOR_VERSION = 1
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def resolve_password(account: CalDavAccount) -> str | None:
+    """The account's password from its configured source, or None for no auth."""
+    return secrets.read_password(account)
+
+
+# --- iCalendar text -> EventRecords (shared rules with the ics connector) ---------------------
+
+_PARTSTAT = {
+    "ACCEPTED": ResponseStatus.ACCEPTED,
+    "TENTATIVE": ResponseStatus.TENTATIVE,
+    "DECLINED": ResponseStatus.DECLINED,
+    "NEEDS-ACTION": ResponseStatus.NEEDS_ACTION,
+}
+
+
+def events_from_ical(data: str | bytes, start: datetime, end: datetime, context: ConnectorContext) -> list[EventRecord]:
+    """Every VEVENT occurrence of one VCALENDAR inside ``[start, end)``, recurrences expanded.
+
+    Raises ValueError when ``data`` is not iCalendar.
+    """
+    calendar = icalendar.Calendar.from_ical(data)
+    zone = ZoneInfo(context.timezone)
+    # RFC 5546 3.2.5: METHOD:CANCEL withdraws every event in the object.
+    withdrawn = str(calendar.get("METHOD", "")).upper() == "CANCEL"
+    recurring = _recurring_uids(calendar)
+    occurrences = recurring_ical_events.of(calendar).between(start, end)
+    return [_event_record(c, zone, context.my_addresses, withdrawn, recurring) for c in occurrences]
+
+
+def _recurring_uids(calendar: Any) -> set[str]:
+    # recurring-ical-events stamps a RECURRENCE-ID on every occurrence it returns,
+    # single events included, so "recurring" is decided from the source components.
+    return {
+        str(c.get("UID", ""))
+        for c in calendar.walk("VEVENT")
+        if any(k in c for k in ("RRULE", "RDATE", "RECURRENCE-ID"))
+    }
+
+
+def _event_record(
+    vevent: Any, zone: ZoneInfo, mine: frozenset[str], withdrawn: bool, recurring: set[str]
+) -> EventRecord:
+    uid = str(vevent.get("UID", ""))
+    if not uid:
+        raise ValueError("VEVENT without UID (RFC 5545 3.8.4.7 requires one)")
+    begins = vevent["DTSTART"].dt
+    start = _utc(begins, zone)
+    end = _utc(vevent["DTEND"].dt, zone) if "DTEND" in vevent else start
+    organizer = _address(vevent.get("ORGANIZER"))
+    attendees = _attendees(vevent, organizer)
+    # An occurrence is named by its RECURRENCE-ID, the original start, so a moved
+    # override keeps the id of the slot it replaces (RFC 5545 3.8.4.4).
+    rid = vevent.get("RECURRENCE-ID")
+    return EventRecord(
+        source_id=f"{uid}/{_stamp(rid.dt, zone)}" if uid in recurring and rid else uid,
+        uid=uid,
+        start=start,
+        end=max(end, start),
+        title=str(vevent.get("SUMMARY", "")),
+        organizer=organizer,
+        attendees=attendees,
+        cancelled=withdrawn or str(vevent.get("STATUS", "")).upper() == "CANCELLED",
+        my_status=_my_status(attendees, organizer, mine),
+        all_day=not isinstance(begins, datetime),
+    )
+
+
+def _utc(value: date | datetime, zone: ZoneInfo) -> datetime:
+    # All-day dates and floating times belong to the user's own zone (RFC 5545 3.3.5).
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(), zone)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+def _stamp(value: date | datetime, zone: ZoneInfo) -> str:
+    if not isinstance(value, datetime):
+        return value.strftime("%Y%m%d")
+    return _utc(value, zone).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _address(prop: Any) -> str:
+    text = str(prop or "").strip()
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:") :]
+    return text.lower() if "@" in text else ""
+
+
+def _attendees(vevent: Any, organizer: str) -> tuple[Attendee, ...]:
+    raw = vevent.get("ATTENDEE", [])
+    found: list[Attendee] = []
+    for prop in raw if isinstance(raw, list) else [raw]:
+        email = _address(prop)
+        if not email:
+            continue
+        params = getattr(prop, "params", {})
+        found.append(
+            Attendee(
+                email=email,
+                name=str(params.get("CN", "")),
+                # RFC 5545 3.2.12: a missing PARTSTAT means NEEDS-ACTION.
+                status=_PARTSTAT.get(str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(), ResponseStatus.UNKNOWN),
+                is_organizer=email == organizer,
+                is_resource=str(params.get("CUTYPE", "")).upper() in ("ROOM", "RESOURCE"),
+            )
+        )
+    if organizer and all(a.email != organizer for a in found):
+        # RFC 5545 lets the organizer go unlisted as an attendee; they still take part.
+        name = str(getattr(vevent.get("ORGANIZER"), "params", {}).get("CN", ""))
+        found.insert(0, Attendee(email=organizer, name=name, is_organizer=True))
+    return tuple(found)
+
+
+def _my_status(attendees: tuple[Attendee, ...], organizer: str, mine: frozenset[str]) -> ResponseStatus:
+    if organizer and organizer in mine:
+        return ResponseStatus.ACCEPTED
+    for a in attendees:
+        if a.email in mine:
+            return a.status
+    return ResponseStatus.UNKNOWN
+
+
+# --- the cursor ------------------------------------------------------------------------------
+
+
+@dataclass
+class CalendarState:
+    """What one calendar's cursor remembers."""
+
+    mode: Literal["sync-token", "etag"]
+    token: str  # RFC 6578 DAV:sync-token, or CS:getctag in etag mode ("" if none)
+    horizon: datetime  # occurrences before this were already expanded
+    ids: dict[str, list[str]] = field(default_factory=dict)  # href -> source ids it produced
+    etags: dict[str, str] = field(default_factory=dict)  # etag mode: href -> ETag
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "token": self.token,
+            "horizon": self.horizon.isoformat(),
+            "ids": self.ids,
+            "etags": self.etags,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CalendarState:
+        return cls(
+            mode=raw["mode"],
+            token=raw["token"],
+            horizon=datetime.fromisoformat(raw["horizon"]),
+            ids={k: list(v) for k, v in raw["ids"].items()},
+            etags=dict(raw.get("etags", {})),
+        )
+
+    def all_ids(self) -> set[str]:
+        return {i for ids in self.ids.values() for i in ids}
+
+
+@dataclass
+class _Pass:
+    """What one calendar's sync produced."""
+
+    state: CalendarState
+    records: list[EventRecord] = field(default_factory=list)
+    gone: set[str] = field(default_factory=set)  # source ids that no longer exist
+    skipped: list[Skip] = field(default_factory=list)
+
+
+class _TokenInvalid(Exception):
+    """The server refused our sync-token (RFC 6578 3.2, DAV:valid-sync-token)."""
+
+
+class _GetCtag(ValuedBaseElement):
+    # Apple's CalendarServer extension; most servers without RFC 6578 still offer it.
+    tag: ClassVar[str] = "{http://calendarserver.org/ns/}getctag"
+
+
+# --- the connector ---------------------------------------------------------------------------
+
+
+class CalDavConnector(Connector):
+    kind: ClassVar[str] = "caldav"
+
+    # Reads are idempotent, so they retry; tests shorten the wait.
+    retry_attempts: ClassVar[int] = 4
+    retry_wait: ClassVar[Any] = wait_exponential(multiplier=0.5, max=8)
+    timeout_seconds: ClassVar[int] = 30
+
+    def __init__(self, config: CalDavAccount, context: ConnectorContext | None = None) -> None:
+        super().__init__(config, context)
+        self._client: caldav.DAVClient | None = None
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- CalendarSource
+
+    def sync_events(self, cursor: Cursor | None) -> SyncResult[EventRecord]:
+        now = self.context.current_time()
+        window_start = _window_start(cursor, now - timedelta(days=self.context.lookback_days))
+        horizon = now + timedelta(days=self.context.lookahead_days)
+        before = _states(cursor)
+        calendars = self._chosen_calendars()
+        states: dict[str, CalendarState] = {}
+        # A cursor we cannot read (an older layout) means starting over: say so.
+        result: SyncResult[EventRecord] = SyncResult(records=[], cursor={}, full=bool(cursor) and not _readable(cursor))
+        gone: set[str] = set()
+        failures: list[str] = []
+        for cal in calendars:
+            key = _href(cal.url)
+            try:
+                done = self._sync_calendar(cal, before.get(key), window_start, horizon)
+            except AuthRevoked:
+                raise
+            except ConnectorError as exc:
+                failures.append(str(exc))
+                log.warning("%s", exc)
+                result.skipped.append(Skip(where=key, why=str(exc)))
+                if key in before:  # a calendar that fails keeps its old cursor
+                    states[key] = before[key]
+                continue
+            states[key] = done.state
+            result.records.extend(done.records)
+            result.skipped.extend(done.skipped)
+            gone |= done.gone
+        if failures and len(failures) == len(calendars):
+            raise ConnectorError(failures[0])
+        for key in before.keys() - {_href(c.url) for c in calendars}:
+            log.info("%s: calendar %s is no longer chosen; its events are dropped", self.account, key)
+            gone |= before[key].all_ids()
+        result.records.extend(_cancellations(gone, states, result.records))
+        result.cursor = {
+            "version": CURSOR_VERSION,
+            "window_start": window_start.isoformat(),
+            "calendars": {k: s.to_json() for k, s in states.items()},
+        }
+        return result
+
+    # -- one calendar
+
+    def _sync_calendar(
+        self, cal: caldav.Calendar, state: CalendarState | None, start: datetime, end: datetime
+    ) -> _Pass:
+        if state is None:
+            return self._full_sync(cal, None, start, end)
+        try:
+            if state.mode == "sync-token":
+                return self._sync_by_token(cal, state, start, end)
+            return self._sync_by_etag(cal, state, start, end)
+        except _TokenInvalid:
+            # Only this calendar starts over; the others keep their tokens.  Emitting
+            # cancellations for what vanished (rather than SyncResult.full, which
+            # resets the whole account) keeps their incremental state valid.
+            log.info(
+                "%s: sync token of %s no longer valid; reading it again",
+                self.account,
+                _href(cal.url),
+            )
+            return self._full_sync(cal, state, start, end)
+
+    def _full_sync(self, cal: caldav.Calendar, previous: CalendarState | None, start: datetime, end: datetime) -> _Pass:
+        # The token is read before the query: a change racing with it comes again next time.
+        mode, token = self._collection_token(cal)
+        objects = self._read("time-range query", cal, lambda: cal.search(event=True, start=start, end=end))
+        done = _Pass(state=CalendarState(mode=mode, token=token, horizon=end))
+        for obj in objects:
+            href = _href(obj.url)
+            self._absorb(done, href, obj.data, start, end)
+            if mode == "etag":
+                done.state.etags[href] = _etag(obj)
+        if previous is not None:
+            done.gone = previous.all_ids() - done.state.all_ids()
+        return done
+
+    def _sync_by_token(self, cal: caldav.Calendar, state: CalendarState, start: datetime, end: datetime) -> _Pass:
+        changes = self._read(
+            "sync-collection report",
+            cal,
+            lambda: cal.get_objects_by_sync_token(sync_token=state.token, load_objects=False, disable_fallback=True),
+        )
+        deleted = {_href(u) for u in changes.deleted_urls}
+        changed = [_href(o.url) for o in changes if _href(o.url) not in deleted]
+        state = CalendarState(
+            mode="sync-token",
+            token=str(changes.sync_token),
+            horizon=state.horizon,
+            ids=dict(state.ids),
+        )
+        return self._apply_changes(cal, state, changed, deleted, start, end)
+
+    def _sync_by_etag(self, cal: caldav.Calendar, state: CalendarState, start: datetime, end: datetime) -> _Pass:
+        _, ctag = self._collection_token(cal)
+        unchanged = bool(ctag) and ctag == state.token  # nothing in the collection changed
+        known = state.etags
+        state = CalendarState("etag", ctag, state.horizon, dict(state.ids), dict(known))
+        if unchanged:
+            return self._advance_horizon(_Pass(state=state), cal, end)
+        state.etags = self._member_etags(cal)
+        changed = [h for h, e in state.etags.items() if known.get(h) != e]
+        deleted = set(known) - set(state.etags)
+        return self._apply_changes(cal, state, changed, deleted, start, end)
+
+    def _apply_changes(
+        self,
+        cal: caldav.Calendar,
+        state: CalendarState,
+        changed: list[str],
+        deleted: set[str],
+        start: datetime,
+        end: datetime,
+    ) -> _Pass:
+        done = _Pass(state=state)
+        before = {h: set(state.ids.get(h, ())) for h in (*changed, *deleted)}
+        fetched = self._fetch(cal, changed) if changed else {}
+        for href in deleted | (set(changed) - fetched.keys()):  # missing from multiget = gone too
+            state.ids.pop(href, None)
+            state.etags.pop(href, None)
+        for href, data in fetched.items():
+            old = state.ids.pop(href, None)
+            if not self._absorb(done, href, data, start, state.horizon) and old:
+                state.ids[href] = old  # unreadable now: keep what it meant, cancel nothing
+        for href, ids in before.items():
+            done.gone |= ids - set(state.ids.get(href, ()))
+        return self._advance_horizon(done, cal, end)
+
+    def _advance_horizon(self, done: _Pass, cal: caldav.Calendar, end: datetime) -> _Pass:
+        """Read occurrences that moved into the lookahead since the last sync.
+
+        An unchanged weekly meeting never shows up in sync-collection again, yet its
+        next instances must still be counted as the window slides forward.
+        """
+        begin = done.state.horizon
+        if end <= begin:
+            return done
+        objects = self._read("time-range query", cal, lambda: cal.search(event=True, start=begin, end=end))
+        for obj in objects:  # changed objects were expanded up to ``begin`` only
+            self._absorb(done, _href(obj.url), obj.data, begin, end, keep=True)
+        done.state.horizon = end
+        return done
+
+    def _absorb(
+        self,
+        done: _Pass,
+        href: str,
+        data: str | bytes,
+        start: datetime,
+        end: datetime,
+        keep: bool = False,
+    ) -> bool:
+        """Parse one object into ``done``; ``keep`` adds to the ids it already produced."""
+        try:
+            records = events_from_ical(data, start, end, self.context)
+        except (ValueError, KeyError) as exc:
+            done.skipped.append(Skip(where=href, why=f"not usable iCalendar: {_one_line(exc)}"))
+            return False
+        ids = [r.source_id for r in records]
+        if keep:
+            ids = list(dict.fromkeys([*done.state.ids.get(href, ()), *ids]))
+        if ids:
+            done.state.ids[href] = ids
+        done.records.extend(records)
+        return True
+
+    # -- server reads
+
+    def _chosen_calendars(self) -> list[caldav.Calendar]:
+        principal = self._read("principal discovery", None, lambda: self._dav().principal())
+        found = self._read("calendar list", None, principal.calendars)
+        if self.config.calendars is None:
+            return [c for c in found if self._holds_events(c)]
+        named = {self._read("calendar name", c, c.get_display_name) or "": c for c in found}
+        by_url = {_href(c.url).rstrip("/"): c for c in found}
+        chosen = []
+        for wanted in self.config.calendars:
+            cal = named.get(wanted) or by_url.get(_href(principal.url.join(wanted)).rstrip("/"))
+            if cal is None:
+                known = ", ".join(sorted(n for n in named if n)) or "(none)"
+                raise ConnectorError(f"{self.account}: no calendar {wanted!r} on the server; found: {known}")
+            chosen.append(cal)
+        return chosen
+
+    def _holds_events(self, cal: caldav.Calendar) -> bool:
+        # RFC 4791 5.2.3: no supported-calendar-component-set means any component.
+        kinds = self._read("supported components", cal, cal.get_supported_components)
+        return not kinds or "VEVENT" in kinds
+
+    def _collection_token(self, cal: caldav.Calendar) -> tuple[Literal["sync-token", "etag"], str]:
+        props = self._read("PROPFIND", cal, lambda: cal.get_properties([dav.SyncToken(), _GetCtag()]))
+        token = props.get(dav.SyncToken.tag)
+        if token:
+            return "sync-token", str(token)
+        return "etag", str(props.get(_GetCtag.tag) or "")
+
+    def _member_etags(self, cal: caldav.Calendar) -> dict[str, str]:
+        response = self._read(
+            "PROPFIND",
+            cal,
+            lambda: cal.get_properties([dav.GetEtag()], depth=1, parse_response_xml=False),
+        )
+        found = response.expand_simple_props([dav.GetEtag()])
+        own = _href(cal.url)
+        return {
+            _href(cal.url.join(h)): str(p.get(dav.GetEtag.tag) or "")
+            for h, p in found.items()
+            if _href(cal.url.join(h)) != own
+        }
+
+    def _fetch(self, cal: caldav.Calendar, hrefs: list[str]) -> dict[str, str]:
+        # One calendar-multiget REPORT (RFC 4791 7.9) instead of a GET per object.
+        objects = self._read("calendar-multiget", cal, lambda: cal.multiget([cal.url.join(h) for h in hrefs]))
+        return {_href(o.url): o.data for o in objects if o.data}
+
+    def _dav(self) -> caldav.DAVClient:
+        if self._client is None:
+            self._client = caldav.DAVClient(
+                url=self.config.url,
+                username=self.config.username or None,
+                password=resolve_password(self.config),
+                ssl_verify_cert=self.config.verify_tls,
+                timeout=self.timeout_seconds,
+            )
+        return self._client
+
+    def _read(self, what: str, cal: caldav.Calendar | None, call: Callable[[], T]) -> T:
+        """Run an idempotent read, retrying transient failures with backoff."""
+        where = f"{self.account}: {what}" + (f" on {_href(cal.url)}" if cal is not None else "")
+        retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(self.retry_attempts),
+            wait=self.retry_wait,
+            reraise=True,
+        )
+        try:
+            return retrying(call)
+        except dav_error.DAVError as exc:
+            if dav.ValidSyncToken.tag in exc.preconditions:
+                raise _TokenInvalid(str(exc)) from None
+            if isinstance(exc, dav_error.AuthorizationError) and exc.status == 401:
+                raise AuthRevoked(
+                    f"{where}: the server refused the credentials ({exc.status or 'no status'})"
+                ) from None
+            raise ConnectorError(f"{where} failed: {_one_line(exc)}") from None
+        except OSError as exc:  # connection refused, reset, timeout (niquests errors are OSErrors)
+            raise ConnectorError(f"{where} failed after {self.retry_attempts} tries: {_one_line(exc)}") from None
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, dav_error.DAVError):
+        return exc.status in (429, 500, 502, 503, 504)
+    return isinstance(exc, OSError)
+
+
+def _href(url: Any) -> str:
+    return str(url.canonical() if hasattr(url, "canonical") else url)
+
+
+def _etag(obj: Any) -> str:
+    return str((getattr(obj, "props", None) or {}).get(dav.GetEtag.tag) or "")
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    found = _ERRNO.search(text)
+    if found:
+        return found.group(1).strip()
+    return (text or type(exc).__name__)[:200]
+
+
+def _readable(cursor: Cursor | None) -> bool:
+    return cursor is not None and cursor.get("version") == CURSOR_VERSION
+
+
+def _window_start(cursor: Cursor | None, default: datetime) -> datetime:
+    # Fixed at the first sync: re-expanding a changed object over the same span means
+    # an occurrence that disappears was really removed, not merely aged out.
+    if cursor and _readable(cursor):
+        return datetime.fromisoformat(cursor["window_start"])
+    return default
+
+
+def _states(cursor: Cursor | None) -> dict[str, CalendarState]:
+    if not cursor or not _readable(cursor):
+        return {}
+    return {k: CalendarState.from_json(v) for k, v in cursor.get("calendars", {}).items()}
+
+
+def _cancellations(
+    gone: set[str], states: dict[str, CalendarState], emitted: Iterable[EventRecord]
+) -> list[EventRecord]:
+    """Cancellation records for ids no object produces any more.
+
+    The same event may sit in two chosen calendars (an invitation copied into a
+    shared one); an id still produced elsewhere is not gone.
+    """
+    alive = {r.source_id for r in emitted}
+    for state in states.values():
+        alive |= state.all_ids()
+    return [_cancellation(sid) for sid in sorted(gone - alive)]
+
+
+_OCCURRENCE = re.compile(r"^(?P<uid>.+)/(?P<stamp>\d{8}(?:T\d{6}Z)?)$")
+
+
+def _cancellation(source_id: str) -> EventRecord:
+    """A record that withdraws ``source_id``; only its id and uid are meaningful.
+
+    A recurring occurrence's id ends in its original start, which becomes the
+    record's time; for a single event the time is no longer known.
+    """
+    found = _OCCURRENCE.match(source_id)
+    when = datetime.fromtimestamp(0, UTC)
+    uid = source_id
+    if found:
+        uid, stamp = found["uid"], found["stamp"]
+        fmt = "%Y%m%dT%H%M%SZ" if "T" in stamp else "%Y%m%d"
+        when = datetime.strptime(stamp, fmt).replace(tzinfo=UTC)
+    return EventRecord(source_id=source_id, uid=uid, start=when, end=when, cancelled=True)

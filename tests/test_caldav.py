@@ -1,0 +1,444 @@
+"""The CalDAV connector against a real Radicale, driven by the real caldav client."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import caldav
+import pytest
+import radicale_server
+from circleback.connectors.base import (
+    ConnectorContext,
+    ConnectorError,
+    EventRecord,
+    ResponseStatus,
+)
+from circleback.connectors.caldav import CalDavAccount, CalDavConnector, resolve_password
+from pydantic import ValidationError
+from radicale_server import RadicaleServer
+from tenacity import wait_fixed, wait_none
+
+pytestmark = pytest.mark.needs_server
+radicale = radicale_server.radicale  # the fixture, where pytest looks for it
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+ME = "alice@example.org"
+STALE_TOKEN = "http://radicale.org/ns/sync/" + "0" * 64  # well-formed, unknown to the server
+
+
+def vcal(*events: str) -> str:
+    body = "".join(f"BEGIN:VEVENT\n{e.strip()}\nEND:VEVENT\n" for e in events)
+    return f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//circleback tests//EN\n{body}END:VCALENDAR\n"
+
+
+def meeting(title: str = "Roadmap", bob: str = "ACCEPTED") -> str:
+    return vcal(f"""
+UID:meet-1
+DTSTAMP:20250101T000000Z
+DTSTART:20250220T100000Z
+DTEND:20250220T110000Z
+SUMMARY:{title}
+ORGANIZER;CN=Alice:mailto:{ME}
+ATTENDEE;CN=Bob;PARTSTAT={bob}:mailto:Bob@Example.org
+ATTENDEE;PARTSTAT=DECLINED:mailto:carol@example.org
+ATTENDEE:mailto:dave@example.org
+ATTENDEE;CUTYPE=ROOM;PARTSTAT=ACCEPTED:mailto:room-4@example.org
+""")
+
+
+WEEKLY_MASTER = """
+UID:weekly-1
+DTSTAMP:20250101T000000Z
+DTSTART;TZID=Europe/Berlin:20250203T090000
+DTEND;TZID=Europe/Berlin:20250203T093000
+RRULE:FREQ=WEEKLY;COUNT=6
+SUMMARY:Weekly 1:1
+ORGANIZER:mailto:erin@example.org
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:erin@example.org
+ATTENDEE;PARTSTAT=TENTATIVE:mailto:alice@example.org
+"""
+WEEKLY_OVERRIDE = """
+UID:weekly-1
+DTSTAMP:20250101T000000Z
+RECURRENCE-ID;TZID=Europe/Berlin:20250210T090000
+DTSTART;TZID=Europe/Berlin:20250211T150000
+DTEND;TZID=Europe/Berlin:20250211T153000
+SUMMARY:Weekly 1:1 (moved)
+ORGANIZER:mailto:erin@example.org
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:erin@example.org
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org
+"""
+# Berlin is UTC+1 in February and March: occurrence ids are their original starts in UTC.
+WEEKLY_IDS = [f"weekly-1/{d}T080000Z" for d in ("20250203", "20250210", "20250217", "20250224", "20250303", "20250310")]
+CANCELLED = vcal("""
+UID:gone-1
+DTSTAMP:20250101T000000Z
+DTSTART:20250225T150000Z
+DTEND:20250225T160000Z
+STATUS:CANCELLED
+SUMMARY:Called off
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:frank@example.org
+""")
+LONG_AGO = vcal("""
+UID:old-1
+DTSTAMP:20200101T000000Z
+DTSTART:20200105T100000Z
+DTEND:20200105T110000Z
+SUMMARY:Outside the window
+""")
+
+
+def single(uid: str, day: str = "20250215") -> str:
+    return vcal(f"""
+UID:{uid}
+DTSTAMP:20250101T000000Z
+DTSTART:{day}T100000Z
+DTEND:{day}T110000Z
+SUMMARY:{uid}
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:{uid}@example.org
+""")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CalDavConnector, "retry_wait", wait_none())
+    monkeypatch.setattr(CalDavConnector, "retry_attempts", 2)
+    monkeypatch.setenv("CB_TEST_CALDAV_PASSWORD", "not-checked")
+
+
+def principal(server: RadicaleServer) -> Any:
+    return caldav.DAVClient(url=server.url, username="alice", password="x").principal()  # noqa: S106
+
+
+def connector(
+    server: RadicaleServer, calendars: list[str] | None = None, now: datetime = NOW, url: str = ""
+) -> CalDavConnector:
+    account = CalDavAccount(
+        name="dav",
+        url=url or server.url,
+        username="alice",
+        password_env="CB_TEST_CALDAV_PASSWORD",  # noqa: S106 - a variable name
+        calendars=calendars,
+    )
+    context = ConnectorContext(
+        my_addresses=frozenset({ME}),
+        lookback_days=60,
+        lookahead_days=30,
+        now=now,
+        timezone="Europe/Berlin",
+    )
+    return CalDavConnector(account, context)
+
+
+def by_id(records: list[EventRecord]) -> dict[str, EventRecord]:
+    ids = [r.source_id for r in records]
+    assert len(ids) == len(set(ids)), f"duplicate source ids: {ids}"
+    return {r.source_id: r for r in records}
+
+
+def replace(cal: Any, uid: str, ics: str) -> None:
+    event = cal.event_by_uid(uid)
+    event.data = ics
+    event.save()
+
+
+@pytest.fixture
+def work(radicale: RadicaleServer) -> Any:
+    cal = principal(radicale).make_calendar(name="Work")
+    cal.save_event(meeting())
+    cal.save_event(vcal(WEEKLY_MASTER, WEEKLY_OVERRIDE))
+    cal.save_event(CANCELLED)
+    cal.save_event(LONG_AGO)
+    return cal
+
+
+# --- first and repeated syncs ----------------------------------------------------------------
+
+
+def test_first_sync_reads_the_window_with_attendees_recurrences_and_cancellations(radicale, work):
+    result = connector(radicale).sync_events(None)
+    got = by_id(result.records)
+
+    assert set(got) == {"meet-1", "gone-1", *WEEKLY_IDS}  # old-1 lies before the lookback
+    assert not result.full and not result.skipped
+
+    meet = got["meet-1"]
+    assert (meet.start, meet.end) == (
+        datetime(2025, 2, 20, 10, tzinfo=UTC),
+        datetime(2025, 2, 20, 11, tzinfo=UTC),
+    )
+    assert meet.organizer == ME and meet.my_status is ResponseStatus.ACCEPTED
+    people = {a.email: a for a in meet.attendees}
+    assert people["bob@example.org"].status is ResponseStatus.ACCEPTED
+    assert people["carol@example.org"].status is ResponseStatus.DECLINED
+    assert people["dave@example.org"].status is ResponseStatus.NEEDS_ACTION  # no PARTSTAT
+    assert people["room-4@example.org"].is_resource
+    assert people[ME].is_organizer  # the unlisted organizer still takes part
+
+    moved = got["weekly-1/20250210T080000Z"]  # keeps the id of the slot it replaces
+    assert moved.start == datetime(2025, 2, 11, 14, tzinfo=UTC)
+    assert moved.my_status is ResponseStatus.ACCEPTED
+    assert got["weekly-1/20250217T080000Z"].my_status is ResponseStatus.TENTATIVE
+    assert got["weekly-1/20250303T080000Z"].start == datetime(2025, 3, 3, 8, tzinfo=UTC)
+
+    assert got["gone-1"].cancelled
+    assert not any(r.cancelled for sid, r in got.items() if sid != "gone-1")
+
+
+def test_second_sync_with_the_cursor_brings_nothing(radicale, work):
+    dav = connector(radicale)
+    first = dav.sync_events(None)
+    second = dav.sync_events(first.cursor)
+    assert second.records == []
+    assert second.cursor["calendars"] == first.cursor["calendars"]
+
+
+def test_a_modified_event_comes_back_updated_alone(radicale, work):
+    dav = connector(radicale)
+    cursor = dav.sync_events(None).cursor
+    replace(work, "meet-1", meeting(title="Roadmap v2", bob="DECLINED"))
+
+    result = dav.sync_events(cursor)
+
+    [record] = result.records
+    assert record.source_id == "meet-1" and record.title == "Roadmap v2"
+    bob = next(a for a in record.attendees if a.email == "bob@example.org")
+    assert bob.status is ResponseStatus.DECLINED
+
+
+def test_an_occurrence_removed_by_exdate_is_cancelled(radicale, work):
+    dav = connector(radicale)
+    cursor = dav.sync_events(None).cursor
+    master = WEEKLY_MASTER.replace("RRULE:", "EXDATE;TZID=Europe/Berlin:20250224T090000\nRRULE:")
+    replace(work, "weekly-1", vcal(master, WEEKLY_OVERRIDE))
+
+    got = by_id(dav.sync_events(cursor).records)
+
+    assert got["weekly-1/20250224T080000Z"].cancelled
+    assert {sid for sid, r in got.items() if not r.cancelled} == set(WEEKLY_IDS) - {"weekly-1/20250224T080000Z"}
+
+
+def test_a_deleted_object_cancels_every_id_it_produced(radicale, work):
+    dav = connector(radicale)
+    cursor = dav.sync_events(None).cursor
+    work.event_by_uid("weekly-1").delete()
+
+    result = dav.sync_events(cursor)
+
+    assert {r.source_id for r in result.records} == set(WEEKLY_IDS)
+    assert all(r.cancelled for r in result.records)
+    assert dav.sync_events(result.cursor).records == []
+
+
+def test_occurrences_entering_the_lookahead_arrive_without_a_change(radicale):
+    cal = principal(radicale).make_calendar(name="Work")
+    cal.save_event(vcal(WEEKLY_MASTER.replace("COUNT=6", "COUNT=20")))
+    cursor = connector(radicale).sync_events(None).cursor
+
+    later = connector(radicale, now=NOW + timedelta(days=14)).sync_events(cursor)
+
+    # The lookahead ended on 31 March; two weeks on it reaches 14 April.
+    assert [r.source_id for r in later.records] == [
+        "weekly-1/20250407T070000Z",
+        "weekly-1/20250414T070000Z",
+    ]
+
+
+# --- choosing calendars ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_calendars(radicale: RadicaleServer) -> tuple[Any, Any]:
+    me = principal(radicale)
+    work, home = me.make_calendar(name="Work"), me.make_calendar(name="Personal")
+    work.save_event(single("work-1"))
+    home.save_event(single("home-1"))
+    me.make_calendar(name="Chores", supported_calendar_component_set=["VTODO"])
+    return work, home
+
+
+def test_config_chooses_calendars_by_name_or_url(radicale, two_calendars):
+    work, _ = two_calendars
+    assert [r.uid for r in connector(radicale, ["Work"]).sync_events(None).records] == ["work-1"]
+    assert [r.uid for r in connector(radicale, [str(work.url)]).sync_events(None).records] == ["work-1"]
+    every = connector(radicale).sync_events(None)
+    assert sorted(r.uid for r in every.records) == ["home-1", "work-1"]
+    assert len(every.cursor["calendars"]) == 2  # the VTODO-only list is not an event calendar
+
+
+def test_the_principal_url_works_as_well_as_the_server_root(radicale, two_calendars):
+    home = str(principal(radicale).url)
+    assert [r.uid for r in connector(radicale, ["Work"], url=home).sync_events(None).records] == ["work-1"]
+
+
+def test_a_cursor_of_another_layout_means_a_full_resync(radicale, work):
+    result = connector(radicale).sync_events({"version": 0, "whatever": 1})
+    assert result.full and len(result.records) == 8
+
+
+def test_an_unknown_calendar_name_is_an_error_that_lists_the_real_ones(radicale, two_calendars):
+    with pytest.raises(ConnectorError, match=r"no calendar 'Wrok'.*Personal, Work"):
+        connector(radicale, ["Wrok"]).sync_events(None)
+
+
+def test_a_calendar_dropped_from_the_config_cancels_its_events(radicale, two_calendars):
+    cursor = connector(radicale).sync_events(None).cursor
+    result = connector(radicale, ["Work"]).sync_events(cursor)
+    assert [(r.source_id, r.cancelled) for r in result.records] == [("home-1", True)]
+
+
+# --- invalid tokens and failures -------------------------------------------------------------
+
+
+def test_an_invalid_sync_token_resyncs_only_that_calendar(radicale, two_calendars):
+    work, home = two_calendars
+    dav = connector(radicale)
+    cursor = dav.sync_events(None).cursor
+    work.save_event(single("work-2"))
+    work.event_by_uid("work-1").delete()
+    home.save_event(single("home-2"))
+    work_key, home_key = str(work.url.canonical()), str(home.url.canonical())
+    cursor["calendars"][work_key]["token"] = STALE_TOKEN  # as if the server had expired it
+
+    result = dav.sync_events(cursor)
+
+    got = {r.source_id: r.cancelled for r in result.records}
+    assert got == {"work-2": False, "work-1": True, "home-2": False}  # home: incremental only
+    assert result.cursor["calendars"][work_key]["token"] != STALE_TOKEN
+    assert not result.full  # the other calendar's state stays valid
+    assert dav.sync_events(result.cursor).records == []
+    assert home_key in result.cursor["calendars"]
+
+
+def _stop_on_call(mp: pytest.MonkeyPatch, server: RadicaleServer, method: str, nth: int = 1) -> None:
+    """Stop Radicale when the caldav client makes its ``nth`` ``method`` call."""
+    original = getattr(caldav.Calendar, method)
+    calls = {"n": 0}
+
+    def stopping(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == nth:
+            server.stop()
+        return original(self, *args, **kwargs)
+
+    mp.setattr(caldav.Calendar, method, stopping)
+
+
+def test_server_down_mid_sync_raises_keeps_the_cursor_and_a_rerun_catches_up(
+    radicale,
+    two_calendars,
+    monkeypatch,
+):
+    work, _ = two_calendars
+    dav = connector(radicale)
+    cursor = dav.sync_events(None).cursor
+    work.save_event(single("work-2"))
+    with monkeypatch.context() as mp, pytest.raises(ConnectorError) as failed:
+        _stop_on_call(mp, radicale, "get_objects_by_sync_token")
+        dav.sync_events(cursor)
+    assert "\n" not in str(failed.value) and "Connection refused" in str(failed.value)
+
+    radicale.start()
+    assert [r.source_id for r in connector(radicale).sync_events(cursor).records] == ["work-2"]
+
+
+def test_one_failing_calendar_keeps_its_cursor_while_the_other_advances(
+    radicale,
+    two_calendars,
+    monkeypatch,
+):
+    work, home = two_calendars
+    dav = connector(radicale)
+    cursor = dav.sync_events(None).cursor
+    work.save_event(single("work-2"))
+    home.save_event(single("home-2"))
+    # Calendars are synced in the server's listing order; the second one fails.
+    with monkeypatch.context() as mp:
+        _stop_on_call(mp, radicale, "get_objects_by_sync_token", nth=2)
+        result = dav.sync_events(cursor)
+
+    [skip] = result.skipped
+    failed = skip.where
+    assert result.cursor["calendars"][failed] == cursor["calendars"][failed]
+    [record] = result.records
+    assert record.source_id in {"work-2", "home-2"} and failed not in record.source_id
+
+    radicale.start()
+    rerun = connector(radicale).sync_events(result.cursor)
+    assert [r.source_id for r in rerun.records] == [{"work-2": "home-2", "home-2": "work-2"}[record.source_id]]
+
+
+def test_a_read_that_fails_once_is_retried(radicale, work, monkeypatch):
+    monkeypatch.setattr(CalDavConnector, "retry_wait", wait_fixed(0.5))
+    monkeypatch.setattr(CalDavConnector, "retry_attempts", 8)
+    radicale.stop()
+    comeback = threading.Timer(0.2, radicale.start)  # back within the retries
+    comeback.start()
+    try:
+        assert len(connector(radicale).sync_events(None).records) == 8
+    finally:
+        comeback.join()  # the fixture's teardown must find the process it stops
+
+
+# --- servers without RFC 6578 ----------------------------------------------------------------
+
+
+def test_without_sync_tokens_ctag_and_etags_find_changes_and_deletions(radicale, work, monkeypatch):
+    def no_sync_token(self: CalDavConnector, cal: Any) -> tuple[str, str]:
+        # Radicale offers both; act as a server with only CS:getctag would.
+        return "etag", self._read("ctag", cal, lambda: _ctag(cal))
+
+    monkeypatch.setattr(CalDavConnector, "_collection_token", no_sync_token)
+    dav = connector(radicale)
+    first = dav.sync_events(None)
+    assert first.cursor["calendars"][str(work.url.canonical())]["mode"] == "etag"
+    assert dav.sync_events(first.cursor).records == []
+
+    replace(work, "meet-1", meeting(title="Renamed"))
+    work.event_by_uid("gone-1").delete()
+    got = {r.source_id: (r.title, r.cancelled) for r in dav.sync_events(first.cursor).records}
+
+    assert got == {"meet-1": ("Renamed", False), "gone-1": ("", True)}
+
+
+def _ctag(cal: Any) -> str:
+    from circleback.connectors.caldav import _GetCtag
+
+    return str(cal.get_properties([_GetCtag()])[_GetCtag.tag])
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def account_from(keys: dict[str, str]) -> CalDavAccount:
+    return CalDavAccount.model_validate({"name": "dav", "url": "https://dav.example.org/", **keys})
+
+
+def test_the_config_refuses_a_plain_password_and_conflicting_sources():
+    with pytest.raises(ValidationError, match="not accepted in the config file"):
+        account_from({"username": "alice", "password": "hunter2"})
+    with pytest.raises(ValidationError, match="only one of"):
+        account_from({"username": "alice", "password_env": "A", "credential": "b"})
+    with pytest.raises(ValidationError, match="username is empty"):
+        account_from({"password_env": "A"})
+
+
+def test_passwords_come_from_a_systemd_credential_a_command_or_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "dav-password").write_text("s3cret\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    assert resolve_password(account_from({"username": "alice", "credential": "dav-password"})) == "s3cret"
+    assert (
+        resolve_password(account_from({"username": "alice", "password_command": "echo from-command"})) == "from-command"
+    )
+    assert (
+        resolve_password(account_from({"username": "alice", "password_env": "CB_TEST_CALDAV_PASSWORD"}))
+        == "not-checked"
+    )
+    monkeypatch.delenv("CB_TEST_CALDAV_PASSWORD")
+    with pytest.raises(ConnectorError, match="CB_TEST_CALDAV_PASSWORD is not set"):
+        resolve_password(account_from({"username": "alice", "password_env": "CB_TEST_CALDAV_PASSWORD"}))
