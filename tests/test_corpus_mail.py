@@ -1,6 +1,6 @@
 """Every real-world mail file in the shared corpus: parsed or skipped with a reason, never a crash.
 
-The corpus is read in place (/work/shared/corpus/email); only the Maildir test
+The corpus is read in place (../shared/corpus/email, see tests/corpus.py); only the Maildir test
 copies single messages, into a temp dir.  ``corpus_counts()`` measures the
 figures reported in notes:
 
@@ -22,7 +22,9 @@ from circleback.connectors.mailheaders import parse_mail_headers
 from circleback.connectors.mbox import MboxConnector
 from circleback.daemon.config import MaildirAccount, MboxAccount
 
-CORPUS = Path("/work/shared/corpus/email")
+from tests.corpus import CORPUS as SHARED_CORPUS
+
+CORPUS = SHARED_CORPUS / "email"
 FAR = datetime(2030, 1, 1, tzinfo=UTC)  # a fallback later than every real Date in the table
 CONTEXT = ConnectorContext(lookback_days=100 * 365)  # the corpus goes back to 1991
 
