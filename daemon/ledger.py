@@ -11,6 +11,7 @@ meeting title (the hook a note may mention). Never a body or a snippet.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -148,6 +149,8 @@ class Ledger:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Create it private before SQLite does (its -wal and -shm files copy this mode).
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
             conn = sqlite3.connect(path, isolation_level=None, timeout=30)
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"{path}: cannot open the ledger: {exc}") from None

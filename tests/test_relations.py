@@ -75,6 +75,17 @@ def test_ledger_schema_and_pragmas(ledger: Ledger) -> None:
     assert {"people", "addresses", "interactions", "cursors", "outbox", "intros"} <= tables
 
 
+def test_the_ledger_file_is_private(tmp_path: Path) -> None:
+    import stat
+
+    ledger = Ledger.open(tmp_path / "state" / "l.db")
+    with ledger.transaction():
+        ledger.person_for_address("a@x.example")
+    for f in (tmp_path / "state").iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+
+
 def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     Ledger.open(tmp_path / "l.db").close()
     again = Ledger.open(tmp_path / "l.db")
