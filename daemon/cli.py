@@ -134,7 +134,7 @@ def _print_draft_file(path: Path) -> None:
     body = msg.get_body(("plain",))
     text = body.get_content() if body else ""
     lines = [ln for ln in text.splitlines() if ln.strip()][:3]
-    console.print(f"\n[bold]{path.name}[/]")
+    console.print(f"\n{path}", markup=False)
     console.print(f"  To:      {msg['To']}")
     console.print(f"  Subject: {msg['Subject']}")
     for ln in lines:
@@ -323,7 +323,13 @@ def config_check(obj: Context) -> None:
 @config.command("path")
 @click.pass_obj
 def config_path(obj: Context) -> None:
-    """Print where circleback looks for its config and keeps its state."""
+    """Print where circleback looks for its config and keeps its state.
+
+    \b
+    Example:
+      circleback config path
+      circleback --state-dir /srv/circleback config path
+    """
     click.echo(f"config: {obj.config_path}\nstate:  {obj.state_dir}")
 
 

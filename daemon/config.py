@@ -69,38 +69,31 @@ class _Account(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
-class MaildirAccount(_Account):
-    kind: Literal["maildir"]
+class _LocalAccount(_Account):
+    """An account on this machine's disk; ``~`` and ``$VARS`` in its path are expanded."""
+
     path: str
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        return _expand(v)
+
+
+class MaildirAccount(_LocalAccount):
+    kind: Literal["maildir"]
     drafts_folder: str = "Drafts"
     sent_folders: list[str] = Field(default_factory=lambda: ["Sent", "Sent Items", "Sent Messages"])
     skip_folders: list[str] = Field(default_factory=lambda: ["Junk", "Spam", "Trash", "Deleted Items"])
 
-    @field_validator("path")
-    @classmethod
-    def _path(cls, v: str) -> str:
-        return _expand(v)
 
-
-class MboxAccount(_Account):
-    kind: Literal["mbox"]
-    path: str  # one mbox file or a folder of them
+class MboxAccount(_LocalAccount):
+    kind: Literal["mbox"]  # path: one mbox file or a folder of them
     sent_files: list[str] = Field(default_factory=lambda: ["Sent", "sent", "sent_items", "Sent Mail"])
 
-    @field_validator("path")
-    @classmethod
-    def _path(cls, v: str) -> str:
-        return _expand(v)
 
-
-class IcsAccount(_Account):
-    kind: Literal["ics"]
-    path: str  # a folder of .ics files (vdirsyncer) or one file
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, v: str) -> str:
-        return _expand(v)
+class IcsAccount(_LocalAccount):
+    kind: Literal["ics"]  # path: a folder of .ics files (vdirsyncer) or one file
 
 
 class PasswordSource(_Strict):
@@ -272,6 +265,11 @@ class Drafting(_Strict):
     account: str | None = None  # where drafts go; default: the first account that holds drafts
     cooldown: Duration = timedelta(days=60)  # after the user deletes one of our drafts
     upcoming_window: Duration = timedelta(days=14)  # a meeting this soon makes a nudge moot
+    # Remove our untouched draft when the person wrote first (needs a box with delete_draft).
+    withdraw_stale: bool = False
+    reconnect_after: Duration = timedelta(days=365)  # silence this long: a LinkedIn-style note
+    linkedin_groups: list[str] = Field(default_factory=list)  # groups that always get that style
+    linkedin_limit: Literal[200, 300] = 300  # body characters; 200 fits a free LinkedIn account
 
     _quiet = field_validator("quiet_hours", mode="before")(_parse_quiet)
 
@@ -283,6 +281,30 @@ class Drafting(_Strict):
 
 class Goals(_Strict):
     people_per_month: int = Field(default=3, ge=0)
+
+
+class Intros(_Strict):
+    auto_ask: bool = False  # draft opt-in asks for the best suggestions without being told
+    max_asks_per_month: int = Field(default=2, ge=0)  # introductions started automatically
+    ask_expires_after: Duration = timedelta(days=30)  # an ask nobody answered closes quietly
+    followup_after: Duration = timedelta(days=21)  # "how did it go?" this long after the intro
+    # Warm: in touch within this many cadences. 1 would rule out everyone a note is due for,
+    # and an introduction is itself a good reason to get back in touch.
+    warm_within: float = Field(default=2.0, gt=0)
+    synonyms: dict[str, list[str]] = Field(default_factory=dict)  # "seed funding" = ["angel money"]
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Digest(_Strict):
+    enabled: bool = False  # a weekly summary draft to yourself
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    hour: int = Field(default=8, ge=0, le=23)  # local time, [me] timezone
+
+    @property
+    def weekday(self) -> int:
+        return _WEEKDAYS.index(self.day)
 
 
 class Settings(BaseSettings):
@@ -303,6 +325,9 @@ class Settings(BaseSettings):
     filters: Filters = Field(default_factory=Filters)
     drafting: Drafting = Field(default_factory=Drafting)
     goals: Goals = Field(default_factory=Goals)
+    intros: Intros = Field(default_factory=Intros)
+    digest: Digest = Field(default_factory=Digest)
+    people_file: str | None = None  # more [[people]] in a file of their own, merged on load
 
     @classmethod
     def settings_customise_sources(
@@ -400,7 +425,31 @@ def load_settings(path: Path | None, *, environ: bool = True) -> Settings:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if isinstance(data.get("people_file"), str):
+        data = _with_people_file(data, Path(path) if path else None)
     try:
         return Settings(**data) if environ else _FileOnlySettings(**data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, exc)) from None
+
+
+def _with_people_file(data: dict[str, Any], config_path: Path | None) -> dict[str, Any]:
+    """``[[people]]`` from ``people_file`` appended to the config's own; a relative path is beside the config."""
+    target = Path(_expand(data["people_file"]))
+    if not target.is_absolute() and config_path is not None:
+        target = config_path.parent / target
+    try:
+        extra = tomllib.loads(target.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{config_path}: people_file: {target}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{target}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{target}: cannot read: {exc}") from None
+    unknown = sorted(set(extra) - {"people"})
+    if unknown:
+        raise ConfigError(f"{target}: only [[people]] entries belong in a people file; found {', '.join(unknown)}")
+    people = extra.get("people", [])
+    if not isinstance(people, list):
+        raise ConfigError(f"{target}: people: write entries as [[people]] tables")
+    return {**data, "people": [*data.get("people", []), *people]}
