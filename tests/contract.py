@@ -163,3 +163,71 @@ class DraftBoxContract:
         account = backend.connector.account
 
         assert backend.connector.get_draft(DraftRef(account, "no-such-draft", "k-4")) is None
+
+
+def vevent(uid: str, start: datetime, *, title: str = "Design review", rrule: str = "", hours: int = 1) -> str:
+    """One VCALENDAR with one VEVENT: me organising, Ann accepted, Bo declined."""
+    fmt = "%Y%m%dT%H%M%SZ"
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//circleback//contract//EN", "BEGIN:VEVENT",
+        f"UID:{uid}", "DTSTAMP:20250101T000000Z",
+        f"DTSTART:{start.astimezone(UTC).strftime(fmt)}",
+        f"DTEND:{(start + timedelta(hours=hours)).astimezone(UTC).strftime(fmt)}",
+        f"SUMMARY:{title}", f"ORGANIZER;CN=Me:mailto:{ME}",
+        f"ATTENDEE;CN=Me;PARTSTAT=ACCEPTED:mailto:{ME}",
+        "ATTENDEE;CN=Ann Lee;PARTSTAT=ACCEPTED:mailto:ann@example.com",
+        "ATTENDEE;CN=Bo;PARTSTAT=DECLINED:mailto:bo@example.com",
+        *([rrule] if rrule else []),
+        "END:VEVENT", "END:VCALENDAR", "",
+    ]
+    return "\r\n".join(lines)
+
+
+class CalendarSourceContract:
+    """Every CalendarSource: ics folders, CalDAV, Google Calendar, Graph calendarView.
+
+    The ``backend`` fixture offers ``.connector``, ``.add_event(uid, ics_text)``
+    and ``.remove_event(uid)``.
+    """
+
+    def test_first_sync_returns_events_in_utc_with_attendees(self, backend: Any) -> None:
+        start = NOW - timedelta(days=3, hours=2)
+        backend.add_event("e1", vevent("e1", start))
+        result = backend.connector.sync_events(None)
+        (event,) = [r for r in result.records if r.uid == "e1"]
+        assert event.start == start and event.start.utcoffset() == timedelta(0)
+        assert event.end == start + timedelta(hours=1)
+        assert event.title == "Design review" and not event.cancelled
+        statuses = {a.email: a.status.value for a in event.attendees}
+        assert statuses["ann@example.com"] == "accepted"
+        assert statuses["bo@example.com"] == "declined"
+        assert event.my_status.value == "accepted"
+
+    def test_second_sync_with_cursor_returns_nothing_new(self, backend: Any) -> None:
+        backend.add_event("e1", vevent("e1", NOW - timedelta(days=3)))
+        first = backend.connector.sync_events(None)
+        again = backend.connector.sync_events(first.cursor)
+        assert again.records == []
+
+    def test_event_added_later_appears_exactly_once(self, backend: Any) -> None:
+        backend.add_event("e1", vevent("e1", NOW - timedelta(days=3)))
+        first = backend.connector.sync_events(None)
+        backend.add_event("e2", vevent("e2", NOW - timedelta(days=1), title="Pricing chat"))
+        second = backend.connector.sync_events(first.cursor)
+        assert [(r.uid, r.title) for r in second.records] == [("e2", "Pricing chat")]
+        assert backend.connector.sync_events(second.cursor).records == []
+
+    def test_removed_event_comes_back_cancelled(self, backend: Any) -> None:
+        backend.add_event("e1", vevent("e1", NOW - timedelta(days=3)))
+        first = backend.connector.sync_events(None)
+        (source_id,) = [r.source_id for r in first.records if r.uid == "e1"]
+        backend.remove_event("e1")
+        second = backend.connector.sync_events(first.cursor)
+        assert [(r.source_id, r.cancelled) for r in second.records] == [(source_id, True)]
+
+    def test_recurring_occurrences_have_distinct_stable_ids(self, backend: Any) -> None:
+        backend.add_event("w1", vevent("w1", NOW - timedelta(days=28), rrule="RRULE:FREQ=WEEKLY;COUNT=4"))
+        ids = sorted(r.source_id for r in backend.connector.sync_events(None).records if r.uid == "w1")
+        assert len(ids) == 4 and len(set(ids)) == 4
+        again = sorted(r.source_id for r in backend.connector.sync_events(None).records if r.uid == "w1")
+        assert ids == again
