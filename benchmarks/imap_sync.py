@@ -36,6 +36,8 @@ from imapclient import IMAPClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from servers import DovecotServer, start_dovecot  # noqa: E402
+
 from circleback.connectors.base import ConnectorContext  # noqa: E402
 from circleback.connectors.imap import (  # noqa: E402
     FETCH_CHUNK,
@@ -44,7 +46,6 @@ from circleback.connectors.imap import (  # noqa: E402
     ImapConnector,
     uid_sets,
 )
-from servers import DovecotServer, start_dovecot  # noqa: E402
 
 log = logging.getLogger("benchmarks.imap_sync")
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
-from circleback.daemon.config import ImapAccount
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from tenacity import (
@@ -33,6 +32,8 @@ from tenacity import (
     wait_exponential,
 )
 from tenacity.wait import wait_base
+
+from circleback.daemon.config import ImapAccount
 
 from . import secrets
 from .base import (

@@ -9,6 +9,7 @@ owns, because a leaked refresh token is a leaked mailbox.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -33,10 +34,8 @@ def write_private(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_config_path, user_state_path
+
 from circleback.connectors.base import Connector, ConnectorContext
 from circleback.connectors.registry import open_connector
-from platformdirs import user_config_path, user_state_path
 
 from .config import Settings
 from .errors import StateError

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from circleback.connectors.ics import IcsConnector
-from circleback.daemon.config import CalDavAccount, IcsAccount
 from radicale_server import radicale  # noqa: F401 - the fixture
 
+from circleback.connectors.ics import IcsConnector
+from circleback.daemon.config import CalDavAccount, IcsAccount
 from tests.contract import CONTEXT, CalendarSourceContract
 
 
@@ -35,6 +35,7 @@ class TestIcsCalendarContract(CalendarSourceContract):
 class CalDavCalendar:
     def __init__(self, url: str) -> None:
         import caldav
+
         from circleback.connectors.caldav import CalDavConnector
 
         # Radicale with `auth = none` still wants a user name to find the principal.

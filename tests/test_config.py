@@ -6,6 +6,7 @@ from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
+
 from circleback.daemon.config import load_settings
 from circleback.daemon.durations import parse_duration
 from circleback.daemon.errors import ConfigError

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from circleback.connectors.base import ConnectorContext, Direction, MailRecord, Skip
 from circleback.connectors.maildir import MaildirConnector
 from circleback.connectors.mailheaders import parse_mail_headers
 from circleback.connectors.mbox import MboxConnector
 from circleback.daemon.config import MaildirAccount, MboxAccount
-
 from tests.corpus import CORPUS as SHARED_CORPUS
 
 CORPUS = SHARED_CORPUS / "email"

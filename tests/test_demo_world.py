@@ -21,6 +21,7 @@ from pathlib import Path
 import icalendar
 import pytest
 import recurring_ical_events
+
 from circleback.daemon.config import Settings, load_settings
 from circleback.daemon.demo_world import (
     ME_PERSONAL,

@@ -137,9 +137,8 @@ def test_a_second_instance_is_refused(tmp_path: Path) -> None:
     from circleback.daemon.controllers import instance_lock
     from circleback.daemon.errors import StateError
 
-    with instance_lock(tmp_path), pytest.raises(StateError, match=f"pid {os.getpid()}"):
-        with instance_lock(tmp_path):
-            pass
+    with instance_lock(tmp_path), pytest.raises(StateError, match=f"pid {os.getpid()}"), instance_lock(tmp_path):
+        pass
 
 
 def ledger_summary(state: Path) -> tuple[list[tuple], list[tuple]]:

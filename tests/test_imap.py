@@ -17,6 +17,20 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
+from contract import (
+    CONTEXT,
+    ME,
+    NOW,
+    DraftBoxContract,
+    MailSourceContract,
+    build_message,
+    draft_message,
+)
+from imapclient import IMAPClient
+from pydantic import ValidationError
+from servers import DovecotServer, TcpProxy, start_dovecot
+from tenacity import wait_none
+
 from circleback.connectors.base import (
     AuthRevoked,
     ConnectorContext,
@@ -34,19 +48,6 @@ from circleback.connectors.imap import (
     read_password,
     uid_sets,
 )
-from contract import (
-    CONTEXT,
-    ME,
-    NOW,
-    DraftBoxContract,
-    MailSourceContract,
-    build_message,
-    draft_message,
-)
-from imapclient import IMAPClient
-from pydantic import ValidationError
-from servers import DovecotServer, TcpProxy, start_dovecot
-from tenacity import wait_none
 
 pytestmark = pytest.mark.needs_server
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from circleback.connectors import maildir as maildir_module
 from circleback.connectors.base import Direction
 from circleback.connectors.maildir import MaildirConnector
 from circleback.daemon.config import MaildirAccount
-
 from tests.contract import (
     CONTEXT,
     ME,

@@ -6,6 +6,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+
 from circleback.connectors.base import Direction, MailRecord, Skip
 from circleback.connectors.mailheaders import parse_mail_headers, read_header_block
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from circleback.connectors.base import Direction
 from circleback.connectors.mbox import MboxConnector, ScanState, scan_mbox
 from circleback.daemon.config import MboxAccount
-
 from tests.contract import CONTEXT, MailSourceContract, build_message
 from tests.mailfixtures import append_mbox, mbox_entry
 

@@ -12,6 +12,9 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
 from circleback.connectors.base import Address
 from circleback.daemon.errors import DraftBuildError
 from circleback.daemon.message import (
@@ -24,8 +27,6 @@ from circleback.daemon.message import (
     plan_draft,
     verify_draft,
 )
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
 
 ME = Address("ana@example.com", "Ana Lima")
 JO = Address("jo@example.org", "Jo Park")

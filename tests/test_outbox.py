@@ -10,7 +10,7 @@ import pytest
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from records import ME, NOW
+from records import NOW
 
 from circleback.connectors.base import DraftRef
 from circleback.daemon.ledger import Interaction, Ledger
@@ -45,7 +45,7 @@ class MemoryDraftBox:
         found = self.drafts.get(ref.ref)
         return found[1] if found else None
 
-    def keys(self) -> list[str]:
+    def draft_keys(self) -> list[str]:
         return [k for k, _ in self.drafts.values()]
 
 
@@ -83,7 +83,7 @@ def test_pending_intents_become_drafts_once(ledger: Ledger) -> None:
     assert not add_intent(ledger, "k1")  # the same key is never planned twice
     report = OutboxReport()
     Outbox(ledger, box, "box").deliver(NOW, report)
-    assert sorted(box.keys()) == ["k1", "k2"]
+    assert sorted(box.draft_keys()) == ["k1", "k2"]
     assert [e.state for e in ledger.outbox()] == ["drafted", "drafted"]
     Outbox(ledger, box, "box").deliver(NOW, OutboxReport())
     assert len(box.drafts) == 2
@@ -99,7 +99,7 @@ def test_a_crash_at_any_step_neither_duplicates_nor_loses(ledger: Ledger, tmp_pa
     reopened = Ledger.open(tmp_path / "ledger.sqlite3")  # the restart
     report = OutboxReport()
     Outbox(reopened, box, "box").deliver(NOW, report)
-    assert box.keys() == ["k1"]
+    assert box.draft_keys() == ["k1"]
     (entry,) = reopened.outbox()
     assert entry.state == "drafted" and entry.ref == "d1"
     if label == "after-create-draft":
@@ -112,11 +112,11 @@ def test_a_failed_create_stays_pending_and_is_retried_after_reconciling(ledger: 
     box.fail_next = True
     report = OutboxReport()
     Outbox(ledger, box, "box").deliver(NOW, report)
-    assert "k1" in report.failed and box.keys() == []
+    assert "k1" in report.failed and box.draft_keys() == []
     (entry,) = ledger.outbox()
     assert entry.state == "pending" and entry.attempts == 1
     Outbox(ledger, box, "box").deliver(NOW, OutboxReport())
-    assert box.keys() == ["k1"]
+    assert box.draft_keys() == ["k1"]
 
 
 def test_the_user_deleting_or_sending_a_draft_is_noticed(ledger: Ledger) -> None:
@@ -201,7 +201,7 @@ class OutboxMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_duplicate_drafts(self) -> None:
-        keys = self.box.keys()
+        keys = self.box.draft_keys()
         assert len(keys) == len(set(keys)), keys
 
     @invariant()
@@ -211,7 +211,7 @@ class OutboxMachine(RuleBasedStateMachine):
     @invariant()
     def deleted_drafts_are_not_recreated(self) -> None:
         for key in self.deleted_by_user:
-            assert key not in self.box.keys()
+            assert key not in self.box.draft_keys()
             entry = self.ledger.outbox_entry(key)
             assert entry is not None and entry.state == "deleted"
 
@@ -219,7 +219,7 @@ class OutboxMachine(RuleBasedStateMachine):
         # After one clean cycle, everything planned and not deleted is in Drafts.
         Outbox(self.ledger, self.box, "box").deliver(NOW, OutboxReport())
         drafted = {e.key for e in self.ledger.outbox(states=("drafted",))}
-        assert drafted == set(self.box.keys())
+        assert drafted == set(self.box.draft_keys())
         assert drafted | self.deleted_by_user == self.planned
         self.ledger.close()
 

@@ -183,7 +183,8 @@ def test_keys_are_deterministic_and_move_with_each_lapse(ledger: Ledger) -> None
 
 
 @pytest.mark.parametrize(("subject", "specific"), [
-    ("Re: Fwd: hi", False), ("RE[2]: AW: Hello!", False), ("Re: [dev-list] Release plan", True), ("", False), ("Photos from the Lake District", True),
+    ("Re: Fwd: hi", False), ("RE[2]: AW: Hello!", False), ("Re: [dev-list] Release plan", True),
+    ("", False), ("Photos from the Lake District", True),
     ("Re: Offer letter", True), ("1:1", False),
 ])
 def test_generic_subjects_are_not_hooks(subject: str, specific: bool) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from records import ME, NOW, days_ago, mail, meeting
+
 from circleback.connectors.base import ResponseStatus, SyncResult
 from circleback.daemon.config import Settings
 from circleback.daemon.ledger import SCHEMA_VERSION, Ledger
@@ -15,7 +17,6 @@ from circleback.daemon.relations import (
     ingest_mail,
     mail_counterparts,
 )
-from records import ME, NOW, days_ago, mail, meeting
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from circleback.daemon.errors import TemplateError
 from circleback.daemon.templating import (
     RenderedNote,
