@@ -3,8 +3,9 @@
 A first sync asks each chosen calendar for the objects with an instance inside
 ``[now - lookback, now + lookahead)`` (a calendar-query time-range REPORT) and
 expands recurrences here, not on the server: server-side ``<expand>`` is
-optional and unevenly implemented, and our own expansion is the one the ics
-connector uses, so both count a meeting the same way.
+optional and unevenly implemented.  Each object's iCalendar text is read by
+:mod:`.icalendar_events`, the same code the ics connector uses, so both count
+a meeting the same way (source ids, PARTSTAT, organizer, zones, all-day).
 
 Later syncs ask per calendar what changed since the stored ``sync-token``
 (RFC 6578 sync-collection).  A server without sync tokens is compared by
@@ -22,32 +23,29 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, TypeVar
-from zoneinfo import ZoneInfo
 
 import caldav
-import icalendar
-import recurring_ical_events
 from caldav.elements import dav
 from caldav.elements.base import ValuedBaseElement
 from caldav.lib import error as dav_error
-from circleback.daemon.config import CalDavAccount
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from circleback.daemon.config import CalDavAccount
 
 from . import secrets
 from .base import (
-    Attendee,
     AuthRevoked,
     Connector,
     ConnectorContext,
     ConnectorError,
     Cursor,
     EventRecord,
-    ResponseStatus,
     Skip,
     SyncResult,
 )
+from .icalendar_events import cancellation, events_from_calendar, kept_ids
 
 log = logging.getLogger(__name__)
 
@@ -62,124 +60,6 @@ CURSOR_VERSION = 1
 def resolve_password(account: CalDavAccount) -> str | None:
     """The account's password from its configured source, or None for no auth."""
     return secrets.read_password(account)
-
-
-# --- iCalendar text -> EventRecords (shared rules with the ics connector) ---------------------
-
-_PARTSTAT = {
-    "ACCEPTED": ResponseStatus.ACCEPTED,
-    "TENTATIVE": ResponseStatus.TENTATIVE,
-    "DECLINED": ResponseStatus.DECLINED,
-    "NEEDS-ACTION": ResponseStatus.NEEDS_ACTION,
-}
-
-
-def events_from_ical(data: str | bytes, start: datetime, end: datetime, context: ConnectorContext) -> list[EventRecord]:
-    """Every VEVENT occurrence of one VCALENDAR inside ``[start, end)``, recurrences expanded.
-
-    Raises ValueError when ``data`` is not iCalendar.
-    """
-    calendar = icalendar.Calendar.from_ical(data)
-    zone = ZoneInfo(context.timezone)
-    # RFC 5546 3.2.5: METHOD:CANCEL withdraws every event in the object.
-    withdrawn = str(calendar.get("METHOD", "")).upper() == "CANCEL"
-    recurring = _recurring_uids(calendar)
-    occurrences = recurring_ical_events.of(calendar).between(start, end)
-    return [_event_record(c, zone, context.my_addresses, withdrawn, recurring) for c in occurrences]
-
-
-def _recurring_uids(calendar: Any) -> set[str]:
-    # recurring-ical-events stamps a RECURRENCE-ID on every occurrence it returns,
-    # single events included, so "recurring" is decided from the source components.
-    return {
-        str(c.get("UID", ""))
-        for c in calendar.walk("VEVENT")
-        if any(k in c for k in ("RRULE", "RDATE", "RECURRENCE-ID"))
-    }
-
-
-def _event_record(
-    vevent: Any, zone: ZoneInfo, mine: frozenset[str], withdrawn: bool, recurring: set[str]
-) -> EventRecord:
-    uid = str(vevent.get("UID", ""))
-    if not uid:
-        raise ValueError("VEVENT without UID (RFC 5545 3.8.4.7 requires one)")
-    begins = vevent["DTSTART"].dt
-    start = _utc(begins, zone)
-    end = _utc(vevent["DTEND"].dt, zone) if "DTEND" in vevent else start
-    organizer = _address(vevent.get("ORGANIZER"))
-    attendees = _attendees(vevent, organizer)
-    # An occurrence is named by its RECURRENCE-ID, the original start, so a moved
-    # override keeps the id of the slot it replaces (RFC 5545 3.8.4.4).
-    rid = vevent.get("RECURRENCE-ID")
-    return EventRecord(
-        source_id=f"{uid}/{_stamp(rid.dt, zone)}" if uid in recurring and rid else uid,
-        uid=uid,
-        start=start,
-        end=max(end, start),
-        title=str(vevent.get("SUMMARY", "")),
-        organizer=organizer,
-        attendees=attendees,
-        cancelled=withdrawn or str(vevent.get("STATUS", "")).upper() == "CANCELLED",
-        my_status=_my_status(attendees, organizer, mine),
-        all_day=not isinstance(begins, datetime),
-    )
-
-
-def _utc(value: date | datetime, zone: ZoneInfo) -> datetime:
-    # All-day dates and floating times belong to the user's own zone (RFC 5545 3.3.5).
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time(), zone)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
-
-
-def _stamp(value: date | datetime, zone: ZoneInfo) -> str:
-    if not isinstance(value, datetime):
-        return value.strftime("%Y%m%d")
-    return _utc(value, zone).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _address(prop: Any) -> str:
-    text = str(prop or "").strip()
-    if text.lower().startswith("mailto:"):
-        text = text[len("mailto:") :]
-    return text.lower() if "@" in text else ""
-
-
-def _attendees(vevent: Any, organizer: str) -> tuple[Attendee, ...]:
-    raw = vevent.get("ATTENDEE", [])
-    found: list[Attendee] = []
-    for prop in raw if isinstance(raw, list) else [raw]:
-        email = _address(prop)
-        if not email:
-            continue
-        params = getattr(prop, "params", {})
-        found.append(
-            Attendee(
-                email=email,
-                name=str(params.get("CN", "")),
-                # RFC 5545 3.2.12: a missing PARTSTAT means NEEDS-ACTION.
-                status=_PARTSTAT.get(str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(), ResponseStatus.UNKNOWN),
-                is_organizer=email == organizer,
-                is_resource=str(params.get("CUTYPE", "")).upper() in ("ROOM", "RESOURCE"),
-            )
-        )
-    if organizer and all(a.email != organizer for a in found):
-        # RFC 5545 lets the organizer go unlisted as an attendee; they still take part.
-        name = str(getattr(vevent.get("ORGANIZER"), "params", {}).get("CN", ""))
-        found.insert(0, Attendee(email=organizer, name=name, is_organizer=True))
-    return tuple(found)
-
-
-def _my_status(attendees: tuple[Attendee, ...], organizer: str, mine: frozenset[str]) -> ResponseStatus:
-    if organizer and organizer in mine:
-        return ResponseStatus.ACCEPTED
-    for a in attendees:
-        if a.email in mine:
-            return a.status
-    return ResponseStatus.UNKNOWN
 
 
 # --- the cursor ------------------------------------------------------------------------------
@@ -251,6 +131,8 @@ class CalDavConnector(Connector):
     def __init__(self, config: CalDavAccount, context: ConnectorContext | None = None) -> None:
         super().__init__(config, context)
         self._client: caldav.DAVClient | None = None
+        # Times whose TZID could not be resolved were read as UTC; counted as in the ics connector.
+        self.zone_fallbacks = 0
 
     def close(self) -> None:
         if self._client is not None:
@@ -329,7 +211,7 @@ class CalDavConnector(Connector):
         done = _Pass(state=CalendarState(mode=mode, token=token, horizon=end))
         for obj in objects:
             href = _href(obj.url)
-            self._absorb(done, href, obj.data, start, end)
+            self._absorb(done, href, obj.data, start, end, previous.ids.get(href, ()) if previous else ())
             if mode == "etag":
                 done.state.etags[href] = _etag(obj)
         if previous is not None:
@@ -380,9 +262,7 @@ class CalDavConnector(Connector):
             state.ids.pop(href, None)
             state.etags.pop(href, None)
         for href, data in fetched.items():
-            old = state.ids.pop(href, None)
-            if not self._absorb(done, href, data, start, state.horizon) and old:
-                state.ids[href] = old  # unreadable now: keep what it meant, cancel nothing
+            self._absorb(done, href, data, start, state.horizon, state.ids.pop(href, ()))
         for href, ids in before.items():
             done.gone |= ids - set(state.ids.get(href, ()))
         return self._advance_horizon(done, cal, end)
@@ -398,7 +278,8 @@ class CalDavConnector(Connector):
             return done
         objects = self._read("time-range query", cal, lambda: cal.search(event=True, start=begin, end=end))
         for obj in objects:  # changed objects were expanded up to ``begin`` only
-            self._absorb(done, _href(obj.url), obj.data, begin, end, keep=True)
+            href = _href(obj.url)
+            self._absorb(done, href, obj.data, begin, end, done.state.ids.get(href, ()), keep=True)
         done.state.horizon = end
         return done
 
@@ -409,21 +290,24 @@ class CalDavConnector(Connector):
         data: str | bytes,
         start: datetime,
         end: datetime,
+        earlier: Iterable[str] = (),
         keep: bool = False,
-    ) -> bool:
-        """Parse one object into ``done``; ``keep`` adds to the ids it already produced."""
-        try:
-            records = events_from_ical(data, start, end, self.context)
-        except (ValueError, KeyError) as exc:
-            done.skipped.append(Skip(where=href, why=f"not usable iCalendar: {_one_line(exc)}"))
-            return False
-        ids = [r.source_id for r in records]
-        if keep:
-            ids = list(dict.fromkeys([*done.state.ids.get(href, ()), *ids]))
+    ) -> None:
+        """Read one object into ``done``.
+
+        ``earlier`` are the ids the object gave before: ``keep`` adds to them (a later
+        span of the same object); otherwise they are replaced, except those of series
+        that cannot be read now, and all of them when nothing in it can: those still
+        stand, nothing is cancelled.
+        """
+        found = events_from_calendar(data, start=start, end=end, context=self.context, where=href)
+        done.skipped.extend(found.skipped)
+        self.zone_fallbacks += found.zone_fallbacks
+        kept = list(earlier) if keep or not found.usable else kept_ids(earlier, found.failed_uids)
+        ids = list(dict.fromkeys([*kept, *found.records]))
         if ids:
             done.state.ids[href] = ids
-        done.records.extend(records)
-        return True
+        done.records.extend(found.records.values())
 
     # -- server reads
 
@@ -565,23 +449,4 @@ def _cancellations(
     alive = {r.source_id for r in emitted}
     for state in states.values():
         alive |= state.all_ids()
-    return [_cancellation(sid) for sid in sorted(gone - alive)]
-
-
-_OCCURRENCE = re.compile(r"^(?P<uid>.+)/(?P<stamp>\d{8}(?:T\d{6}Z)?)$")
-
-
-def _cancellation(source_id: str) -> EventRecord:
-    """A record that withdraws ``source_id``; only its id and uid are meaningful.
-
-    A recurring occurrence's id ends in its original start, which becomes the
-    record's time; for a single event the time is no longer known.
-    """
-    found = _OCCURRENCE.match(source_id)
-    when = datetime.fromtimestamp(0, UTC)
-    uid = source_id
-    if found:
-        uid, stamp = found["uid"], found["stamp"]
-        fmt = "%Y%m%dT%H%M%SZ" if "T" in stamp else "%Y%m%d"
-        when = datetime.strptime(stamp, fmt).replace(tzinfo=UTC)
-    return EventRecord(source_id=source_id, uid=uid, start=when, end=when, cancelled=True)
+    return [cancellation(sid) for sid in sorted(gone - alive)]

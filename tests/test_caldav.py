@@ -9,6 +9,10 @@ from typing import Any
 import caldav
 import pytest
 import radicale_server
+from pydantic import ValidationError
+from radicale_server import RadicaleServer
+from tenacity import wait_fixed, wait_none
+
 from circleback.connectors.base import (
     ConnectorContext,
     ConnectorError,
@@ -16,9 +20,6 @@ from circleback.connectors.base import (
     ResponseStatus,
 )
 from circleback.connectors.caldav import CalDavAccount, CalDavConnector, resolve_password
-from pydantic import ValidationError
-from radicale_server import RadicaleServer
-from tenacity import wait_fixed, wait_none
 
 pytestmark = pytest.mark.needs_server
 radicale = radicale_server.radicale  # the fixture, where pytest looks for it
@@ -87,6 +88,26 @@ DTSTAMP:20200101T000000Z
 DTSTART:20200105T100000Z
 DTEND:20200105T110000Z
 SUMMARY:Outside the window
+""")
+
+
+ALL_DAY = vcal("""
+UID:offsite-1
+DTSTAMP:20250101T000000Z
+DTSTART;VALUE=DATE:20250214
+SUMMARY:Offsite
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org
+ATTENDEE:mailto:gina@example.org
+""")
+FLOATING_WITH_DURATION = vcal("""
+UID:float-1
+DTSTAMP:20250101T000000Z
+DTSTART:20250218T090000
+DURATION:PT45M
+SUMMARY:Floating
+ORGANIZER:mailto:hank@example.org
+ATTENDEE;PARTSTAT=DECLINED:mailto:hank@example.org
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.org
 """)
 
 
@@ -179,6 +200,8 @@ def test_first_sync_reads_the_window_with_attendees_recurrences_and_cancellation
     assert people["dave@example.org"].status is ResponseStatus.NEEDS_ACTION  # no PARTSTAT
     assert people["room-4@example.org"].is_resource
     assert people[ME].is_organizer  # the unlisted organizer still takes part
+    # Was UNKNOWN here; the ics side was right: ORGANIZER has no PARTSTAT, and who calls a meeting attends it.
+    assert people[ME].status is ResponseStatus.ACCEPTED
 
     moved = got["weekly-1/20250210T080000Z"]  # keeps the id of the slot it replaces
     assert moved.start == datetime(2025, 2, 11, 14, tzinfo=UTC)
@@ -188,6 +211,39 @@ def test_first_sync_reads_the_window_with_attendees_recurrences_and_cancellation
 
     assert got["gone-1"].cancelled
     assert not any(r.cancelled for sid, r in got.items() if sid != "gone-1")
+
+
+def test_caldav_and_ics_turn_the_same_objects_into_the_same_records(radicale, work, tmp_path):
+    from circleback.connectors.ics import IcsConnector
+    from circleback.daemon.config import IcsAccount
+
+    extra = [ALL_DAY, FLOATING_WITH_DURATION]
+    for text in extra:
+        work.save_event(text)
+    folder = tmp_path / "ics"  # not tmp_path itself: Radicale keeps its storage there
+    folder.mkdir()
+    for n, text in enumerate([meeting(), vcal(WEEKLY_MASTER, WEEKLY_OVERRIDE), CANCELLED, LONG_AGO, *extra]):
+        (folder / f"{n}.ics").write_text(text)
+    dav = connector(radicale)
+    files = IcsConnector(IcsAccount(name="files", kind="ics", path=str(folder)), dav.context)
+
+    got = by_id(dav.sync_events(None).records)
+
+    assert got == by_id(files.sync_events(None).records)  # one reading: same ids, statuses, times
+    day = got["offsite-1"]  # a date without DTEND lasts one day (RFC 5545 3.6.1), in the user's zone
+    assert (day.all_day, day.start, day.end) == (
+        True,
+        datetime(2025, 2, 13, 23, tzinfo=UTC),
+        datetime(2025, 2, 14, 23, tzinfo=UTC),
+    )
+    assert {a.email: a.status for a in day.attendees}["gina@example.org"] is ResponseStatus.NEEDS_ACTION
+    floating = got["float-1"]  # floating time read in Berlin; DURATION gives the end
+    assert (floating.start, floating.end) == (
+        datetime(2025, 2, 18, 8, tzinfo=UTC),
+        datetime(2025, 2, 18, 8, 45, tzinfo=UTC),
+    )
+    # The organizer's own stated PARTSTAT wins over "the organizer attends".
+    assert {a.email: a.status for a in floating.attendees}["hank@example.org"] is ResponseStatus.DECLINED
 
 
 def test_second_sync_with_the_cursor_brings_nothing(radicale, work):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from circleback.connectors.base import ConnectorContext, EventRecord, ResponseStatus
-from circleback.connectors.ics import IcsConnector, clean_text, parse_address
+from circleback.connectors.icalendar_events import clean_text, parse_address
+from circleback.connectors.ics import IcsConnector
 from circleback.daemon.config import IcsAccount
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -90,6 +93,8 @@ def test_organizer_not_listed_is_added_as_accepted_and_i_organize(tmp_path: Path
     [event] = connector(tmp_path).sync_events(None).records
     organizer = next(a for a in event.attendees if a.is_organizer)
     assert (organizer.email, organizer.status) == (ME, ResponseStatus.ACCEPTED)
+    # Was UNKNOWN here; the CalDAV side was right: RFC 5545 3.2.12 says a missing PARTSTAT is NEEDS-ACTION.
+    assert next(a for a in event.attendees if a.email == "zed@example.com").status is ResponseStatus.NEEDS_ACTION
     assert event.my_status is ResponseStatus.ACCEPTED
     assert event.end == event.start  # no DTEND, no DURATION: timed event lasts no time
     assert "\n" not in event.title and "\u2028" not in event.title
@@ -126,19 +131,20 @@ WEEKLY = [
 def test_weekly_rrule_with_exdate_override_and_cancelled_occurrence(tmp_path: Path) -> None:
     write(tmp_path, "w.ics", ics(*WEEKLY))
     records = by_id(connector(tmp_path).sync_events(None).records)
+    # Ids now take the CalDAV side's RFC 5545 UTC form of the RECURRENCE-ID (shared module).
     assert set(records) == {
-        "weekly/2026-03-02T09:00:00+00:00",  # Berlin is UTC+1 in March before the 29th
-        "weekly/2026-03-16T09:00:00+00:00",  # named by its RECURRENCE-ID though moved
-        "weekly/2026-03-23T09:00:00+00:00",
-        "weekly/2026-03-30T08:00:00+00:00",  # after the switch to summer time
+        "weekly/20260302T090000Z",  # Berlin is UTC+1 in March before the 29th
+        "weekly/20260316T090000Z",  # named by its RECURRENCE-ID though moved
+        "weekly/20260323T090000Z",
+        "weekly/20260330T080000Z",  # after the switch to summer time
     }  # the 9th is EXDATE'd
-    moved = records["weekly/2026-03-16T09:00:00+00:00"]
+    moved = records["weekly/20260316T090000Z"]
     assert moved.start == datetime(2026, 3, 17, 13, tzinfo=UTC)
     assert moved.end == moved.start + timedelta(minutes=30)
     assert moved.title == "Weekly sync (moved)"
-    assert records["weekly/2026-03-23T09:00:00+00:00"].cancelled
-    assert not records["weekly/2026-03-30T08:00:00+00:00"].cancelled
-    assert records["weekly/2026-03-02T09:00:00+00:00"].my_status is ResponseStatus.ACCEPTED
+    assert records["weekly/20260323T090000Z"].cancelled
+    assert not records["weekly/20260330T080000Z"].cancelled
+    assert records["weekly/20260302T090000Z"].my_status is ResponseStatus.ACCEPTED
 
 
 def test_all_day_is_midnight_in_the_users_zone(tmp_path: Path) -> None:
@@ -233,11 +239,12 @@ def test_changed_file_gives_its_records_and_cancels_what_vanished(tmp_path: Path
     touch_later(path, ics(WEEKLY[0].replace("COUNT=5", "COUNT=2")))  # series shortened
     result = conn.sync_events(cursor)
     records = by_id(result.records)
-    assert {sid for sid, r in records.items() if not r.cancelled} == {"weekly/2026-03-02T09:00:00+00:00"}
+    # Occurrence ids in RFC 5545 UTC form, as CalDAV gives them (one shared reading).
+    assert {sid for sid, r in records.items() if not r.cancelled} == {"weekly/20260302T090000Z"}
     assert {sid for sid, r in records.items() if r.cancelled} == {
-        "weekly/2026-03-16T09:00:00+00:00",
-        "weekly/2026-03-23T09:00:00+00:00",
-        "weekly/2026-03-30T08:00:00+00:00",
+        "weekly/20260316T090000Z",
+        "weekly/20260323T090000Z",
+        "weekly/20260330T080000Z",
     }
     assert "meet-1" not in records  # its file did not change
 
@@ -282,11 +289,12 @@ def test_window_slide_cancels_what_vanished_inside_the_new_window(tmp_path: Path
     touch_later(path, ics(DAILY.replace("FREQ=DAILY", "FREQ=DAILY;UNTIL=20260325T090000Z")))
     later = connector(tmp_path, NOW + timedelta(days=3), lookback=5).sync_events(first.cursor)
     cancelled = sorted(r.source_id for r in later.records if r.cancelled)
-    assert cancelled[0] == "daily/2026-03-26T09:00:00+00:00"
-    assert cancelled[-1] == "daily/2026-04-19T09:00:00+00:00"  # the old window's last day
+    # Occurrence ids in RFC 5545 UTC form, as CalDAV gives them (one shared reading).
+    assert cancelled[0] == "daily/20260326T090000Z"
+    assert cancelled[-1] == "daily/20260419T090000Z"  # the old window's last day
     assert len(cancelled) == 25
     # The 16th to 18th slid out of the lookback: still happened, not cancelled.
-    assert not any(sid < "daily/2026-03-19" for sid in cancelled)
+    assert not any(sid < "daily/20260319" for sid in cancelled)
 
 
 def test_single_file_mode_and_stable_source_ids(tmp_path: Path) -> None:
@@ -312,3 +320,25 @@ def test_parse_address(raw: str, expected: str) -> None:
 
 def test_clean_text_strips_controls() -> None:
     assert clean_text("a\r\nb\x00c\x85d\u2029e") == "a b c d e"
+
+
+def iso_id(source_id: str) -> str:
+    """An occurrence id as the ics connector wrote it before the shared reading."""
+    uid, stamp = source_id.split("/")
+    return f"{uid}/{datetime.strptime(stamp, '%Y%m%dT%H%M%SZ').replace(tzinfo=UTC).isoformat()}"
+
+
+def test_a_cursor_with_the_old_iso_ids_is_migrated_without_double_counting(tmp_path: Path) -> None:
+    write(tmp_path, "w.ics", ics(*WEEKLY))
+    conn = connector(tmp_path)
+    cursor = conn.sync_events(None).cursor
+    # As written before the shared reading: ISO ids, and a fingerprint of zone and addresses only.
+    iso = {sid: iso_id(sid) for sid in cursor["files"]["w.ics"][2]}
+    cursor["files"]["w.ics"][2] = {iso[sid]: start for sid, start in cursor["files"]["w.ics"][2].items()}
+    cursor["context"] = hashlib.sha256(f"UTC|{ME}".encode()).hexdigest()[:16]
+
+    result = conn.sync_events(cursor)
+
+    assert {r.source_id for r in result.records if r.cancelled} == set(iso.values()) | {"weekly/20260323T090000Z"}
+    assert {r.source_id for r in result.records if not r.cancelled} == set(iso) - {"weekly/20260323T090000Z"}
+    assert conn.sync_events(result.cursor).records == []
