@@ -10,15 +10,15 @@ from __future__ import annotations
 import warnings
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from circleback.connectors.base import ConnectorContext, EventRecord, ResponseStatus, Skip
 from circleback.connectors.ics import IcsConnector
 from circleback.daemon.config import IcsAccount
+from tests.corpus import CORPUS as SHARED_CORPUS
 
-CORPUS = Path("/work/shared/corpus/calendar")
+CORPUS = SHARED_CORPUS / "calendar"
 # Wide enough for the corpus' 1996-2026 dates, pinned so results never drift.
 CONTEXT = ConnectorContext(
     my_addresses=frozenset({"jsmith@example.com"}),
