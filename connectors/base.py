@@ -211,8 +211,10 @@ class SendRefused(ConnectorError):
 
 
 # Any path that sends mail on Gmail, Graph or EWS-like APIs.  Checked against the
-# path of every outgoing HTTP request by the shared HTTP layer.
-_SEND_PATH = re.compile(r"(?i)(/send(mail)?\b|:send\b|/messages/send|/drafts/send)")
+# path of every outgoing HTTP request by the shared HTTP layer.  Graph's /reply,
+# /replyAll and /forward actions send at once (only createReply* and
+# createForward make drafts), so they are refused too.
+_SEND_PATH = re.compile(r"(?i)(/send(mail)?\b|:send\b|/messages/send|/drafts/send|/(reply|replyall|forward)/?$)")
 
 
 def refuse_send(method: str, url: str) -> None:

@@ -17,6 +17,7 @@ CONNECTORS: dict[str, str] = {
     "ics": "circleback.connectors.ics:IcsConnector",
     "imap": "circleback.connectors.imap:ImapConnector",
     "caldav": "circleback.connectors.caldav:CalDavConnector",
+    "outlook": "circleback.connectors.outlook:OutlookConnector",
 }
 
 

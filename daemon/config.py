@@ -15,6 +15,7 @@ import tomllib
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -184,10 +185,67 @@ class CalDavAccount(_Account, PasswordSource):
         return self
 
 
+GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
+LOGIN_HOST = "https://login.microsoftonline.com"
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _endpoint_url(v: str, what: str) -> str:
+    """An API endpoint: https, or plain http only on loopback (the tests' fake servers)."""
+    parts = urlsplit(v)
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or "")):
+        return v.rstrip("/")
+    raise ValueError(f"{v!r}: {what} is reached over https (plain http only on 127.0.0.1 or localhost)")
+
+
+class OutlookAccount(_Account):
+    """Microsoft 365 or Outlook.com over Graph; sign in with `circleback auth microsoft NAME`."""
+
+    kind: Literal["outlook"] = "outlook"
+    client_id: str  # "Application (client) ID" of the user's own app registration
+    # "organizations" (work/school), "consumers" (outlook.com), "common", a tenant id or domain.
+    authority: str = "organizations"
+    token_cache: str | None = None  # None: <state dir>/tokens/microsoft-<name>.json
+    graph_endpoint: str = GRAPH_ENDPOINT  # tests point this at a loopback fake
+    page_size: Annotated[int, Field(ge=1, le=1000)] = 250  # Prefer: odata.maxpagesize
+    # Well-known folder names (Graph's junkemail, deleteditems, drafts, outbox) or display names.
+    skip_folders: list[str] = Field(default_factory=lambda: ["junkemail", "deleteditems", "drafts", "outbox"])
+    calendar_lookahead: Duration | None = None  # None: [sync] lookahead
+
+    @field_validator("client_id")
+    @classmethod
+    def _client_id(cls, v: str) -> str:
+        if not _GUID.match(v.strip()):
+            raise ValueError(f"{v!r} is not an application (client) id like 00000000-0000-0000-0000-000000000000")
+        return v.strip()
+
+    @field_validator("authority")
+    @classmethod
+    def _authority(cls, v: str) -> str:
+        if v.startswith("https://") or _TENANT.match(v):
+            return v.rstrip("/")
+        raise ValueError(f"{v!r}: use 'organizations', 'consumers', 'common', a tenant id or domain, or an https URL")
+
+    @field_validator("graph_endpoint")
+    @classmethod
+    def _endpoint(cls, v: str) -> str:
+        return _endpoint_url(v, "Graph")
+
+    @property
+    def authority_url(self) -> str:
+        return self.authority if self.authority.startswith("https://") else f"{LOGIN_HOST}/{self.authority}"
+
+    @property
+    def lookahead(self) -> timedelta | None:
+        return self.calendar_lookahead
+
+
 AccountConfig = Annotated[
-    MaildirAccount | MboxAccount | IcsAccount | ImapAccount | CalDavAccount, Field(discriminator="kind")
+    MaildirAccount | MboxAccount | IcsAccount | ImapAccount | CalDavAccount | OutlookAccount,
+    Field(discriminator="kind"),
 ]
-ACCOUNT_KINDS = ("maildir", "mbox", "ics", "imap", "caldav")
+ACCOUNT_KINDS = ("maildir", "mbox", "ics", "imap", "caldav", "outlook")
 
 
 class Cadence(_Strict):

@@ -64,7 +64,7 @@ path = "~/.calendars/personal"
     [
         (
             '[[accounts]]\nname = "a"\nkind = "gmial"\npath = "x"\n',
-            "accounts[0]: kind: must be one of 'maildir', 'mbox', 'ics', 'imap', 'caldav' (got 'gmial')",
+            "accounts[0]: kind: must be one of 'maildir', 'mbox', 'ics', 'imap', 'caldav', 'outlook'",
         ),
         ('[[accounts]]\nname = "a"\nkind = "ics"\npth = "x"\n', "accounts[0].pth: unknown key"),
         ('[[accounts]]\nname = "a"\nkind = "ics"\n', "accounts[0].path: required key is missing"),

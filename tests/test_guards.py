@@ -20,6 +20,9 @@ SEND_URLS = [
     ("POST", "https://graph.microsoft.com/v1.0/me/sendMail"),
     ("POST", "https://graph.microsoft.com/v1.0/me/messages/AAMk=/send"),
     ("POST", "https://graph.microsoft.com/v1.0/users/x@y/messages/AAMk/SEND"),
+    ("POST", "https://graph.microsoft.com/v1.0/me/messages/AAMk=/reply"),
+    ("POST", "https://graph.microsoft.com/v1.0/me/messages/AAMk=/replyAll"),
+    ("POST", "https://graph.microsoft.com/v1.0/me/messages/AAMk=/forward"),
 ]
 ALLOWED_URLS = [
     ("POST", "https://gmail.googleapis.com/gmail/v1/users/me/drafts"),
@@ -27,6 +30,9 @@ ALLOWED_URLS = [
     ("POST", "https://graph.microsoft.com/v1.0/me/messages"),
     ("GET", "https://graph.microsoft.com/v1.0/me/mailFolders/sentitems/messages/delta"),
     ("GET", "https://example.org/sender/profile"),
+    ("POST", "https://graph.microsoft.com/v1.0/me/messages/AAMk=/createReply"),
+    ("POST", "https://graph.microsoft.com/v1.0/me/messages/AAMk=/createReplyAll"),
+    ("GET", "https://example.org/forwarding/rules"),
 ]
 
 
