@@ -192,6 +192,18 @@ class MaildirConnector(Connector):
                     return None
         return None
 
+    def delete_draft(self, ref: DraftRef) -> bool:
+        """Remove one of our drafts (only ever called for drafts the user never edited)."""
+        wanted = ref.ref
+        if not wanted or "/" in wanted or wanted.startswith("."):
+            return False
+        for path, _ in _message_files(self.drafts_path()):
+            if unique_part(path.name) == wanted:
+                path.unlink(missing_ok=True)
+                _fsync_dir(path.parent)
+                return True
+        return False
+
 
 def new_unique_name() -> str:
     """``time.MusecPpidQn.host`` (maildir spec, qmail maildir(5) and Courier's usage)."""

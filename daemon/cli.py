@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -116,6 +114,7 @@ def demo(directory: Path | None, fresh: bool, now_text: str | None) -> None:
                       f"in {result.drafts_dir}.")
     for path in result.new_drafts or result.waiting:
         _print_draft_file(path)
+    print_demo_intros(result)
     for line in result.problems:
         console.print(f"[yellow]problem:[/] {line}")
     console.print(f"\nRan in {result.seconds:.2f}s. Try: circleback --config {result.config_path} "
@@ -147,34 +146,41 @@ def _print_draft_file(path: Path) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Run one cycle and exit.")
 @click.option("--interval", default="15m", show_default=True,
-              help="Time between cycles when running as a service (e.g. 15m, 1h).")
+              help="Default time between polls of an account (e.g. 90s, 15m, 1h).")
 @click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")
 @click.pass_obj
 @_handle_errors
 def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
     """Sync every account and leave the due notes in Drafts.
 
+    Without --once it keeps running: each account polls at its own interval,
+    a failing account backs off alone, and config edits apply without a
+    restart (SIGHUP or saving the file). Under systemd it speaks sd_notify
+    (Type=notify, WatchdogSec=). Exit codes: 0 stopped by SIGTERM/SIGINT,
+    78 invalid config at start, 77 every account's credential revoked,
+    73 state directory unusable or another instance running.
+
     \b
     Example:
       circleback run --once       one cycle, then exit (cron, testing)
       circleback run              keep running (systemd: see systemd/)
+      systemctl --user reload circleback    re-read the config now
     """
     settings = obj.settings()
     seconds = _interval_seconds(interval)
-    stop = threading.Event()
-    if not once:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+    if once:
+        with controllers.instance_lock(obj.state_dir):
+            _print_cycle(_one_cycle(obj, settings, _parse_now(now_text)))
+        return
+    from . import service
+
+    params = click.get_current_context().find_root().params
+    level = logging.WARNING if params.get("quiet") else logging.DEBUG if params.get("verbose", 0) > 1 else logging.INFO
+    service.configure_logging(level)
+    clock = service.ServiceClock.from_env(_parse_now(now_text))
     with controllers.instance_lock(obj.state_dir):
-        while True:
-            report = _one_cycle(obj, settings, _parse_now(now_text))
-            _print_cycle(report)
-            if once or stop.wait(seconds):
-                break
-            try:
-                settings = obj.settings()  # pick up edits; a bad file keeps the old settings
-            except CirclebackError as exc:
-                logging.getLogger(__name__).error("config not reloaded: %s", exc)
+        daemon = service.Service(obj.config_path, obj.state_dir, settings, default_interval=seconds, clock=clock)
+        sys.exit(daemon.run())
 
 
 def _interval_seconds(text: str) -> float:
@@ -217,6 +223,34 @@ def _print_cycle(report: Any) -> None:
         console.print(f"[yellow]problem:[/] {line}")
 
 
+# -- doctor --------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_obj
+def doctor(obj: Context) -> None:
+    """Check the config, state directory, tokens, accounts, clock and install.
+
+    Each check prints one line (pass, FAIL or hint) and, when something is
+    wrong, the fix. Exits 1 if any check failed; hints never fail.
+
+    \b
+    Example:
+      circleback doctor
+      sudo -u circleback circleback --config /etc/circleback/config.toml \\
+          --state-dir /var/lib/circleback doctor
+    """
+    from .doctor import format_check, run_checks
+
+    checks = run_checks(obj.config_path, obj.state_dir)
+    for check in checks:
+        for line in format_check(check):
+            click.echo(line)
+    failed = sum(c.failed for c in checks)
+    click.echo(f"{failed} problem(s) found." if failed else "All checks passed.")
+    sys.exit(1 if failed else 0)
+
+
 # -- status and plan ---------------------------------------------------------------
 
 
@@ -245,8 +279,11 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     _print_standings(rows if show_all else rows[:30], now, title="circleback status")
     goal = controllers.month_goal(ledger, settings, now)
     console.print(f"{goal.month}: in touch with {goal.people} different people (goal {goal.goal}).")
+    from .lifecycle import stale_entries
+
     waiting = ledger.outbox(states=("pending", "drafted"))
-    console.print(f"Drafts waiting for you: {len(waiting)}.")
+    stale = len(stale_entries(ledger))
+    console.print(f"Drafts waiting for you: {len(waiting)}" + (f" ({stale} stale: they wrote first)." if stale else "."))
 
 
 @main.command()
@@ -373,6 +410,13 @@ def _print_needs_note(rows: list[Standing]) -> None:
     console.print("Add a `note` for them under [[people]] in your config:", markup=False)
     for s in rows:
         console.print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}")
+
+
+# Commands that live in their own modules (people, introductions, imports).
+from .cli_people import import_group, intros, nudge, print_demo_intros, skip, snooze  # noqa: E402
+
+for _command in (intros, import_group, snooze, skip, nudge):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

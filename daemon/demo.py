@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import controllers
@@ -20,6 +21,8 @@ from .config import load_settings
 from .demo_world import build_world
 from .engine import Engine
 from .errors import StateError
+from .intros import INTRO_KINDS, Introducer, list_intros, suggestions
+from .outbox import Outbox, OutboxReport
 from .planner import Standing
 
 _MARKER = "circleback-demo.txt"
@@ -38,6 +41,9 @@ class DemoResult:
     waiting: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    suggestions: list[Any] = field(default_factory=list)  # intros.Suggestion, after the ask
+    intros: list[tuple[str, str, Any]] = field(default_factory=list)  # (name a, name b, intros.Intro)
+    intro_drafts: list[Path] = field(default_factory=list)  # opt-in asks and other intro drafts
 
 
 def default_demo_dir() -> Path:
@@ -82,8 +88,13 @@ def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | Non
         ledger = controllers.open_state(state_dir)
         connectors = controllers.open_connectors(settings, now=anchor)
         try:
-            report = Engine(settings, ledger, connectors).run_cycle(anchor)
+            engine = Engine(settings, ledger, connectors)
+            report = engine.run_cycle(anchor)
+            asked = _ask_once(engine, report.draft_account, anchor)
             waiting = ledger.outbox(states=("drafted",))
+            suggested = suggestions(ledger, settings, anchor)
+            names = dict(ledger.conn.execute("SELECT id, name FROM people").fetchall())
+            flying = [(names.get(i.a, "?"), names.get(i.b, "?"), i) for i in list_intros(ledger)]
         finally:
             controllers.close_connectors(connectors)
             ledger.close()
@@ -99,12 +110,30 @@ def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | Non
         needs_note=report.plan.needs_note,
         problems=report.problems + [f"{a.name}: {a.error}" for a in report.accounts if a.error],
     )
+    result.suggestions, result.intros = asked + suggested, flying
     for entry in waiting:
         path = _draft_file(drafts_dir, entry.ref or "")
-        if path is not None:
+        if path is None:
+            continue
+        if entry.kind in INTRO_KINDS:
+            result.intro_drafts.append(path)
+        else:
             (result.new_drafts if entry.key in created else result.waiting).append(path)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _ask_once(engine: Engine, account: str, now: datetime) -> list[Any]:
+    """The demo's first run asks its best-suggested pair, as `circleback intros ask` would."""
+    if not account or list_intros(engine.ledger):
+        return []  # asked on an earlier run: a rerun adds no draft
+    found = suggestions(engine.ledger, engine.settings, now)
+    if not found:
+        return []
+    Introducer(engine.ledger, engine.settings, engine.renderer, account).ask(found[0].a, found[0].b, now)
+    box = engine.connectors[account]
+    Outbox(engine.ledger, box, account).deliver(now, OutboxReport())  # type: ignore[arg-type]
+    return found[:1]
 
 
 def _draft_file(drafts_dir: Path, ref: str) -> Path | None:

@@ -14,13 +14,22 @@ from typing import Any
 from circleback.connectors.base import Address
 
 from .config import Settings
-from .errors import DraftBuildError
+from .errors import DraftBuildError, TemplateError
 from .ledger import Ledger, iso
 from .message import build_draft, new_message_id
-from .planner import PlannedNote, Standing, strip_reply_prefix
+from .planner import LINKEDIN, PlannedNote, Standing, strip_reply_prefix
+from .relations import Contact
 from .templating import RenderedNote, TemplateRenderer
 
-TEMPLATES = {"checkin": "checkin.txt.j2"}
+TEMPLATES = {
+    "checkin": "checkin.txt.j2",
+    "linkedin": "linkedin.txt.j2",
+    "nudge": "nudge.txt.j2",
+    "intro-ask": "intro_ask.txt.j2",
+    "intro": "intro.txt.j2",
+    "intro-followup": "intro_followup.txt.j2",
+    "digest": "digest.txt.j2",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +51,39 @@ def _first_name(name: str, email: str = "") -> str:
 
 
 def recipient_of(standing: Standing) -> Address:
-    c = standing.contact
+    return address_of(standing.contact)
+
+
+def address_of(c: Contact) -> Address:
     email = c.profile.emails[0] if c.profile and c.profile.emails else c.emails[0]
     return Address(email=email, name=c.display_name if c.display_name != email else "")
+
+
+def me_context(settings: Settings) -> dict[str, Any]:
+    return {
+        "name": settings.me.name,
+        "first_name": _first_name(settings.me.name, settings.me.addresses[0] if settings.me.addresses else ""),
+        "signature": settings.me.signature,
+    }
+
+
+def person_context(c: Contact) -> dict[str, Any]:
+    """One person as templates see them (the recipient, or the other side of an introduction)."""
+    p = c.profile
+    email = (p.emails[0] if p and p.emails else c.emails[0]) if (c.emails or (p and p.emails)) else ""
+    shown = c.display_name if c.display_name != email else ""
+    return {
+        "name": c.display_name,
+        "first_name": _first_name(shown, email),
+        "email": email,
+        "note": p.note if p else "",
+        "company": p.company if p else "",
+        "title": p.title if p else "",
+        "group": p.group if p else "",
+        "linkedin": p.linkedin if p else "",
+        "offers": list(p.offers) if p else [],
+        "seeks": list(p.seeks) if p else [],
+    }
 
 
 def _last(ledger: Ledger, person_id: int, channels: tuple[str, ...], now: datetime) -> dict[str, Any] | None:
@@ -69,35 +108,30 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
     """Everything a template may use, as plain data (see templates/checkin.txt.j2)."""
     s = note.standing
     c = s.contact
-    profile = c.profile
-    recipient = recipient_of(s)
     last = c.last_contact
-    meeting = _last(ledger, c.person_id, ("met",), now)
-    if meeting:
-        meeting.pop("direction")
     hook = s.hook
     return {
-        "me": {
-            "name": settings.me.name,
-            "first_name": _first_name(settings.me.name, settings.me.addresses[0] if settings.me.addresses else ""),
-            "signature": settings.me.signature,
-        },
-        "person": {
-            "name": c.display_name,
-            "first_name": _first_name(c.display_name if c.display_name != recipient.email else "", recipient.email),
-            "email": recipient.email,
-            "note": profile.note if profile else "",
-            "company": profile.company if profile else "",
-            "title": profile.title if profile else "",
-            "group": profile.group if profile else "",
-        },
+        "me": me_context(settings),
+        "person": person_context(c),
         "hook": {"kind": hook.kind if hook else "", "text": hook.text if hook else ""},
-        "last_meeting": meeting,
+        "last_meeting": last_meeting(ledger, c.person_id, now),
         "last_thread": _last(ledger, c.person_id, ("sent", "received"), now),
         "days_since": (now - last).days if last else None,
         "mutual": [{"name": m.display_name, "first_name": _first_name(m.display_name)} for m in s.mutual],
+        "about": note.about,
         "key": note.key,
     }
+
+
+def last_meeting(ledger: Ledger, person_id: int, now: datetime) -> dict[str, Any] | None:
+    meeting = _last(ledger, person_id, ("met",), now)
+    if meeting:
+        meeting.pop("direction")
+    return meeting
+
+
+def last_thread(ledger: Ledger, person_id: int, now: datetime) -> dict[str, Any] | None:
+    return _last(ledger, person_id, ("sent", "received"), now)
 
 
 def sender_of(settings: Settings) -> Address:
@@ -111,17 +145,45 @@ def compose(
 ) -> Draft:
     """Render and build one note; raises TemplateError or DraftBuildError."""
     context = note_context(ledger, settings, note, now)
-    rendered = renderer.render(TEMPLATES[note.kind], context)
+    template = TEMPLATES[note.kind]
+    rendered = renderer.render(template, context)
     sender = sender_of(settings)
-    recipient = recipient_of(note.standing)
+    if note.kind == LINKEDIN:
+        check_linkedin_length(rendered, settings.drafting.linkedin_limit)
+        if not note.standing.contact.emails:
+            rendered = _paste_ready(rendered, note.standing.contact)
+            recipient = sender  # no address: the note comes to me, to paste on their profile
+        else:
+            recipient = recipient_of(note.standing)
+    else:
+        recipient = recipient_of(note.standing)
+    message_id, message = build_message(settings, [recipient], rendered, note.key, now)
+    return Draft(note, recipient, rendered, message_id, message)
+
+
+def build_message(
+    settings: Settings, to: list[Address], rendered: RenderedNote, key: str, now: datetime
+) -> tuple[str, bytes]:
+    """(Message-ID, bytes) of one draft from me to ``to``."""
+    sender = sender_of(settings)
     message_id = new_message_id(sender.email.rsplit("@", 1)[1])
     message = build_draft(
-        sender=sender,
-        to=[recipient],
-        subject=rendered.subject,
-        body=rendered.body,
-        message_id=message_id,
-        key=note.key,
-        date=now,
+        sender=sender, to=to, subject=rendered.subject, body=rendered.body, message_id=message_id, key=key, date=now
     )
-    return Draft(note, recipient, rendered, message_id, message)
+    return message_id, message
+
+
+def check_linkedin_length(rendered: RenderedNote, limit: int) -> None:
+    """LinkedIn refuses a connection note over 300 characters (200 on a free account)."""
+    size = len(rendered.body.strip())
+    if size > limit:
+        raise TemplateError(
+            f'template "{rendered.template}" rendered a LinkedIn note of {size} characters; '
+            f"the limit is {limit} (drafting.linkedin_limit): shorten the template"
+        )
+
+
+def _paste_ready(rendered: RenderedNote, c: Contact) -> RenderedNote:
+    url = c.profile.linkedin if c.profile else ""
+    head = f"For {c.display_name}: paste this as a LinkedIn message at {url}\n\n---\n"
+    return RenderedNote(f"LinkedIn note for {c.display_name}", head + rendered.body, rendered.template)

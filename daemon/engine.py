@@ -19,7 +19,9 @@ from . import faults
 from .config import Settings
 from .drafting import Draft, compose
 from .errors import CirclebackError
+from .intros import Introducer, IntroReport
 from .ledger import Ledger
+from .lifecycle import LifecycleReport, review
 from .outbox import Checkpoint, Outbox, OutboxReport
 from .planner import Plan, plan_cycle
 from .relations import Identity, IngestCounts, apply_people, ingest_events, ingest_mail
@@ -47,6 +49,8 @@ class CycleReport:
     outbox: OutboxReport = field(default_factory=OutboxReport)
     problems: list[str] = field(default_factory=list)  # one line each: template or build errors
     draft_account: str = ""
+    lifecycle: LifecycleReport = field(default_factory=LifecycleReport)
+    intros: IntroReport = field(default_factory=IntroReport)
 
 
 def draft_account(settings: Settings, connectors: Mapping[str, Connector]) -> str | None:
@@ -118,9 +122,20 @@ class Engine:
             outbox = Outbox(self.ledger, box, box_name, self.checkpoint)
             try:
                 outbox.observe(now, report.outbox)
+                review(self.ledger, box, box_name, self.settings, now, report.lifecycle)
             except (ConnectorError, OSError) as exc:
                 report.problems.append(f"{box_name}: cannot list drafts: {exc}")
                 outbox = None
+        if write and outbox is not None:
+            # Before planning check-ins: an ask or introduction drafted now is an open draft for that person.
+            introducer = Introducer(self.ledger, self.settings, self.renderer, box_name or "")
+            introducer.advance(now, report.intros)
+            if self.settings.intros.auto_ask:
+                try:
+                    introducer.auto_ask(now, report.intros)
+                except CirclebackError as exc:
+                    report.intros.problems.append(str(exc))
+            report.problems += report.intros.problems
         report.plan = plan_cycle(self.ledger, self.settings, now)
         if not write:
             return report

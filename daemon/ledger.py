@@ -90,6 +90,25 @@ MIGRATIONS: list[list[str]] = [
             updated_at TEXT NOT NULL
         )""",
     ],
+    # v2 (issue 5): imported people's details, skips, the introduction state machine,
+    # and which outbox rows belong to which introduction.
+    [
+        "ALTER TABLE people ADD COLUMN company TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE people ADD COLUMN title TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE people ADD COLUMN linkedin TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE people ADD COLUMN source TEXT NOT NULL DEFAULT ''",  # config | linkedin | vcard | mail
+        "ALTER TABLE people ADD COLUMN skipped_at TEXT",  # `circleback skip`: this lapse is let go
+        "CREATE INDEX people_linkedin ON people(linkedin)",
+        "ALTER TABLE outbox ADD COLUMN intro_id INTEGER REFERENCES intros(id)",
+        # The thread our draft became once sent (a provider may give it a new Message-ID).
+        "ALTER TABLE outbox ADD COLUMN sent_thread TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX outbox_intro ON outbox(intro_id)",
+        "ALTER TABLE intros ADD COLUMN a_replied_at TEXT",
+        "ALTER TABLE intros ADD COLUMN b_replied_at TEXT",
+        "ALTER TABLE intros ADD COLUMN sent_at TEXT",
+        "ALTER TABLE intros ADD COLUMN closed_at TEXT",
+        "CREATE INDEX intros_state ON intros(state)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -133,6 +152,8 @@ class OutboxEntry:
     created_at: datetime
     drafted_at: datetime | None
     closed_at: datetime | None
+    intro_id: int | None = None
+    sent_thread: str = ""
 
 
 class Ledger:
@@ -275,6 +296,21 @@ class Ledger:
             out.setdefault(pid, []).append(address)
         return out
 
+    def configured_without_address(self, name: str, linkedin: str) -> int:
+        """A ``[[people]]`` entry known only by its LinkedIn profile: one row, found again by URL."""
+        row = self.conn.execute("SELECT id FROM people WHERE linkedin = ? ORDER BY id LIMIT 1", (linkedin,)).fetchone()
+        if row:
+            self.conn.execute("UPDATE people SET configured = 1, name = ? WHERE id = ?", (name, row[0]))
+            return int(row[0])
+        cur = self.conn.execute(
+            "INSERT INTO people (name, configured, linkedin, source, created_at) VALUES (?, 1, ?, 'config', ?)",
+            (name, linkedin, iso(datetime.now(UTC))),
+        )
+        return int(cur.lastrowid or 0)
+
+    def set_skipped(self, person_id: int, at: datetime | None) -> None:
+        self.conn.execute("UPDATE people SET skipped_at = ? WHERE id = ?", (iso(at) if at else None, person_id))
+
     def set_snooze(self, person_id: int, until: datetime | None) -> None:
         self.conn.execute(
             "UPDATE people SET snoozed_until = ? WHERE id = ?", (iso(until) if until else None, person_id)
@@ -330,12 +366,13 @@ class Ledger:
 
     _OUTBOX_COLS = (
         "key, person_id, kind, period, account, recipient, message_id, message, state, ref, "
-        "attempts, created_at, drafted_at, closed_at"
+        "attempts, created_at, drafted_at, closed_at, intro_id, sent_thread"
     )
 
     def _entry(self, row: tuple[Any, ...]) -> OutboxEntry:
         return OutboxEntry(
-            *row[:8], row[8], row[9], row[10], parse_iso(row[11]), parse_iso(row[12]), parse_iso(row[13])
+            *row[:8], row[8], row[9], row[10], parse_iso(row[11]), parse_iso(row[12]), parse_iso(row[13]),
+            row[14], row[15],
         )  # type: ignore[arg-type]
 
     def add_intent(
@@ -350,12 +387,13 @@ class Ledger:
         message_id: str,
         message: bytes,
         now: datetime,
+        intro_id: int | None = None,
     ) -> bool:
         """Record a draft intent; False when the key exists (it was planned before)."""
         cur = self.conn.execute(
             "INSERT OR IGNORE INTO outbox (key, person_id, kind, period, account, recipient, message_id, "
-            "message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, person_id, kind, period, account, recipient, message_id, message, iso(now)),
+            "message, created_at, intro_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, person_id, kind, period, account, recipient, message_id, message, iso(now), intro_id),
         )
         return cur.rowcount == 1
 

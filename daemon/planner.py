@@ -19,7 +19,9 @@ from .ledger import Ledger, iso, parse_iso
 from .relations import Contact, cadence_for, contacts, group_weight
 
 CHECKIN = "checkin"
-BUDGETED_KINDS = (CHECKIN,)
+LINKEDIN = "linkedin"  # "emphasize the link": short enough to paste as a LinkedIn note
+NUDGE = "nudge"  # `circleback nudge`: asked for by the user, outside the budget
+BUDGETED_KINDS = (CHECKIN, LINKEDIN)
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|wg|tr|rif|r)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 # Subjects and titles that say nothing about the person: not a hook.
@@ -66,6 +68,7 @@ class PlannedNote:
     kind: str
     period: str
     key: str
+    about: str = ""  # a nudge's link or topic, as the user typed it
 
 
 @dataclass(slots=True)
@@ -151,6 +154,8 @@ def _due(
         return False, f"snoozed until {c.snoozed_until:%Y-%m-%d}"
     if last and last + cadence > now:
         return False, f"due in {(last + cadence - now).days}d"
+    if c.skipped_at and c.skipped_at + cadence > now:
+        return False, f"skipped on {c.skipped_at:%Y-%m-%d}; due again in {(c.skipped_at + cadence - now).days}d"
     if c.next_meeting and c.next_meeting <= now + window:
         return False, f"meeting on {c.next_meeting:%Y-%m-%d}"
     if c.person_id in open_ids:
@@ -230,7 +235,30 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
         elif quiet or len(notes) >= budget_left:
             over_budget.append(s)
         else:
+            kind = note_kind(s, settings, now)
             period = checkin_period(s.contact, s.cadence, now)
-            canonical = s.contact.emails[0] if s.contact.emails else str(s.contact.person_id)
-            notes.append(PlannedNote(s, CHECKIN, period, intent_key(CHECKIN, canonical, period)))
+            notes.append(PlannedNote(s, kind, period, intent_key(kind, canonical_address(s.contact), period)))
     return Plan(now, standings, notes, needs_note, over_budget, budget_left, quiet)
+
+
+def canonical_address(c: Contact) -> str:
+    """What names this person in an outbox key: first address, else LinkedIn URL, else the ledger id."""
+    if c.emails:
+        return c.emails[0]
+    if c.profile and c.profile.linkedin:
+        return c.profile.linkedin
+    return str(c.person_id)
+
+
+def note_kind(s: Standing, settings: Settings, now: datetime) -> str:
+    """A LinkedIn-style note after a long silence, for the configured groups, or with no address."""
+    c = s.contact
+    p = c.profile
+    if not c.emails:
+        return LINKEDIN
+    if p and p.group and p.group in settings.drafting.linkedin_groups:
+        return LINKEDIN
+    last = c.last_contact
+    if last is not None and now - last >= settings.drafting.reconnect_after:
+        return LINKEDIN
+    return CHECKIN

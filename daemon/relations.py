@@ -142,6 +142,11 @@ def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], wh
                     "UPDATE outbox SET state = 'sent', closed_at = ? WHERE key = ? AND state != 'sent'",
                     (iso(record.timestamp), record.circleback_key),
                 )
+                # Gmail and Graph give a sent draft a new Message-ID: replies thread on that one.
+                ledger.conn.execute(
+                    "UPDATE outbox SET sent_thread = ? WHERE key = ?",
+                    (record.thread_id or record.message_id, record.circleback_key),
+                )
             channel, people = mail_counterparts(record, who)
             if not people:
                 counts.ignored[channel] += 1
@@ -199,6 +204,7 @@ class Contact:
     received_count: int
     snoozed_until: datetime | None
     profile: Person | None = None
+    skipped_at: datetime | None = None  # `circleback skip`: the lapse before this is let go
 
     @property
     def last_contact(self) -> datetime | None:
@@ -246,7 +252,7 @@ def contacts(ledger: Ledger, settings: Settings, now: datetime) -> list[Contact]
     """Every person with their last contact per channel, in one aggregate query."""
     rows = ledger.conn.execute(
         """
-        SELECT p.id, p.name, p.configured, p.snoozed_until,
+        SELECT p.id, p.name, p.configured, p.snoozed_until, p.skipped_at, p.company, p.title, p.linkedin,
                MAX(CASE WHEN i.channel = 'sent' THEN i.at END),
                MAX(CASE WHEN i.channel = 'received' THEN i.at END),
                MAX(CASE WHEN i.channel = 'met' AND i.at <= :now THEN i.at END),
@@ -261,10 +267,15 @@ def contacts(ledger: Ledger, settings: Settings, now: datetime) -> list[Contact]
     )
     emails = ledger.all_addresses()
     profiles = _profiles_by_address(settings)
+    by_linkedin = {p.linkedin: p for p in settings.people if p.linkedin and not p.emails}
     out = []
-    for pid, name, configured, snoozed, ls, lr, lm, nm, n_sent, n_met, n_received in rows:
+    for pid, name, configured, snoozed, skipped, company, title, linkedin, ls, lr, lm, nm, n_sent, n_met, \
+            n_received in rows:
         addrs = emails.get(pid, [])
         profile = next((profiles[a] for a in addrs if a in profiles), None)
+        if profile is None and linkedin and not addrs:
+            profile = by_linkedin.get(linkedin)
+        profile = _with_imported(profile, name, addrs, company, title, linkedin)
         out.append(
             Contact(
                 person_id=pid,
@@ -280,9 +291,24 @@ def contacts(ledger: Ledger, settings: Settings, now: datetime) -> list[Contact]
                 received_count=n_received,
                 snoozed_until=parse_iso(snoozed),
                 profile=profile,
+                skipped_at=parse_iso(skipped),
             )
         )
     return out
+
+
+def _with_imported(
+    profile: Person | None, name: str, addrs: list[str], company: str, title: str, linkedin: str
+) -> Person | None:
+    """The config's profile with blanks filled from an import; the config always wins."""
+    found = {"company": company, "title": title, "linkedin": linkedin}
+    found = {k: v for k, v in found.items() if v}
+    if not found:
+        return profile
+    if profile is None:
+        return Person(name=name, emails=addrs, **found) if (name or addrs) else None
+    blanks = {k: v for k, v in found.items() if not getattr(profile, k)}
+    return profile.model_copy(update=blanks) if blanks else profile
 
 
 def _profiles_by_address(settings: Settings) -> dict[str, Person]:
@@ -308,4 +334,7 @@ def apply_people(ledger: Ledger, settings: Settings) -> None:
     """Make every ``[[people]]`` entry one ledger person with all its addresses."""
     with ledger.transaction():
         for p in settings.people:
-            ledger.apply_configured_person(p.name, p.emails)
+            if p.emails:
+                ledger.apply_configured_person(p.name, p.emails)
+            elif p.linkedin:  # no address: the LinkedIn note goes to me, ready to paste
+                ledger.configured_without_address(p.name, p.linkedin)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from circleback.connectors import maildir as maildir_module
-from circleback.connectors.base import Direction
+from circleback.connectors.base import Direction, DraftRef
 from circleback.connectors.maildir import MaildirConnector
 from circleback.daemon.config import MaildirAccount
 from tests.contract import (
@@ -206,3 +206,17 @@ def test_unique_names_follow_the_maildir_spec() -> None:
     assert first != second
     assert "/" not in first and ":" not in first
     assert first.split(".")[1].startswith("M") and "P" in first and "Q" in first
+
+
+def test_delete_draft_removes_only_that_draft(tmp_path: Path) -> None:
+    from circleback.daemon.config import MaildirAccount
+    from tests.contract import CONTEXT, draft_message
+
+    box = MaildirConnector(MaildirAccount(name="m", kind="maildir", path=str(tmp_path / "Mail")), CONTEXT)
+    keep = box.create_draft(draft_message("k1"), "k1")
+    gone = box.create_draft(draft_message("k2"), "k2")
+    assert box.delete_draft(gone) is True
+    assert [d.key for d in box.list_drafts()] == ["k1"]
+    assert box.get_draft(gone) is None and box.get_draft(keep) is not None
+    assert box.delete_draft(gone) is False
+    assert box.delete_draft(DraftRef("m", "../escape", "")) is False

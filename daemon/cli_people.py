@@ -1,0 +1,333 @@
+"""CLI commands about people: snooze, skip, nudge, imports, introductions, templates.
+
+Registered on ``main`` in ``cli.py`` with ``main.add_command``. This module does
+not import ``cli.py`` (``python -m circleback.daemon.cli`` would load it twice);
+it relies only on the context object's ``settings()`` and ``state_dir``.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from . import controllers
+from .config import Settings
+from .durations import parse_duration
+from .errors import CirclebackError
+from .ledger import Ledger
+
+console = Console(highlight=False)
+if not console.is_terminal:
+    console.width = 120
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """One sentence and the error's exit code, never a traceback (STYLE.md #7)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CirclebackError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def _now(text: str | None) -> datetime:
+    if not text:
+        return controllers.utcnow()
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+now_option = click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")
+
+
+@contextmanager
+def _state(obj: Any) -> Iterator[tuple[Settings, Ledger]]:
+    settings = obj.settings()
+    with controllers.instance_lock(obj.state_dir):
+        ledger = controllers.open_state(obj.state_dir)
+        try:
+            yield settings, ledger
+        finally:
+            ledger.close()
+
+
+@contextmanager
+def draft_box(settings: Settings, now: datetime) -> Iterator[tuple[str, Any]]:
+    """The account drafts go to (the engine's choice) and its open connector."""
+    from .engine import draft_account
+
+    connectors = controllers.open_connectors(settings, now)
+    try:
+        name = draft_account(settings, connectors)
+        box = connectors.get(name) if name else None
+        if name is None or box is None:
+            raise CirclebackError("no account can hold drafts: add a maildir account or set [drafting] account")
+        yield name, box
+    finally:
+        controllers.close_connectors(connectors)
+
+
+def deliver(ledger: Ledger, name: str, box: Any, now: datetime) -> list[str]:
+    """Write pending intents to the draft box at once; the problems, one line each."""
+    from .outbox import Outbox, OutboxReport
+
+    report = OutboxReport()
+    Outbox(ledger, box, name).deliver(now, report)
+    return [f"{k}: {v}" for k, v in report.failed.items()]
+
+
+# -- snooze, skip, nudge -------------------------------------------------------------
+
+
+@click.command()
+@click.argument("person")
+@click.argument("length")
+@now_option
+@click.pass_obj
+@handle_errors
+def snooze(obj: Any, person: str, length: str, now_text: str | None) -> None:
+    """Draft nothing for PERSON for LENGTH (30d, 6w, 3m).
+
+    PERSON is an address, a name, or a unique part of a name.
+
+    \b
+    Example:
+      circleback snooze "Mateo" 30d
+    """
+    from .lifecycle import snooze as do_snooze
+
+    try:
+        duration = parse_duration(length)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="LENGTH") from None
+    with _state(obj) as (settings, ledger):
+        who, until = do_snooze(ledger, settings, person, duration, _now(now_text))
+    click.echo(f"{who.display_name}: snoozed until {until.astimezone(settings.me.zone):%Y-%m-%d}.")
+
+
+@click.command()
+@click.argument("person")
+@now_option
+@click.pass_obj
+@handle_errors
+def skip(obj: Any, person: str, now_text: str | None) -> None:
+    """Let PERSON's current lapse go: due again one cadence from now.
+
+    \b
+    Example:
+      circleback skip mateo.garcia@example.com
+    """
+    from .lifecycle import skip as do_skip
+
+    with _state(obj) as (settings, ledger):
+        who = do_skip(ledger, settings, person, _now(now_text))
+    click.echo(f"{who.display_name}: skipped this time; due again in one cadence.")
+
+
+@click.command()
+@click.argument("person")
+@click.option("--about", required=True, help="A link or a topic: what made you think of them.")
+@now_option
+@click.pass_obj
+@handle_errors
+def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
+    """Draft a "this made me think of you" note to PERSON now, outside the weekly budget.
+
+    \b
+    Example:
+      circleback nudge "Nadia" --about "https://example.org/research-ops-talk"
+      circleback nudge lukas.becker@work.example --about "the new interview guide"
+    """
+    from .lifecycle import plan_nudge
+    from .templating import TemplateRenderer
+
+    now = _now(now_text)
+    with _state(obj) as (settings, ledger):
+        tdir = settings.drafting.templates_dir
+        renderer = TemplateRenderer(Path(tdir) if tdir else None)
+        with draft_box(settings, now) as (account, box):
+            draft, added = plan_nudge(ledger, settings, renderer, person, about, account, now)
+            problems = deliver(ledger, account, box, now)
+    for line in problems:
+        click.echo(f"problem: {line}", err=True)
+    state = "drafted" if added else "already drafted"
+    click.echo(f"{draft.recipient.email}: {state} in {account} — Subject: {draft.rendered.subject}")
+
+
+# -- imports ----------------------------------------------------------------------------
+
+
+@click.group("import")
+def import_group() -> None:
+    """Add people from a LinkedIn export or a vCard file (merged by address).
+
+    Imported people live in the ledger; your config's [[people]] is never rewritten,
+    and nothing you wrote there is overwritten.
+    """
+
+
+def _run_import(obj: Any, kind: str, path: Path) -> None:
+    from .imports import import_file
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CirclebackError(f"{path}: cannot read: {exc}") from None
+    with _state(obj) as (settings, ledger):
+        report = import_file(ledger, settings, kind, text)
+    click.echo(f"{path.name}: {len(report.added)} added, {len(report.merged)} merged, "
+               f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped")
+    for line in report.skipped:
+        click.echo(f"  skipped {line}")
+
+
+@import_group.command("linkedin")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+@handle_errors
+def import_linkedin(obj: Any, path: Path) -> None:
+    """Import LinkedIn's Connections.csv (Settings > Data privacy > Get a copy of your data).
+
+    \b
+    Example:
+      circleback import linkedin ~/Downloads/Connections.csv
+    """
+    _run_import(obj, "linkedin", path)
+
+
+@import_group.command("vcard")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+@handle_errors
+def import_vcard(obj: Any, path: Path) -> None:
+    """Import a .vcf file (Google Contacts, Apple Contacts; vCard 3.0 and 4.0).
+
+    \b
+    Example:
+      circleback import vcard ~/Downloads/contacts.vcf
+    """
+    _run_import(obj, "vcard", path)
+
+
+# -- introductions --------------------------------------------------------------------------
+
+
+@click.group("intros", invoke_without_command=True)
+@now_option
+@click.pass_context
+@handle_errors
+def intros(ctx: click.Context, now_text: str | None) -> None:
+    """Who could help whom, and the introductions in flight.
+
+    Suggestions pair someone who `seeks` what another `offers` (your [[people]]
+    notes), both in touch lately, who do not already correspond. Nothing is sent:
+    `ask` drafts a double-opt-in note to each; the introduction itself is drafted
+    once both have replied, and a follow-up some weeks after you send it.
+
+    \b
+    Example:
+      circleback intros
+      circleback intros ask "Mateo" "Rafael"
+      circleback intros decline "Mateo" "Rafael"
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from .intros import OPEN, list_intros, suggestions
+
+    now = _now(now_text)
+    with _state(ctx.obj) as (settings, ledger):
+        found = suggestions(ledger, settings, now)
+        names = {pid: name for pid, name in ledger.conn.execute("SELECT id, name FROM people")}
+        flying = list_intros(ledger, OPEN)
+    print_intros(found, [(names.get(i.a, "?"), names.get(i.b, "?"), i) for i in flying])
+
+
+def print_intros(found: list[Any], flying: list[tuple[str, str, Any]]) -> None:
+    """Suggestions with their reason and shared context, then the ones in flight."""
+    console.print("[bold]Suggested introductions[/]" if found else "No introductions to suggest right now.")
+    for s in found:
+        console.print(f"  • {s.a.display_name} ↔ {s.b.display_name}: {s.reason}", markup=False)
+        if s.context:
+            console.print(f"      shared: {'; '.join(s.context)}", markup=False)
+    if flying:
+        console.print("[bold]In flight[/]")
+    for a, b, i in flying:
+        replied = [n for n, t in ((a, i.a_replied_at), (b, i.b_replied_at)) if t]
+        extra = f" (replied: {', '.join(replied)})" if replied and i.state == "asked" else ""
+        console.print(f"  • {a} ↔ {b}: {i.state.replace('_', ' ')}{extra} since {i.updated_at:%Y-%m-%d}",
+                      markup=False)
+
+
+@intros.command("ask")
+@click.argument("a")
+@click.argument("b")
+@now_option
+@click.pass_obj
+@handle_errors
+def intros_ask(obj: Any, a: str, b: str, now_text: str | None) -> None:
+    """Draft a double-opt-in ask to A and to B (nothing is sent).
+
+    \b
+    Example:
+      circleback intros ask lukas.becker@work.example "Nadia Petrova"
+    """
+    from .intros import Introducer, find_pair
+    from .templating import TemplateRenderer
+
+    now = _now(now_text)
+    with _state(obj) as (settings, ledger):
+        tdir = settings.drafting.templates_dir
+        with draft_box(settings, now) as (account, box):
+            first, second = find_pair(ledger, settings, a, b, now)
+            intro = Introducer(ledger, settings, TemplateRenderer(Path(tdir) if tdir else None), account).ask(
+                first, second, now)
+            problems = deliver(ledger, account, box, now)
+    for line in problems:
+        click.echo(f"problem: {line}", err=True)
+    click.echo(f"Asked {first.display_name} and {second.display_name} (introduction {intro.id}): "
+               f"an opt-in note to each is in {account}'s Drafts. {intro.reason}.")
+
+
+@intros.command("decline")
+@click.argument("a")
+@click.argument("b")
+@now_option
+@click.pass_obj
+@handle_errors
+def intros_decline(obj: Any, a: str, b: str, now_text: str | None) -> None:
+    """Record a "no" from A or B and close their introduction quietly.
+
+    \b
+    Example:
+      circleback intros decline "Mateo" "Rafael"
+    """
+    from .intros import Introducer, find_pair
+    from .templating import TemplateRenderer
+
+    now = _now(now_text)
+    with _state(obj) as (settings, ledger):
+        first, second = find_pair(ledger, settings, a, b, now)
+        Introducer(ledger, settings, TemplateRenderer(), "").decline(first, second, now)
+    click.echo(f"Closed the introduction of {first.display_name} and {second.display_name}; nothing more "
+               "will be drafted for it.")
+
+
+def print_demo_intros(result: Any) -> None:
+    """The demo's introductions: the pair it asked, other suggestions, and the opt-in drafts."""
+    console.print()
+    print_intros(result.suggestions, result.intros)
+    for path in result.intro_drafts:
+        console.print(f"  opt-in draft: {path}", markup=False)

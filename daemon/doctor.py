@@ -1,0 +1,244 @@
+"""``circleback doctor``: check what a months-long unattended run depends on, and say how to fix it.
+
+Each check returns a :class:`Check`: passed, failed (the command exits non-zero),
+or a hint (worth knowing, not wrong: e.g. the unit file is not installed).
+Nothing here writes anything but a probe file it removes again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from circleback.connectors.base import ConnectorError
+
+from . import controllers
+from .config import Settings, load_settings
+from .errors import CirclebackError
+
+PASS, FAIL, HINT = "pass", "FAIL", "hint"
+EARLIEST_SANE = datetime(2024, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)  # state written "tomorrow" means the clock went back
+NETWORK_TIMEOUT = 5.0
+LOCAL_KINDS = ("maildir", "mbox", "ics")
+MIN_JINJA = (3, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    outcome: str  # PASS, FAIL or HINT
+    detail: str
+    fix: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == FAIL
+
+
+def run_checks(config_path: Path, state_dir: Path, *, now: datetime | None = None,
+               home: Path | None = None) -> list[Check]:
+    checks: list[Check] = []
+    settings = _check_config(config_path, checks)
+    checks += check_state_dir(state_dir)
+    checks += check_tokens(state_dir)
+    if settings is not None:
+        checks += check_accounts(settings)
+    checks.append(check_clock(state_dir, now or datetime.now(UTC)))
+    checks += check_versions()
+    checks.append(check_unit(home or Path.home()))
+    checks += check_service_status(state_dir)
+    return checks
+
+
+def _check_config(path: Path, checks: list[Check]) -> Settings | None:
+    try:
+        settings = load_settings(path)
+    except CirclebackError as exc:
+        checks.append(Check("config", FAIL, str(exc).replace("\n", "; "),
+                            f"edit {path} (see config.example.toml); `circleback config check` re-checks it"))
+        return None
+    checks.append(Check("config", PASS, f"{path}: valid, {len(settings.accounts)} account(s)"))
+    return settings
+
+
+# -- state ------------------------------------------------------------------------------------
+
+
+def check_state_dir(state_dir: Path) -> list[Check]:
+    if not state_dir.exists():
+        return [Check("state dir", HINT, f"{state_dir} does not exist yet; the first run creates it 0700")]
+    mode = stat.S_IMODE(state_dir.stat().st_mode)
+    out = [_writable(state_dir)]
+    if mode & 0o077:
+        out.append(Check("state dir private", FAIL, f"{state_dir} is {mode:04o}: others can read your ledger",
+                         f"chmod 700 {state_dir}"))
+    else:
+        out.append(Check("state dir private", PASS, f"{state_dir} is {mode:04o}"))
+    return out
+
+
+def _writable(folder: Path) -> Check:
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return Check("state dir writable", FAIL, f"{folder}: {exc.strerror}",
+                     f"chown $USER {folder} (or run circleback as the user that owns it)")
+    return Check("state dir writable", PASS, str(folder))
+
+
+def check_tokens(state_dir: Path) -> list[Check]:
+    folder = state_dir / "tokens"
+    files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+    if not files:
+        return [Check("token files", PASS, f"none in {folder} (no OAuth account, or not signed in yet)")]
+    loose = [(p, stat.S_IMODE(p.stat().st_mode)) for p in files if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    if loose:
+        names = ", ".join(f"{p.name} ({m:04o})" for p, m in loose)
+        return [Check("token files", FAIL, f"readable by others: {names}", f"chmod 600 {folder}/*")]
+    return [Check("token files", PASS, f"{len(files)} in {folder}, all 0600 or stricter")]
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+def check_accounts(settings: Settings) -> list[Check]:
+    if not settings.accounts:
+        return [Check("accounts", FAIL, "no [[accounts]] in the config: nothing to read",
+                      "add one (see config.example.toml); `circleback demo` shows it working without one")]
+    return [check_account(settings, account) for account in settings.accounts]
+
+
+def check_account(settings: Settings, account: Any) -> Check:
+    name = f"account {account.name}"
+    try:
+        only = settings.model_copy(update={"accounts": [account]})
+        controllers.close_connectors(controllers.open_connectors(only))
+    except (ConnectorError, CirclebackError, OSError, ValueError, ImportError) as exc:
+        return Check(name, FAIL, f"cannot set up the {account.kind} connector: {exc}", "fix the account's settings")
+    if account.kind in LOCAL_KINDS:
+        return _local_reachable(name, Path(account.path), writable=account.kind == "maildir")
+    host = getattr(account, "host", None) or getattr(account, "url", None)
+    if host is None:
+        return Check(name, PASS, f"{account.kind} connector set up (no cheap probe for this kind)")
+    return _network_reachable(name, account)
+
+
+def _local_reachable(name: str, path: Path, *, writable: bool) -> Check:
+    if not path.exists():
+        return Check(name, FAIL, f"{path} does not exist", "create it, mount it, or correct `path` in the config")
+    need = os.R_OK | (os.W_OK if writable else 0) | (os.X_OK if path.is_dir() else 0)
+    if not os.access(path, need):
+        what = "readable and writable (drafts go there)" if writable else "readable"
+        return Check(name, FAIL, f"{path} is not {what} by uid {os.getuid()}", f"chown or chmod {path}")
+    return Check(name, PASS, f"{path} is there and usable")
+
+
+def _network_reachable(name: str, account: Any) -> Check:
+    """A TCP connection to the server: cheap, needs no password, and catches DNS and firewalls."""
+    host, port = _host_port(account)
+    try:
+        with socket.create_connection((host, port), timeout=NETWORK_TIMEOUT):
+            pass
+    except OSError as exc:
+        return Check(name, FAIL, f"cannot reach {host}:{port}: {exc}",
+                     "check the host name, the port and the network (is this machine online?)")
+    return Check(name, PASS, f"{host}:{port} answers (login is checked by the first sync)")
+
+
+def _host_port(account: Any) -> tuple[str, int]:
+    if getattr(account, "host", None):
+        port = getattr(account, "effective_port", None) or getattr(account, "port", None) or 443
+        return str(account.host), int(port)
+    from urllib.parse import urlsplit
+
+    url = urlsplit(str(account.url))
+    return url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+
+
+# -- the machine ------------------------------------------------------------------------------
+
+
+def check_clock(state_dir: Path, now: datetime) -> Check:
+    if now < EARLIEST_SANE:
+        return Check("clock", FAIL, f"the system clock says {now:%Y-%m-%d}: before 2024",
+                     "enable time sync: timedatectl set-ntp true")
+    newest = _newest_mtime(state_dir.glob("*") if state_dir.is_dir() else [])
+    if newest and newest - now > FUTURE_TOLERANCE:
+        return Check("clock", FAIL, f"state was written at {newest:%Y-%m-%d %H:%M}Z, after now "
+                     f"({now:%Y-%m-%d %H:%M}Z): the clock jumped back", "timedatectl set-ntp true; then check the time")
+    return Check("clock", PASS, f"{now:%Y-%m-%d %H:%M}Z")
+
+
+def _newest_mtime(paths: Iterable[Path]) -> datetime | None:
+    times = [p.stat().st_mtime for p in paths if p.is_file()]
+    return datetime.fromtimestamp(max(times), UTC) if times else None
+
+
+def check_versions(python: tuple[int, int] = sys.version_info[:2],
+                   version_of: Callable[[str], str] = metadata.version) -> list[Check]:
+    out = []
+    if python >= (3, 11):
+        out.append(Check("python", PASS, f"{python[0]}.{python[1]}"))
+    else:
+        out.append(Check("python", FAIL, f"{python[0]}.{python[1]}: circleback needs 3.11 or newer",
+                         "install Python 3.11+ and reinstall circleback with it (pipx install circleback)"))
+    try:
+        jinja = version_of("jinja2")
+    except metadata.PackageNotFoundError:
+        jinja = ""
+    parts = tuple(int(p) for p in jinja.split(".")[:2] if p.isdigit())
+    if parts >= MIN_JINJA:
+        out.append(Check("jinja2", PASS, jinja))
+    else:
+        out.append(Check("jinja2", FAIL, f"{jinja or 'not installed'}: the sandboxed templates need 3.1+",
+                         "pip install -U 'jinja2>=3.1'"))
+    return out
+
+
+def check_unit(home: Path, system_dir: Path = Path("/etc/systemd/system")) -> Check:
+    user_dir = home / ".config" / "systemd" / "user"
+    for folder, target, how in ((user_dir, "default.target", "systemctl --user"),
+                                (system_dir, "multi-user.target", "systemctl")):
+        unit = folder / "circleback.service"
+        if unit.exists():
+            if (folder / f"{target}.wants" / "circleback.service").exists():
+                return Check("systemd unit", PASS, f"{unit} installed and enabled")
+            return Check("systemd unit", HINT, f"{unit} installed but not enabled",
+                         f"{how} enable --now circleback")
+    return Check("systemd unit", HINT, "not installed (fine if you run circleback another way)",
+                 f"install -D -m 0644 systemd/circleback.service {user_dir}/circleback.service; "
+                 "systemctl --user enable --now circleback")
+
+
+def check_service_status(state_dir: Path) -> list[Check]:
+    from .service import read_status
+
+    status = read_status(state_dir)
+    if not status:
+        return []
+    if status.get("reload_error"):
+        return [Check("service", HINT, f"the running service rejected a config edit: {status['reload_error']}",
+                      "fix the file; it reloads on save (or systemctl --user reload circleback)")]
+    paused = [n for n, a in status.get("accounts", {}).items() if a.get("paused")]
+    if paused:
+        return [Check("service", FAIL, f"paused, credential revoked: {', '.join(paused)}",
+                      "re-authorise the account, then reload or restart circleback")]
+    return [Check("service", PASS, f"{status.get('state')}: {status.get('summary')}")]
+
+
+def format_check(check: Check) -> list[str]:
+    lines = [f"{check.outcome:4}  {check.name}: {check.detail}"]
+    if check.fix and check.outcome != PASS:
+        lines.append(f"      fix: {check.fix}")
+    return lines

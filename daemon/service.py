@@ -1,0 +1,652 @@
+"""``circleback run``: one process, one scheduler over every account (DESIGN.md, "Service").
+
+Each account polls at its own interval and backs off on its own when it fails;
+drafting happens in the same tick, through the same :class:`Engine` as
+``run --once``. Config edits apply without a restart (SIGHUP, or the file's
+content changing); an invalid file keeps the running settings and says why in
+one log line and in ``state_dir/service-status.json``. systemd hears READY,
+STATUS, WATCHDOG (only after real progress), RELOADING and STOPPING.
+
+This module wires things together; it knows nothing of click (STYLE.md #1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from circleback.connectors.base import AuthRevoked, Connector, ConnectorError
+
+from . import controllers, faults
+from .config import Settings, load_settings
+from .engine import AccountReport, CycleReport, Engine
+from .errors import CirclebackError, ConfigError
+from .ledger import Ledger
+from .planner import BUDGETED_KINDS
+from .sdnotify import Notifier, watchdog_seconds
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_SECONDS = 15 * 60.0
+MAX_BACKOFF_SECONDS = 6 * 3600.0  # a dead server is retried at least four times a day
+CONFIG_CHECK_SECONDS = 2.0  # real seconds between mtime checks of the config file
+STATUS_FILE = "service-status.json"
+# Test-only: the service's clock runs this many times faster than the wall clock
+# (the soak benchmark and the kill tests). Never set it in production.
+SPEEDUP_ENV = "CIRCLEBACK_CLOCK_SPEEDUP"
+
+
+class AllAccountsRevoked(CirclebackError):
+    """Every account's credential was revoked: nothing left to do until the user re-authorises."""
+
+    exit_code = 77  # EX_NOPERM; in RestartPreventExitStatus= so systemd does not crash-loop
+
+
+class _StopRequested(Exception):
+    """SIGTERM arrived during a sync: the synced accounts are committed, drafting is skipped."""
+
+
+# -- logging ------------------------------------------------------------------------
+
+_PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+
+def journal_stream() -> bool:
+    """True when stderr really is the journal (systemd.exec(5), $JOURNAL_STREAM)."""
+    value = os.environ.get("JOURNAL_STREAM", "")
+    dev, _, ino = value.partition(":")
+    if not (dev.isdigit() and ino.isdigit()):
+        return False
+    try:
+        st = os.fstat(2)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (int(dev), int(ino))
+
+
+class OneLineFormatter(logging.Formatter):
+    """One record, one line; ``<N>`` priority prefixes and no timestamp for journald."""
+
+    def __init__(self, journal: bool) -> None:
+        fmt = "%(name)s: %(message)s" if journal else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        super().__init__(fmt)
+        self.journal = journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord(record.__dict__)
+        record.msg = record.getMessage().replace("\n", "; ")  # a ConfigError lists one problem a line
+        record.args = None
+        lines = super().format(record).splitlines()
+        if not self.journal:
+            return "\n".join(lines)
+        prefix = f"<{_PRIORITY.get(record.levelno, 6)}>"
+        return "\n".join(prefix + line for line in lines)  # a traceback keeps its priority per line
+
+
+def configure_logging(level: int) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter(journal_stream()))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+# -- clock ---------------------------------------------------------------------------
+
+
+@dataclass
+class ServiceClock:
+    """Virtual seconds for scheduling and an aware ``now`` for the engine.
+
+    ``start`` pins the wall clock (tests); ``speedup`` compresses time (tests and
+    the soak benchmark only). Both unset: the real clocks.
+    """
+
+    start: datetime | None = None
+    speedup: float = 1.0
+    _m0: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def from_env(cls, start: datetime | None) -> ServiceClock:
+        raw = os.environ.get(SPEEDUP_ENV, "")
+        try:
+            speedup = max(1.0, float(raw)) if raw else 1.0
+        except ValueError:
+            speedup = 1.0
+        return cls(start=start, speedup=speedup)
+
+    @property
+    def artificial(self) -> bool:
+        return self.start is not None or self.speedup != 1.0
+
+    def monotonic(self) -> float:
+        return (time.monotonic() - self._m0) * self.speedup
+
+    def now(self) -> datetime:
+        # Whole seconds: a draft's Date header carries no microseconds, and the message
+        # builder compares the re-parsed header with the time it was given.
+        if not self.artificial:
+            return datetime.now(UTC).replace(microsecond=0)
+        if self.start is None:
+            self.start = datetime.now(UTC) - timedelta(seconds=self.monotonic())
+        return (self.start + timedelta(seconds=self.monotonic())).replace(microsecond=0)
+
+    def real_seconds(self, virtual: float) -> float:
+        return virtual / self.speedup
+
+
+# -- intervals -------------------------------------------------------------------------
+
+_UNIT_SECONDS = {"s": 1, "sec": 1, "min": 60, "h": 3600}
+
+
+def parse_poll_interval(value: object) -> float:
+    """Seconds from a timedelta, a number of seconds, or "90s" / "15min" / "1h".
+
+    Minutes are ``min``, not ``m``: in the config ``m`` already means a month.
+    """
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
+        unit = text[len(number):].strip() or "s"
+        if unit not in _UNIT_SECONDS:
+            raise ValueError(f"{value!r}: write a poll interval like \"90s\", \"15min\" or \"1h\"")
+        seconds = float(number) * _UNIT_SECONDS[unit]
+    else:
+        raise ValueError(f"{value!r}: write a poll interval like \"90s\", \"15min\" or \"1h\"")
+    if seconds <= 0:
+        raise ValueError(f"{value!r}: a poll interval must be positive")
+    return seconds
+
+
+def poll_intervals(settings: Settings, default: float) -> dict[str, float]:
+    """Each account's poll interval; ``poll_interval`` on the account when config has it."""
+    out = {}
+    for account in settings.accounts:
+        raw = getattr(account, "poll_interval", None)
+        out[account.name] = parse_poll_interval(raw) if raw is not None else default
+    return out
+
+
+def backoff_seconds(interval: float, failures: int) -> float:
+    """The wait after ``failures`` failures in a row: doubling, capped (never below the interval)."""
+    if failures <= 0:
+        return interval
+    return min(interval * 2.0 ** failures, max(interval, MAX_BACKOFF_SECONDS))
+
+
+# -- schedule --------------------------------------------------------------------------
+
+
+@dataclass
+class AccountState:
+    name: str
+    kind: str
+    interval: float
+    next_due: float = 0.0  # virtual monotonic seconds
+    last_attempt: float | None = None
+    last_sync: datetime | None = None
+    last_error: str = ""
+    failures: int = 0
+    revoked: str = ""  # set: paused until the config is reloaded
+
+    def succeeded(self, mono: float, now: datetime) -> None:
+        self.last_attempt, self.last_sync = mono, now
+        self.failures, self.last_error = 0, ""
+        self.next_due = mono + self.interval
+
+    def failed(self, mono: float, error: str) -> None:
+        self.last_attempt, self.last_error = mono, error
+        self.failures += 1
+        self.next_due = mono + backoff_seconds(self.interval, self.failures)
+
+    def retime(self, interval: float) -> None:
+        """A new interval applies from the last attempt, so a shorter one takes effect at once."""
+        self.interval = interval
+        if self.last_attempt is not None:
+            self.next_due = self.last_attempt + backoff_seconds(interval, self.failures)
+
+
+class Schedule:
+    def __init__(self) -> None:
+        self.accounts: dict[str, AccountState] = {}
+        self._configs: dict[str, Any] = {}
+
+    def update(self, settings: Settings, intervals: Mapping[str, float]) -> None:
+        """Adopt new settings: unchanged accounts keep their history, changed ones sync now."""
+        fresh: dict[str, AccountState] = {}
+        for account in settings.accounts:
+            old = self.accounts.get(account.name)
+            if old is not None and self._configs.get(account.name) == account:
+                old.revoked = ""  # a reload is how the user says "I re-authorised"
+                old.retime(intervals[account.name])
+                fresh[account.name] = old
+            else:
+                fresh[account.name] = AccountState(account.name, account.kind, intervals[account.name])
+        self.accounts = fresh
+        self._configs = {a.name: a for a in settings.accounts}
+
+    def due(self, mono: float) -> list[str]:
+        return [s.name for s in self.accounts.values() if not s.revoked and s.next_due <= mono]
+
+    def next_due(self) -> float | None:
+        waiting = [s.next_due for s in self.accounts.values() if not s.revoked]
+        return min(waiting) if waiting else None
+
+    def all_revoked(self) -> bool:
+        return bool(self.accounts) and all(s.revoked for s in self.accounts.values())
+
+
+# -- config file watch -------------------------------------------------------------------
+
+
+class ConfigWatcher:
+    """Notices content changes cheaply: a stat per check, a hash only when the stat moved."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stat: tuple[int, int, int] | None = None
+        self.digest = ""
+
+    def _read(self) -> tuple[tuple[int, int, int] | None, str]:
+        try:
+            st = os.stat(self.path)
+            data = self.path.read_bytes()
+        except OSError:
+            return None, "missing"
+        return (st.st_mtime_ns, st.st_size, st.st_ino), hashlib.sha256(data).hexdigest()
+
+    def remember(self) -> None:
+        """Record the file as it is now (call right after loading it)."""
+        self._stat, self.digest = self._read()
+
+    def changed(self) -> bool:
+        try:
+            st = os.stat(self.path)
+            now = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            now = None
+        if now == self._stat:
+            return False
+        self._stat, digest = self._read()
+        if digest == self.digest:
+            return False  # touched, or saved unchanged: nothing to reload
+        self.digest = digest
+        return True
+
+
+# -- status file --------------------------------------------------------------------------
+
+
+def status_path(state_dir: Path) -> Path:
+    return state_dir / STATUS_FILE
+
+
+def write_status(state_dir: Path, data: Mapping[str, Any]) -> None:
+    """Atomically: ``status`` may read it at any moment, and a crash must not leave half a file."""
+    path = status_path(state_dir)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)  # no fsync: losing the last status in a power cut is harmless
+
+
+def read_status(state_dir: Path) -> dict[str, Any] | None:
+    """The running (or last) service's status, for ``circleback status`` and ``doctor``."""
+    try:
+        return json.loads(status_path(state_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if dt else None
+
+
+# -- the engine, restricted to the accounts due now ------------------------------------------
+
+
+class _DueView(Mapping[str, Connector]):
+    """The due connectors, in order; iteration stops early once a stop is requested."""
+
+    def __init__(self, connectors: Mapping[str, Connector], due: Sequence[str], stop: threading.Event) -> None:
+        self._connectors = connectors
+        self._due = [n for n in due if n in connectors]
+        self._stop = stop
+
+    def __getitem__(self, name: str) -> Connector:
+        if name not in self._due:
+            raise KeyError(name)
+        return self._connectors[name]
+
+    def __iter__(self) -> Iterator[str]:
+        for name in self._due:
+            if self._stop.is_set():
+                return  # checked between accounts: what synced is committed
+            yield name
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+
+class ScheduledEngine(Engine):
+    """Engine whose sync touches only the accounts due now; drafting still sees every account."""
+
+    def __init__(self, *args: Any, stop: threading.Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop = stop
+        self.due: Sequence[str] = ()
+        self.revoked: dict[str, str] = {}
+        self.synced: list[AccountReport] = []
+
+    def run_due(self, due: Sequence[str], now: datetime) -> CycleReport:
+        self.due, self.revoked, self.synced = due, {}, []
+        return self.run_cycle(now)
+
+    def sync(self) -> list[AccountReport]:
+        everything = self.connectors
+        self.connectors = _DueView(everything, self.due, self.stop)
+        try:
+            self.synced = super().sync()
+        finally:
+            self.connectors = everything
+        if self.stop.is_set():
+            raise _StopRequested
+        return self.synced
+
+    def _sync_account(self, name: str, conn: Connector, *args: Any) -> None:
+        try:
+            super()._sync_account(name, conn, *args)
+        except AuthRevoked as exc:
+            self.revoked[name] = str(exc)  # Engine.sync turns it into report.error too
+            raise
+
+
+# -- the service --------------------------------------------------------------------------
+
+
+class Service:
+    """The long-running loop. ``run()`` returns 0 after SIGTERM or raises a CirclebackError."""
+
+    def __init__(self, config_path: Path, state_dir: Path, settings: Settings, *, default_interval: float,
+                 clock: ServiceClock | None = None, notifier: Notifier | None = None) -> None:
+        self.config_path = config_path
+        self.state_dir = state_dir
+        self.settings = settings
+        self.default_interval = default_interval
+        self.clock = clock or ServiceClock()
+        self.notifier = notifier or Notifier.from_env()
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.reload_requested = False
+        self.watcher = ConfigWatcher(config_path)
+        self.schedule = Schedule()
+        self.connectors: dict[str, Connector] = {}
+        self.ledger: Ledger | None = None
+        self.engine: ScheduledEngine | None = None
+        self.reload_error: str | None = None
+        self.reload_error_at: datetime | None = None
+        self.loaded_at = self.clock.now()
+        self.started_at = self.loaded_at
+        self.last_tick: datetime | None = None
+        self.drafts_this_week = 0
+        self.final_state = "stopped"
+        self.cycles = 0  # completed sync+draft cycles since start (the soak benchmark counts them)
+
+    # -- signals ---------------------------------------------------------------
+
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.stop.set()
+        self.wake.set()
+
+    def _on_hup(self, signum: int, _frame: FrameType | None) -> None:
+        self.reload_requested = True
+        self.wake.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def run(self) -> int:
+        self.install_signal_handlers()
+        self.watcher.remember()
+        self.ledger = controllers.open_state(self.state_dir)
+        try:
+            self._apply(self.settings)
+            self._refresh_drafts_count()
+            self._publish("running")
+            self.notifier.ready(self.summary())
+            log.info("started: %d account(s), pid %d", len(self.settings.accounts), os.getpid())
+            while not self.stop.is_set():
+                self.tick()
+                self._sleep()
+            log.info("stopping on signal; state committed")
+            return 0
+        finally:
+            self.notifier.stopping()
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        controllers.close_connectors(self.connectors)
+        self.connectors.clear()
+        self._publish(self.final_state)
+        if self.ledger is not None:
+            self.ledger.close()
+
+    def tick(self) -> None:
+        """One pass of the loop: reload if asked, sync and draft what is due, ping the watchdog."""
+        self._maybe_reload()
+        due = self.schedule.due(self.clock.monotonic())
+        if due and not self.stop.is_set():
+            self._cycle(due)
+            if self.schedule.all_revoked():
+                self.final_state = "exited: every account's credential was revoked"
+                raise AllAccountsRevoked(
+                    "every account's credential was revoked; re-authorise, then restart circleback"
+                )
+        # Reached only when the tick completed: a hung sync never gets here, so systemd's
+        # watchdog fires and restarts us (WatchdogSec= in the unit).
+        self.notifier.watchdog()
+
+    def _sleep(self) -> None:
+        waits = [CONFIG_CHECK_SECONDS]
+        upcoming = self.schedule.next_due()
+        if upcoming is not None:
+            waits.append(self.clock.real_seconds(upcoming - self.clock.monotonic()))
+        period = watchdog_seconds()
+        if period:
+            waits.append(period / 3)  # systemd recommends pinging at half the period; a third is safer
+        if not self.stop.is_set() and not self.reload_requested:
+            self.wake.wait(max(0.0, min(waits)))
+        self.wake.clear()
+
+    # -- settings ---------------------------------------------------------------
+
+    def _apply(self, settings: Settings) -> None:
+        intervals = poll_intervals(settings, self.default_interval)
+        controllers.close_connectors(self.connectors)
+        self.connectors.clear()
+        self.settings = settings
+        self.schedule.update(settings, intervals)
+        assert self.ledger is not None
+        self.engine = ScheduledEngine(settings, self.ledger, self.connectors, stop=self.stop,
+                                      checkpoint=self._checkpoint)
+        for account in settings.accounts:
+            self._open(account.name)
+
+    def _open(self, name: str) -> bool:
+        """Build one account's connector; a failure counts against that account only."""
+        if name in self.connectors:
+            return True
+        only = self.settings.model_copy(update={"accounts": [self.settings.account(name)]})
+        now = self.clock.now() if self.clock.artificial else None
+        try:
+            self.connectors.update(controllers.open_connectors(only, now))
+        except AuthRevoked as exc:
+            self._revoked(name, str(exc))
+            return False
+        except (ConnectorError, CirclebackError, OSError, ValueError) as exc:
+            self.schedule.accounts[name].failed(self.clock.monotonic(), f"{type(exc).__name__}: {exc}")
+            log.warning("account %s: cannot open: %s", name, exc)
+            return False
+        return True
+
+    def _maybe_reload(self) -> None:
+        forced = self.reload_requested
+        self.reload_requested = False
+        if not (self.watcher.changed() or forced):
+            return
+        self.notifier.reloading()
+        try:
+            settings = load_settings(self.config_path)
+        except ConfigError as exc:
+            self.reload_error = str(exc).replace("\n", "; ")
+            self.reload_error_at = self.clock.now()
+            log.error("config not reloaded, keeping the running settings: %s", self.reload_error)
+        else:
+            self._apply(settings)
+            self.reload_error = self.reload_error_at = None
+            self.loaded_at = self.clock.now()
+            log.info("config reloaded: %d account(s)", len(settings.accounts))
+        self._publish("running")
+        self.notifier.send(READY=1, STATUS=self.summary())  # READY=1 ends the reload for systemd
+
+    # -- one cycle ----------------------------------------------------------------
+
+    def _cycle(self, due: list[str]) -> None:
+        due = [name for name in due if self._open(name)]
+        if not due:
+            return
+        assert self.engine is not None
+        mono, now = self.clock.monotonic(), self.clock.now()
+        try:
+            report = self.engine.run_due(due, now)
+        except _StopRequested:
+            self._record(self.engine.synced, mono, now)
+            return
+        except CirclebackError as exc:
+            log.error("cycle failed: %s", exc)  # e.g. the templates: every due account waits and retries
+            for name in due:
+                self.schedule.accounts[name].failed(mono, str(exc))
+            return
+        self._record(report.accounts, mono, now)
+        self.cycles += 1
+        self._log_cycle(report)
+        self.last_tick = now
+        self._refresh_drafts_count()
+        self._publish("running")
+        self.notifier.status(self.summary())
+
+    def _record(self, reports: Sequence[AccountReport], mono: float, now: datetime) -> None:
+        assert self.engine is not None
+        for rep in reports:
+            if rep.name in self.engine.revoked:
+                self._revoked(rep.name, self.engine.revoked[rep.name])
+            elif rep.error:
+                self.schedule.accounts[rep.name].failed(mono, rep.error)
+            else:
+                self.schedule.accounts[rep.name].succeeded(mono, now)
+
+    def _revoked(self, name: str, why: str) -> None:
+        state = self.schedule.accounts[name]
+        state.revoked = state.last_error = why
+        connector = self.connectors.pop(name, None)
+        if connector is not None:
+            connector.close()
+        log.error("account %s: paused, credential revoked: %s (re-authorise, then reload)", name, why)
+
+    def _log_cycle(self, report: CycleReport) -> None:
+        new = sum((a.mail.records if a.mail else 0) + (a.events.records if a.events else 0) for a in report.accounts)
+        written = len(report.outbox.created)
+        level = logging.INFO if (new or written or report.problems) else logging.DEBUG
+        log.log(level, "synced %s: %d new record(s); drafts: %d written",
+                ", ".join(a.name for a in report.accounts) or "nothing", new, written)
+        for line in report.problems:
+            log.warning("problem: %s", line)
+
+    def _checkpoint(self, label: str) -> None:
+        faults.checkpoint(label)
+        # A committed step inside a long first sync is progress too: without this a
+        # mailbox that takes longer than WatchdogSec to read would be killed forever.
+        self.notifier.watchdog()
+
+    # -- what we tell systemd and `status` ---------------------------------------------
+
+    def _refresh_drafts_count(self) -> None:
+        assert self.ledger is not None
+        since = self.clock.now() - timedelta(days=7)
+        self.drafts_this_week = self.ledger.drafts_created_since(since, BUDGETED_KINDS)
+
+    def summary(self) -> str:
+        accounts = self.schedule.accounts.values()
+        failing = sum(1 for s in accounts if s.failures and not s.revoked)
+        paused = sum(1 for s in accounts if s.revoked)
+        parts = [f"{len(self.schedule.accounts)} account(s)"]
+        if failing:
+            parts.append(f"{failing} failing")
+        if paused:
+            parts.append(f"{paused} paused (credential revoked)")
+        last = max((s.last_sync for s in accounts if s.last_sync), default=None)
+        parts.append(f"last sync {_iso(last) or 'never'}")
+        parts.append(f"{self.drafts_this_week}/{self.settings.drafting.budget_per_week} drafts this week")
+        if self.reload_error:
+            parts.append("config edit rejected (see circleback status)")
+        return ", ".join(parts)
+
+    def status_data(self, state: str) -> dict[str, Any]:
+        mono = self.clock.monotonic()
+        now = self.clock.now()
+        return {
+            "state": state,
+            "pid": os.getpid(),
+            "summary": self.summary(),
+            "config_path": str(self.config_path),
+            "started_at": _iso(self.started_at),
+            "config_loaded_at": _iso(self.loaded_at),
+            "reload_error": self.reload_error,
+            "reload_error_at": _iso(self.reload_error_at),
+            "last_cycle_at": _iso(self.last_tick),
+            "updated_at": _iso(now),
+            "drafts_this_week": self.drafts_this_week,
+            "cycles": self.cycles,
+            "accounts": {
+                s.name: {
+                    "kind": s.kind,
+                    "poll_interval_seconds": s.interval,
+                    "last_sync": _iso(s.last_sync),
+                    "last_error": s.last_error or None,
+                    "failures": s.failures,
+                    "paused": bool(s.revoked),
+                    "next_sync": None if s.revoked else _iso(now + timedelta(seconds=max(0.0, s.next_due - mono))),
+                }
+                for s in self.schedule.accounts.values()
+            },
+        }
+
+    def _publish(self, state: str) -> None:
+        try:
+            write_status(self.state_dir, self.status_data(state))
+        except OSError as exc:
+            log.warning("cannot write %s: %s", status_path(self.state_dir), exc)

@@ -1,0 +1,95 @@
+"""Every default template, and the LinkedIn-style note's rules: when it is used, its length
+limit checked after rendering, and the paste-ready draft for a person with no address."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from records import ME, NOW, days_ago, mail
+
+from circleback.connectors.base import SyncResult
+from circleback.daemon.config import Settings
+from circleback.daemon.drafting import compose
+from circleback.daemon.errors import TemplateError
+from circleback.daemon.ledger import Ledger
+from circleback.daemon.planner import CHECKIN, LINKEDIN, plan_cycle
+from circleback.daemon.relations import Identity, apply_people, ingest_mail
+from circleback.daemon.templating import TemplateRenderer
+
+OLD = "old@x.example"
+RECENT = "recent@x.example"
+
+
+def make_settings(people: list[dict], **drafting: object) -> Settings:
+    return Settings.model_validate({
+        "me": {"name": "Me Myself", "addresses": [ME]},
+        "cadence": {"default": "30d"},
+        "drafting": {"budget_per_week": 10, **drafting},
+        "people": people,
+    })
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger.open(tmp_path / "l.db")
+
+
+def feed(ledger: Ledger, s: Settings) -> None:
+    apply_people(ledger, s)
+    ingest_mail(ledger, "home", SyncResult([
+        mail("1", sender=ME, to=(OLD,), when=days_ago(500), subject="Congrats on the new role"),
+        mail("2", sender=ME, to=(RECENT,), when=days_ago(40), subject="Berlin conference slides"),
+    ], {}), Identity.from_settings(s))
+
+
+def kinds(plan) -> dict[str, str]:  # noqa: ANN001
+    return {n.standing.contact.emails[0] if n.standing.contact.emails else "": n.kind for n in plan.notes}
+
+
+def test_a_long_silence_gets_a_linkedin_note_within_the_limit(ledger: Ledger) -> None:
+    s = make_settings([{"name": "Olga Old", "emails": [OLD]}, {"name": "Rita Recent", "emails": [RECENT]}])
+    feed(ledger, s)
+    plan = plan_cycle(ledger, s, NOW)
+    assert kinds(plan) == {OLD: LINKEDIN, RECENT: CHECKIN}
+    note = next(n for n in plan.notes if n.kind == LINKEDIN)
+    draft = compose(ledger, s, TemplateRenderer(), note, NOW)
+    assert len(draft.rendered.body.strip()) <= 300
+    assert "Congrats on the new role" in draft.rendered.body and "?" in draft.rendered.body
+    assert draft.recipient.email == OLD
+
+
+def test_groups_can_ask_for_the_linkedin_style(ledger: Ledger) -> None:
+    s = make_settings([{"name": "Rita Recent", "emails": [RECENT], "group": "network"}],
+                      linkedin_groups=["network"])
+    feed(ledger, s)
+    assert kinds(plan_cycle(ledger, s, NOW))[RECENT] == LINKEDIN
+
+
+def test_an_over_long_note_is_refused_naming_the_template(ledger: Ledger) -> None:
+    long_note = "the way you " + "patiently explained every corner of the billing system " * 3
+    s = make_settings([{"name": "Olga Old", "emails": [OLD], "note": long_note}], linkedin_limit=200)
+    feed(ledger, s)
+    note = next(n for n in plan_cycle(ledger, s, NOW).notes if n.kind == LINKEDIN)
+    with pytest.raises(TemplateError, match=r'template "linkedin.txt.j2" rendered a LinkedIn note of \d+ characters; '
+                                            r"the limit is 200"):
+        compose(ledger, s, TemplateRenderer(), note, NOW)
+
+
+def test_no_address_means_a_paste_ready_draft_to_myself(ledger: Ledger) -> None:
+    url = "https://www.linkedin.com/in/dana-lee-demo"
+    s = make_settings([{"name": "Dana Lee", "linkedin": url, "note": "your talk on accessible maps"}])
+    feed(ledger, s)
+    plan = plan_cycle(ledger, s, NOW)
+    (note,) = [n for n in plan.notes if n.standing.contact.display_name == "Dana Lee"]
+    assert note.kind == LINKEDIN
+    draft = compose(ledger, s, TemplateRenderer(), note, NOW)
+    msg = message_from_bytes(draft.message, policy=policy.default)
+    assert msg["To"].addresses[0].addr_spec == ME
+    body = msg.get_body(("plain",)).get_content()
+    assert url in body and "accessible maps" in body
+    assert len(body.split("---\n", 1)[1].strip()) <= 300  # the part to paste fits
+    again = plan_cycle(ledger, s, NOW + timedelta(hours=1))
+    assert [n.key for n in again.notes if not n.standing.contact.emails] == [note.key]  # stable key
