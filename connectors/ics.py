@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .base import Connector, ConnectorContext, Cursor, EventRecord, Skip, SyncResult
+from .base import Connector, ConnectorContext, ConnectorError, Cursor, EventRecord, Skip, SyncResult
 from .icalendar_events import CalendarEvents, Window, cancellation, clean_text, events_from_calendar, kept_ids
 
 if TYPE_CHECKING:
@@ -177,8 +177,8 @@ class IcsConnector(Connector):
             yield self.root.name, self.root
             return
         if not self.root.is_dir():
-            log.warning("ics %s: %s is neither a folder nor a file", self.account, self.root)
-            return
+            # An unmounted or mistyped path is an error, never "every event was deleted".
+            raise ConnectorError(f"{self.account}: {self.root} is neither a folder nor a .ics file")
         for path in sorted(self.root.rglob("*")):
             if path.suffix.lower() == ".ics" and path.is_file() and not path.name.startswith("."):
                 yield path.relative_to(self.root).as_posix(), path

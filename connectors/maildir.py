@@ -25,7 +25,7 @@ from email.policy import compat32
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .base import Connector, Cursor, DraftRef, MailRecord, Skip, SyncResult
+from .base import Connector, ConnectorError, Cursor, DraftRef, MailRecord, Skip, SyncResult
 from .mailheaders import clean_text, parse_mail_headers, read_header_block
 
 log = logging.getLogger(__name__)
@@ -55,9 +55,16 @@ class MaildirConnector(Connector):
     def root(self) -> Path:
         return Path(self.config.path)
 
+    def _require_root(self) -> None:
+        # A missing root is an unmounted disk or a typo, never "no mail and no drafts":
+        # reading it as empty would make every draft look deleted by the user.
+        if not self.root.is_dir():
+            raise ConnectorError(f"{self.account}: {self.root} is not a folder (unmounted, moved, or a typo in path?)")
+
     # -- MailSource -------------------------------------------------------------
 
     def sync_mail(self, cursor: Cursor | None) -> SyncResult[MailRecord]:
+        self._require_root()
         old = (cursor or {}).get("folders", {})
         cutoff = None
         if cursor is None:  # a first sync reads only this far back
@@ -153,6 +160,7 @@ class MaildirConnector(Connector):
 
     def create_draft(self, message: bytes, key: str, reply_to: str | None = None) -> DraftRef:
         """Deliver ``message`` into Drafts the maildir way: tmp/, fsync, rename to cur/."""
+        self._require_root()
         drafts = self.drafts_path()
         for sub in ("cur", "new", "tmp"):
             (drafts / sub).mkdir(parents=True, exist_ok=True)
@@ -170,6 +178,7 @@ class MaildirConnector(Connector):
         return DraftRef(self.account, unique, key)
 
     def list_drafts(self) -> list[DraftRef]:
+        self._require_root()
         refs = []
         for path, _ in _message_files(self.drafts_path()):
             try:

@@ -20,7 +20,7 @@ from .config import Settings, load_settings
 from .errors import CirclebackError
 from .planner import Standing
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # one message, one line: greppable
 if not console.is_terminal and "COLUMNS" not in __import__("os").environ:
     console.width = 120  # piped or captured: rich would assume 80 and wrap every row
 
@@ -72,7 +72,7 @@ def main(ctx: click.Context, config: Path | None, state_dir: Path | None, verbos
       circleback run --once        one sync-and-draft cycle
       circleback status            who is due, and why
     """
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    level = logging.WARNING if quiet or not verbose else logging.DEBUG if verbose > 1 else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     ctx.obj = Context(config, state_dir)
 
@@ -145,7 +145,7 @@ def _print_draft_file(path: Path) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Run one cycle and exit.")
-@click.option("--interval", default="15m", show_default=True,
+@click.option("--interval", default="15min", show_default=True,
               help="Default time between polls of an account (e.g. 90s, 15m, 1h).")
 @click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")
 @click.pass_obj
@@ -184,12 +184,12 @@ def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
 
 
 def _interval_seconds(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        return float(text[:-1]) * units[text[-1]]
-    except (KeyError, ValueError, IndexError):
-        raise click.BadParameter(f"{text!r}: write a number with s, m or h, like 15m") from None
+    from .durations import parse_poll_interval
 
+    try:
+        return parse_poll_interval(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 def _one_cycle(obj: Context, settings: Settings, now: datetime | None) -> Any:
     from .engine import Engine
@@ -280,10 +280,26 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     goal = controllers.month_goal(ledger, settings, now)
     console.print(f"{goal.month}: in touch with {goal.people} different people (goal {goal.goal}).")
     from .lifecycle import stale_entries
+    from .service import read_status
 
     waiting = ledger.outbox(states=("pending", "drafted"))
     stale = len(stale_entries(ledger))
-    console.print(f"Drafts waiting for you: {len(waiting)}" + (f" ({stale} stale: they wrote first)." if stale else "."))
+    stale_note = f" ({stale} stale: they wrote first)" if stale else ""
+    console.print(f"Drafts waiting for you: {len(waiting)}{stale_note}.")
+    _print_service_status(read_status(obj.state_dir))
+
+
+def _print_service_status(svc: dict[str, Any] | None) -> None:
+    """What the running service last said: its summary, a rejected config edit, failing accounts."""
+    if not svc:
+        return
+    console.print(f"Service ({svc['state']}, pid {svc['pid']}): {svc['summary']}", markup=False)
+    if svc.get("reload_error"):
+        console.print(f"Config edit rejected at {svc['reload_error_at']}: {svc['reload_error']}", markup=False)
+    for name, acc in svc.get("accounts", {}).items():
+        if acc.get("paused") or acc.get("last_error"):
+            state = "paused" if acc.get("paused") else "failing"
+            console.print(f"  {name}: {state}: {acc.get('last_error', '')}", markup=False)
 
 
 @main.command()

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .durations import Duration
+from .durations import Duration, PollInterval
 from .errors import ConfigError
 
 
@@ -68,6 +68,7 @@ class SyncSettings(_Strict):
 
 class _Account(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    poll_interval: PollInterval | None = None  # how often `circleback run` polls it: "90s", "15min", "1h"
 
 
 class _LocalAccount(_Account):

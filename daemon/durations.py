@@ -63,3 +63,37 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
 ]
+
+
+_POLL_UNITS = {"s": 1, "sec": 1, "min": 60, "h": 3600}
+_POLL_HINT = 'write a poll interval like "90s", "15min" or "1h"'
+
+
+def parse_poll_interval(value: object) -> float:
+    """Seconds from a timedelta, a number of seconds, or "90s" / "15min" / "1h".
+
+    Minutes are ``min``: elsewhere in the config ``m`` means a month, so "15m"
+    is refused with a hint rather than silently meaning fifteen months.
+    """
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", value.lower())
+        if not match:
+            raise ValueError(f"{value!r}: {_POLL_HINT}")
+        number, unit = match.group(1), match.group(2) or "s"
+        if unit == "m":
+            raise ValueError(f"{value!r}: 'm' means months in circleback; write {number}min for minutes")
+        if unit not in _POLL_UNITS:
+            raise ValueError(f"{value!r}: {_POLL_HINT}")
+        seconds = float(number) * _POLL_UNITS[unit]
+    else:
+        raise ValueError(f"{value!r}: {_POLL_HINT}")
+    if seconds <= 0:
+        raise ValueError(f"{value!r}: a poll interval must be positive")
+    return seconds
+
+
+PollInterval = Annotated[float, BeforeValidator(parse_poll_interval)]  # seconds

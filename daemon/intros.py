@@ -465,19 +465,38 @@ def _match(offers: list[str], seeks: list[str], table: dict[str, str]) -> list[s
     return sorted({normalise(t, table) for t in offers} & {normalise(t, table) for t in seeks})
 
 
+def _match_as_offered(offers: list[str], seeks: list[str], table: dict[str, str]) -> list[str]:
+    """What matches, in the offerer's own wording ("UX research", not the key "ux research").
+
+    The offerer's words read right in every sentence the templates build ("Nadia knows
+    UX research inside out", "you're looking for UX research, and Nadia knows that world").
+    Their order is the order the user listed them; one entry per matched key.
+    """
+    wanted = {normalise(t, table) for t in seeks}
+    shown: dict[str, str] = {}
+    for tag in offers:
+        key = normalise(tag, table)
+        if key in wanted and key not in shown:
+            shown[key] = " ".join(tag.split())
+    return list(shown.values())
+
+
 def intro_context(
     settings: Settings, person: Contact, other: Contact, table: dict[str, str], key: str, now: datetime,
     sent_at: datetime | None = None,
 ) -> dict[str, Any]:
     """What intro templates see: ``person`` (the recipient), ``other`` (the other party),
-    ``gives`` (what other offers that person seeks), ``gets`` (the reverse), ``key``."""
+    ``gives`` (what other offers that person seeks), ``gets`` (the reverse), ``key``.
+
+    ``gives`` and ``gets`` are matched on normalised tags but shown as the user wrote them.
+    """
     pp, op = person.profile, other.profile
     return {
         "me": me_context(settings),
         "person": person_context(person),
         "other": person_context(other),
-        "gives": _match(op.offers if op else [], pp.seeks if pp else [], table),
-        "gets": _match(pp.offers if pp else [], op.seeks if op else [], table),
+        "gives": _match_as_offered(op.offers if op else [], pp.seeks if pp else [], table),
+        "gets": _match_as_offered(pp.offers if pp else [], op.seeks if op else [], table),
         "days_since_intro": (now - sent_at).days if sent_at else None,
         "key": key,
     }

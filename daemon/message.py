@@ -359,7 +359,7 @@ def plan_draft(
         subject=clean_subject,
         message_id=checked_msg_id(message_id, "Message-ID"),
         key=_checked_key(key),
-        date=date,
+        date=date.replace(microsecond=0),  # RFC 5322 dates carry whole seconds
         in_reply_to=checked_msg_id(in_reply_to, "In-Reply-To") if in_reply_to else None,
         references=tuple(checked_msg_id(r, "References id") for r in references),
         body=clean_body(body),

@@ -30,6 +30,7 @@ from circleback.connectors.base import AuthRevoked, Connector, ConnectorError
 
 from . import controllers, faults
 from .config import Settings, load_settings
+from .durations import parse_poll_interval  # noqa: F401 - re-exported for callers
 from .engine import AccountReport, CycleReport, Engine
 from .errors import CirclebackError, ConfigError
 from .ledger import Ledger
@@ -150,30 +151,6 @@ class ServiceClock:
 
 # -- intervals -------------------------------------------------------------------------
 
-_UNIT_SECONDS = {"s": 1, "sec": 1, "min": 60, "h": 3600}
-
-
-def parse_poll_interval(value: object) -> float:
-    """Seconds from a timedelta, a number of seconds, or "90s" / "15min" / "1h".
-
-    Minutes are ``min``, not ``m``: in the config ``m`` already means a month.
-    """
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        number = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
-        unit = text[len(number):].strip() or "s"
-        if unit not in _UNIT_SECONDS:
-            raise ValueError(f"{value!r}: write a poll interval like \"90s\", \"15min\" or \"1h\"")
-        seconds = float(number) * _UNIT_SECONDS[unit]
-    else:
-        raise ValueError(f"{value!r}: write a poll interval like \"90s\", \"15min\" or \"1h\"")
-    if seconds <= 0:
-        raise ValueError(f"{value!r}: a poll interval must be positive")
-    return seconds
 
 
 def poll_intervals(settings: Settings, default: float) -> dict[str, float]:

@@ -263,3 +263,26 @@ def test_the_real_command_survives_sigkill(tmp_path: Path) -> None:
         proc.wait()
     assert subprocess.run(args, capture_output=True, timeout=120).returncode == 0
     check_no_duplicate_no_loss(world, tmp_path / "s")
+
+
+def test_a_vanished_mail_or_calendar_folder_is_an_error_not_a_deletion(tmp_path: Path) -> None:
+    """An unmounted disk must not read as 'the user deleted every draft' or 'every meeting'."""
+    from circleback.daemon.demo import run_demo
+
+    result = run_demo(tmp_path / "demo", now=NOW)
+    assert result.new_drafts
+    hidden_mail = tmp_path / "demo" / "Mail-unmounted"
+    hidden_cal = tmp_path / "demo" / "calendar-unmounted"
+    (tmp_path / "demo" / "Mail").rename(hidden_mail)
+    (tmp_path / "demo" / "calendar").rename(hidden_cal)
+    out = cli("--config", str(result.config_path), "--state-dir", str(result.state_dir), "run", "--once",
+              "--now", NOW_TEXT)
+    assert out.returncode == 0, out.stderr
+    assert "is not a folder" in out.stdout and "neither a folder nor a .ics file" in out.stdout
+    _, intents = ledger_summary(result.state_dir)
+    assert {state for _, state, _ in intents} == {"drafted"}  # nothing taken for deleted
+    hidden_mail.rename(tmp_path / "demo" / "Mail")
+    hidden_cal.rename(tmp_path / "demo" / "calendar")
+    people = json.loads(cli("--config", str(result.config_path), "--state-dir", str(result.state_dir),
+                            "status", "--json").stdout)
+    assert sum(1 for p in people if p["last_met"]) >= 5  # meetings were not forgotten

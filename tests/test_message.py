@@ -427,3 +427,16 @@ def test_clean_header_value_leaves_one_safe_line(text: str) -> None:
     assert cleaned == cleaned.strip() and "  " not in cleaned
     assert not re.search(r"=\?.*\?=", cleaned)
     assert clean_header_value(cleaned) == cleaned
+
+
+def test_a_clock_with_microseconds_still_builds_a_draft() -> None:
+    """The real clock has microseconds; RFC 5322 dates do not. The draft must still verify."""
+    from datetime import UTC, datetime
+
+    from circleback.connectors.base import Address
+    from circleback.daemon.message import build_draft
+
+    raw = build_draft(sender=Address("me@example.org", "Me"), to=[Address("ann@example.com", "Ann")],
+                      subject="Hello", body="How are you?\n", message_id="m1@example.org", key="k1",
+                      date=datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=UTC))
+    assert b"Date: Fri, 20 Nov 2026 10:00:00 +0000" in raw

@@ -1,0 +1,113 @@
+"""`circleback doctor`: each check passes on a healthy setup and fails, with its fix, on a broken one."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from circleback.daemon import doctor
+from circleback.daemon.demo_world import build_world
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def by_name(checks: list[doctor.Check]) -> dict[str, doctor.Check]:
+    return {c.name: c for c in checks}
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path]:
+    world = build_world(tmp_path / "w", anchor=NOW)
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    return world.config_path, state
+
+
+def doctor_cli(config: Path, state: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "circleback.daemon.cli", "--config", str(config),
+                           "--state-dir", str(state), "doctor"], capture_output=True, text=True, timeout=60)
+
+
+def test_a_healthy_setup_passes_and_exits_0(setup: tuple[Path, Path]) -> None:
+    config, state = setup
+    out = doctor_cli(config, state)
+    assert out.returncode == 0, out.stdout
+    assert "pass  config:" in out.stdout and "pass  account mail:" in out.stdout
+    assert "FAIL" not in out.stdout and out.stdout.rstrip().endswith("All checks passed.")
+
+
+def test_broken_things_fail_with_their_fix_and_exit_1(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    config, state = setup
+    os.chmod(state, 0o755)  # noqa: S103 - the mistake doctor must catch
+    (state / "tokens").mkdir()
+    (state / "tokens" / "gmail-work.json").write_text("{}")
+    os.chmod(state / "tokens" / "gmail-work.json", 0o644)
+    calendar = config.parent / "calendar"
+    calendar.rename(config.parent / "calendar.away")
+    out = doctor_cli(config, state)
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+
+    def fix_after(prefix: str) -> str:
+        i = next(n for n, line in enumerate(lines) if line.startswith(prefix))
+        assert lines[i + 1].startswith("      fix: ")
+        return lines[i + 1]
+
+    assert "chmod 700" in fix_after("FAIL  state dir private:")
+    assert "chmod 600" in fix_after("FAIL  token files: readable by others: gmail-work.json (0644)")
+    assert "path" in fix_after(f"FAIL  account calendar: {calendar} does not exist")
+    assert "pass  account mail:" in out.stdout
+    assert lines[-1] == "3 problem(s) found."
+
+
+def test_an_invalid_config_is_one_failure_with_the_key_path(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[drafting]\nbudget = 3\n")
+    checks = by_name(doctor.run_checks(config, tmp_path / "state", home=tmp_path))
+    assert checks["config"].failed and "drafting.budget: unknown key" in checks["config"].detail
+    assert "account" not in " ".join(checks)  # nothing to check accounts against
+
+
+def test_unreachable_server_fails_and_a_listening_one_passes(tmp_path: Path) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = tmp_path / "c.toml"
+    account = ('[[accounts]]\nname = "{n}"\nkind = "imap"\nhost = "127.0.0.1"\nport = {p}\n'
+               'security = "none"\nusername = "a"\npassword_env = "X"\n')
+    config.write_text(account.format(n="up", p=port))
+    assert by_name(doctor.run_checks(config, tmp_path / "s", home=tmp_path))["account up"].outcome == doctor.PASS
+    listener.close()
+    config.write_text(account.format(n="down", p=port))
+    check = by_name(doctor.run_checks(config, tmp_path / "s", home=tmp_path))["account down"]
+    assert check.failed and f"127.0.0.1:{port}" in check.detail
+
+
+def test_clock_before_2024_or_behind_the_state_fails(tmp_path: Path) -> None:
+    assert doctor.check_clock(tmp_path, datetime(2001, 1, 1, tzinfo=UTC)).failed
+    (tmp_path / "ledger.sqlite3").write_text("")
+    assert doctor.check_clock(tmp_path, datetime.now(UTC)).outcome == doctor.PASS
+    assert doctor.check_clock(tmp_path, datetime.now(UTC) - timedelta(days=3)).failed  # the clock jumped back
+
+
+def test_versions() -> None:
+    assert [c.outcome for c in doctor.check_versions((3, 11), lambda _: "3.1.4")] == [doctor.PASS, doctor.PASS]
+    old = doctor.check_versions((3, 10), lambda _: "3.0.3")
+    assert all(c.failed and c.fix for c in old)
+
+
+def test_unit_not_installed_is_a_hint_and_enabled_passes(tmp_path: Path) -> None:
+    nowhere = tmp_path / "etc"
+    hint = doctor.check_unit(tmp_path, nowhere)
+    assert hint.outcome == doctor.HINT and not hint.failed and "not installed" in hint.detail
+    user = tmp_path / ".config" / "systemd" / "user"
+    (user / "default.target.wants").mkdir(parents=True)
+    (user / "circleback.service").write_text("[Service]\n")
+    assert doctor.check_unit(tmp_path, nowhere).outcome == doctor.HINT  # installed, not enabled
+    (user / "default.target.wants" / "circleback.service").symlink_to(user / "circleback.service")
+    assert doctor.check_unit(tmp_path, nowhere).outcome == doctor.PASS
