@@ -18,6 +18,8 @@ CONNECTORS: dict[str, str] = {
     "imap": "circleback.connectors.imap:ImapConnector",
     "caldav": "circleback.connectors.caldav:CalDavConnector",
     "outlook": "circleback.connectors.outlook:OutlookConnector",
+    "gmail": "circleback.connectors.gmail:GmailConnector",
+    "google_calendar": "circleback.connectors.google_calendar:GoogleCalendarConnector",
 }
 
 

@@ -431,7 +431,11 @@ def _print_needs_note(rows: list[Standing]) -> None:
 # Commands that live in their own modules (people, introductions, imports).
 from .cli_people import import_group, intros, nudge, print_demo_intros, skip, snooze  # noqa: E402
 
-for _command in (intros, import_group, snooze, skip, nudge):
+from .auth_cli import auth  # noqa: E402
+from .auth_ms_cli import microsoft  # noqa: E402
+
+auth.add_command(microsoft)
+for _command in (intros, import_group, snooze, skip, nudge, auth):
     main.add_command(_command)
 
 

@@ -242,11 +242,85 @@ class OutlookAccount(_Account):
         return self.calendar_lookahead
 
 
+
+TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
+
+# Units per call (developers.google.com/workspace/gmail/api/reference/quota, PROVIDERS.md).
+# A 2026 table reports messages.get 20 and threads.get 40: the config may override these.
+DEFAULT_COSTS: dict[str, int] = {
+    "messages.list": 5,
+    "messages.get": 5,
+    "threads.get": 10,
+    "history.list": 2,
+    "drafts.create": 10,
+    "drafts.list": 5,
+    "drafts.get": 5,
+    "getProfile": 1,
+    "events.list": 1,  # Calendar counts requests (600/min/user), not units
+}
+PER_USER_UNITS = 6000  # per minute, Cloud projects created from 1 May 2026 (earlier: 15,000)
+PER_PROJECT_UNITS = 1_200_000  # per minute
+
+
+class _GoogleAccount(_Account):
+    client_secrets: str  # the user's own "Desktop app" OAuth client JSON (README: Google accounts)
+    token_path: str | None = None  # None: <user state dir>/tokens/google-<name>.json
+    quota_per_minute: Annotated[int, Field(gt=0)] = PER_USER_UNITS
+    project_quota_per_minute: Annotated[int, Field(gt=0)] = PER_PROJECT_UNITS
+    api_endpoint: str | None = None  # tests and benchmarks: a loopback fake
+    # from_authorized_user_info always resets token_uri to Google's; tests point it at the fake.
+    token_uri: str = TOKEN_URI
+    costs: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)  # overrides DEFAULT_COSTS
+    concurrency: Annotated[int, Field(ge=1, le=16)] = 4  # parallel batch requests in a first sync
+
+    @field_validator("api_endpoint", "token_uri")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        _endpoint_url(v, "Google")
+        return v if v.endswith("/") or v.endswith("/token") else v + "/"
+
+    @field_validator("costs")
+    @classmethod
+    def _known_costs(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(v) - set(DEFAULT_COSTS))
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; known: {sorted(DEFAULT_COSTS)}")
+        return v
+
+    def cost(self, method: str) -> int:
+        return self.costs.get(method, DEFAULT_COSTS[method])
+
+
+class GmailAccount(_GoogleAccount):
+    """One ``[[accounts]]`` entry of kind ``gmail``: mail headers and drafts."""
+
+    kind: Literal["gmail"] = "gmail"
+    full_sync_chunk: Annotated[int, Field(ge=50)] = 5000  # messages per sync call of a first sync
+
+
+class GoogleCalendarAccount(_GoogleAccount):
+    """One ``[[accounts]]`` entry of kind ``google_calendar``."""
+
+    kind: Literal["google_calendar"] = "google_calendar"
+    calendars: list[str] = Field(default_factory=lambda: ["primary"], min_length=1)  # calendar ids
+    # Calendar counts requests, not units: 600 a minute per user (PROVIDERS.md).
+    quota_per_minute: Annotated[int, Field(gt=0)] = 600
+
+
 AccountConfig = Annotated[
-    MaildirAccount | MboxAccount | IcsAccount | ImapAccount | CalDavAccount | OutlookAccount,
+    MaildirAccount
+    | MboxAccount
+    | IcsAccount
+    | ImapAccount
+    | CalDavAccount
+    | OutlookAccount
+    | GmailAccount
+    | GoogleCalendarAccount,
     Field(discriminator="kind"),
 ]
-ACCOUNT_KINDS = ("maildir", "mbox", "ics", "imap", "caldav", "outlook")
+ACCOUNT_KINDS = ("maildir", "mbox", "ics", "imap", "caldav", "outlook", "gmail", "google_calendar")
 
 
 class Cadence(_Strict):

@@ -1,0 +1,192 @@
+"""First Gmail sync against the fake Google server: circleback's plan vs a naive one.
+
+    python benchmarks/gmail_sync.py --quick     # 10,000 messages, well under a minute
+    python benchmarks/gmail_sync.py             # 100,000 messages (about ten minutes)
+
+The mailbox is synthetic and spans the lookback (so the lookback saves nothing
+and only the plan is compared): 20% sent; received mail 30% personal, 30%
+updates, 25% promotions, 10% social, 5% forums; personal mail in conversation
+threads of 1 to 20 messages (mean about 2.6), noise mostly single messages.
+
+Every HTTP round trip takes 50 ms. The fake enforces the per-user quota (6,000
+units a minute) as a token bucket with the clock sped up ``--scale`` times;
+circleback's limiter is given the same sped-up figure, so quota-bound phases
+finish ``scale`` times sooner while latency stays real.
+
+In one run and against the same mailbox:
+
+* ``circleback``: ``GmailConnector.sync_mail`` until the first sync is complete;
+* ``naive``: list everything, then ``messages.get`` (metadata) for every id, with
+  the same batches, limiter and parallelism - only the plan differs;
+* ``idle``: incremental polls with nothing new - requests and client CPU per poll.
+
+``quota_min_s`` is the least wall time the per-user quota allows for
+circleback's own units: ``(units - bucket) / rate``. The last line is
+``key=value`` pairs (``units_vs_naive=``, ``wall_vs_quota_min=``, ``idle_requests=``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from fake_google import Bucket, FakeGoogle  # noqa: E402
+
+from circleback.connectors.base import ConnectorContext  # noqa: E402
+from circleback.connectors.gmail import PAGE_SIZE, Call, GmailConnector, _message_request  # noqa: E402
+from circleback.connectors.google_auth import GmailAccount  # noqa: E402
+from circleback.connectors.tokens import write_private  # noqa: E402
+
+log = logging.getLogger("benchmarks.gmail_sync")
+
+ME = "me@example.org"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LOOKBACK_DAYS = 3 * 365
+SENT_SHARE = 0.20
+PERSONAL_SHARE = 0.80 * 0.30  # received personal mail, of all mail
+NOISE = {"CATEGORY_UPDATES": 0.30, "CATEGORY_PROMOTIONS": 0.25, "CATEGORY_SOCIAL": 0.10, "CATEGORY_FORUMS": 0.05}
+THREAD_LENGTHS = [(1, 0.35), (2, 0.25), (3, 0.15), (4, 0.10), (6, 0.10), (12, 0.05)]
+PER_USER = 6000
+
+
+def message(n: int, sender: str, to: str, when: datetime, subject: str) -> bytes:
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {when:%a, %d %b %Y %H:%M:%S +0000}\r\n"
+            f"Message-ID: <m{n}@bench.example>\r\n\r\nbody\r\n").encode()
+
+
+def build_mailbox(fake: FakeGoogle, total: int, rng: random.Random) -> None:
+    """Personal threads until sent and personal shares are met, then single noise messages."""
+    span = timedelta(days=LOOKBACK_DAYS - 1).total_seconds()
+    personal_target = int(total * (SENT_SHARE + PERSONAL_SHARE))
+    n = 0
+    lengths, weights = zip(*THREAD_LENGTHS, strict=True)
+    while n < personal_target:
+        length = min(rng.choices(lengths, weights)[0], personal_target - n)
+        start = NOW - timedelta(seconds=rng.uniform(0, span))
+        friend = f"friend{rng.randrange(2000)}@people.example"
+        thread = None
+        for i in range(length):
+            when = min(start + timedelta(hours=5 * i), NOW)
+            sent = rng.random() < SENT_SHARE / (SENT_SHARE + PERSONAL_SHARE)
+            raw = message(n, ME if sent else friend, friend if sent else ME, when, "Catching up")
+            labels = ["SENT"] if sent else ["INBOX", "CATEGORY_PERSONAL"]
+            stored = fake.add_message(raw, labels, thread_id=thread, internal_ms=int(when.timestamp() * 1000),
+                                      record_history=False)
+            thread = thread or stored.id
+            n += 1
+    categories, shares = zip(*NOISE.items(), strict=True)
+    while n < total:
+        when = NOW - timedelta(seconds=rng.uniform(0, span))
+        label = rng.choices(categories, shares)[0]
+        raw = message(n, f"news{rng.randrange(300)}@shop.example", ME, when, "Your weekly digest")
+        fake.add_message(raw, ["INBOX", label], internal_ms=int(when.timestamp() * 1000), record_history=False)
+        n += 1
+
+
+def connector(fake: FakeGoogle, scale: float, tmp: Path) -> GmailConnector:
+    token = tmp / "google-bench.json"
+    write_private(token, json.dumps({"refresh_token": "rt-good", "client_id": "c", "client_secret": "s"}).encode())
+    config = GmailAccount(name="bench", client_secrets=str(tmp / "client.json"), token_path=str(token),
+                          api_endpoint=fake.url, token_uri=fake.token_uri, quota_per_minute=int(PER_USER * scale),
+                          project_quota_per_minute=10**9, concurrency=4, full_sync_chunk=10**9)
+    context = ConnectorContext(my_addresses=frozenset({ME}), lookback_days=LOOKBACK_DAYS, now=NOW)
+    return GmailConnector(config, context)
+
+
+def reset(fake: FakeGoogle, scale: float) -> None:
+    fake.units.clear()
+    fake.calls.clear()
+    fake.http_requests = 0
+    fake.bucket = Bucket(PER_USER, PER_USER * scale / 20, scale)
+
+
+def run_circleback(conn: GmailConnector) -> tuple[dict, int]:
+    result = conn.sync_mail(None)
+    records = len(result.records)
+    while result.cursor.get("mode") == "full":
+        result = conn.sync_mail(result.cursor)
+        records += len(result.records)
+    return result.cursor, records
+
+
+def run_naive(conn: GmailConnector) -> int:
+    """List every id, then messages.get each: the same plumbing, no plan."""
+    ids: list[str] = []
+    token = None
+    while True:
+        page = conn._read("messages.list", lambda u, t=token: u.messages.list(  # noqa: SLF001
+            userId="me", maxResults=PAGE_SIZE, pageToken=t), "messages.list")
+        ids += [m["id"] for m in page.get("messages", [])]
+        token = page.get("nextPageToken")
+        if not token:
+            break
+    outcome = conn.run_calls([Call("messages.get", f"m:{m}", _message_request(m)) for m in ids])
+    return len(outcome.results)
+
+
+def measure(fake: FakeGoogle, scale: float, what: str, run) -> tuple[float, int, int, object]:  # noqa: ANN001
+    reset(fake, scale)
+    started = time.perf_counter()
+    value = run()
+    wall = time.perf_counter() - started
+    log.info("%s: %.1fs, %d units, %d requests", what, wall, fake.total_units, fake.http_requests)
+    return wall, fake.total_units, fake.http_requests, value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 messages")
+    parser.add_argument("--messages", type=int, default=None)
+    parser.add_argument("--scale", type=float, default=None, help="quota clock speed-up")
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--polls", type=int, default=20)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    total = args.messages or (10_000 if args.quick else 100_000)
+    scale = args.scale or (25.0 if args.quick else 10.0)
+
+    fake = FakeGoogle(latency=args.latency)
+    build_mailbox(fake, total, random.Random(20260301))
+    fake.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = connector(fake, scale, Path(tmp))
+        ours_wall, ours_units, ours_requests, (cursor, records) = measure(
+            fake, scale, "circleback", lambda: run_circleback(conn))
+        naive_wall, naive_units, naive_requests, naive_records = measure(fake, scale, "naive", lambda: run_naive(conn))
+        reset(fake, scale)
+        cpu_started = time.thread_time()
+        for _ in range(args.polls):
+            cursor = conn.sync_mail(cursor).cursor
+        idle_cpu_ms = (time.thread_time() - cpu_started) * 1000 / args.polls
+        idle_requests = fake.http_requests / args.polls
+        conn.close()
+    fake.stop()
+
+    rate = PER_USER * scale / 60
+    quota_min = max(0.0, ours_units - PER_USER * scale / 20) / rate
+    print(f"mailbox: {total} messages, {records} personal records; 50 ms round trip; quota x{scale:g}")
+    print(f"circleback first sync: {ours_units} units, {ours_requests} requests, {ours_wall:.1f}s "
+          f"(quota-bound minimum {quota_min:.1f}s); {ours_units / total:.2f} units per mailbox message")
+    print(f"naive baseline:        {naive_units} units, {naive_requests} requests, {naive_wall:.1f}s "
+          f"({naive_records} messages read)")
+    print(f"idle poll: {idle_requests:g} request(s), {idle_cpu_ms:.2f} ms client CPU")
+    print(" ".join([
+        f"messages={total}", f"units={ours_units}", f"naive_units={naive_units}",
+        f"units_vs_naive={ours_units / naive_units:.3f}", f"requests={ours_requests}",
+        f"naive_requests={naive_requests}", f"wall_s={ours_wall:.2f}", f"naive_wall_s={naive_wall:.2f}",
+        f"quota_min_s={quota_min:.2f}", f"wall_vs_quota_min={ours_wall / max(quota_min, 1e-9):.3f}",
+        f"idle_requests={idle_requests:g}", f"idle_cpu_ms={idle_cpu_ms:.2f}",
+    ]))
+
+
+if __name__ == "__main__":
+    main()
