@@ -172,3 +172,42 @@ password_env = "NEXTCLOUD_PASSWORD"
                             'username = "me"\npassword_env = "P"\nsecurity = "none"\n')
     with pytest.raises(ConfigError, match="clear text to imap.example.org"):
         load_settings(clear, environ=False)
+
+
+def test_the_example_config_documents_every_key() -> None:
+    """Every settings key and every account kind's keys appear in config.example.toml."""
+    import re
+    import typing
+
+    from pydantic import BaseModel
+
+    from circleback.daemon import config as cfg
+
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    written = set(re.findall(r"^\s*#?\s*\[*([a-z_]+)\]*\s*=?", text, flags=re.MULTILINE))
+    written |= set(re.findall(r"\b([a-z_]+)\s*=", text))
+    written |= set(re.findall(r"^\s*#?\s*\[\[?([a-z_.]+)\]\]?", text, flags=re.MULTILINE))
+    written |= {part for name in list(written) for part in name.split(".")}
+
+    def models(tp: object) -> list[type[BaseModel]]:
+        found = []
+        for arg in typing.get_args(tp) or (tp,):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                found.append(arg)
+            elif typing.get_args(arg):
+                found += models(arg)
+        return found
+
+    missing = set()
+    seen: set[type] = set()
+    todo: list[type[BaseModel]] = [cfg.Settings]
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            if name not in written:
+                missing.add(f"{model.__name__}.{name}")
+            todo += models(field.annotation)
+    assert not missing, f"config.example.toml does not mention: {sorted(missing)}"
