@@ -219,6 +219,8 @@ def _print_cycle(report: Any) -> None:
                   f"{len(ob.sent)} sent by you, {len(ob.deleted)} deleted by you")
     if report.plan and report.plan.quiet:
         console.print("quiet hours: no drafts now")
+    if getattr(report, "digest", None):
+        console.print(f"weekly digest ({report.digest.period}) is in Drafts")
     for line in report.problems + [f"{k}: {v}" for k, v in ob.failed.items()]:
         console.print(f"[yellow]problem:[/] {line}")
 
@@ -278,7 +280,7 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
         return
     _print_standings(rows if show_all else rows[:30], now, title="circleback status")
     goal = controllers.month_goal(ledger, settings, now)
-    console.print(f"{goal.month}: in touch with {goal.people} different people (goal {goal.goal}).")
+    console.print(controllers.goal_line(goal, controllers.goal_streak(ledger, settings, now)), markup=False)
     from .lifecycle import stale_entries
     from .service import read_status
 
@@ -429,13 +431,14 @@ def _print_needs_note(rows: list[Standing]) -> None:
 
 
 # Commands that live in their own modules (people, introductions, imports).
-from .cli_people import import_group, intros, nudge, print_demo_intros, skip, snooze  # noqa: E402
-
 from .auth_cli import auth  # noqa: E402
 from .auth_ms_cli import microsoft  # noqa: E402
+from .cli_people import import_group, intros, nudge, print_demo_intros, skip, snooze  # noqa: E402
 
 auth.add_command(microsoft)
-for _command in (intros, import_group, snooze, skip, nudge, auth):
+from .cli_templates import templates_group  # noqa: E402
+
+for _command in (intros, import_group, snooze, skip, nudge, auth, templates_group):
     main.add_command(_command)
 
 

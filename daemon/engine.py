@@ -17,10 +17,11 @@ from circleback.connectors.base import Connector, ConnectorError, DraftBox
 
 from . import faults
 from .config import Settings
+from .digest import DigestDraft, commit_digest
 from .drafting import Draft, compose
 from .errors import CirclebackError
 from .intros import Introducer, IntroReport
-from .ledger import Ledger
+from .ledger import Ledger, LedgerFull
 from .lifecycle import LifecycleReport, review
 from .outbox import Checkpoint, Outbox, OutboxReport
 from .planner import Plan, plan_cycle
@@ -51,6 +52,7 @@ class CycleReport:
     draft_account: str = ""
     lifecycle: LifecycleReport = field(default_factory=LifecycleReport)
     intros: IntroReport = field(default_factory=IntroReport)
+    digest: DigestDraft | None = None  # this week's digest, when committed this cycle
 
 
 def draft_account(settings: Settings, connectors: Mapping[str, Connector]) -> str | None:
@@ -91,6 +93,8 @@ class Engine:
             report = AccountReport(name, conn.kind)
             try:
                 self._sync_account(name, conn, who, report)
+            except LedgerFull:
+                raise  # not this account's failure: every later write would fail too; stop the cycle
             except (ConnectorError, OSError, CirclebackError) as exc:
                 report.error = f"{type(exc).__name__}: {exc}"
                 log.warning("account %s: sync failed: %s", name, exc)
@@ -148,11 +152,23 @@ class Engine:
         if report.plan.quiet:
             return report  # drafts appear only outside quiet hours, pending ones included
         self._commit_intents(report, box_name or "", now)
+        self._commit_digest(report, box_name or "", now)
         try:
             outbox.deliver(now, report.outbox)
         except (ConnectorError, OSError) as exc:
             report.problems.append(f"{box_name}: cannot write drafts: {exc}")
         return report
+
+    def _commit_digest(self, report: CycleReport, account: str, now: datetime) -> None:
+        """After the notes, so that the digest lists them among the drafts waiting."""
+        try:
+            digest = commit_digest(self.ledger, self.settings, self.renderer, account, now)
+        except CirclebackError as exc:
+            report.problems.append(f"weekly digest: {exc}")
+            return
+        if digest is not None:
+            report.digest = digest
+            self.checkpoint("after-digest-commit")
 
     def _commit_intents(self, report: CycleReport, account: str, now: datetime) -> None:
         assert report.plan is not None
