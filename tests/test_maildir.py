@@ -212,6 +212,7 @@ def test_delete_draft_removes_only_that_draft(tmp_path: Path) -> None:
     from circleback.daemon.config import MaildirAccount
     from tests.contract import CONTEXT, draft_message
 
+    (tmp_path / "Mail").mkdir()
     box = MaildirConnector(MaildirAccount(name="m", kind="maildir", path=str(tmp_path / "Mail")), CONTEXT)
     keep = box.create_draft(draft_message("k1"), "k1")
     gone = box.create_draft(draft_message("k2"), "k2")
@@ -220,3 +221,14 @@ def test_delete_draft_removes_only_that_draft(tmp_path: Path) -> None:
     assert box.get_draft(gone) is None and box.get_draft(keep) is not None
     assert box.delete_draft(gone) is False
     assert box.delete_draft(DraftRef("m", "../escape", "")) is False
+
+
+def test_a_missing_root_is_an_error_not_an_empty_mailbox(tmp_path: Path) -> None:
+    from circleback.connectors.base import ConnectorError
+    from tests.contract import CONTEXT, draft_message
+
+    box = MaildirConnector(MaildirAccount(name="m", kind="maildir", path=str(tmp_path / "unmounted")), CONTEXT)
+    for call in (lambda: box.sync_mail(None), box.list_drafts, lambda: box.create_draft(draft_message("k"), "k")):
+        with pytest.raises(ConnectorError, match="is not a folder"):
+            call()
+    assert not (tmp_path / "unmounted").exists()  # nothing written into an empty mount point
