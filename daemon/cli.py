@@ -7,13 +7,11 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from . import controllers
 from .config import Settings, load_settings
@@ -129,6 +127,8 @@ def _parse_now(text: str | None) -> datetime | None:
 
 
 def _print_draft_file(path: Path) -> None:
+    from email import message_from_bytes, policy
+
     msg = message_from_bytes(path.read_bytes(), policy=policy.default)
     body = msg.get_body(("plain",))
     text = body.get_content() if body else ""
@@ -405,6 +405,8 @@ def _ago(now: datetime, then: datetime | None) -> str:
 
 
 def _print_standings(rows: list[Standing], now: datetime, *, title: str) -> None:
+    from rich.table import Table  # only for the table view: `status --json` and `run` skip it
+
     table = Table(title=title, title_justify="left")
     for col in ("Person", "Last contact", "Channel", "Cadence", "Due", "Why"):
         table.add_column(col)
@@ -430,14 +432,55 @@ def _print_needs_note(rows: list[Standing]) -> None:
         console.print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}")
 
 
+class _LazyGroup(click.Group):
+    """A command group whose module is imported the first time its commands are asked for.
+
+    ``auth`` brings the Google and Microsoft SDKs (httplib2, requests, msal): about half a
+    second of imports that ``status`` and ``run`` never need (benchmarks/core.py,
+    ``status_startup_ms``). ``help`` repeats the real group's one line, so that
+    ``circleback --help`` lists the group without importing it.
+    """
+
+    def __init__(self, name: str, load: Callable[[], click.Group], help: str) -> None:  # noqa: A002
+        self._load: Callable[[], click.Group] | None = load
+        super().__init__(name, help=help)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        if self._load is not None:
+            real, self._load = self._load(), None
+            self.help = real.help
+            self._commands.update(real.commands)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = value
+
+
+def _auth_group() -> click.Group:
+    from .auth_cli import auth
+    from .auth_ms_cli import microsoft
+
+    auth.add_command(microsoft)
+    return auth
+
+
+def _templates_group() -> click.Group:
+    from .cli_templates import templates_group  # jinja2 and the sample people: only for `templates`
+
+    return templates_group
+
+
 # Commands that live in their own modules (people, introductions, imports).
-from .auth_cli import auth  # noqa: E402
-from .auth_ms_cli import microsoft  # noqa: E402
 from .cli_people import import_group, intros, nudge, print_demo_intros, skip, snooze  # noqa: E402
 
-auth.add_command(microsoft)
-from .cli_templates import templates_group  # noqa: E402
-
+auth = _LazyGroup(
+    "auth", _auth_group, help="Sign in to a provider account (once; tokens are kept 0600 in the state directory)."
+)
+templates_group = _LazyGroup(
+    "templates", _templates_group, help="Check the templates circleback writes its notes with, defaults and yours."
+)
 for _command in (intros, import_group, snooze, skip, nudge, auth, templates_group):
     main.add_command(_command)
 

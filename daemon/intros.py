@@ -18,8 +18,10 @@ A "no" is the user's to record: ``circleback intros decline A B``.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -131,6 +133,10 @@ def busy_people(ledger: Ledger) -> set[int]:
 
 def pair_problem(ledger: Ledger, a: Contact, b: Contact) -> str:
     """Why these two must not be introduced, or ""."""
+    return _pair_problem(a, b, busy_people(ledger), lambda x, y: already_correspond(ledger, x, y))
+
+
+def _pair_problem(a: Contact, b: Contact, busy: set[int], correspond: Callable[[int, int], bool]) -> str:
     for x, y in ((a, b), (b, a)):
         if x.profile and x.profile.do_not_contact:
             return f"{x.display_name} is marked do_not_contact"
@@ -140,21 +146,78 @@ def pair_problem(ledger: Ledger, a: Contact, b: Contact) -> str:
             return f"{x.display_name} has no address to write to"
     if a.person_id == b.person_id:
         return "that is one person"
-    busy = busy_people(ledger)
     for x in (a, b):
         if x.person_id in busy:
             return f"{x.display_name} is already in an open introduction"
-    if already_correspond(ledger, a.person_id, b.person_id):
+    if correspond(a.person_id, b.person_id):
         return f"{a.display_name} and {b.display_name} already correspond"
     return ""
+
+
+class _Companions:
+    """Who shared a thread or meeting with whom, read once per person for one suggestions pass.
+
+    A pass looks at every pair of people with offers or seeks; asking SQLite per pair
+    ("already correspond?", "whom do both know?") cost a self-join per pair, 8 ms each on
+    a million interactions (benchmarks/core.py). Each person's companions are read once
+    instead, in the order the per-pair query walked them.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._walks: dict[int, list[int]] = {}
+        self._sets: dict[int, set[int]] = {}
+        self._names: dict[int, str] = {}
+
+    def walk(self, person_id: int) -> list[int]:
+        """Companions, repeated once per shared row: the person's rows in index order, then by id."""
+        if person_id not in self._walks:
+            rows = self.ledger.conn.execute(
+                "SELECT y.person_id, p.name FROM interactions x "
+                "JOIN interactions y ON x.account = y.account AND x.source_id = y.source_id "
+                "JOIN people p ON p.id = y.person_id WHERE x.person_id = ? "
+                "ORDER BY x.channel, x.at, x.account, x.source_id, y.person_id, y.channel",
+                (person_id,),
+            ).fetchall()
+            self._walks[person_id] = [pid for pid, _ in rows]
+            self._sets[person_id] = {pid for pid, _ in rows}
+            self._names.update(rows)
+        return self._walks[person_id]
+
+    def of(self, person_id: int) -> set[int]:
+        self.walk(person_id)
+        return self._sets[person_id]
+
+    def correspond(self, a: int, b: int) -> bool:
+        return b in self.of(a)
+
+    def both_know(self, a: int, b: int, limit: int = 3) -> list[str]:
+        """Names of people in a thread or meeting with a and with b (at most ``limit``, blanks dropped)."""
+        theirs = self.of(b)
+        names: list[str] = []
+        for pid in self.walk(a):
+            if pid in (a, b) or pid not in theirs:
+                continue
+            name = self._names[pid]
+            if name not in names:
+                names.append(name)
+                if len(names) == limit:
+                    break
+        return [n for n in names if n]
 
 
 def suggestions(ledger: Ledger, settings: Settings, now: datetime) -> list[Suggestion]:
     """Pairs where one seeks what the other offers, both warm, best first."""
     table = _canonical_tags(settings)
-    people = [c for c in contacts(ledger, settings, now) if c.profile and (c.profile.offers or c.profile.seeks)]
+    people = [
+        c for c in contacts(ledger, settings, now, _profiled_ids(ledger, settings))
+        if c.profile and (c.profile.offers or c.profile.seeks)
+    ]
     busy = busy_people(ledger)
     paired = _ever_paired(ledger)
+    companions = _Companions(ledger)
+    offers = {c.person_id: {normalise(t, table) for t in c.profile.offers} for c in people if c.profile}
+    warm = {c.person_id: _warm(c, settings, now) for c in people}
     found: list[Suggestion] = []
     for a in people:
         assert a.profile is not None
@@ -163,15 +226,15 @@ def suggestions(ledger: Ledger, settings: Settings, now: datetime) -> list[Sugge
             assert b.profile is not None
             if a.person_id == b.person_id or frozenset((a.person_id, b.person_id)) in paired:
                 continue
-            tags = sorted(seeks & {normalise(t, table) for t in b.profile.offers})
+            tags = sorted(seeks & offers[b.person_id])
             if not tags or a.person_id in busy or b.person_id in busy:
                 continue
-            if not (_warm(a, settings, now) and _warm(b, settings, now)):
+            if not (warm[a.person_id] and warm[b.person_id]):
                 continue
-            if pair_problem(ledger, a, b):
+            if _pair_problem(a, b, busy, companions.correspond):
                 continue
             back = _match(a.profile.offers, b.profile.seeks, table)
-            found.append(Suggestion(a, b, tags, back, _shared_context(ledger, a, b, now)))
+            found.append(Suggestion(a, b, tags, back, _shared_context(ledger, a, b, now, companions)))
     # Mutual help first, then the warmest pair; one suggestion per unordered pair.
     found.sort(key=lambda s: (not s.back, -min(_ts(s.a), _ts(s.b)), s.a.display_name, s.b.display_name))
     seen: set[frozenset[int]] = set()
@@ -184,24 +247,39 @@ def suggestions(ledger: Ledger, settings: Settings, now: datetime) -> list[Sugge
     return out
 
 
+def _profiled_ids(ledger: Ledger, settings: Settings) -> set[int]:
+    """Everyone a ``[[people]]`` entry can be the profile of: only they can offer or seek.
+
+    ``contacts`` finds a profile by address, or by LinkedIn URL for an entry without
+    addresses; asking it for these people alone gives the same profiles as asking
+    for everyone, without aggregating the whole ledger.
+    """
+    emails = [e for p in settings.people for e in p.emails]
+    urls = [p.linkedin for p in settings.people if p.linkedin and not p.emails]
+    ids = {
+        pid for (pid,) in ledger.conn.execute(
+            "SELECT person_id FROM addresses WHERE address IN (SELECT value FROM json_each(?))", (json.dumps(emails),)
+        )
+    }
+    ids |= {
+        pid for (pid,) in ledger.conn.execute(
+            "SELECT id FROM people WHERE linkedin IN (SELECT value FROM json_each(?))", (json.dumps(urls),)
+        )
+    }
+    return ids
+
+
 def _ts(c: Contact) -> float:
     return c.last_contact.timestamp() if c.last_contact else 0.0
 
 
-def _shared_context(ledger: Ledger, a: Contact, b: Contact, now: datetime) -> list[str]:
+def _shared_context(
+    ledger: Ledger, a: Contact, b: Contact, now: datetime, companions: _Companions | None = None
+) -> list[str]:
     out = []
     if a.profile and b.profile and a.profile.group and a.profile.group == b.profile.group:
         out.append(f"both in your {a.profile.group}")
-    rows = ledger.conn.execute(
-        """SELECT DISTINCT p.name FROM interactions x
-           JOIN interactions y ON x.account = y.account AND x.source_id = y.source_id
-           JOIN interactions u ON u.person_id = y.person_id
-           JOIN interactions v ON v.account = u.account AND v.source_id = u.source_id AND v.person_id = ?
-           JOIN people p ON p.id = y.person_id
-           WHERE x.person_id = ? AND y.person_id NOT IN (?, ?) LIMIT 3""",
-        (b.person_id, a.person_id, a.person_id, b.person_id),
-    )
-    names = [n for (n,) in rows if n]
+    names = (companions or _Companions(ledger)).both_know(a.person_id, b.person_id)
     if names:
         out.append("both know " + ", ".join(names))
     if a.profile and b.profile and a.profile.company and a.profile.company == b.profile.company:

@@ -10,12 +10,14 @@ as needing a note instead of getting a generic one.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .config import Settings
-from .ledger import Ledger, iso, parse_iso
+from .ledger import Ledger, iso
 from .relations import Contact, cadence_for, contacts, group_weight
 
 CHECKIN = "checkin"
@@ -169,23 +171,22 @@ def _due(
 
 def find_hook(ledger: Ledger, standing: Standing, now: datetime) -> Hook | None:
     """The most specific thing a note to this person can mention, or None."""
+    latest = _latest_titles(ledger, [standing.contact.person_id], now)
+    return _pick_hook(standing, *latest.get(standing.contact.person_id, (None, None)), now)
+
+
+def _pick_hook(
+    standing: Standing, meeting: tuple[str, str] | None, thread: tuple[str, str] | None, now: datetime
+) -> Hook | None:
     c = standing.contact
     if c.profile and c.profile.note.strip():
         return Hook("note", c.profile.note.strip())
-    meeting = ledger.conn.execute(
-        "SELECT title, at FROM interactions WHERE person_id = ? AND channel = 'met' AND at <= ? "
-        "ORDER BY at DESC LIMIT 10",
-        (c.person_id, iso(now)),
-    ).fetchall()
-    thread = ledger.conn.execute(
-        "SELECT title, at FROM interactions WHERE person_id = ? AND channel IN ('sent', 'received') "
-        "ORDER BY at DESC LIMIT 10",
-        (c.person_id,),
-    ).fetchall()
+    # Only the latest of each: older ones would read oddly.
     candidates = [
-        Hook(kind, strip_reply_prefix(title), parse_iso(at))
-        for kind, rows in (("meeting", meeting), ("thread", thread))
-        for title, at in rows[:1]  # only the latest of each: older ones would read oddly
+        Hook(kind, strip_reply_prefix(title), datetime.fromisoformat(at))  # parse_iso, without strptime
+        for kind, row in (("meeting", meeting), ("thread", thread))
+        if row is not None
+        for title, at in (row,)
         if is_specific(title)
     ]
     if candidates:
@@ -195,19 +196,58 @@ def find_hook(ledger: Ledger, standing: Standing, now: datetime) -> Hook | None:
     return None
 
 
+def _latest_titles(
+    ledger: Ledger, person_ids: list[int], now: datetime
+) -> dict[int, tuple[tuple[str, str] | None, tuple[str, str] | None]]:
+    """Per person: (title, at) of the latest past meeting and of the latest mail, in one statement.
+
+    One query per due person cost a round trip each (tens of thousands on a large
+    ledger, benchmarks/core.py); each subquery is the per-person one with LIMIT 1.
+    ``at`` is fixed-width ISO text (20 characters), so it is packed in front of the title.
+    """
+    rows = ledger.conn.execute(
+        """SELECT d.value,
+             (SELECT at || title FROM interactions WHERE person_id = d.value AND channel = 'met' AND at <= :now
+              ORDER BY at DESC LIMIT 1),
+             (SELECT at || title FROM interactions WHERE person_id = d.value AND channel IN ('sent', 'received')
+              ORDER BY at DESC LIMIT 1)
+           FROM json_each(:ids) d""",
+        {"now": iso(now), "ids": json.dumps(person_ids)},
+    )
+    return {pid: (_unpack(met), _unpack(mail)) for pid, met, mail in rows}
+
+
+def _unpack(packed: str | None) -> tuple[str, str] | None:
+    return None if packed is None else (packed[20:], packed[:20])
+
+
 def mutual_contacts(ledger: Ledger, person_id: int, by_id: dict[int, Contact], limit: int = 3) -> list[Contact]:
     """Tracked people who shared a thread or a meeting with this person, most often first."""
+    return _mutual_for(ledger, [person_id], by_id, limit).get(person_id, [])
+
+
+def _mutual_for(
+    ledger: Ledger, person_ids: list[int], by_id: dict[int, Contact], limit: int = 3
+) -> dict[int, list[Contact]]:
+    """``mutual_contacts`` for many people: one join, counted here rather than grouped by SQLite.
+
+    Per person: the 20 most frequent companions (ties by id), of them the tracked ones, the first ``limit``.
+    """
+    shared: dict[int, Counter[int]] = {pid: Counter() for pid in person_ids}
     rows = ledger.conn.execute(
-        """
-        SELECT b.person_id, COUNT(*) AS n FROM interactions a
-        JOIN interactions b ON a.account = b.account AND a.source_id = b.source_id
-             AND b.person_id != a.person_id
-        WHERE a.person_id = ? GROUP BY b.person_id ORDER BY n DESC, b.person_id LIMIT 20
-        """,
-        (person_id,),
+        """SELECT a.person_id, b.person_id FROM json_each(?) d
+           JOIN interactions a ON a.person_id = d.value
+           JOIN interactions b ON a.account = b.account AND a.source_id = b.source_id AND b.person_id != a.person_id""",
+        (json.dumps(person_ids),),
     )
-    found = [by_id[pid] for pid, _ in rows if pid in by_id and by_id[pid].tracked]
-    return found[:limit]
+    for pid, other in rows:
+        shared[pid][other] += 1
+    out = {}
+    for pid, counts in shared.items():
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+        found = [by_id[other] for other, _ in top if other in by_id and by_id[other].tracked]
+        out[pid] = found[:limit]
+    return out
 
 
 def in_quiet_hours(settings: Settings, now: datetime) -> bool:
@@ -225,11 +265,14 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     notes: list[PlannedNote] = []
     needs_note: list[Standing] = []
     over_budget: list[Standing] = []
+    due_ids = [s.contact.person_id for s in standings if s.due]
+    mutual = _mutual_for(ledger, due_ids, by_id)
+    latest = _latest_titles(ledger, due_ids, now)
     for s in standings:
         if not s.due:
             continue
-        s.mutual = mutual_contacts(ledger, s.contact.person_id, by_id)
-        s.hook = find_hook(ledger, s, now)
+        s.mutual = mutual[s.contact.person_id]
+        s.hook = _pick_hook(s, *latest[s.contact.person_id], now)
         if s.hook is None:
             needs_note.append(s)
         elif quiet or len(notes) >= budget_left:
