@@ -1,21 +1,30 @@
 """Gmail as a MailSource and a DraftBox, over the Gmail API with the ``gmail.metadata`` scope.
 
-First sync - the plan, chosen by quota units (measured in ``benchmarks/gmail_sync.py``):
+First sync - the plan, chosen by quota units and wall time (``benchmarks/gmail_sync.py``):
 
 1. ``getProfile`` first: its historyId is where the incremental sync starts, so
    mail arriving during a long first sync is not missed (Gmail sync guide).
 2. Cheap id lists (5 units per page of up to 500 ids, 0.01 unit per message):
-   everything newest first, stopped at the lookback, minus the ids listed under
-   CATEGORY_PROMOTIONS / SOCIAL / UPDATES / FORUMS. ``messages.list`` cannot
-   exclude a label without ``q``, and ``gmail.metadata`` refuses ``q``, so the
-   exclusion is a set difference here. Listing CATEGORY_PERSONAL instead would
-   miss mail when the user turned categories off. Sent mail carries no noise
-   category, so it stays in.
+   everything newest first, minus the ids listed under CATEGORY_PROMOTIONS /
+   SOCIAL / UPDATES / FORUMS. ``messages.list`` cannot exclude a label without
+   ``q``, and ``gmail.metadata`` refuses ``q``, so the exclusion is a set
+   difference here. Listing CATEGORY_PERSONAL + SENT instead would save about
+   0.01 unit per message but miss mail when categories are off (or predate them).
+   Sent mail carries no noise category, so it stays in. Where the lookback ends
+   is found by a ``messages.get(format=minimal)`` of each page's oldest id, run
+   beside the listing (never waited for between pages), then a binary search
+   inside the first page that reaches past it.
 3. Headers only for what is left, grouped by thread: a thread with ``n`` wanted
    messages costs ``n x messages.get`` (5 each) or one ``threads.get`` (10),
-   whichever is cheaper with the configured costs. Calls go in batches of at
-   most 50 (Gmail advises against more), several batches in parallel, each
-   call paid to the :class:`QuotaLimiter` first.
+   whichever is cheaper with the configured costs; a noise message is never
+   read, even inside a thread that is read (its answer is filtered to the ids
+   asked for). With 5/10 units this is the least any plan that reads every
+   wanted message can spend: one call per thread, and two messages cost as much
+   as their thread. Every message stays a record (the ledger counts them).
+4. Steps 2 and 3 overlap: a thread is read as soon as the lists settle it (see
+   :meth:`GmailConnector._plan`), in batches of at most 50 calls (Gmail advises
+   against more), several batches in parallel, each call paid to the
+   :class:`QuotaLimiter` first - so the quota, not the listing, sets the pace.
 
 The first sync is resumable: it returns at most ``full_sync_chunk`` messages per
 call with a cursor holding the historyId and the thread groups still to fetch,
@@ -31,6 +40,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+import queue
 import sys
 import threading
 import time
@@ -73,6 +83,7 @@ log = logging.getLogger(__name__)
 CURSOR_VERSION = 1
 BATCH_LIMIT = 50  # Gmail: at most 100 per batch, more than 50 not recommended (PROVIDERS.md)
 PAGE_SIZE = 500  # messages.list / history.list maximum
+PROBE_EVERY = 8  # date probes: pages 1, 2, 4, 8, then every 8th, and the last (see _probe_due)
 FULL_SYNC_TRIES = 3  # a thread that fails in three first-sync calls is reported and dropped
 # Only the headers a MailRecord uses; fewer headers, smaller answers.
 METADATA_HEADERS = (
@@ -103,6 +114,10 @@ class Outcome:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed: dict[str, BaseException] = field(default_factory=dict)
 
+    def merge(self, other: Outcome) -> None:
+        self.results.update(other.results)
+        self.failed.update(other.failed)
+
 
 class _HistoryExpired(Exception):
     """history.list answered 404: the start id is older than Gmail keeps."""
@@ -121,12 +136,14 @@ class GmailConnector(Connector):
         self._sleep = sleep
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
+        self._list_pool: ThreadPoolExecutor | None = None  # the first sync's lists and date probes
         self.requests = 0  # HTTP requests made (a batch is one): benchmarks read it
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        for pool in (self._pool, self._list_pool):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._pool = self._list_pool = None
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -167,29 +184,36 @@ class GmailConnector(Connector):
             self._pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix=f"gmail-{self.account}")
         return self._pool
 
-    def run_calls(self, calls: list[Call], on_batch: Callable[[int], None] | None = None) -> Outcome:
+    def run_calls(self, calls: list[Call], on_batch: Callable[[Outcome], None] | None = None) -> Outcome:
         """Run ``calls`` in parallel batches; retry retryable items per item, the rest fail."""
         outcome = Outcome()
-        pending = list(calls)
+        futures = [self._executor().submit(self._batch_task, b) for b in self._batches(calls)] if calls else []
+        for done in as_completed(futures):
+            part = done.result()
+            outcome.merge(part)
+            if on_batch:
+                on_batch(part)
+        return outcome
+
+    def _batch_task(self, calls: list[Call]) -> Outcome:
+        """One batch, then its retryable failures again (in this worker) until the policy gives up."""
+        outcome = Outcome()
+        pending = calls
         attempt = 0
         while pending:
             attempt += 1
+            items = self._run_batch(pending)
             retry: list[Call] = []
             errors: list[BaseException] = []
-            by_key = {c.key: c for c in pending}
-            futures = [self._executor().submit(self._run_batch, b) for b in self._batches(pending)]
-            for done in as_completed(futures):
-                items = self._collect(done)
-                for key, (response, exc) in items.items():
-                    if exc is None:
-                        outcome.results[key] = response
-                    elif is_retryable(exc) and attempt < self.retry_policy.attempts:
-                        retry.append(by_key[key])
-                        errors.append(exc)
-                    else:
-                        outcome.failed[key] = exc
-                if on_batch:
-                    on_batch(sum(1 for _, e in items.values() if e is None))
+            for call in pending:
+                response, exc = items[call.key]
+                if exc is None:
+                    outcome.results[call.key] = response
+                elif is_retryable(exc) and attempt < self.retry_policy.attempts:
+                    retry.append(call)
+                    errors.append(exc)
+                else:
+                    outcome.failed[call.key] = exc
             if retry:
                 wait = max(self.retry_policy.delay(attempt, e) for e in errors)
                 log.info("%s: %d call(s) to retry (%s); waiting %.1fs", self.account, len(retry),
@@ -197,9 +221,6 @@ class GmailConnector(Connector):
                 self._sleep(wait)
             pending = retry
         return outcome
-
-    def _collect(self, done: Future[dict[str, tuple[Any, BaseException | None]]]) -> dict[str, Any]:
-        return done.result()
 
     def _batches(self, calls: list[Call]) -> Iterator[list[Call]]:
         # A batch must fit the limiter's bucket, or it could never be paid for at once.
@@ -252,79 +273,195 @@ class GmailConnector(Connector):
             except _HistoryExpired:
                 log.warning("%s: Gmail no longer keeps history from id %s; reading the mailbox again",
                             self.account, cursor["history_id"])
-        return self._continue_full(self._start_full())
+        return self._first_sync()
 
     def _since(self) -> datetime:
         return self.context.current_time() - timedelta(days=self.context.lookback_days)
 
-    def _start_full(self) -> Cursor:
-        profile = self._read("getProfile", lambda u: u.users.getProfile(userId="me"), "getProfile")
+    def _first_sync(self) -> SyncResult[MailRecord]:
+        """Profile, then the lists and the reading at once: a thread is read as soon as the
+        lists settle it, while later pages are still being listed (see the module docstring)."""
         since_ms = int(self._since().timestamp() * 1000)
-        groups = self.plan_first_sync(since_ms)
+        state = _PlanState(since_ms, list(NOISE_LABELS))
+        listers = self._start_lists(state)  # they get ready (client, connection) meanwhile
+        try:
+            # Before any list: mail that arrives while the lists run comes with the first poll.
+            profile = self._read("getProfile", lambda u: u.users.getProfile(userId="me"), "getProfile")
+        except BaseException:
+            self._stop_lists(state, listers)
+            raise
+        state.go.set()
+        taken: list[list[Any]] = []
+        pending: list[list[Any]] = []
+        count = 0
+        collector = _Collector(self, since_ms)
+        with _Progress(self.account, 0) as progress:
+            reader = _Reader(self, progress, collector)
+            plan = self._plan(state, listers)
+            try:
+                for thread, ids in plan:
+                    group: list[Any] = [thread, ids, 0]
+                    if count < self.config.full_sync_chunk:
+                        taken.append(group)
+                        count += len(ids)
+                        reader.add(group)
+                    else:
+                        pending.append(group)
+                reader.finish()
+            except BaseException:
+                plan.close()  # stops the lists now, not whenever the generator is collected
+                reader.abandon()
+                raise
         log.info("%s: first sync: %d messages in %d threads to read", self.account,
-                 sum(len(ids) for _, ids in groups), len(groups))
-        return {"version": CURSOR_VERSION, "mode": "full", "history_id": str(profile["historyId"]),
-                "since_ms": since_ms, "pending": [[t, ids, 0] for t, ids in groups], "done": 0}
+                 count + _count(pending), len(taken) + len(pending))
+        cursor: Cursor = {"version": CURSOR_VERSION, "mode": "full", "history_id": str(profile["historyId"]),
+                          "since_ms": since_ms, "pending": [], "done": 0}
+        result = collector.result
+        return self._after_chunk(cursor, result, pending + self._requeue(collector.failures(), result.skipped), count)
 
     def plan_first_sync(self, since_ms: int) -> list[tuple[str, list[str]]]:
-        """Thread groups of the message ids worth reading, newest thread first."""
-        listed = _Listing()
-        pool = self._executor()
-        everything = pool.submit(self._list_everything, since_ms, listed)
-        noise = [pool.submit(self._list_label, label, listed) for label in NOISE_LABELS]
-        ordered = everything.result()
-        excluded = set().union(*(f.result() for f in noise))
-        groups: dict[str, list[str]] = {}
-        for mid, thread in ordered:
-            if mid not in excluded:
-                groups.setdefault(thread, []).append(mid)
-        return list(groups.items())
+        """Thread groups of the message ids worth reading, newest first (the whole plan at once)."""
+        state = _PlanState(since_ms, list(NOISE_LABELS))
+        listers = self._start_lists(state)
+        state.go.set()
+        return list(self._plan(state, listers))
 
-    def _list_everything(self, since_ms: int, listed: _Listing) -> list[tuple[str, str]]:
-        """(id, threadId) newest first down to the lookback; each page's oldest id is probed."""
-        token: str | None = None
+    def _start_lists(self, state: _PlanState) -> list[Future[None]]:
+        """The listing threads, each waiting for ``state.go``; see :meth:`_plan`."""
+        pool = self._list_executor()
+        probes: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        return [pool.submit(self._run_lister, state, self._list_all, state, probes),
+                pool.submit(self._run_lister, state, self._probe_dates, state, probes),
+                *(pool.submit(self._run_lister, state, self._list_noise, state, label) for label in NOISE_LABELS)]
+
+    @staticmethod
+    def _stop_lists(state: _PlanState, listers: list[Future[None]]) -> None:
+        state.stop()
+        state.go.set()
+        for future in listers:
+            future.result()
+
+    def _plan(self, state: _PlanState, listers: list[Future[None]]) -> Iterator[tuple[str, list[str]]]:
+        """Thread groups of the message ids worth reading, each yielded once the lists settle it.
+
+        Three kinds of list run side by side (in the listing pool): everything, newest
+        first; each noise category, never more than two pages ahead of the everything
+        list; and the date probes, which check each everything page's oldest id off the
+        listing's critical path. A listed position is settled once it is known to be
+        inside the lookback and every category list has reached it (both lists run
+        newest first, so a noise id newer than a category's last listed id is in it).
+        A thread's group is complete when its first message (Gmail's thread id is the id
+        of the thread's first message) is settled: its later messages are newer, listed
+        before it. Groups whose first message is older than the lookback, or that never
+        show one, are yielded when the lists end. If Gmail's orders ever disagree, a
+        noise message may be read (units) - a wanted one is never dropped.
+        """
+        groups: dict[str, list[str]] = {}
+        done = 0
         try:
             while True:
-                page = self._list_page([], token)
-                items = [(m["id"], m["threadId"]) for m in page.get("messages", [])]
-                if items and self._internal_ms(items[-1][0]) < since_ms:
-                    keep = self._boundary(items, since_ms)
-                    listed.add(items[:keep])
-                    return listed.ordered
-                listed.add(items)
-                token = page.get("nextPageToken")
-                if not token:
-                    return listed.ordered
+                with state.cond:
+                    state.cond.wait_for(lambda done=done: state.error is not None or state.settled() > done
+                                        or state.finished())
+                    if state.error is not None:
+                        raise state.error
+                    end = state.settled()
+                    fresh = state.ordered[done:end]
+                    noise = state.noise
+                    complete: list[str] = []
+                    for mid, thread in fresh:
+                        if mid not in noise:
+                            groups.setdefault(thread, []).append(mid)
+                        if mid == thread and thread in groups:
+                            complete.append(thread)
+                    done = end
+                    finished = state.finished()
+                for thread in complete:
+                    yield thread, groups.pop(thread)
+                if finished:
+                    break
+            yield from groups.items()  # first message older than the lookback (or unknown)
         finally:
-            listed.finished.set()
+            self._stop_lists(state, listers)
 
-    def _boundary(self, items: list[tuple[str, str]], since_ms: int) -> int:
-        """How many of a page's ids are inside the lookback: a binary search, 9 probes for 500."""
-        lo, hi = 0, len(items) - 1  # items[hi] is known to be too old
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._internal_ms(items[mid][0]) >= since_ms:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+    def _list_executor(self) -> ThreadPoolExecutor:
+        if self._list_pool is None:
+            self._list_pool = ThreadPoolExecutor(2 + len(NOISE_LABELS), thread_name_prefix=f"gmail-list-{self.account}")
+        return self._list_pool
 
-    def _internal_ms(self, mid: str) -> int:
-        found = self._read("messages.get", lambda u: u.messages.get(userId="me", id=mid, format="minimal"),
-                           "messages.get (date probe)")
-        return int(found.get("internalDate", 0))
+    def _run_lister(self, state: _PlanState, work: Callable[..., None], *args: Any) -> None:
+        try:
+            self._thread_service()
+            state.go.wait()
+            if not state.halted():
+                work(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the planning thread, which raises it
+            state.fail(exc)
 
-    def _list_label(self, label: str, listed: _Listing) -> set[str]:
-        """Ids under ``label``, newest first, until the list passes the lookback boundary."""
-        found: set[str] = set()
+    def _list_all(self, state: _PlanState, probes: queue.SimpleQueue[int | None]) -> None:
+        """Every id, newest first, 500 a page; where a page ends goes to the date prober."""
+        token: str | None = None
+        pages = 0
+        try:
+            while not state.stopping():
+                page = self._list_page([], token)
+                token = page.get("nextPageToken")
+                start, end = state.add_page([(m["id"], m["threadId"]) for m in page.get("messages", [])], not token)
+                pages += 1
+                if end and (not token or (end > start and _probe_due(pages))):
+                    probes.put(end)  # the last page always: the list's end must be dated too
+                if not token:
+                    return
+        finally:
+            probes.put(None)
+
+    def _probe_dates(self, state: _PlanState, probes: queue.SimpleQueue[int | None]) -> None:
+        """Confirm pages inside the lookback; at the first page that reaches past it, a binary search."""
+        while (end := probes.get()) is not None:
+            if state.stopping():
+                continue
+            if self._inside(state, end - 1):
+                state.confirm(end)
+                continue
+            lo, hi = state.confirmed_end(), end - 1  # lo..hi-1 unknown, hi known too old
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self._inside(state, mid):
+                    lo = mid + 1
+                else:
+                    hi = mid
+            state.set_boundary(lo)
+
+    def _inside(self, state: _PlanState, position: int) -> bool:
+        """Whether the listed message at ``position`` is inside the lookback (one date probe).
+
+        A message deleted since it was listed counts as inside: erring that way costs a few
+        reads, whose records the lookback filter drops anyway; erring the other way loses mail.
+        """
+        mid = state.id_at(position)
+        try:
+            found = self._read("messages.get", lambda u: u.messages.get(userId="me", id=mid, format="minimal"),
+                               "messages.get (date probe)")
+        except ConnectorError as exc:
+            if getattr(exc, "status", 0) == 404:
+                return True
+            raise
+        return int(found.get("internalDate", 0)) >= state.since_ms
+
+    def _list_noise(self, state: _PlanState, label: str) -> None:
+        """Ids under a noise category, newest first, kept at most two pages ahead of the full list."""
         token: str | None = None
         while True:
+            with state.cond:
+                state.cond.wait_for(lambda: state.halted() or state.label_may_fetch(label))
+                if state.halted() or state.label_passed_end(label):
+                    state.label_finished(label)
+                    return
             page = self._list_page([label], token)
-            ids = [m["id"] for m in page.get("messages", [])]
-            found.update(ids)
             token = page.get("nextPageToken")
-            if not token or (ids and listed.past_boundary(ids[-1])):
-                return found
+            state.add_noise(label, [m["id"] for m in page.get("messages", [])], not token)
+            if not token:
+                return
 
     def _list_page(self, labels: list[str], token: str | None) -> dict[str, Any]:
         def build(users: Any) -> Any:
@@ -342,6 +479,10 @@ class GmailConnector(Connector):
             count += len(chunk[-1][1])
         result, failed = self._fetch_groups(chunk, int(cursor["since_ms"]), total=count + _count(pending))
         pending += self._requeue(failed, result.skipped)
+        return self._after_chunk(cursor, result, pending, count)
+
+    def _after_chunk(self, cursor: Cursor, result: SyncResult[MailRecord], pending: list[list[Any]],
+                     count: int) -> SyncResult[MailRecord]:
         done = int(cursor.get("done", 0)) + count
         if pending:
             result.cursor = {**cursor, "pending": pending, "done": done}
@@ -366,36 +507,34 @@ class GmailConnector(Connector):
 
     def _fetch_groups(self, groups: list[list[Any]], since_ms: int,
                       total: int) -> tuple[SyncResult[MailRecord], list[tuple[list[Any], BaseException]]]:
-        wanted = {mid for _, ids, *_ in groups for mid in ids}
-        plan = {call.key: group for group in groups for call in self._calls_for(group[0], group[1])}
-        calls = [call for group in groups for call in self._calls_for(group[0], group[1])]
+        collector = _Collector(self, since_ms)
+        calls = [call for group in groups for call in collector.expect(group)]
         with _Progress(self.account, total) as progress:
-            outcome = self.run_calls(calls, progress.advance_by_calls(calls))
-        messages: list[dict[str, Any]] = []
-        for response in outcome.results.values():
-            messages.extend(response.get("messages", [response]))
-        result = self._records([m for m in messages if m.get("id") in wanted], since_ms)
-        failed = {id(plan[k]): (plan[k], e) for k, e in outcome.failed.items() if http_status(e) != 404}
-        return result, list(failed.values())
+            self.run_calls(calls, lambda part: progress.advance(collector.take(part)))
+        return collector.result, collector.failures()
 
     def _calls_for(self, thread: str, ids: list[str]) -> list[Call]:
-        # threads.get answers every message of the thread for one price.
+        # threads.get answers every message of the thread for one price. The key is the group's
+        # first id, not the thread's: a thread can (rarely) come in two groups.
         if len(ids) * self.config.cost("messages.get") >= self.config.cost("threads.get") and len(ids) > 1:
-            return [Call("threads.get", f"t:{thread}", _thread_request(thread))]
+            return [Call("threads.get", f"t:{ids[0]}", _thread_request(thread))]
         return [Call("messages.get", f"m:{mid}", _message_request(mid)) for mid in ids]
 
     def _records(self, messages: Iterable[dict[str, Any]], since_ms: int = 0) -> SyncResult[MailRecord]:
         result: SyncResult[MailRecord] = SyncResult(records=[], cursor={})
         seen: set[str] = set()
         for msg in messages:
-            if msg["id"] in seen or NEVER_MAIL & set(msg.get("labelIds", [])):
-                continue
-            seen.add(msg["id"])
-            if int(msg.get("internalDate", 0)) < since_ms:
-                continue
-            made = gmail_record(msg, self.context.my_addresses)
-            (result.skipped if isinstance(made, Skip) else result.records).append(made)  # type: ignore[arg-type]
+            self._add_record(result, seen, msg, since_ms)
         return result
+
+    def _add_record(self, result: SyncResult[MailRecord], seen: set[str], msg: dict[str, Any], since_ms: int) -> None:
+        if msg["id"] in seen or NEVER_MAIL & set(msg.get("labelIds", [])):
+            return
+        seen.add(msg["id"])
+        if int(msg.get("internalDate", 0)) < since_ms:
+            return
+        made = gmail_record(msg, self.context.my_addresses)
+        (result.skipped if isinstance(made, Skip) else result.records).append(made)  # type: ignore[arg-type]
 
     def _incremental(self, history_id: str) -> SyncResult[MailRecord]:
         ids: dict[str, None] = {}
@@ -601,66 +740,276 @@ class BatchMissing(ConnectorError):
     """A batch answered without a part for one of its calls."""
 
 
-class _Listing:
-    """The "everything" list as it grows, shared with the label lists running beside it."""
+class _PlanState:
+    """The first sync's lists as they grow, shared by the listing threads and the planner.
 
-    def __init__(self) -> None:
+    Positions index the everything list (newest first). ``settled()`` is how far the
+    planner may go: inside the lookback (confirmed by a date probe, or before the
+    boundary) and reached by every noise category list.
+    """
+
+    def __init__(self, since_ms: int, labels: list[str]) -> None:
+        self.since_ms = since_ms
+        self.cond = threading.Condition()
         self.ordered: list[tuple[str, str]] = []
-        self.ids: set[str] = set()
-        self.finished = threading.Event()
-        self._lock = threading.Lock()
+        self.pos: dict[str, int] = {}
+        self.noise: set[str] = set()
+        self.error: BaseException | None = None
+        self.go = threading.Event()  # set once the profile's historyId is read
+        self._confirmed = 0  # positions below are inside the lookback
+        self._boundary: int | None = None  # positions from here are older than the lookback
+        self._listed_all = False  # the everything list has no next page
+        self._label_lasts: dict[str, list[str]] = {label: [] for label in labels}  # last id of each page
+        self._label_done: dict[str, bool] = dict.fromkeys(labels, False)
+        self._stop = False
 
-    def add(self, items: list[tuple[str, str]]) -> None:
-        with self._lock:
-            self.ordered.extend(items)
-            self.ids.update(mid for mid, _ in items)
+    # -- written by the listing threads ---------------------------------------------------------
 
-    def past_boundary(self, mid: str) -> bool:
-        """True once the full list is done and ``mid`` lies beyond it (older than the lookback).
+    def add_page(self, items: list[tuple[str, str]], last: bool) -> tuple[int, int]:
+        with self.cond:
+            start = len(self.ordered)
+            for mid, thread in items:
+                if mid not in self.pos:
+                    self.pos[mid] = len(self.ordered)
+                    self.ordered.append((mid, thread))
+            self._listed_all = self._listed_all or last
+            self.cond.notify_all()
+            return start, len(self.ordered)
 
-        Both lists run newest first, so a label list that reaches an id the full list
-        never took has passed the lookback boundary.
-        """
-        if not self.finished.is_set():
-            self.finished.wait()
-        with self._lock:
-            return mid not in self.ids
+    def confirm(self, end: int) -> None:
+        with self.cond:
+            self._confirmed = max(self._confirmed, end)
+            self.cond.notify_all()
+
+    def set_boundary(self, position: int) -> None:
+        with self.cond:
+            self._boundary = position
+            self._confirmed = max(self._confirmed, position)
+            self.cond.notify_all()
+
+    def add_noise(self, label: str, ids: list[str], last: bool) -> None:
+        with self.cond:
+            self.noise.update(ids)
+            if ids:
+                self._label_lasts[label].append(ids[-1])
+            self._label_done[label] = self._label_done[label] or last
+            self.cond.notify_all()
+
+    def label_finished(self, label: str) -> None:
+        with self.cond:
+            self._label_done[label] = True
+            self.cond.notify_all()
+
+    def fail(self, exc: BaseException) -> None:
+        with self.cond:
+            self.error = self.error or exc
+            self._stop = True
+            self.cond.notify_all()
+
+    def stop(self) -> None:
+        with self.cond:
+            self._stop = True
+            self.cond.notify_all()
+
+    # -- read under the condition's lock (or racy but monotone) ---------------------------------
+
+    def halted(self) -> bool:
+        """The sync is over (or failed): every list stops."""
+        return self._stop
+
+    def stopping(self) -> bool:
+        """The everything list and the date probes stop: halted, or the lookback's end is found."""
+        return self._stop or self._boundary is not None
+
+    def id_at(self, position: int) -> str:
+        with self.cond:
+            return self.ordered[position][0]
+
+    def confirmed_end(self) -> int:
+        with self.cond:
+            return self._confirmed
+
+    def _limit(self) -> int:
+        return self._boundary if self._boundary is not None else self._confirmed
+
+    def _listing_final(self) -> bool:
+        return self._boundary is not None or (self._listed_all and self._confirmed >= len(self.ordered))
+
+    def _frontier(self, label: str) -> float:
+        lasts = self._label_lasts[label]
+        if self._label_done[label]:
+            return float("inf")
+        if not lasts:
+            return 0
+        where = self.pos.get(lasts[-1])
+        return len(self.ordered) if where is None else where + 1
+
+    def label_may_fetch(self, label: str) -> bool:
+        """The category's next page is due: at most two pages ahead of the everything list."""
+        lasts = self._label_lasts[label]
+        return len(lasts) < 2 or lasts[-2] in self.pos or self.label_passed_end(label)
+
+    def label_passed_end(self, label: str) -> bool:
+        """The category list has listed past the lookback (or past the end of the full list)."""
+        lasts = self._label_lasts[label]
+        if not self._listing_final() or not lasts:
+            return False
+        where = self.pos.get(lasts[-1])
+        return where is None or where >= self._limit()
+
+    def settled(self) -> int:
+        frontier = min((self._frontier(label) for label in self._label_lasts), default=float("inf"))
+        return int(min(self._limit(), frontier, len(self.ordered)))
+
+    def finished(self) -> bool:
+        return self._listing_final() and all(self._frontier(label) >= self._limit() for label in self._label_lasts)
+
+
+class _Collector:
+    """Records from batch answers as they arrive, so parsing overlaps the waiting for quota.
+
+    Only the ids a group asked for become records (a threads.get answer holds the
+    thread's noise too); a group whose call failed (other than 404: deleted since) is
+    kept for the next sync.
+    """
+
+    def __init__(self, conn: GmailConnector, since_ms: int) -> None:
+        self.conn = conn
+        self.since_ms = since_ms
+        self.result: SyncResult[MailRecord] = SyncResult(records=[], cursor={})
+        self._seen: set[str] = set()
+        self._wanted: set[str] = set()
+        self._plan: dict[str, list[Any]] = {}
+        self._covers: dict[str, int] = {}
+        self._failed: dict[int, tuple[list[Any], BaseException]] = {}
+
+    def expect(self, group: list[Any]) -> list[Call]:
+        """The calls that read ``group``, registered so that their answers are recognised."""
+        calls = self.conn._calls_for(group[0], group[1])  # noqa: SLF001
+        self._wanted.update(group[1])
+        for call in calls:
+            self._plan[call.key] = group
+            self._covers[call.key] = len(group[1]) if call.method == "threads.get" else 1
+        return calls
+
+    def take(self, part: Outcome) -> int:
+        """Adds one batch's answers; returns how many wanted messages they held (for progress)."""
+        for response in part.results.values():
+            for msg in response.get("messages", [response]):
+                if msg.get("id") in self._wanted:
+                    self.conn._add_record(self.result, self._seen, msg, self.since_ms)  # noqa: SLF001
+        for key, exc in part.failed.items():
+            if http_status(exc) != 404:
+                self._failed[id(self._plan[key])] = (self._plan[key], exc)
+        return sum(self._covers[k] for k in part.results)
+
+    def failures(self) -> list[tuple[list[Any], BaseException]]:
+        return list(self._failed.values())
+
+
+class _Reader:
+    """Reads thread groups while the plan is still being made: full batches go out at once."""
+
+    def __init__(self, conn: GmailConnector, progress: _Progress, collector: _Collector) -> None:
+        self.conn = conn
+        self.progress = progress
+        self.collector = collector
+        self.buffer: list[Call] = []
+        self.futures: list[Future[Outcome]] = []
+        self._open: list[Future[Outcome]] = []
+
+    def add(self, group: list[Any]) -> None:
+        self.progress.grow(len(group[1]))
+        self.buffer += self.collector.expect(group)
+        batches = list(self.conn._batches(self.buffer))  # noqa: SLF001
+        full = batches if len(batches[-1]) >= BATCH_LIMIT else batches[:-1]
+        for batch in full:
+            self._submit(batch)
+        self.buffer = [] if len(full) == len(batches) else batches[-1]
+        for future in [f for f in self._open if f.done()]:
+            self._collect(future)
+
+    def _submit(self, batch: list[Call]) -> None:
+        future = self.conn._executor().submit(self.conn._batch_task, batch)  # noqa: SLF001
+        self.futures.append(future)
+        self._open.append(future)
+
+    def _collect(self, future: Future[Outcome]) -> None:
+        self._open.remove(future)
+        self.progress.advance(self.collector.take(future.result()))
+
+    def finish(self) -> None:
+        if self.buffer:
+            for batch in self.conn._batches(self.buffer):  # noqa: SLF001
+                self._submit(batch)
+            self.buffer = []
+        for future in as_completed(list(self._open)):
+            self._collect(future)
+
+    def abandon(self) -> None:
+        for future in self.futures:
+            future.cancel()
+        for future in self.futures:
+            if not future.cancelled():
+                future.exception()  # wait; the planning error is the one to report
+
+
+def _probe_due(page: int) -> bool:
+    """Which pages (1-based) of the everything list get a date probe of their oldest id (the last
+    page always does): 1, 2, 4, 8, then every ``PROBE_EVERY``-th.
+
+    A probe per page costs 5 units per 500 ids (1,000 units for 100,000 messages, a
+    second of quota at 6,000 a minute x 10); these cost about 140. The price: ids wait up
+    to ``PROBE_EVERY`` pages for the probe that clears them, the list runs up to as far
+    past the lookback, and the binary search takes three probes more. The reading is far
+    behind the listing anyway (quota), so the wait costs no wall time.
+    """
+    return page % PROBE_EVERY == 0 or page & (page - 1) == 0
 
 
 class _Progress:
-    """A rich bar on a first sync when stderr is a terminal; a log line per tenth otherwise."""
+    """A rich bar on a first sync when stderr is a terminal; a log line per tenth otherwise.
+
+    The total may grow while the sync runs: the first chunk is read while it is planned.
+    """
 
     def __init__(self, account: str, total: int) -> None:
         self.account = account
-        self.total = max(total, 1)
+        self.total = total
         self.done = 0
         self._bar: Any = None
         self._task: Any = None
-        self._next_log = self.total // 10
+        self._next_log = 0
 
     def __enter__(self) -> _Progress:
-        if sys.stderr.isatty() and self.total > BATCH_LIMIT:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self._bar = Progress(console=Console(stderr=True), transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task(f"{self.account}: reading mail headers", total=self.total)
+        self._show()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
 
-    def advance_by_calls(self, calls: list[Call]) -> Callable[[int], None]:
-        per_call = self.total / max(len(calls), 1)  # a threads.get call covers several messages
+    def _show(self) -> None:
+        if self._bar is None and sys.stderr.isatty() and self.total > BATCH_LIMIT:
+            from rich.console import Console
+            from rich.progress import Progress
 
-        def advance(succeeded: int) -> None:
-            self.done += succeeded * per_call
-            if self._bar is not None:
-                self._bar.update(self._task, completed=min(self.done, self.total))
-            elif self.done >= self._next_log and self.total > BATCH_LIMIT:
-                log.info("%s: first sync %d%%", self.account, min(100, int(100 * self.done / self.total)))
-                self._next_log += max(self.total // 10, 1)
+            self._bar = Progress(console=Console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(f"{self.account}: reading mail headers", total=self.total)
+        if not self._next_log:
+            self._next_log = self.total // 10
 
-        return advance
+    def grow(self, messages: int) -> None:
+        self.total += messages
+        self._show()
+        if self._bar is not None:
+            self._bar.update(self._task, total=self.total)
+
+    def advance(self, messages: int) -> None:
+        self.done += messages
+        if self._bar is not None:
+            self._bar.update(self._task, completed=min(self.done, self.total))
+        elif self.total > BATCH_LIMIT and self.done >= self._next_log:
+            log.info("%s: first sync %d%%", self.account, min(100, int(100 * self.done / self.total)))
+            self._next_log = self.done + max(self.total // 10, 1)

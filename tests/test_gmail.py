@@ -534,3 +534,160 @@ def test_a_cycle_killed_at_any_checkpoint_never_duplicates_a_draft(tmp_path: Pat
         finally:
             fake.stop()
     assert seen >= 5  # two syncs, then intent, create and ref per draft
+
+
+# --- the first sync's plan: lists, date probes and reads at once --------------------------------
+
+
+def _pages_of(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    import circleback.connectors.gmail as gmail
+
+    monkeypatch.setattr(gmail, "PAGE_SIZE", size)
+
+
+def _read_keys(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of every call the first sync reads with (``m:<id>`` / ``t:<first id>``)."""
+    keys: list[str] = []
+    real = GmailConnector._batch_task
+
+    def spy(self: GmailConnector, calls: list[Any]) -> Any:
+        keys.extend(c.key for c in calls)
+        return real(self, calls)
+
+    monkeypatch.setattr(GmailConnector, "_batch_task", spy)
+    return keys
+
+
+def test_a_personal_exchange_inside_a_long_noise_thread_is_read_and_its_noise_is_not(
+        backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    _pages_of(monkeypatch, 3)
+    keys = _read_keys(monkeypatch)
+    updates = ("INBOX", "CATEGORY_UPDATES")
+    root = backend.add_message(build_message(30, sender="jira@tracker.example"), labels=updates)
+    noise = [root] + [backend.add_message(build_message(n, sender="jira@tracker.example"), labels=updates,
+                                          thread_id=root) for n in range(29, 21, -1)]
+    mine = backend.add_message(build_message(21, sender=ME, to="dana@example.com"), "Sent", thread_id=root)
+    hers = backend.add_message(build_message(20, sender="dana@example.com"), thread_id=root)
+    for n in range(40, 60):
+        backend.add_message(build_message(n, sender="deals@shop.example"), labels=("INBOX", "CATEGORY_PROMOTIONS"))
+
+    result = backend.connector.sync_mail(None)
+
+    assert ids(result.records) == ["msg20@test", "msg21@test"]  # the thread's nine notifications: not records
+    assert {r.direction for r in result.records} == {Direction.SENT, Direction.RECEIVED}
+    assert keys == [f"t:{hers}"]  # two wanted messages: one threads.get (10), as cheap as two messages.get
+    assert not {f"m:{m}" for m in noise} & set(keys) and mine != hers
+
+
+def test_with_categories_turned_off_every_message_is_read(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    _pages_of(monkeypatch, 3)
+    for n in range(1, 11, 2):  # five two-message threads, no category label anywhere
+        first = backend.add_message(build_message(n + 1), labels=("INBOX",))
+        backend.add_message(build_message(n, sender=ME, to="alice@example.com"), "Sent", thread_id=first)
+
+    result = backend.connector.sync_mail(None)
+
+    assert ids(result.records) == sorted(f"msg{n}@test" for n in range(1, 11))
+    assert backend.fake.calls["threads.get"] == 5
+    assert backend.fake.calls["messages.list"] == 4 + 4  # everything (10 ids, 3 a page), one empty page a category
+
+
+def test_the_lookback_boundary_is_found_pages_deep_and_nothing_older_is_read(
+        backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    _pages_of(monkeypatch, 3)
+    keys = _read_keys(monkeypatch)
+    recent = [backend.add_message(build_message(n)) for n in range(1, 12)]
+    old = [backend.add_message(build_message(n)) for n in range(400, 420)]  # CONTEXT looks back 365 days
+    promos = [backend.add_message(build_message(n, sender="deals@shop.example"),
+                                  labels=("INBOX", "CATEGORY_PROMOTIONS")) for n in (*range(100, 120), 500)]
+
+    result = backend.connector.sync_mail(None)
+
+    assert ids(result.records) == sorted(f"msg{n}@test" for n in range(1, 12))
+    assert sorted(keys) == sorted(f"m:{m}" for m in recent)
+    assert not {f"m:{m}" for m in old + promos} & set(keys)
+    assert result.cursor["mode"] == "incremental"
+
+
+def test_reading_starts_while_the_listing_is_still_running(backend: Backend, monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    import time
+
+    _pages_of(monkeypatch, 10)
+    backend.fake.latency = 0.02
+    events: list[tuple[str, float]] = []
+    real_list, real_batch = GmailConnector._list_page, GmailConnector._batch_task
+
+    def list_page(self: GmailConnector, labels: list[str], token: str | None) -> Any:
+        page = real_list(self, labels, token)
+        if not labels:
+            events.append(("listed", time.monotonic()))
+        return page
+
+    def batch_task(self: GmailConnector, calls: list[Any]) -> Any:
+        events.append(("read", time.monotonic()))
+        return real_batch(self, calls)
+
+    monkeypatch.setattr(GmailConnector, "_list_page", list_page)
+    monkeypatch.setattr(GmailConnector, "_batch_task", batch_task)
+    fill(backend, 150)  # 150 single-message threads: three batches of 50, fifteen pages of 10
+    conn = GmailConnector(account(tmp_path, backend.fake, quota_per_minute=600_000), CONTEXT)  # no quota waits
+
+    result = conn.sync_mail(None)
+    conn.close()
+
+    assert len(result.records) == 150
+    first_read = min(t for kind, t in events if kind == "read")
+    last_page = max(t for kind, t in events if kind == "listed")
+    assert first_read < last_page
+
+
+def test_a_reply_listed_after_its_thread_s_first_message_is_still_read_once(
+        backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gmail's thread id is its first message's id, and later messages are newer - usually.
+    An imported reply dated before the first message comes later in the list: read anyway."""
+    _pages_of(monkeypatch, 2)
+    root = backend.add_message(build_message(2))
+    backend.add_message(build_message(3), thread_id=root)
+    backend.add_message(build_message(9), thread_id=root)  # older than the root, listed pages later
+    for n in (4, 5, 6, 7, 8):
+        backend.add_message(build_message(n))
+
+    result = backend.connector.sync_mail(None)
+
+    got = [r.message_id for r in result.records]
+    assert sorted(got) == sorted(f"msg{n}@test" for n in range(2, 10))
+    assert len(got) == len(set(got))
+    assert {r.thread_id for r in result.records if r.message_id in ("msg2@test", "msg9@test")} == {root}
+
+
+def test_a_list_failing_for_good_fails_the_sync_and_stops_every_list(backend: Backend) -> None:
+    fill(backend, 5)
+    fault = backend.fake.inject("messages.list", "403-other", times=100)
+
+    with pytest.raises(ConnectorError, match="insufficientPermissions"):
+        backend.connector.sync_mail(None)
+    fault.times = 0
+    # The listing pool has one worker per list: a list left waiting would starve this sync.
+    result = backend.connector.sync_mail(None)
+
+    assert len(result.records) == 5 and result.cursor["mode"] == "incremental"
+
+
+def test_a_probed_message_deleted_meanwhile_counts_as_inside_the_lookback(
+        backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    from circleback.connectors import gmail
+
+    fill(backend, 4)
+    real = gmail.GmailConnector._inside
+
+    def deleting(self: GmailConnector, state: Any, position: int) -> bool:
+        backend.fake.messages.pop(state.id_at(position), None)
+        return real(self, state, position)
+
+    monkeypatch.setattr(gmail.GmailConnector, "_inside", deleting)
+
+    result = backend.connector.sync_mail(None)
+
+    assert ids(result.records) == ["msg1@test", "msg2@test", "msg3@test"]  # msg4, the page's oldest, was deleted
+    assert result.skipped == []
