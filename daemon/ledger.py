@@ -114,6 +114,14 @@ MIGRATIONS: list[list[str]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class LedgerFull(StateError):
+    """The disk (or quota, or ``max_page_count``) under the ledger is full: the step was rolled back."""
+
+
+def _disk_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+
+
 def iso(dt: datetime) -> str:
     """Fixed-width UTC text, so that string order is time order in SQL."""
     if dt.tzinfo is None:
@@ -197,7 +205,16 @@ class Ledger:
             c.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if _disk_full(exc):
+                raise self._full() from None
             raise StateError(f"{self.path}: the ledger is unusable: {exc}") from None
+
+    def _full(self) -> LedgerFull:
+        where = self.path.parent if self.path else "the in-memory ledger"
+        return LedgerFull(
+            f"{where}: the state directory's disk is full (SQLite: database or disk is full); "
+            "the ledger is intact and this step was not saved: free some space there, then run again"
+        )
 
     def _migrate(self) -> None:
         current = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -228,10 +245,13 @@ class Ledger:
         c.execute("BEGIN IMMEDIATE")
         try:
             yield c
-        except BaseException:
-            c.execute("ROLLBACK")
+            c.execute("COMMIT")
+        except BaseException as exc:
+            if c.in_transaction:  # a failed COMMIT (disk full) leaves the transaction open
+                c.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and _disk_full(exc):
+                raise self._full() from None
             raise
-        c.execute("COMMIT")
 
     # -- people and addresses ---------------------------------------------
 
