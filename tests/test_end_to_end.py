@@ -175,7 +175,10 @@ def _cycle_child(args: list[str], crash_after: int, count_file: str) -> None:
 
         traceback.print_exc()
         code = 1
-    Path(count_file).write_text(str(faults.checkpoint.seen))
+    # Atomically: a SIGKILL from the parent may land in the middle of this write.
+    tmp = Path(count_file + ".tmp")
+    tmp.write_text(str(faults.checkpoint.seen))
+    tmp.replace(count_file)
     os._exit(code)
 
 
@@ -192,7 +195,8 @@ def run_child(args: list[str], *, crash_after: int = 0, kill_after: float | None
         if proc.is_alive():
             os.kill(proc.pid, signal.SIGKILL)
     proc.join(120)
-    return proc.exitcode if proc.exitcode is not None else -999, int(count_file.read_text())
+    seen = count_file.read_text().strip()
+    return proc.exitcode if proc.exitcode is not None else -999, int(seen or -1)
 
 
 def test_killed_at_every_checkpoint_and_at_random_times(tmp_path: Path) -> None:
