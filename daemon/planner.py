@@ -210,7 +210,7 @@ def _latest_titles(
              (SELECT at || title FROM interactions WHERE person_id = d.value AND channel = 'met' AND at <= :now
               ORDER BY at DESC LIMIT 1),
              (SELECT at || title FROM interactions WHERE person_id = d.value AND channel IN ('sent', 'received')
-              ORDER BY at DESC LIMIT 1)
+              AND at <= :now ORDER BY at DESC LIMIT 1)
            FROM json_each(:ids) d""",
         {"now": iso(now), "ids": json.dumps(person_ids)},
     )

@@ -273,8 +273,10 @@ def contacts(
     rows = ledger.conn.execute(
         f"""
         SELECT p.id, p.name, p.configured, p.snoozed_until, p.skipped_at, p.company, p.title, p.linkedin,
-               MAX(CASE WHEN i.channel = 'sent' THEN i.at END),
-               MAX(CASE WHEN i.channel = 'received' THEN i.at END),
+               -- Mail dated after now (a provider clock decades off) counts only once its
+               -- date arrives: it must never make a person look recently contacted.
+               MAX(CASE WHEN i.channel = 'sent' AND i.at <= :now THEN i.at END),
+               MAX(CASE WHEN i.channel = 'received' AND i.at <= :now THEN i.at END),
                MAX(CASE WHEN i.channel = 'met' AND i.at <= :now THEN i.at END),
                MIN(CASE WHEN i.channel = 'met' AND i.at > :now THEN i.at END),
                COUNT(CASE WHEN i.channel = 'sent' THEN 1 END),
