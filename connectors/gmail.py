@@ -51,7 +51,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from .base import (
-    Connector,
     ConnectorContext,
     ConnectorError,
     Cursor,
@@ -62,9 +61,8 @@ from .base import (
 )
 from .google_auth import (
     GmailAccount,
+    GoogleConnector,
     GoogleTokens,
-    QuotaLimiter,
-    RetryPolicy,
     TruncatedAnswer,
     authorised_http,
     batch_uri,
@@ -123,17 +121,12 @@ class _HistoryExpired(Exception):
     """history.list answered 404: the start id is older than Gmail keeps."""
 
 
-class GmailConnector(Connector):
+class GmailConnector(GoogleConnector):
     kind: ClassVar[str] = "gmail"
-    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
 
     def __init__(self, config: GmailAccount, context: ConnectorContext | None = None, *,
                  tokens: GoogleTokens | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__(config, context)
-        self.tokens = tokens or GoogleTokens(config)
-        self.limiter = QuotaLimiter(config.quota_per_minute, project=config.client_secrets,
-                                    project_per_minute=config.project_quota_per_minute, sleep=sleep)
-        self._sleep = sleep
+        super().__init__(config, context, tokens=tokens, sleep=sleep)
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._list_pool: ThreadPoolExecutor | None = None  # the first sync's lists and date probes

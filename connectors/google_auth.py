@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httplib2
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -43,7 +43,7 @@ from circleback.daemon.config import (
     GoogleCalendarAccount,
 )
 
-from .base import AuthRevoked, ConnectorError, refuse_send
+from .base import AuthRevoked, Connector, ConnectorContext, ConnectorError, refuse_send
 from .http import GuardedHttp
 from .tokens import read_private, write_private
 
@@ -502,3 +502,17 @@ def _redirect_listener(port: int, put: Callable[[str], None]) -> Any:
 def desktop_login(flow: Any) -> Any:
     """This machine has a browser: a loopback redirect on a free port."""
     return flow.run_local_server(port=0, open_browser=True, access_type="offline", prompt="consent")
+
+
+class GoogleConnector(Connector):
+    """What Gmail and Google Calendar share: the account's tokens, its quota limiter, a retry policy."""
+
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+
+    def __init__(self, config: GmailAccount | GoogleCalendarAccount, context: ConnectorContext | None = None, *,
+                 tokens: GoogleTokens | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(config, context)
+        self.tokens = tokens or GoogleTokens(config)
+        self.limiter = QuotaLimiter(config.quota_per_minute, project=config.client_secrets,
+                                    project_per_minute=config.project_quota_per_minute, sleep=sleep)
+        self._sleep = sleep

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 from .base import (
     Attendee,
-    Connector,
     ConnectorContext,
     ConnectorError,
     Cursor,
@@ -34,9 +33,8 @@ from .base import (
 )
 from .google_auth import (
     GoogleCalendarAccount,
+    GoogleConnector,
     GoogleTokens,
-    QuotaLimiter,
-    RetryPolicy,
     authorised_http,
     build_service,
     call_with_retries,
@@ -65,17 +63,12 @@ class _SyncTokenExpired(Exception):
     """events.list answered 410 fullSyncRequired."""
 
 
-class GoogleCalendarConnector(Connector):
+class GoogleCalendarConnector(GoogleConnector):
     kind: ClassVar[str] = "google_calendar"
-    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
 
     def __init__(self, config: GoogleCalendarAccount, context: ConnectorContext | None = None, *,
                  tokens: GoogleTokens | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__(config, context)
-        self.tokens = tokens or GoogleTokens(config)
-        self.limiter = QuotaLimiter(config.quota_per_minute, project=config.client_secrets,
-                                    project_per_minute=config.project_quota_per_minute, sleep=sleep)
-        self._sleep = sleep
+        super().__init__(config, context, tokens=tokens, sleep=sleep)
         self._service: Any = None
         self._http: Any = None
 
