@@ -393,8 +393,13 @@ def test_cut_mid_append_never_duplicates(proxied: ImapBackend, marker: bytes, st
 
     with pytest.raises(ConnectorError, match="APPEND"):
         proxied.connector.create_draft(message, "k-cut")
-    time.sleep(0.2)  # let Dovecot finish whatever it received
-    stored = [d for d in proxied.connector.list_drafts() if d.key == "k-cut"]
+    # Let Dovecot finish whatever it received; under load that can take longer than a moment.
+    deadline = time.monotonic() + (5.0 if stored_before_cut else 0.5)
+    while True:
+        stored = [d for d in proxied.connector.list_drafts() if d.key == "k-cut"]
+        if stored or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     _reconcile(proxied.connector, message, "k-cut")
 
     assert len(stored) == (1 if stored_before_cut else 0)
