@@ -6,21 +6,19 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from . import controllers
+from .cli_support import console
+from .cli_support import handle_errors as _handle_errors
+from .cli_support import parse_now as _parse_now
 from .config import Settings, load_settings
 from .errors import CirclebackError
 from .planner import Standing
-
-console = Console(highlight=False, soft_wrap=True)  # one message, one line: greppable
-if not console.is_terminal and "COLUMNS" not in __import__("os").environ:
-    console.width = 120  # piped or captured: rich would assume 80 and wrap every row
 
 
 class Context:
@@ -31,21 +29,6 @@ class Context:
 
     def settings(self) -> Settings:
         return load_settings(self.config_path)
-
-
-def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn our exceptions into one sentence and an exit code (STYLE.md #7)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CirclebackError as exc:
-            click.echo(f"error: {exc}", err=True)  # plain: one unwrapped line per problem
-            sys.exit(exc.exit_code)
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -117,13 +100,6 @@ def demo(directory: Path | None, fresh: bool, now_text: str | None) -> None:
         console.print(f"[yellow]problem:[/] {line}")
     console.print(f"\nRan in {result.seconds:.2f}s. Try: circleback --config {result.config_path} "
                   f"--state-dir {result.state_dir} status")
-
-
-def _parse_now(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _print_draft_file(path: Path) -> None:

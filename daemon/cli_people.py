@@ -7,50 +7,24 @@ it relies only on the context object's ``settings()`` and ``state_dir``.
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from . import controllers
+from .cli_support import console, handle_errors, now_option, parse_now
 from .config import Settings
 from .durations import parse_duration
 from .errors import CirclebackError
 from .ledger import Ledger
 
-console = Console(highlight=False)
-if not console.is_terminal:
-    console.width = 120
-
-
-def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """One sentence and the error's exit code, never a traceback (STYLE.md #7)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CirclebackError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper
-
 
 def _now(text: str | None) -> datetime:
-    if not text:
-        return controllers.utcnow()
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-now_option = click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")
+    return parse_now(text) or controllers.utcnow()
 
 
 @contextmanager

@@ -24,7 +24,7 @@ import click
 from jinja2.exceptions import TemplateSyntaxError
 
 from . import controllers
-from .cli_people import handle_errors
+from .cli_support import handle_errors
 from .config import Person, Settings
 from .drafting import TEMPLATES, check_linkedin_length, me_context, person_context
 from .errors import TemplateError
