@@ -45,7 +45,7 @@ from circleback.daemon.config import (
 
 from .base import AuthRevoked, Connector, ConnectorContext, ConnectorError, refuse_send
 from .http import GuardedHttp
-from .tokens import read_private, write_private
+from .tokens import default_token_path, read_private, write_private
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,7 @@ def scopes_for(account: GoogleAccount) -> tuple[str, ...]:
 def token_path(account: GoogleAccount) -> Path:
     if account.token_path:
         return Path(account.token_path).expanduser()
-    import platformdirs
-
-    return platformdirs.user_state_path("circleback") / "tokens" / f"google-{account.name}.json"
+    return default_token_path("google", account.name)
 
 
 def reauth_hint(account: GoogleAccount) -> str:

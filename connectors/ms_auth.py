@@ -31,7 +31,7 @@ from msal.exceptions import MsalError
 from circleback.daemon.config import OutlookAccount
 
 from .base import AuthRevoked, ConnectorError
-from .tokens import read_private, write_private
+from .tokens import default_token_path, read_private, write_private
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,7 @@ def token_cache_path(account: OutlookAccount) -> Path:
     """Where the account's MSAL cache lives: configured, else the user's state directory."""
     if account.token_cache:
         return Path(account.token_cache).expanduser()
-    import platformdirs
-
-    return platformdirs.user_state_path("circleback") / "tokens" / f"microsoft-{account.name}.json"
+    return default_token_path("microsoft", account.name)
 
 
 def reauth_hint(account: OutlookAccount) -> str:

@@ -63,3 +63,10 @@ def read_private(path: Path) -> bytes | None:
         if st.st_uid != os.getuid():
             raise TokenFileError(f"{path}: token file belongs to another user (uid {st.st_uid})")
         return fh.read()
+
+
+def default_token_path(provider: str, account: str) -> Path:
+    """``<user state dir>/tokens/<provider>-<account>.json``, when the config names no path."""
+    import platformdirs  # only the cloud connectors need it, and only at sign-in or first use
+
+    return platformdirs.user_state_path("circleback") / "tokens" / f"{provider}-{account}.json"
