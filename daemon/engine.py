@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from circleback.connectors.base import Connector, ConnectorError, DraftBox
 
@@ -79,7 +80,7 @@ class Engine:
         self.ledger = ledger
         self.connectors = connectors
         self.renderer = renderer or TemplateRenderer(
-            _path(settings.drafting.templates_dir) if settings.drafting.templates_dir else None
+            Path(settings.drafting.templates_dir) if settings.drafting.templates_dir else None
         )
         self.checkpoint = checkpoint
 
@@ -193,9 +194,3 @@ class Engine:
             if added:
                 report.drafts.append(draft)
                 self.checkpoint("after-intent-commit")
-
-
-def _path(text: str):  # noqa: ANN202 - tiny helper
-    from pathlib import Path
-
-    return Path(text)
