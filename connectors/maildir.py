@@ -27,11 +27,13 @@ from typing import Any, ClassVar
 
 from .base import Connector, ConnectorError, Cursor, DraftRef, MailRecord, Skip, SyncResult
 from .mailheaders import clean_text, parse_mail_headers, read_header_block
+from .progress import SyncProgress
 
 log = logging.getLogger(__name__)
 
 SLACK_NS = 2_000_000_000  # file and directory mtimes are only this trustworthy (coarse clocks)
 _SUBDIRS = ("new", "cur")  # new/ before cur/: a file renamed new -> cur mid-sync is still seen
+PROGRESS_FROM = 2000  # messages to read before a first sync shows progress (a few seconds of work)
 _SKIP_DIRS = ("cur", "new", "tmp")
 _KEY_PARSER = BytesHeaderParser(policy=compat32)  # one plain header; nothing to decode
 _counter = itertools.count()
@@ -72,9 +74,10 @@ class MaildirConnector(Connector):
         records: list[MailRecord] = []
         skipped: list[Skip] = []
         folders: dict[str, Any] = {}
-        for folder in self.mail_folders():
-            state = old.get(folder.name)
-            folders[folder.name] = self._sync_folder(folder, state, cutoff, records, skipped)
+        with SyncProgress(self.account, "reading mail headers", min_total=PROGRESS_FROM) as progress:
+            for folder in self.mail_folders():
+                state = old.get(folder.name)
+                folders[folder.name] = self._sync_folder(folder, state, cutoff, records, skipped, progress)
         return SyncResult(records, {"folders": folders}, skipped)
 
     def mail_folders(self) -> list[Folder]:
@@ -93,6 +96,7 @@ class MaildirConnector(Connector):
         cutoff: datetime | None,
         records: list[MailRecord],
         skipped: list[Skip],
+        progress: SyncProgress,
     ) -> dict[str, Any]:
         dir_mtimes = {sub: _mtime_ns(folder.path / sub) for sub in _SUBDIRS}
         if state and all(state.get(sub) == dir_mtimes[sub] for sub in _SUBDIRS):
@@ -100,12 +104,18 @@ class MaildirConnector(Connector):
         high = state["high"] if state else 0
         seen = set(state["seen"]) if state else set()
         files = list(_message_files(folder.path))
-        for path, mtime_ns in files:
+        oldest = cutoff.timestamp() * 1e9 if cutoff else 0  # delivered before the lookback: not even opened
+        todo = [
+            (path, mtime_ns)
+            for path, mtime_ns in files
+            if mtime_ns >= high - SLACK_NS and mtime_ns >= oldest and unique_part(path.name) not in seen
+        ]
+        progress.grow(len(todo))
+        for path, mtime_ns in todo:
+            progress.advance()
             unique = unique_part(path.name)
-            if mtime_ns < high - SLACK_NS or unique in seen:
-                continue
-            if cutoff and mtime_ns < cutoff.timestamp() * 1e9:
-                continue  # delivered before the lookback window: not even opened
+            if unique in seen:
+                continue  # listed in new/ and again in cur/: moved by the mail client between the two listings
             if self._read_message(folder, path, mtime_ns, cutoff, records, skipped):
                 seen.add(unique)
         new_high = max([high, *(m for _, m in files)])

@@ -1,0 +1,119 @@
+"""Progress on a long first sync: a bar on a terminal, ten plain log lines otherwise, nothing for small syncs."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pytest
+
+from circleback.connectors import maildir as maildir_module
+from circleback.connectors.maildir import MaildirConnector
+from circleback.connectors.progress import SyncProgress
+from circleback.daemon.config import MaildirAccount
+from tests.contract import CONTEXT, build_message
+from tests.mailfixtures import deliver, make_maildir
+
+LOGGER = "circleback.connectors.progress"
+
+
+class Terminal(io.StringIO):
+    """What rich sees as an interactive terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class Pipe(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_a_terminal_gets_a_bar_with_the_account_count_and_eta(caplog: pytest.LogCaptureFixture) -> None:
+    screen = Terminal()
+    with caplog.at_level(logging.INFO, logger=LOGGER), SyncProgress(
+        "work", "reading mail headers", min_total=10, stream=screen
+    ) as progress:
+        progress.grow(40)
+        for _ in range(40):
+            progress.advance()
+        progress._bar.refresh()  # what the refresh thread draws ten times a second
+        drawn = screen.getvalue()
+
+    assert "work: reading mail headers" in drawn
+    assert "100%" in drawn
+    assert "0:00:00" in drawn  # the ETA column
+    assert caplog.records == []  # the bar replaces the log lines, it does not double them
+
+
+def test_without_a_terminal_ten_plain_lines_with_percent_and_counts(caplog: pytest.LogCaptureFixture) -> None:
+    stream = Pipe()
+    with caplog.at_level(logging.INFO, logger=LOGGER), SyncProgress(
+        "work", "reading mail headers", min_total=10, stream=stream
+    ) as progress:
+        progress.grow(100)
+        for _ in range(100):
+            progress.advance()
+
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "work: first sync 10% (10 of 100)"
+    assert lines[-1] == "work: first sync 100% (100 of 100)"
+    assert len(lines) == 10
+    assert stream.getvalue() == ""  # no escape codes in a journal
+
+
+def test_a_small_sync_shows_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    screen = Terminal()
+    with caplog.at_level(logging.INFO, logger=LOGGER), SyncProgress(
+        "work", "reading", min_total=1000, stream=screen
+    ) as progress:
+        progress.grow(999)
+        for _ in range(999):
+            progress.advance()
+    assert screen.getvalue() == ""
+    assert caplog.records == []
+
+
+def test_a_growing_total_keeps_percentages_honest(caplog: pytest.LogCaptureFixture) -> None:
+    """Gmail plans while it reads: the total grows; a percentage never passes 100."""
+    with caplog.at_level(logging.INFO, logger=LOGGER), SyncProgress(
+        "work", "reading", min_total=10, stream=Pipe()
+    ) as progress:
+        progress.grow(20)
+        for _ in range(20):
+            progress.advance()
+        progress.grow(180)
+        for _ in range(180):
+            progress.advance()
+    percents = [int(r.getMessage().split("% ")[0].rsplit(" ", 1)[1]) for r in caplog.records]
+    assert max(percents) == 100
+    assert len(percents) <= 21  # about ten lines per plan, never one per message
+    assert caplog.records[-1].getMessage() == "work: first sync 100% (200 of 200)"
+
+
+def test_maildir_first_sync_logs_progress_without_subjects_or_addresses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(maildir_module, "PROGRESS_FROM", 10)
+    root = make_maildir(tmp_path / "mail")
+    for n in range(30):
+        deliver(root, build_message(n))
+    connector = MaildirConnector(MaildirAccount(name="home", kind="maildir", path=str(root)), CONTEXT)
+
+    with caplog.at_level(logging.INFO):
+        first = connector.sync_mail(None)
+    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert len(first.records) == 30
+    assert lines[-1] == "home: first sync 100% (30 of 30)"
+    text = caplog.text
+    for record in first.records:
+        assert record.subject not in text
+        assert all(a.email not in text for a in record.to)
+
+    caplog.clear()
+    deliver(root, build_message(99))
+    with caplog.at_level(logging.INFO):
+        again = connector.sync_mail(first.cursor)
+    assert len(again.records) == 1
+    assert not [r for r in caplog.records if r.name == LOGGER]  # one new message: no progress to show
