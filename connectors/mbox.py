@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from .base import Connector, Cursor, MailRecord, Skip, SyncResult
 from .mailheaders import HEADER_LIMIT, parse_mail_headers, read_header_block
+from .progress import SyncProgress
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ HEAD_BYTES = 4096  # the file's first bytes identify it across syncs (a rewrite 
 QUIET_NS = 2_000_000_000  # a file untouched this long is not being appended to
 _NOT_MAIL = (".msf", ".dat", ".json")  # Thunderbird's summary, filter and state files
 _BOM = b"\xef\xbb\xbf"
+PROGRESS_FROM = 256 * 1024 * 1024  # bytes to scan before a first sync shows progress (Takeout files run to GBs)
 _LINE = 65536  # read bodies in slices: a base64 blob without newlines must not fill memory
 
 
@@ -87,10 +89,11 @@ class MboxConnector(Connector):
         records: list[MailRecord] = []
         skipped: list[Skip] = []
         files: dict[str, Any] = {}
-        for name, path in self.mbox_files():
-            state = self._sync_file(name, path, old.get(name), cutoff, records, skipped)
-            if state is not None:
-                files[name] = state
+        with SyncProgress(self.account, "reading mbox", min_total=PROGRESS_FROM, unit="bytes") as progress:
+            for name, path in self.mbox_files():
+                state = self._sync_file(name, path, old.get(name), cutoff, records, skipped, progress)
+                if state is not None:
+                    files[name] = state
         return SyncResult(records, {"files": files}, skipped)
 
     def mbox_files(self) -> list[tuple[str, Path]]:
@@ -120,6 +123,7 @@ class MboxConnector(Connector):
         cutoff: datetime | None,
         records: list[MailRecord],
         skipped: list[Skip],
+        progress: SyncProgress,
     ) -> dict[str, Any] | None:
         where = f"{self.account}:{name}"
         try:
@@ -127,7 +131,7 @@ class MboxConnector(Connector):
             if state and _unchanged(state, st):
                 return state  # idle: not even opened
             with path.open("rb") as fh:
-                return self._scan_file(name, fh, st, state, cutoff, records, skipped)
+                return self._scan_file(name, fh, st, state, cutoff, records, skipped, progress)
         except OSError as exc:
             skipped.append(Skip(where, f"unreadable ({exc.strerror or exc})"))
             return state
@@ -141,6 +145,7 @@ class MboxConnector(Connector):
         cutoff: datetime | None,
         records: list[MailRecord],
         skipped: list[Skip],
+        progress: SyncProgress,
     ) -> dict[str, Any] | None:
         head_len = min(HEAD_BYTES, st.st_size)
         head = _head(fh, head_len)
@@ -154,7 +159,11 @@ class MboxConnector(Connector):
                 return None
         mtime = datetime.fromtimestamp(st.st_mtime, UTC)
         settled = st.st_mtime_ns < time.time_ns() - QUIET_NS
+        progress.grow(st.st_size - scan.offset)
+        read_to = scan.offset
         for offset, block in scan_mbox(fh, scan, settled=settled):
+            progress.advance(offset - read_to)
+            read_to = offset
             found = parse_mail_headers(
                 block,
                 folder=name,
@@ -168,6 +177,7 @@ class MboxConnector(Connector):
                 skipped.append(Skip(f"{self.account}:{name}@{offset}", found.why))
             elif cutoff is None or found.timestamp >= cutoff:
                 records.append(found)
+        progress.advance(st.st_size - read_to)  # the last message's body, or a tail left for next time
         return {
             "size": st.st_size,
             "mtime": st.st_mtime_ns,

@@ -25,10 +25,18 @@ class SyncProgress:
     """
 
     def __init__(
-        self, account: str, what: str, total: int = 0, *, min_total: int = 1000, stream: TextIO | None = None
+        self,
+        account: str,
+        what: str,
+        total: int = 0,
+        *,
+        min_total: int = 1000,
+        unit: str = "",
+        stream: TextIO | None = None,
     ) -> None:
         self.account = account
         self.what = what
+        self.unit = f" {unit}" if unit else ""
         self.total = total
         self.done = 0
         self.min_total = min_total
@@ -75,6 +83,6 @@ class SyncProgress:
         if self._bar is not None:
             self._bar.update(self._task, completed=min(self.done, self.total))
         elif self.total >= self.min_total and (self.done >= self._next_log or self.done == self.total):
-            log.info("%s: first sync %d%% (%d of %d)", self.account, min(100, 100 * self.done // self.total),
-                     self.done, self.total)
+            log.info("%s: first sync %d%% (%s of %s%s)", self.account, min(100, 100 * self.done // self.total),
+                     f"{self.done:,}", f"{self.total:,}", self.unit)
             self._next_log = self.done + max(self.total // 10, 1)

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from circleback.connectors import maildir as maildir_module
+from circleback.connectors import mbox as mbox_module
 from circleback.connectors.maildir import MaildirConnector
+from circleback.connectors.mbox import MboxConnector
 from circleback.connectors.progress import SyncProgress
-from circleback.daemon.config import MaildirAccount
+from circleback.daemon.config import MaildirAccount, MboxAccount
 from tests.contract import CONTEXT, build_message
-from tests.mailfixtures import deliver, make_maildir
+from tests.mailfixtures import append_mbox, deliver, make_maildir
 
 LOGGER = "circleback.connectors.progress"
 
@@ -117,3 +119,21 @@ def test_maildir_first_sync_logs_progress_without_subjects_or_addresses(
         again = connector.sync_mail(first.cursor)
     assert len(again.records) == 1
     assert not [r for r in caplog.records if r.name == LOGGER]  # one new message: no progress to show
+
+
+def test_mbox_first_sync_counts_bytes_and_ends_at_the_file_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(mbox_module, "PROGRESS_FROM", 1000)
+    path = tmp_path / "Takeout.mbox"
+    for n in range(40):
+        append_mbox(path, build_message(n))
+    size = path.stat().st_size
+    connector = MboxConnector(MboxAccount(name="takeout", kind="mbox", path=str(path)), CONTEXT)
+
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        result = connector.sync_mail(None)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(result.records) == 40
+    assert lines[-1] == f"takeout: first sync 100% ({size:,} of {size:,} bytes)"
+    assert 5 <= len(lines) <= 11
