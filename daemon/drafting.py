@@ -7,6 +7,7 @@ control characters from every header and re-parses what it wrote.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from .ledger import Ledger, iso
 from .message import build_draft, new_message_id
 from .planner import LINKEDIN, PlannedNote, Standing, strip_reply_prefix
 from .relations import Contact
-from .templating import RenderedNote, TemplateRenderer
+from .templating import RenderedNote, TemplateRenderer, first_name, name_from_address
 
 TEMPLATES = {
     "checkin": "checkin.txt.j2",
@@ -41,13 +42,23 @@ class Draft:
     message: bytes
 
 
-def _first_name(name: str, email: str = "") -> str:
-    name = name.strip().strip('"')
-    if "," in name:  # "Hörst, Kenny"
-        name = name.split(",", 1)[1].strip()
-    if name:
-        return name.split()[0]
-    return email.split("@", 1)[0].split(".")[0].capitalize()
+def _names_of(c: Contact) -> set[str]:
+    """The words that name this person: their name's words and a name-shaped address's first part."""
+    words = {w.lower() for w in re.findall(r"[^\W\d_]{2,}", c.display_name) if "@" not in c.display_name}
+    for email in c.emails:
+        first = name_from_address(email)
+        if first:
+            words.add(first.lower())
+    return words - {"the", "and", "with", "von", "van", "der", "de", "la", "le", "du", "da", "di"}
+
+
+def names_them(text: str, c: Contact) -> bool:
+    """Does a meeting title or subject name this person ("Coffee with Dana", "Dana / Alex 1:1")?
+
+    Quoting such a title back to them ("since “Coffee with Dana”") reads like a mail merge.
+    """
+    said = {w.lower() for w in re.findall(r"[^\W\d_]{2,}", text)}
+    return bool(said & _names_of(c))
 
 
 def recipient_of(standing: Standing) -> Address:
@@ -62,7 +73,7 @@ def address_of(c: Contact) -> Address:
 def me_context(settings: Settings) -> dict[str, Any]:
     return {
         "name": settings.me.name,
-        "first_name": _first_name(settings.me.name, settings.me.addresses[0] if settings.me.addresses else ""),
+        "first_name": first_name(settings.me.name, settings.me.addresses[0] if settings.me.addresses else ""),
         "signature": settings.me.signature,
     }
 
@@ -74,7 +85,7 @@ def person_context(c: Contact) -> dict[str, Any]:
     shown = c.display_name if c.display_name != email else ""
     return {
         "name": c.display_name,
-        "first_name": _first_name(shown, email),
+        "first_name": first_name(shown, email),
         "email": email,
         "note": p.note if p else "",
         "company": p.company if p else "",
@@ -114,13 +125,24 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
         "me": me_context(settings),
         "person": person_context(c),
         "hook": {"kind": hook.kind if hook else "", "text": hook.text if hook else ""},
-        "last_meeting": last_meeting(ledger, c.person_id, now),
-        "last_thread": _last(ledger, c.person_id, ("sent", "received"), now),
+        "last_meeting": _unnamed(last_meeting(ledger, c.person_id, now), "title", c),
+        "last_thread": _unnamed(_last(ledger, c.person_id, ("sent", "received"), now), "subject", c),
         "days_since": (now - last).days if last else None,
-        "mutual": [{"name": m.display_name, "first_name": _first_name(m.display_name)} for m in s.mutual],
+        "mutual": [
+            {"name": m.display_name, "first_name": first}
+            for m in s.mutual
+            if (first := first_name(m.display_name if m.display_name not in m.emails else "", *m.emails[:1]))
+        ],
         "about": note.about,
         "key": note.key,
     }
+
+
+def _unnamed(found: dict[str, Any] | None, field: str, c: Contact) -> dict[str, Any] | None:
+    """The meeting or thread with its title blanked if it names the recipient: the template then says "when we met"."""
+    if found and names_them(found[field], c):
+        found[field] = ""
+    return found
 
 
 def last_meeting(ledger: Ledger, person_id: int, now: datetime) -> dict[str, Any] | None:

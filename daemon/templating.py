@@ -210,9 +210,10 @@ _HONORIFICS = frozenset({"dr", "mr", "mrs", "ms", "mx", "prof", "sir", "dame", "
 def first_name(value: Any, email: str = "") -> str:
     """The first word of a name ("Dr. Jo Park" -> "Jo", "Park, Jo" -> "Jo").
 
-    With no name, the local part of the address, capitalised ("jo.park@x" -> "Jo").
-    Accepts a mapping too (``{{ person | first_name }}``): its ``first_name`` if
-    set, else worked out from its ``name`` and ``email``.
+    With no name, the first part of an address shaped like a name ("jo.park@x" ->
+    "Jo"), and otherwise "": "jsmith1987@x" is not someone's name, and "Hi," reads
+    better than "Hey Jsmith1987,". Accepts a mapping too (``{{ person | first_name }}``):
+    its ``first_name`` if set, else worked out from its ``name`` and ``email``.
     """
     if isinstance(value, Mapping):
         if value.get("first_name"):
@@ -226,8 +227,23 @@ def first_name(value: Any, email: str = "") -> str:
     words = [w for w in name.split() if w.rstrip(".").lower() not in _HONORIFICS]
     if words:
         return words[0]
-    local = re.split(r"[._+\-]", email.partition("@")[0])[0]
-    return local.capitalize()
+    return name_from_address(email)
+
+
+_NAME_WORD = re.compile(r"[^\W\d_]{2,}(?:-[^\W\d_]{2,})*")  # letters only, two or more; "anna-lena"
+
+
+def name_from_address(email: str) -> str:
+    """ "Jo" from "jo.park@x" or "jo_park@x"; "" from "jsmith1987@x", "jsmith@x" or "j.park@x".
+
+    Only a local part of two or more all-letter words separated by "." or "_" is
+    read as first.last ("anna-lena.berg" gives "Anna-Lena"): a single word may be an
+    initial glued to a surname, and a greeting with the wrong name is worse than none.
+    """
+    parts = re.split(r"[._]", email.partition("@")[0].partition("+")[0])
+    if len(parts) >= 2 and all(_NAME_WORD.fullmatch(p) for p in parts[:2]):
+        return "-".join(piece.capitalize() for piece in parts[0].split("-"))
+    return ""
 
 
 _NUMBER_WORDS = [

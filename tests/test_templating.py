@@ -255,7 +255,13 @@ def test_output_is_tidied(tmp_path: Path) -> None:
         ("山田 太郎", "", "山田"),
         ({"name": "Jo Park", "email": "x@y.z"}, "", "Jo"),
         ({"name": "", "first_name": "Joanna"}, "", "Joanna"),
-        ({"name": "", "email": "cy@example.com"}, "", "Cy"),
+        # A single word may be an initial glued to a surname: no greeting name beats a wrong one.
+        ({"name": "", "email": "cy@example.com"}, "", ""),
+        ("", "jsmith1987@corp.example", ""),
+        ("", "j.park@example.org", ""),
+        ("", "jo.park+lists@example.org", "Jo"),
+        ("anna-lena.berg@example.de", "", "Anna-Lena"),
+        ("", "élodie.roux@example.fr", "Élodie"),
     ],
 )
 def test_first_name(value: Any, email: str, expected: str) -> None:
