@@ -32,33 +32,41 @@ class Pipe(io.StringIO):
         return False
 
 
+def read(stream: io.StringIO, *plans: int, min_total: int = 10) -> SyncProgress:
+    """A sync that plans ``plans`` messages one after another and reads each as soon as it is planned."""
+    with SyncProgress("work", "reading mail headers", min_total=min_total, stream=stream) as progress:
+        for planned in plans:
+            progress.grow(planned)
+            for _ in range(planned):
+                progress.advance()
+        if progress._bar is not None:
+            progress._bar.refresh()  # what the refresh thread draws ten times a second
+    return progress
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == LOGGER]
+
+
+@pytest.fixture(autouse=True)
+def _info(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+
+
 def test_a_terminal_gets_a_bar_with_the_account_count_and_eta(caplog: pytest.LogCaptureFixture) -> None:
     screen = Terminal()
-    with caplog.at_level(logging.INFO, logger=LOGGER), SyncProgress(
-        "work", "reading mail headers", min_total=10, stream=screen
-    ) as progress:
-        progress.grow(40)
-        for _ in range(40):
-            progress.advance()
-        progress._bar.refresh()  # what the refresh thread draws ten times a second
-        drawn = screen.getvalue()
-
+    read(screen, 40)
+    drawn = screen.getvalue()
     assert "work: reading mail headers" in drawn
     assert "100%" in drawn
     assert "0:00:00" in drawn  # the ETA column
-    assert caplog.records == []  # the bar replaces the log lines, it does not double them
+    assert logged(caplog) == []  # the bar replaces the log lines, it does not double them
 
 
 def test_without_a_terminal_ten_plain_lines_with_percent_and_counts(caplog: pytest.LogCaptureFixture) -> None:
     stream = Pipe()
-    with caplog.at_level(logging.INFO, logger=LOGGER), SyncProgress(
-        "work", "reading mail headers", min_total=10, stream=stream
-    ) as progress:
-        progress.grow(100)
-        for _ in range(100):
-            progress.advance()
-
-    lines = [r.getMessage() for r in caplog.records]
+    read(stream, 100)
+    lines = logged(caplog)
     assert lines[0] == "work: first sync 10% (10 of 100)"
     assert lines[-1] == "work: first sync 100% (100 of 100)"
     assert len(lines) == 10
@@ -67,31 +75,19 @@ def test_without_a_terminal_ten_plain_lines_with_percent_and_counts(caplog: pyte
 
 def test_a_small_sync_shows_nothing(caplog: pytest.LogCaptureFixture) -> None:
     screen = Terminal()
-    with caplog.at_level(logging.INFO, logger=LOGGER), SyncProgress(
-        "work", "reading", min_total=1000, stream=screen
-    ) as progress:
-        progress.grow(999)
-        for _ in range(999):
-            progress.advance()
+    read(screen, 999, min_total=1000)
     assert screen.getvalue() == ""
-    assert caplog.records == []
+    assert logged(caplog) == []
 
 
 def test_a_growing_total_keeps_percentages_honest(caplog: pytest.LogCaptureFixture) -> None:
     """Gmail plans while it reads: the total grows; a percentage never passes 100."""
-    with caplog.at_level(logging.INFO, logger=LOGGER), SyncProgress(
-        "work", "reading", min_total=10, stream=Pipe()
-    ) as progress:
-        progress.grow(20)
-        for _ in range(20):
-            progress.advance()
-        progress.grow(180)
-        for _ in range(180):
-            progress.advance()
-    percents = [int(r.getMessage().split("% ")[0].rsplit(" ", 1)[1]) for r in caplog.records]
+    read(Pipe(), 20, 180)
+    lines = logged(caplog)
+    percents = [int(line.split("% ")[0].rsplit(" ", 1)[1]) for line in lines]
     assert max(percents) == 100
     assert len(percents) <= 21  # about ten lines per plan, never one per message
-    assert caplog.records[-1].getMessage() == "work: first sync 100% (200 of 200)"
+    assert lines[-1] == "work: first sync 100% (200 of 200)"
 
 
 def test_maildir_first_sync_logs_progress_without_subjects_or_addresses(
