@@ -22,6 +22,24 @@ from typing import Any
 
 from .errors import StateError
 
+# channel_totals (schema v3) kept up to date: the statements its triggers run. Part of
+# migration v3 as released: never edit them; a change is a new migration that replaces the triggers.
+# (UPSERT and row values need SQLite 3.24, from 2018.)
+_ADD_TOTAL = """INSERT INTO channel_totals (person_id, channel, n, last_at, last_title)
+            VALUES (new.person_id, new.channel, 1, new.at, new.title)
+            ON CONFLICT (person_id, channel) DO UPDATE SET n = n + 1,
+                last_title = CASE WHEN (excluded.last_at, excluded.last_title) > (last_at, last_title)
+                                  THEN excluded.last_title ELSE last_title END,
+                last_at = max(last_at, excluded.last_at)"""
+# The latest row is looked up again (an index seek) only when the row that left was it.
+_DROP_TOTAL = """DELETE FROM channel_totals WHERE person_id = old.person_id AND channel = old.channel AND n = 1;
+            UPDATE channel_totals SET n = n - 1 WHERE person_id = old.person_id AND channel = old.channel;
+            UPDATE channel_totals SET (last_at, last_title) = (
+                SELECT at, title FROM interactions WHERE person_id = old.person_id AND channel = old.channel
+                ORDER BY at DESC, title DESC LIMIT 1)
+            WHERE person_id = old.person_id AND channel = old.channel
+              AND (old.at, old.title) >= (last_at, last_title)"""
+
 # One list of statements per schema version; never edit a released one, append.
 MIGRATIONS: list[list[str]] = [
     [
@@ -108,6 +126,37 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE intros ADD COLUMN sent_at TEXT",
         "ALTER TABLE intros ADD COLUMN closed_at TEXT",
         "CREATE INDEX intros_state ON intros(state)",
+    ],
+    # v3 (issue 8): per person and channel, how many interactions and the latest one (its
+    # time and title), kept by triggers. The due list, `status` and the plan's hooks read these
+    # ~150,000 rows instead of a million interactions (benchmarks/core.py); they go back to the
+    # interactions only for a channel whose latest row is dated after their ``now``. "The
+    # latest" is the greatest (at, title): rows at the same second go to the greater title.
+    [
+        """CREATE TABLE channel_totals (
+            person_id INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            last_at TEXT NOT NULL,
+            last_title TEXT NOT NULL,
+            PRIMARY KEY (person_id, channel)
+        ) WITHOUT ROWID""",
+        "INSERT INTO channel_totals (person_id, channel, n, last_at, last_title) "
+        "SELECT person_id, channel, COUNT(*), MAX(at), '' FROM interactions GROUP BY person_id, channel",
+        """UPDATE channel_totals SET last_title = (
+            SELECT title FROM interactions WHERE person_id = channel_totals.person_id
+            AND channel = channel_totals.channel AND at = channel_totals.last_at ORDER BY title DESC LIMIT 1)""",
+        f"""CREATE TRIGGER interactions_add_total AFTER INSERT ON interactions BEGIN
+            {_ADD_TOTAL};
+        END""",
+        f"""CREATE TRIGGER interactions_drop_total AFTER DELETE ON interactions BEGIN
+            {_DROP_TOTAL};
+        END""",
+        f"""CREATE TRIGGER interactions_move_total AFTER UPDATE OF person_id, channel, at, title ON interactions
+        BEGIN
+            {_DROP_TOTAL};
+            {_ADD_TOTAL};
+        END""",
     ],
 ]
 
@@ -203,6 +252,8 @@ class Ledger:
                     raise StateError(f"{self.path}: SQLite refused WAL mode (got {mode})")
             c.execute("PRAGMA synchronous = FULL")
             c.execute("PRAGMA foreign_keys = ON")
+            # Without it, rows that INSERT OR REPLACE deletes skip the delete triggers (channel_totals).
+            c.execute("PRAGMA recursive_triggers = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             if _disk_full(exc):

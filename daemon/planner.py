@@ -61,6 +61,7 @@ class Standing:
     overdue: float  # time since last contact / cadence
     priority: float
     hook: Hook | None = None
+    # Filled by plan_cycle where it can be read: the notes, and people whose hook it may be.
     mutual: list[Contact] = field(default_factory=list)
 
 
@@ -179,8 +180,9 @@ def _pick_hook(
     standing: Standing, meeting: tuple[str, str] | None, thread: tuple[str, str] | None, now: datetime
 ) -> Hook | None:
     c = standing.contact
-    if c.profile and c.profile.note.strip():
-        return Hook("note", c.profile.note.strip())
+    note = _note(c)
+    if note:
+        return Hook("note", note)
     # Only the latest of each: older ones would read oddly.
     candidates = [
         Hook(kind, strip_reply_prefix(title), datetime.fromisoformat(at))  # parse_iso, without strptime
@@ -201,20 +203,30 @@ def _latest_titles(
 ) -> dict[int, tuple[tuple[str, str] | None, tuple[str, str] | None]]:
     """Per person: (title, at) of the latest past meeting and of the latest mail, in one statement.
 
-    One query per due person cost a round trip each (tens of thousands on a large
-    ledger, benchmarks/core.py); each subquery is the per-person one with LIMIT 1.
-    ``at`` is fixed-width ISO text (20 characters), so it is packed in front of the title.
+    Each channel's latest row is kept in ``channel_totals`` (ledger schema v3); only a
+    channel whose latest row is dated after ``now`` (a meeting ahead) is looked up in the
+    interactions, one seek down the (person, channel, at) index. "Latest" is the greatest
+    (at, title), as in ``channel_totals``. ``at`` is fixed-width ISO text (20 characters),
+    so it is packed in front of the title and the later mail is the greater string.
     """
-    rows = ledger.conn.execute(
-        """SELECT d.value,
-             (SELECT at || title FROM interactions WHERE person_id = d.value AND channel = 'met' AND at <= :now
-              ORDER BY at DESC LIMIT 1),
-             (SELECT at || title FROM interactions WHERE person_id = d.value AND channel IN ('sent', 'received')
-              AND at <= :now ORDER BY at DESC LIMIT 1)
-           FROM json_each(:ids) d""",
-        {"now": iso(now), "ids": json.dumps(person_ids)},
-    )
-    return {pid: (_unpack(met), _unpack(mail)) for pid, met, mail in rows}
+    rows = ledger.conn.execute(_LATEST_SQL, {"now": iso(now), "ids": json.dumps(person_ids)})
+    return {pid: (_unpack(met), _unpack(max(sent or "", received or "") or None)) for pid, met, sent, received in rows}
+
+
+def _latest_sql(channel: str, alias: str) -> str:
+    return f"""CASE WHEN {alias}.last_at IS NULL THEN NULL
+        WHEN {alias}.last_at <= :now THEN {alias}.last_at || {alias}.last_title
+        ELSE (SELECT at || title FROM interactions WHERE person_id = d.value AND channel = '{channel}'
+              AND at <= :now ORDER BY at DESC, title DESC LIMIT 1) END"""
+
+
+_LATEST_SQL = f"""
+    SELECT d.value, {_latest_sql("met", "tm")}, {_latest_sql("sent", "ts")}, {_latest_sql("received", "tr")}
+    FROM json_each(:ids) d
+    LEFT JOIN channel_totals tm ON tm.person_id = d.value AND tm.channel = 'met'
+    LEFT JOIN channel_totals ts ON ts.person_id = d.value AND ts.channel = 'sent'
+    LEFT JOIN channel_totals tr ON tr.person_id = d.value AND tr.channel = 'received'
+"""
 
 
 def _unpack(packed: str | None) -> tuple[str, str] | None:
@@ -256,7 +268,15 @@ def in_quiet_hours(settings: Settings, now: datetime) -> bool:
 
 
 def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
-    """This cycle's notes, within the weekly budget and outside quiet hours."""
+    """This cycle's notes, within the weekly budget and outside quiet hours.
+
+    Every due person gets their hook (``needs_note`` and ``over_budget`` are exact), but
+    mutual contacts, a join over everyone they shared a thread or meeting with, are
+    looked up only where they can matter: for a person with no note and no specific
+    title (the hook may be them), and for this cycle's notes (their template may name
+    them). An over-budget person with a note, meeting or thread hook keeps ``mutual``
+    empty. On 50,000 people that is a sixth of the due list (benchmarks/core.py).
+    """
     standings = assess(ledger, settings, now)
     by_id = {s.contact.person_id: s.contact for s in standings}
     used = ledger.drafts_created_since(now - timedelta(days=7), BUDGETED_KINDS)
@@ -265,14 +285,9 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     notes: list[PlannedNote] = []
     needs_note: list[Standing] = []
     over_budget: list[Standing] = []
-    due_ids = [s.contact.person_id for s in standings if s.due]
-    mutual = _mutual_for(ledger, due_ids, by_id)
-    latest = _latest_titles(ledger, due_ids, now)
-    for s in standings:
-        if not s.due:
-            continue
-        s.mutual = mutual[s.contact.person_id]
-        s.hook = _pick_hook(s, *latest[s.contact.person_id], now)
+    due = [s for s in standings if s.due]
+    _hooks(ledger, due, by_id, now)
+    for s in due:
         if s.hook is None:
             needs_note.append(s)
         elif quiet or len(notes) >= budget_left:
@@ -281,7 +296,40 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
             kind = note_kind(s, settings, now)
             period = checkin_period(s.contact, s.cadence, now)
             notes.append(PlannedNote(s, kind, period, intent_key(kind, canonical_address(s.contact), period)))
+    _fill_mutual(ledger, [n.standing for n in notes if not n.standing.mutual], by_id)
     return Plan(now, standings, notes, needs_note, over_budget, budget_left, quiet)
+
+
+def _hooks(ledger: Ledger, due: list[Standing], by_id: dict[int, Contact], now: datetime) -> None:
+    """Set ``hook`` on each due standing: what ``_pick_hook`` gives with all its facts.
+
+    ``_pick_hook`` reads the latest titles only without a profile note, and mutual
+    contacts only when neither of those gave a hook: each is fetched for those people.
+    """
+    titled = [s.contact.person_id for s in due if not _note(s.contact)]
+    latest = _latest_titles(ledger, titled, now) if titled else {}
+    undecided = []
+    for s in due:
+        s.hook = _pick_hook(s, *latest.get(s.contact.person_id, (None, None)), now)
+        if s.hook is None:
+            undecided.append(s)
+    _fill_mutual(ledger, undecided, by_id)
+    for s in undecided:
+        if s.mutual:
+            s.hook = _pick_hook(s, None, None, now)
+
+
+def _note(c: Contact) -> str:
+    """The profile's ``note``: the first hook there is, before any title is read."""
+    return c.profile.note.strip() if c.profile else ""
+
+
+def _fill_mutual(ledger: Ledger, standings: list[Standing], by_id: dict[int, Contact]) -> None:
+    if not standings:
+        return
+    mutual = _mutual_for(ledger, [s.contact.person_id for s in standings], by_id)
+    for s in standings:
+        s.mutual = mutual[s.contact.person_id]
 
 
 def canonical_address(c: Contact) -> str:

@@ -211,8 +211,12 @@ class Contact:
 
     @property
     def last_contact(self) -> datetime | None:
-        times = [t for t in (self.last_sent, self.last_received, self.last_met) if t]
-        return max(times) if times else None
+        # Read three times per person by `status --json`: no list, no max() (benchmarks/core.py).
+        last = self.last_sent
+        for t in (self.last_received, self.last_met):
+            if t is not None and (last is None or t > last):
+                last = t
+        return last
 
     @property
     def last_channel(self) -> str:
@@ -261,43 +265,68 @@ def _stamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def _channel_sql(channel: str, alias: str) -> str:
+    """(latest at or before :now, how many) for one channel, from its total where that is exact.
+
+    A total is exact while its latest row is not after :now. Mail dated after now (a provider
+    clock decades off) counts only once its date arrives: it must never make a person look
+    recently contacted. Only then are the person's rows read (an index range). Sent and received
+    counts include future rows; met counts do not (a meeting ahead is not a meeting held).
+    """
+    exact = f"{alias}.last_at IS NULL OR {alias}.last_at <= :now"
+    rows = f"FROM interactions WHERE person_id = p.id AND channel = '{channel}'"
+    count = f"coalesce({alias}.n, 0)"
+    if channel == "met":
+        count = f"CASE WHEN {exact} THEN {count} ELSE (SELECT COUNT(*) {rows} AND at <= :now) END"
+    return f"CASE WHEN {exact} THEN {alias}.last_at ELSE (SELECT MAX(at) {rows} AND at <= :now) END, {count}"
+
+
+# Rows: id, name, configured, snoozed, skipped, company, title, linkedin, then (last, count) for
+# sent, received and met, then the next meeting. Identical to grouping the person's interactions
+# (tests/test_core_fastpaths.py), without reading them.
+_CONTACT_SQL = f"""
+    SELECT p.id, p.name, p.configured, p.snoozed_until, p.skipped_at, p.company, p.title, p.linkedin,
+           {_channel_sql("sent", "ts")}, {_channel_sql("received", "tr")}, {_channel_sql("met", "tm")},
+           CASE WHEN tm.last_at > :now THEN
+               (SELECT MIN(at) FROM interactions WHERE person_id = p.id AND channel = 'met' AND at > :now) END
+    FROM people p
+    LEFT JOIN channel_totals ts ON ts.person_id = p.id AND ts.channel = 'sent'
+    LEFT JOIN channel_totals tr ON tr.person_id = p.id AND tr.channel = 'received'
+    LEFT JOIN channel_totals tm ON tm.person_id = p.id AND tm.channel = 'met'
+    {{where}}
+    ORDER BY p.id
+"""
+
+
 def contacts(
     ledger: Ledger, settings: Settings, now: datetime, person_ids: Collection[int] | None = None
 ) -> list[Contact]:
-    """Every person (or only ``person_ids``) with their last contact per channel, in one aggregate query."""
+    """Every person (or only ``person_ids``) with their last contact per channel, in one query.
+
+    The per-channel totals come from ``channel_totals`` (ledger schema v3); see ``_CONTACT_SQL``.
+    """
     where = ""
     args: dict[str, Any] = {"now": iso(now)}
     if person_ids is not None:
         where = "WHERE p.id IN (SELECT value FROM json_each(:ids))"
         args["ids"] = json.dumps(sorted(person_ids))
-    rows = ledger.conn.execute(
-        f"""
-        SELECT p.id, p.name, p.configured, p.snoozed_until, p.skipped_at, p.company, p.title, p.linkedin,
-               -- Mail dated after now (a provider clock decades off) counts only once its
-               -- date arrives: it must never make a person look recently contacted.
-               MAX(CASE WHEN i.channel = 'sent' AND i.at <= :now THEN i.at END),
-               MAX(CASE WHEN i.channel = 'received' AND i.at <= :now THEN i.at END),
-               MAX(CASE WHEN i.channel = 'met' AND i.at <= :now THEN i.at END),
-               MIN(CASE WHEN i.channel = 'met' AND i.at > :now THEN i.at END),
-               COUNT(CASE WHEN i.channel = 'sent' THEN 1 END),
-               COUNT(CASE WHEN i.channel = 'met' AND i.at <= :now THEN 1 END),
-               COUNT(CASE WHEN i.channel = 'received' THEN 1 END)
-        FROM people p LEFT JOIN interactions i ON i.person_id = p.id {where}
-        GROUP BY p.id
-        """,
-        args,
-    )
+    rows = ledger.conn.execute(_CONTACT_SQL.format(where=where), args)
     emails = ledger.all_addresses() if person_ids is None else _addresses_of(ledger, args["ids"])
     profiles = _profiles_by_address(settings)
     by_linkedin = {p.linkedin: p for p in settings.people if p.linkedin and not p.emails}
     out = []
-    for pid, name, configured, snoozed, skipped, company, title, linkedin, ls, lr, lm, nm, n_sent, n_met, \
-            n_received in rows:
+    for pid, name, configured, snoozed, skipped, company, title, linkedin, ls, n_sent, lr, n_received, lm, n_met, \
+            nm in rows:
         addrs = emails.get(pid, [])
-        profile = next((profiles[a] for a in addrs if a in profiles), None)
+        profile = None
+        for a in addrs:
+            if a in profiles:
+                profile = profiles[a]
+                break
         if profile is None and linkedin and not addrs:
             profile = by_linkedin.get(linkedin)
-        profile = _with_imported(profile, name, addrs, company, title, linkedin)
+        if company or title or linkedin:  # else nothing was imported: the config's profile as is
+            profile = _with_imported(profile, name, addrs, company, title, linkedin)
         out.append(
             Contact(
                 person_id=pid,
