@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -87,18 +88,18 @@ def demo(directory: Path | None, fresh: bool, now_text: str | None) -> None:
     result = run_demo(directory, fresh=fresh, now=_parse_now(now_text))
     _print_standings(result.standings, result.now, title=f"People in the demo world ({result.world_dir})")
     _print_needs_note(result.needs_note)
-    console.print()
+    console().print()
     if result.new_drafts:
-        console.print(f"[bold]{len(result.new_drafts)} new draft(s)[/] in {result.drafts_dir}:")
+        console().print(f"[bold]{len(result.new_drafts)} new draft(s)[/] in {result.drafts_dir}:")
     else:
-        console.print(f"No new drafts: the {len(result.waiting)} from the last run are still waiting "
+        console().print(f"No new drafts: the {len(result.waiting)} from the last run are still waiting "
                       f"in {result.drafts_dir}.")
     for path in result.new_drafts or result.waiting:
         _print_draft_file(path)
     print_demo_intros(result)
     for line in result.problems:
-        console.print(f"[yellow]problem:[/] {line}")
-    console.print(f"\nRan in {result.seconds:.2f}s. Try: circleback --config {result.config_path} "
+        console().print(f"[yellow]problem:[/] {line}")
+    console().print(f"\nRan in {result.seconds:.2f}s. Try: circleback --config {result.config_path} "
                   f"--state-dir {result.state_dir} status")
 
 
@@ -109,11 +110,11 @@ def _print_draft_file(path: Path) -> None:
     body = msg.get_body(("plain",))
     text = body.get_content() if body else ""
     lines = [ln for ln in text.splitlines() if ln.strip()][:3]
-    console.print(f"\n{path}", markup=False)
-    console.print(f"  To:      {msg['To']}")
-    console.print(f"  Subject: {msg['Subject']}")
+    console().print(f"\n{path}", markup=False)
+    console().print(f"  To:      {msg['To']}")
+    console().print(f"  Subject: {msg['Subject']}")
     for ln in lines:
-        console.print(f"  │ {ln}", markup=False)
+        console().print(f"  │ {ln}", markup=False)
 
 
 # -- run -----------------------------------------------------------------------
@@ -189,16 +190,16 @@ def _print_cycle(report: Any) -> None:
         if acc.skipped:
             parts.append(f"{len(acc.skipped)} skipped")
         status = f"[red]{acc.error}[/]" if acc.error else ", ".join(parts) or "nothing new"
-        console.print(f"{acc.name} ({acc.kind}): {status}")
+        console().print(f"{acc.name} ({acc.kind}): {status}")
     ob = report.outbox
-    console.print(f"drafts: {len(ob.created)} written, {len(ob.reconciled)} reconciled, "
+    console().print(f"drafts: {len(ob.created)} written, {len(ob.reconciled)} reconciled, "
                   f"{len(ob.sent)} sent by you, {len(ob.deleted)} deleted by you")
     if report.plan and report.plan.quiet:
-        console.print("quiet hours: no drafts now")
+        console().print("quiet hours: no drafts now")
     if getattr(report, "digest", None):
-        console.print(f"weekly digest ({report.digest.period}) is in Drafts")
+        console().print(f"weekly digest ({report.digest.period}) is in Drafts")
     for line in report.problems + [f"{k}: {v}" for k, v in ob.failed.items()]:
-        console.print(f"[yellow]problem:[/] {line}")
+        console().print(f"[yellow]problem:[/] {line}")
 
 
 # -- doctor --------------------------------------------------------------------------
@@ -256,14 +257,14 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
         return
     _print_standings(rows if show_all else rows[:30], now, title="circleback status")
     goal = controllers.month_goal(ledger, settings, now)
-    console.print(controllers.goal_line(goal, controllers.goal_streak(ledger, settings, now)), markup=False)
+    console().print(controllers.goal_line(goal, controllers.goal_streak(ledger, settings, now)), markup=False)
     from .lifecycle import stale_entries
     from .service import read_status
 
     waiting = ledger.outbox(states=("pending", "drafted"))
     stale = len(stale_entries(ledger))
     stale_note = f" ({stale} stale: they wrote first)" if stale else ""
-    console.print(f"Drafts waiting for you: {len(waiting)}{stale_note}.")
+    console().print(f"Drafts waiting for you: {len(waiting)}{stale_note}.")
     _print_service_status(read_status(obj.state_dir))
 
 
@@ -271,13 +272,13 @@ def _print_service_status(svc: dict[str, Any] | None) -> None:
     """What the running service last said: its summary, a rejected config edit, failing accounts."""
     if not svc:
         return
-    console.print(f"Service ({svc['state']}, pid {svc['pid']}): {svc['summary']}", markup=False)
+    console().print(f"Service ({svc['state']}, pid {svc['pid']}): {svc['summary']}", markup=False)
     if svc.get("reload_error"):
-        console.print(f"Config edit rejected at {svc['reload_error_at']}: {svc['reload_error']}", markup=False)
+        console().print(f"Config edit rejected at {svc['reload_error_at']}: {svc['reload_error']}", markup=False)
     for name, acc in svc.get("accounts", {}).items():
         if acc.get("paused") or acc.get("last_error"):
             state = "paused" if acc.get("paused") else "failing"
-            console.print(f"  {name}: {state}: {acc.get('last_error', '')}", markup=False)
+            console().print(f"  {name}: {state}: {acc.get('last_error', '')}", markup=False)
 
 
 @main.command()
@@ -307,22 +308,22 @@ def plan(obj: Context, do_sync: bool) -> None:
             engine.sync()
     the_plan = plan_cycle(ledger, settings, now)
     if the_plan.quiet:
-        console.print("Quiet hours now: nothing would be drafted until they end.")
-    console.print(f"Budget left this week: {the_plan.budget_left}.")
+        console().print("Quiet hours now: nothing would be drafted until they end.")
+    console().print(f"Budget left this week: {the_plan.budget_left}.")
     for note in the_plan.notes:
         s = note.standing
-        console.print(f"\n[bold]{s.contact.display_name}[/] — {s.reason}; hook: {s.hook.kind if s.hook else ''}")
+        console().print(f"\n[bold]{s.contact.display_name}[/] — {s.reason}; hook: {s.hook.kind if s.hook else ''}")
         try:
             draft = compose(ledger, settings, engine.renderer, note, now)
         except CirclebackError as exc:
-            console.print(f"[yellow]problem:[/] {exc}")
+            console().print(f"[yellow]problem:[/] {exc}")
             continue
-        console.print(f"Subject: {draft.rendered.subject}\n", markup=False)
-        console.print(draft.rendered.body, markup=False)
+        console().print(f"Subject: {draft.rendered.subject}\n", markup=False)
+        console().print(draft.rendered.body, markup=False)
     _print_needs_note(the_plan.needs_note)
     if the_plan.over_budget:
         names = ", ".join(s.contact.display_name for s in the_plan.over_budget)
-        console.print(f"\nDue but over this week's budget: {names}")
+        console().print(f"\nDue but over this week's budget: {names}")
 
 
 # -- config -----------------------------------------------------------------------
@@ -396,16 +397,16 @@ def _print_standings(rows: list[Standing], now: datetime, *, title: str) -> None
             "[bold red]due[/]" if s.due else "",
             s.reason,
         )
-    console.print(table)
+    console().print(table)
 
 
 def _print_needs_note(rows: list[Standing]) -> None:
     if not rows:
         return
-    console.print("\n[bold]Due, but circleback has nothing specific to say (no hook, no draft).[/]")
-    console.print("Add a `note` for them under [[people]] in your config:", markup=False)
+    console().print("\n[bold]Due, but circleback has nothing specific to say (no hook, no draft).[/]")
+    console().print("Add a `note` for them under [[people]] in your config:", markup=False)
     for s in rows:
-        console.print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}")
+        console().print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}")
 
 
 class _LazyGroup(click.Group):
@@ -459,6 +460,11 @@ templates_group = _LazyGroup(
 )
 for _command in (intros, import_group, snooze, skip, nudge, auth, templates_group):
     main.add_command(_command)
+
+# What is imported by now (pydantic, click, the config models: some 30,000 objects) lives until
+# exit. Frozen, it is out of every later collection's way, the one at interpreter exit included:
+# about 25 ms of a quick command's start-up (benchmarks/core.py, ``status_startup_ms``).
+gc.freeze()
 
 
 if __name__ == "__main__":

@@ -231,17 +231,17 @@ def intros(ctx: click.Context, now_text: str | None) -> None:
 
 def print_intros(found: list[Any], flying: list[tuple[str, str, Any]]) -> None:
     """Suggestions with their reason and shared context, then the ones in flight."""
-    console.print("[bold]Suggested introductions[/]" if found else "No introductions to suggest right now.")
+    console().print("[bold]Suggested introductions[/]" if found else "No introductions to suggest right now.")
     for s in found:
-        console.print(f"  • {s.a.display_name} ↔ {s.b.display_name}: {s.reason}", markup=False)
+        console().print(f"  • {s.a.display_name} ↔ {s.b.display_name}: {s.reason}", markup=False)
         if s.context:
-            console.print(f"      shared: {'; '.join(s.context)}", markup=False)
+            console().print(f"      shared: {'; '.join(s.context)}", markup=False)
     if flying:
-        console.print("[bold]In flight[/]")
+        console().print("[bold]In flight[/]")
     for a, b, i in flying:
         replied = [n for n, t in ((a, i.a_replied_at), (b, i.b_replied_at)) if t]
         extra = f" (replied: {', '.join(replied)})" if replied and i.state == "asked" else ""
-        console.print(f"  • {a} ↔ {b}: {i.state.replace('_', ' ')}{extra} since {i.updated_at:%Y-%m-%d}",
+        console().print(f"  • {a} ↔ {b}: {i.state.replace('_', ' ')}{extra} since {i.updated_at:%Y-%m-%d}",
                       markup=False)
 
 
@@ -301,7 +301,7 @@ def intros_decline(obj: Any, a: str, b: str, now_text: str | None) -> None:
 
 def print_demo_intros(result: Any) -> None:
     """The demo's introductions: the pair it asked, other suggestions, and the opt-in drafts."""
-    console.print()
+    console().print()
     print_intros(result.suggestions, result.intros)
     for path in result.intro_drafts:
-        console.print(f"  opt-in draft: {path}", markup=False)
+        console().print(f"  opt-in draft: {path}", markup=False)

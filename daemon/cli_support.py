@@ -7,16 +7,30 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from .errors import CirclebackError
 
-console = Console(highlight=False, soft_wrap=True)  # one message, one line: greppable
-if not console.is_terminal and "COLUMNS" not in os.environ:
-    console.width = 120  # piped or captured: rich would assume 80 and squeeze every table
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@functools.cache
+def console() -> Console:
+    """The one rich console, made on first use.
+
+    rich costs about 25 ms of imports; ``status --json``, ``doctor`` and ``config`` print
+    with click alone and never pay it (benchmarks/core.py, ``status_startup_ms``).
+    """
+    from rich.console import Console
+
+    out = Console(highlight=False, soft_wrap=True)  # one message, one line: greppable
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = 120  # piped or captured: rich would assume 80 and squeeze every table
+    return out
+
 
 now_option = click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")
 

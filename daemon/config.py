@@ -19,14 +19,22 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .durations import Duration, PollInterval
 from .errors import ConfigError
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A config table: unknown keys are errors, values are frozen.
+
+    Validators are built on first use (``defer_build``), so ``Settings`` builds the lot in one
+    pass at load rather than every class its own at import. List and dict defaults are plain
+    ``[]`` and ``{}`` (pydantic copies them per instance): ``default_factory=list`` has pydantic
+    parse ``list``'s text signature, some milliseconds over all the fields. Both for
+    ``status_startup_ms`` (benchmarks/core.py).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _expand(path: str) -> str:
@@ -35,7 +43,7 @@ def _expand(path: str) -> str:
 
 class Me(_Strict):
     name: str = ""
-    addresses: list[str] = Field(default_factory=list)
+    addresses: list[str] = []
     signature: str = ""
     timezone: str = "UTC"
 
@@ -270,7 +278,7 @@ class _GoogleAccount(_Account):
     api_endpoint: str | None = None  # tests and benchmarks: a loopback fake
     # from_authorized_user_info always resets token_uri to Google's; tests point it at the fake.
     token_uri: str = TOKEN_URI
-    costs: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)  # overrides DEFAULT_COSTS
+    costs: dict[str, Annotated[int, Field(ge=0)]] = {}  # overrides DEFAULT_COSTS
     concurrency: Annotated[int, Field(ge=1, le=16)] = 4  # parallel batch requests in a first sync
 
     @field_validator("api_endpoint", "token_uri")
@@ -325,23 +333,23 @@ ACCOUNT_KINDS = ("maildir", "mbox", "ics", "imap", "caldav", "outlook", "gmail",
 
 class Cadence(_Strict):
     default: Duration = timedelta(days=91)
-    groups: dict[str, Duration] = Field(default_factory=dict)
-    weights: dict[str, float] = Field(default_factory=dict)  # priority weight per group (default 1)
+    groups: dict[str, Duration] = {}
+    weights: dict[str, float] = {}  # priority weight per group (default 1)
 
 
 class Person(_Strict):
     name: str = ""
-    emails: list[str] = Field(default_factory=list)
+    emails: list[str] = []
     group: str = ""
     cadence: Duration | None = None
     note: str = ""  # what I value in them: the best hook a draft can have
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = []
     company: str = ""
     title: str = ""
     linkedin: str = ""
-    offers: list[str] = Field(default_factory=list)
-    seeks: list[str] = Field(default_factory=list)
-    keep_apart: list[str] = Field(default_factory=list)
+    offers: list[str] = []
+    seeks: list[str] = []
+    keep_apart: list[str] = []
     do_not_contact: bool = False
 
     @field_validator("emails")
@@ -360,8 +368,8 @@ class Person(_Strict):
 
 
 class Filters(_Strict):
-    ignore_domains: list[str] = Field(default_factory=list)
-    ignore_addresses: list[str] = Field(default_factory=list)
+    ignore_domains: list[str] = []
+    ignore_addresses: list[str] = []
     max_thread_size: int = Field(default=10, ge=2)  # participants on a message
     max_meeting_size: int = Field(default=8, ge=2)  # attendees, rooms excluded
 
@@ -401,7 +409,7 @@ class Drafting(_Strict):
     # Remove our untouched draft when the person wrote first (needs a box with delete_draft).
     withdraw_stale: bool = False
     reconnect_after: Duration = timedelta(days=365)  # silence this long: a LinkedIn-style note
-    linkedin_groups: list[str] = Field(default_factory=list)  # groups that always get that style
+    linkedin_groups: list[str] = []  # groups that always get that style
     linkedin_limit: Literal[200, 300] = 300  # body characters; 200 fits a free LinkedIn account
 
     _quiet = field_validator("quiet_hours", mode="before")(_parse_quiet)
@@ -424,7 +432,7 @@ class Intros(_Strict):
     # Warm: in touch within this many cadences. 1 would rule out everyone a note is due for,
     # and an introduction is itself a good reason to get back in touch.
     warm_within: float = Field(default=2.0, gt=0)
-    synonyms: dict[str, list[str]] = Field(default_factory=dict)  # "seed funding" = ["angel money"]
+    synonyms: dict[str, list[str]] = {}  # "seed funding" = ["angel money"]
 
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -440,39 +448,28 @@ class Digest(_Strict):
         return _WEEKDAYS.index(self.day)
 
 
-class Settings(BaseSettings):
-    """The whole configuration. Environment: CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK=3."""
+ENV_PREFIX = "CIRCLEBACK_"
+ENV_NESTED_DELIMITER = "__"
 
-    model_config = SettingsConfigDict(
-        env_prefix="CIRCLEBACK_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        frozen=True,
-    )
 
-    me: Me = Field(default_factory=Me)
-    sync: SyncSettings = Field(default_factory=SyncSettings)
-    accounts: list[AccountConfig] = Field(default_factory=list)
-    cadence: Cadence = Field(default_factory=Cadence)
-    people: list[Person] = Field(default_factory=list)
-    filters: Filters = Field(default_factory=Filters)
-    drafting: Drafting = Field(default_factory=Drafting)
-    goals: Goals = Field(default_factory=Goals)
-    intros: Intros = Field(default_factory=Intros)
-    digest: Digest = Field(default_factory=Digest)
+class Settings(_Strict):
+    """The whole configuration. Environment: CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK=3 (see ``load_settings``).
+
+    Nested sections default to an empty table validated like one the file gave, so a
+    missing ``[drafting]`` does not build ``Drafting``'s validator a second time.
+    """
+
+    me: Me = Field(default={}, validate_default=True)
+    sync: SyncSettings = Field(default={}, validate_default=True)
+    accounts: list[AccountConfig] = []
+    cadence: Cadence = Field(default={}, validate_default=True)
+    people: list[Person] = []
+    filters: Filters = Field(default={}, validate_default=True)
+    drafting: Drafting = Field(default={}, validate_default=True)
+    goals: Goals = Field(default={}, validate_default=True)
+    intros: Intros = Field(default={}, validate_default=True)
+    digest: Digest = Field(default={}, validate_default=True)
     people_file: str | None = None  # more [[people]] in a file of their own, merged on load
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's content arrives as init kwargs; the environment overrides it.
-        return (env_settings, init_settings)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -494,19 +491,48 @@ class Settings(BaseSettings):
         raise KeyError(name)
 
 
-class _FileOnlySettings(Settings):
-    """The same model, blind to the environment (the demo, and tests)."""
+def _names_a_setting(variable: str) -> bool:
+    """True for CIRCLEBACK_<FIELD> and CIRCLEBACK_<FIELD>__<KEY>..., any case (not CIRCLEBACK_CONFIG)."""
+    name = variable.upper()
+    if not name.startswith(ENV_PREFIX):
+        return False
+    field = name.removeprefix(ENV_PREFIX).split(ENV_NESTED_DELIMITER, 1)[0].lower()
+    return field in Settings.model_fields
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+
+def environment_overrides() -> dict[str, Any]:
+    """The settings the environment gives, as nested raw values, read by pydantic-settings.
+
+    pydantic-settings (its many sources, dotenv, argparse) adds 15-20 ms to what ``circleback
+    status`` takes to start (benchmarks/core.py), so it is imported only when a variable names
+    a setting; most runs set none. ``Settings`` is therefore a plain
+    model, and this is the one place the environment is read.
+    """
+    if not any(_names_a_setting(k) for k in os.environ):
+        return {}
+    from pydantic_settings import EnvSettingsSource, SettingsError
+
+    source = EnvSettingsSource(
+        Settings,  # type: ignore[arg-type]  # the source reads only its fields and the options given here
+        case_sensitive=False,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+    )
+    try:
+        return source()
+    except SettingsError as exc:
+        raise ConfigError(f"environment: {exc}") from None
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``, table by table, as pydantic-settings merges its sources."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:
@@ -544,7 +570,10 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
 
 
 def load_settings(path: Path | None, *, environ: bool = True) -> Settings:
-    """Read and validate the config file; a missing file means all defaults."""
+    """Read and validate the config file, the environment's CIRCLEBACK_ settings laid over it.
+
+    ``path=None`` means all defaults; ``environ=False`` (the demo, tests) ignores the environment.
+    """
     data: dict[str, Any] = {}
     source = str(path) if path else "(defaults)"
     if path is not None:
@@ -560,8 +589,10 @@ def load_settings(path: Path | None, *, environ: bool = True) -> Settings:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
     if isinstance(data.get("people_file"), str):
         data = _with_people_file(data, Path(path) if path else None)
+    if environ:
+        data = _merged(data, environment_overrides())
     try:
-        return Settings(**data) if environ else _FileOnlySettings(**data)
+        return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, exc)) from None
 

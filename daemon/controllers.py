@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from platformdirs import user_config_path, user_state_path
-
 from circleback.connectors.base import Connector, ConnectorContext
 from circleback.connectors.registry import open_connector
 
@@ -31,10 +29,14 @@ APP = "circleback"
 
 
 def default_config_path() -> Path:
+    from platformdirs import user_config_path  # imported here: not needed when --config is given
+
     return user_config_path(APP) / "config.toml"
 
 
 def default_state_dir() -> Path:
+    from platformdirs import user_state_path
+
     return user_state_path(APP)
 
 

@@ -127,6 +127,28 @@ def test_environment_errors_are_reported_too(tmp_path: Path, monkeypatch: pytest
         load_settings(write(tmp_path, ""))
 
 
+def test_environment_tables_merge_key_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole table as JSON, one key of another, any case: the file keeps what they do not name."""
+    path = write(tmp_path, '[drafting]\nbudget_per_week = 7\nwithdraw_stale = true\n[goals]\npeople_per_month = 4\n')
+    monkeypatch.setenv("circleback_drafting__budget_per_week", "2")
+    monkeypatch.setenv("CIRCLEBACK_ME", '{"addresses": ["Me@Example.org"]}')
+    s = load_settings(path)
+    assert (s.drafting.budget_per_week, s.drafting.withdraw_stale) == (2, True)
+    assert s.me.addresses == ["me@example.org"] and s.goals.people_per_month == 4
+
+
+def test_the_clis_own_variables_are_not_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIRCLEBACK_CONFIG", str(tmp_path / "elsewhere.toml"))
+    monkeypatch.setenv("CIRCLEBACK_STATE_DIR", str(tmp_path))
+    assert load_settings(write(tmp_path, "[goals]\npeople_per_month = 4\n")).goals.people_per_month == 4
+
+
+def test_unparsable_environment_json_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIRCLEBACK_GOALS", "people_per_month=4")  # a table must be JSON
+    with pytest.raises(ConfigError, match='environment: .*"goals"'):
+        load_settings(write(tmp_path, ""))
+
+
 @pytest.mark.parametrize(
     ("text", "days"),
     [("30d", 30), ("6w", 42), ("3m", 90), ("1y", 365), ("quarterly", 91), ("12h", 0.5), (45, 45), ("2.5d", 2.5)],
