@@ -18,8 +18,8 @@ import logging
 import re
 import ssl
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from imapclient import IMAPClient
@@ -47,6 +47,7 @@ from .base import (
     Skip,
     SyncResult,
 )
+from .imap_fetch import Fetched, Unreadable, uid_fetch
 from .mailheaders import parse_mail_headers
 
 log = logging.getLogger(__name__)
@@ -82,79 +83,7 @@ def read_password(account: ImapAccount, environ: dict[str, str] | None = None) -
 
 # --- the wire: FETCH responses ---------------------------------------------
 
-_MSG_START = re.compile(rb"^\d+ \(")
-_UID = re.compile(rb"\bUID (\d+)")
-_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
-_FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
-_GM_LABELS = re.compile(rb'X-GM-LABELS \(((?:[^()"]|"(?:[^"\\]|\\.)*")*)\)')
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
-_MONTHS = {m: i for i, m in enumerate(b"jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
-
-
-@dataclass(slots=True)
-class Fetched:
-    """One message of a UID FETCH response: what we asked for, nothing parsed yet."""
-
-    uid: int
-    internaldate: datetime | None
-    flags: frozenset[bytes]  # lower-cased (RFC 3501 2.3.2: flags are case-insensitive)
-    labels: bytes  # Gmail's X-GM-LABELS list, raw
-    body: bytes  # the BODY[...] section: a header block or the whole message
-
-
-def parse_fetch_response(data: list[Any]) -> dict[int, Fetched]:
-    """imaplib's FETCH data -> ``{uid: Fetched}``; responses without a BODY are dropped.
-
-    imaplib yields ``(line-up-to-literal, literal)`` tuples and plain lines for
-    what follows a literal; a new message starts with ``<seq> (``.  Unsolicited
-    FETCH responses (a flag change, RFC 3501 7.4.2) carry no BODY and are ignored.
-    """
-    out: dict[int, Fetched] = {}
-    meta: list[bytes] = []
-    body = b""
-    for item in data:
-        if item is None:
-            continue
-        line, literal = (item[0], item[1]) if isinstance(item, tuple) else (item, None)
-        if _MSG_START.match(line):
-            _collect(out, meta, body)
-            meta, body = [], b""
-        meta.append(line)
-        if literal is not None and b"BODY[" in line:
-            body = literal
-    _collect(out, meta, body)
-    return out
-
-
-def _collect(out: dict[int, Fetched], meta: list[bytes], body: bytes) -> None:
-    text = b" ".join(meta)
-    uid = _UID.search(text)
-    if uid is None or b"BODY[" not in text:
-        return
-    date = _INTERNALDATE.search(text)
-    flags = _FLAGS.search(text)
-    labels = _GM_LABELS.search(text)
-    out[int(uid.group(1))] = Fetched(
-        uid=int(uid.group(1)),
-        internaldate=parse_internaldate(date.group(1)) if date else None,
-        flags=frozenset(flags.group(1).lower().split()) if flags else frozenset(),
-        labels=labels.group(1) if labels else b"",
-        body=body,
-    )
-
-
-def parse_internaldate(value: bytes) -> datetime | None:
-    """``" 2-Mar-2026 10:11:12 +0100"`` (RFC 3501 date-time) -> aware UTC."""
-    try:
-        day_month_year, clock, zone = value.split()
-        day, month, year = day_month_year.split(b"-")
-        hour, minute, second = clock.split(b":")
-        local = datetime(int(year), _MONTHS[month.lower()], int(day), int(hour), int(minute), int(second), tzinfo=UTC)
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
-        return local - offset if zone[:1] == b"+" else local + offset
-    except (ValueError, KeyError):
-        log.debug("unreadable INTERNALDATE %r", value)
-        return None
 
 
 def uid_sets(uids: Iterable[int], chunk: int = FETCH_CHUNK) -> Iterator[tuple[str, frozenset[int]]]:
@@ -233,6 +162,7 @@ class ImapConnector(Connector):
         self._conn: IMAPClient | None = None
         self._selected: Selected | None = None
         self._password: str | None = None
+        self._ssl_context: ssl.SSLContext | None = None
 
     # -- connection --
 
@@ -244,7 +174,7 @@ class ImapConnector(Connector):
 
     def _connect(self) -> IMAPClient:
         cfg = self.config
-        context = ssl.create_default_context()  # verifies the certificate and host name
+        context = self._tls_context()
         log.debug("%s: connecting to %s:%d (%s)", self.account, cfg.host, cfg.effective_port, cfg.security)
         client = IMAPClient(
             cfg.host,
@@ -270,6 +200,14 @@ class ImapConnector(Connector):
             client.shutdown()
             raise
         return client
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """One verifying context per connector (loading the CA store takes tens of ms); none in clear text."""
+        if self.config.security == "none":
+            return None
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()  # verifies the certificate and host name
+        return self._ssl_context
 
     def _secret(self) -> str:
         if self._password is None:
@@ -407,12 +345,15 @@ class ImapConnector(Connector):
         self._selected = None
 
     def _uid_fetch(self, client: IMAPClient, uidset: str, items: str) -> dict[int, Fetched]:
-        # imaplib directly: IMAPClient 4.1's fetch() rejects "a:b" sets, and its
-        # generic response parser costs more than the rest of the sync together.
-        typ, data = client._imap.uid("FETCH", uidset, items)
-        if typ != "OK":
-            raise imaplib.IMAP4.error(f"UID FETCH {uidset} failed: {data!r}")
-        return parse_fetch_response(data)
+        """``{uid: message}`` for a small FETCH (drafts); an unreadable response is logged and left out."""
+        out: dict[int, Fetched] = {}
+        for batch in uid_fetch(client._imap, uidset, items):
+            for msg in batch:
+                if isinstance(msg, Unreadable):
+                    log.warning("%s: %s (message %s, UID %s)", self.account, msg.why, msg.seq, msg.uid)
+                else:
+                    out[msg.uid] = msg
+        return out
 
     # -- MailSource --
 
@@ -460,14 +401,16 @@ class ImapConnector(Connector):
         records: list[MailRecord],
         skipped: list[Skip],
     ) -> dict[str, Any]:
-        status = self._read(lambda c: self._status(c, plan.name), f"STATUS {plan.name}")
-        uidvalidity, uidnext = status.get(b"UIDVALIDITY"), status.get(b"UIDNEXT")
-        if old and old.get("uidvalidity") == uidvalidity:
-            if uidnext is not None and uidnext <= int(old["last_uid"]) + 1:
-                return old  # idle: UIDNEXT only grows within one UIDVALIDITY (RFC 3501 2.3.1.1)
-        elif old:
-            log.info("%s: %s has a new UIDVALIDITY; reading it again", self.account, plan.name)
-            old = None
+        uidnext = None  # on a first read, SELECT tells all that STATUS would
+        if old:
+            status = self._read(lambda c: self._status(c, plan.name), f"STATUS {plan.name}")
+            uidvalidity, uidnext = status.get(b"UIDVALIDITY"), status.get(b"UIDNEXT")
+            if old.get("uidvalidity") == uidvalidity:
+                if uidnext is not None and uidnext <= int(old["last_uid"]) + 1:
+                    return old  # idle: UIDNEXT only grows within one UIDVALIDITY (RFC 3501 2.3.1.1)
+            else:
+                log.info("%s: %s has a new UIDVALIDITY; reading it again", self.account, plan.name)
+                old = None
         try:
             return self._read_folder(plan, old, uidnext, records, skipped)
         except UidValidityChanged:
@@ -486,14 +429,22 @@ class ImapConnector(Connector):
         sel = self._read(lambda c: self._select(c, plan.name), f"SELECT {plan.name}")
         uidnext = sel.uidnext or status_uidnext  # RFC 3501 lets SELECT omit UIDNEXT
         top = (uidnext or 1 << 32) - 1  # messages arriving from now on wait for the next cycle
-        wanted = self._wanted_uids(plan, sel, old, top)
+        wanted, not_before = self._wanted_uids(plan, sel, old, top)
         found: list[MailRecord] = []
         lost: list[Skip] = []
         items = self._fetch_items()
         for uidset, members in wanted:
-            batch = self._in_folder(plan.name, sel.uidvalidity, lambda c, s=uidset: self._uid_fetch(c, s, items))
-            for uid in sorted(members & batch.keys()):  # drops `*` extras and unsolicited FETCHes
-                self._to_record(plan, batch[uid], found, lost)
+            batch = self._in_folder(
+                plan.name,
+                sel.uidvalidity,
+                lambda c, s=uidset, m=members: self._fetch_records(c, plan, s, m, items, not_before),
+            )
+            for key in sorted(batch):
+                result = batch[key]
+                if isinstance(result, MailRecord):
+                    found.append(result)
+                else:
+                    lost.append(result)
         records.extend(found)
         skipped.extend(lost)
         if uidnext is None:  # a server that never says: the highest UID we have seen
@@ -515,47 +466,85 @@ class ImapConnector(Connector):
 
     def _wanted_uids(
         self, plan: FolderPlan, sel: Selected, old: dict[str, Any] | None, top: int
-    ) -> list[tuple[str, frozenset[int]]]:
+    ) -> tuple[list[tuple[str, frozenset[int]]], datetime | None]:
+        """The UID sets to fetch, and the INTERNALDATE below which a fetched message is dropped (or None)."""
         if sel.exists == 0:
-            return []
+            return [], None
+        not_before = None
         if old is None:
             lookback = timedelta(days=self.context.lookback_days)
             since = (self.context.current_time() - lookback).date()
             criteria: list[Any] = ["SINCE", since]  # RFC 3501 SEARCH SINCE: by INTERNALDATE
+            if self._in_folder(plan.name, sel.uidvalidity, lambda c: c.search(["1", "SINCE", since])):
+                # The first message arrived inside the window, so nearly all did: the
+                # server need not read every message's date twice (for SEARCH SINCE and
+                # for FETCH).  The few older ones (mail moved in later) are dropped by
+                # the INTERNALDATE the FETCH brings, counted from midnight UTC.
+                criteria, not_before = ["ALL"], datetime.combine(since, time(), UTC)
             low = 1
         else:
             low = int(old["last_uid"]) + 1
             if top - low + 1 <= FETCH_CHUNK:  # the usual case: one range, no SEARCH
-                return [(f"{low}:{top}", frozenset(range(low, top + 1)))] if top >= low else []
+                return ([(f"{low}:{top}", frozenset(range(low, top + 1)))] if top >= low else []), None
             criteria = ["UID", f"{low}:{top}"]  # sparse UIDs: ask which exist
         uids = self._in_folder(plan.name, sel.uidvalidity, lambda c: c.search(criteria))
-        return list(uid_sets(u for u in uids if low <= u <= top))
+        return list(uid_sets(u for u in uids if low <= u <= top)), not_before
 
     def _fetch_items(self) -> str:
         gmail = self._conn is not None and b"X-GM-EXT-1" in self._conn.capabilities()
         labels = " X-GM-LABELS" if gmail else ""
         return f"(UID FLAGS INTERNALDATE{labels} BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})])"
 
-    def _to_record(self, plan: FolderPlan, msg: Fetched, found: list[MailRecord], lost: list[Skip]) -> None:
+    def _fetch_records(
+        self,
+        client: IMAPClient,
+        plan: FolderPlan,
+        uidset: str,
+        members: frozenset[int],
+        items: str,
+        not_before: datetime | None = None,
+    ) -> dict[int, MailRecord | Skip]:
+        """One UID FETCH, each message made a record (or a Skip) as it arrives off the wire.
+
+        Keyed by UID: ``*`` in a set can name a UID we did not ask for, and a server
+        may report a message twice.  A retry after a cut calls this afresh.  Messages
+        with an INTERNALDATE before ``not_before`` are outside the lookback: left out.
+        """
+        source = f"imap:{self.account}/{plan.name}"
+        out: dict[int, MailRecord | Skip] = {}
+        for batch in uid_fetch(client._imap, uidset, items):
+            for msg in batch:
+                if isinstance(msg, Unreadable):
+                    if msg.uid is None:  # keyed below every UID, so it stays apart
+                        out[-len(out) - 1] = Skip(f"{source} message {msg.seq}", msg.why)
+                    elif msg.uid in members:  # a readable report of the same message wins
+                        out.setdefault(msg.uid, Skip(f"{source} uid {msg.uid}", msg.why))
+                elif msg.uid in members:
+                    if not_before is not None and msg.internaldate is not None and msg.internaldate < not_before:
+                        continue
+                    record = self._to_record(plan, msg, source)
+                    if record is not None:
+                        out[msg.uid] = record
+        return out
+
+    def _to_record(self, plan: FolderPlan, msg: Fetched, source: str) -> MailRecord | Skip | None:
         if b"\\draft" in msg.flags:
-            return  # an unsent draft is no interaction (Gmail's All Mail holds drafts)
-        sent = plan.is_sent or (plan.gmail_all and b"\\sent" in msg.labels.lower().split())
+            return None  # an unsent draft is no interaction (Gmail's All Mail holds drafts)
         result = parse_mail_headers(
             msg.body,
             folder=plan.name,
-            is_sent_folder=sent,
+            is_sent_folder=plan.is_sent or (plan.gmail_all and b"\\sent" in msg.labels),
             my_addresses=self.context.my_addresses,
             fallback_time=msg.internaldate or self.context.current_time(),
+            # INTERNALDATE, when the server gives one, is the time: the Date header is not read.
+            timestamp=msg.internaldate,
             # No UID in the hint: a message without Message-ID keeps its id when
             # the folder's UIDVALIDITY changes.
-            source_hint=f"imap:{self.account}/{plan.name}",
+            source_hint=source,
         )
         if isinstance(result, Skip):
-            lost.append(Skip(f"imap:{self.account}/{plan.name} uid {msg.uid}", result.why))
-        elif msg.internaldate is not None:
-            found.append(replace(result, timestamp=msg.internaldate))
-        else:
-            found.append(result)
+            return Skip(f"{source} uid {msg.uid}", result.why)
+        return result
 
     # -- DraftBox --
 

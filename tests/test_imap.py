@@ -8,10 +8,11 @@ the real imaplib/IMAPClient code sees a real broken socket.
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -43,8 +44,6 @@ from circleback.connectors.imap import (
     FolderPlan,
     ImapAccount,
     ImapConnector,
-    parse_fetch_response,
-    parse_internaldate,
     read_password,
     uid_sets,
 )
@@ -193,6 +192,26 @@ def test_first_sync_reads_headers_with_internaldate_and_direction(backend: ImapB
     assert got["msg4@test"].folder == "Projects/2025"
     assert set(result.cursor["folders"]) == {"INBOX", "Sent", "Projects/2025"}  # no Junk, Trash, Drafts
     assert result.skipped == []
+
+
+@pytest.mark.parametrize("first_is_old", [True, False])
+def test_first_sync_keeps_the_lookback_whichever_way_it_searches(proxied: ImapBackend, first_is_old: bool) -> None:
+    old, young = NOW - timedelta(days=400), NOW - timedelta(days=2)
+    proxied.add_message(build_message(1), when=old if first_is_old else young)
+    proxied.add_message(build_message(2), when=young)
+    proxied.add_message(build_message(3), when=old)  # moved in later: a high UID, an old date
+    proxied.add_message(build_message(4), when=NOW - timedelta(days=364))
+    assert proxied.proxy is not None
+
+    result = proxied.connector.sync_mail(None)
+
+    kept = {"msg2@test", "msg4@test"} | (set() if first_is_old else {"msg1@test"})
+    assert sorted(r.message_id for r in result.records) == sorted(kept)
+    assert result.skipped == []
+    searches = re.findall(rb"UID SEARCH ([^\r]*)", proxied.proxy.sent_bytes())
+    # The first message decides: an old one, and the server picks by date (SEARCH
+    # SINCE); a young one, and every UID is fetched and the dates checked here.
+    assert [s.split(b" ")[0] for s in searches[1:]] == ([b"SINCE"] if first_is_old else [b"ALL"])
 
 
 def test_sync_fetches_only_header_fields(proxied: ImapBackend) -> None:
@@ -550,33 +569,6 @@ def test_password_from_env_and_systemd_credential(tmp_path: Any) -> None:
 
 
 # --- wire-level helpers ---------------------------------------------------------
-
-
-def test_parse_fetch_response_handles_order_extras_and_unsolicited() -> None:
-    data = [
-        (
-            b'7 (UID 42 FLAGS (\\Seen) INTERNALDATE " 2-Mar-2026 10:11:12 -0500" '
-            b'X-GM-LABELS (\\Inbox \\Sent "my label") BODY[HEADER.FIELDS (FROM)] {14}',
-            b"From: a@b.c\r\n\r\n",
-        ),  # fmt: skip
-        b")",
-        b"8 (FLAGS (\\Deleted) UID 43)",  # unsolicited flag update: no BODY, not a message
-        (b"9 (BODY[HEADER.FIELDS (FROM)] {2}", b"\r\n"),
-        b' UID 44 INTERNALDATE "31-Dec-2025 23:59:59 +0100")',  # UID after the literal
-    ]
-
-    got = parse_fetch_response(data)
-
-    assert sorted(got) == [42, 44]
-    assert got[42].internaldate == datetime(2026, 3, 2, 15, 11, 12, tzinfo=UTC)
-    assert b"\\sent" in got[42].labels.lower().split()
-    assert got[42].body == b"From: a@b.c\r\n\r\n"
-    assert got[44].internaldate == datetime(2025, 12, 31, 22, 59, 59, tzinfo=UTC)
-
-
-def test_parse_internaldate_rejects_garbage() -> None:
-    assert parse_internaldate(b"yesterday") is None
-    assert parse_internaldate(b"02-Foo-2026 10:11:12 +0000") is None
 
 
 def test_uid_sets_are_compact_and_bounded() -> None:

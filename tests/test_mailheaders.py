@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -76,6 +77,22 @@ def test_unusable_addresses_are_dropped(value: str) -> None:
 def test_timestamp_is_utc_with_mtime_fallback(date: bytes, expected: datetime) -> None:
     r = record(b"From: a@x.org\n" + date + b"\n")
     assert r.timestamp == expected and r.timestamp.tzinfo == UTC
+
+
+@pytest.mark.parametrize("date", [b"Date: Mon, 2 Mar 2026 10:00:00 +0100\r\n", b"Date: not a date\r\n", b""])
+def test_a_provider_timestamp_is_the_time_whatever_the_date_header_says(date: bytes) -> None:
+    raw = b"From: Ann <a@x.org>\r\nTo: me@example.org\r\n" + date + b"Message-ID: <m@x.org>\r\n\r\n"
+    delivered = datetime(2026, 3, 3, 8, 30, tzinfo=UTC)  # IMAP INTERNALDATE
+
+    given = parse_mail_headers(
+        raw, folder="INBOX", is_sent_folder=False, my_addresses=ME, fallback_time=MTIME, source_hint="h",
+        timestamp=delivered,
+    )  # fmt: skip
+    by_headers = parse(raw)
+
+    assert isinstance(given, MailRecord) and isinstance(by_headers, MailRecord)
+    assert given.timestamp == delivered
+    assert given == replace(by_headers, timestamp=delivered)  # and nothing else changes
 
 
 def test_ids_thread_and_source_id() -> None:
