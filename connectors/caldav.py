@@ -385,7 +385,8 @@ class CalDavConnector(Connector):
                 raise _TokenInvalid(str(exc)) from None
             if isinstance(exc, dav_error.AuthorizationError) and exc.status == 401:
                 raise AuthRevoked(
-                    f"{where}: the server refused the credentials ({exc.status or 'no status'})"
+                    f"{where}: the server refused the credentials ({exc.status}) for "
+                    f"{self.config.username or '(no username)'}; {_password_hint(self.config)}"
                 ) from None
             raise ConnectorError(f"{where} failed: {_one_line(exc)}") from None
         except OSError as exc:  # connection refused, reset, timeout (niquests errors are OSErrors)
@@ -393,6 +394,17 @@ class CalDavConnector(Connector):
 
 
 # --- small helpers ---------------------------------------------------------------------------
+
+
+def _password_hint(account: CalDavAccount) -> str:
+    """Where the password the server refused came from: what the user has to fix."""
+    if account.password_command:
+        return "check what password_command prints"
+    if account.password_env:
+        return f"check the password in ${account.password_env}"
+    if account.credential:
+        return f"check the systemd credential {account.credential!r}"
+    return "the account has no password configured"
 
 
 def _transient(exc: BaseException) -> bool:

@@ -2,7 +2,9 @@
 
 Radicale runs as its own process (``python -m radicale --config FILE``) so the
 real ``caldav`` client talks real HTTP to it; see PROVIDERS.md "Real servers
-for tests".  Auth is ``none``: the tests are about CalDAV, not passwords.
+for tests".  Auth is ``none`` unless a test passes ``users``: then Radicale checks
+an htpasswd file (plain text: a loopback test server), which ``set_password``
+rewrites while it runs, as an administrator revoking a password would.
 """
 
 from __future__ import annotations
@@ -41,13 +43,27 @@ def _require_radicale() -> None:
         pytest.skip("radicale is not installed (pip install radicale)")
 
 
-def _write_config(root: Path, port: int) -> Path:
+def _auth_section(root: Path, users: dict[str, str] | None) -> str:
+    if users is None:
+        return "type = none\n"
+    _write_htpasswd(root / "htpasswd", users)
+    # No htpasswd_cache: Radicale reads the file at each login, so a changed password counts at once.
+    return f"type = htpasswd\nhtpasswd_filename = {root / 'htpasswd'}\nhtpasswd_encryption = plain\n"
+
+
+def _write_htpasswd(path: Path, users: dict[str, str]) -> None:
+    partial = path.with_suffix(".tmp")  # Radicale never reads a half-written file
+    partial.write_text("".join(f"{user}:{password}\n" for user, password in users.items()), encoding="utf-8")
+    partial.replace(path)
+
+
+def _write_config(root: Path, port: int, users: dict[str, str] | None = None) -> Path:
     config = root / "radicale.conf"
     config.write_text(
         "[server]\n"
         f"hosts = 127.0.0.1:{port}\n"
         "[auth]\n"
-        "type = none\n"
+        f"{_auth_section(root, users)}"
         # The caldav client asks once without credentials; Radicale answers 401 after
         # its anti-brute-force delay (1 s by default), which tests need not pay.
         "delay = 0\n"
@@ -101,6 +117,13 @@ class RadicaleServer:
         path = self.root / "radicale.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
+    def set_password(self, user: str, password: str) -> None:
+        """Change (or add) ``user``'s password in the running server's htpasswd file."""
+        path = self.root / "htpasswd"
+        assert path.exists(), "this Radicale runs without auth: start it with users={...}"
+        users = dict(line.split(":", 1) for line in path.read_text(encoding="utf-8").splitlines() if line)
+        _write_htpasswd(path, {**users, user: password})
+
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
@@ -113,13 +136,15 @@ class RadicaleServer:
             proc.wait(timeout=5)
 
 
-def start_radicale(tmp_path: Path) -> RadicaleServer:
-    """Start Radicale on a free loopback port with its own storage under ``tmp_path``."""
+def start_radicale(tmp_path: Path, users: dict[str, str] | None = None) -> RadicaleServer:
+    """Start Radicale on a free loopback port with its own storage under ``tmp_path``;
+    with ``users`` (name -> password) it asks for those credentials, else for none."""
     _require_radicale()
     root = tmp_path / "radicale"
     root.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    server = RadicaleServer(root=root, port=port, config=_write_config(root, port), url=f"http://127.0.0.1:{port}/")
+    config = _write_config(root, port, users)
+    server = RadicaleServer(root=root, port=port, config=config, url=f"http://127.0.0.1:{port}/")
     server.start()
     return server
 

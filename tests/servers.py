@@ -224,9 +224,12 @@ def _wait_gone(pid: int, timeout: float) -> bool:
 
 class TcpProxy:
     """A loopback TCP proxy in front of a server: records what the client sends and
-    cuts the connection on cue, to test what a sync does when the line drops.
+    cuts or stalls the connection on cue, to test what a sync does when the line
+    drops or the server goes silent.
 
-    Cuts are one-shot: the next connection (the client's reconnect) passes.
+    A stall keeps the connection open and forwards nothing more from the server, so
+    only the client's own socket timeout ends the wait; a cut closes it at once.
+    Cues are one-shot: the next connection (the client's reconnect) passes.
     """
 
     def __init__(self, host: str, port: int, source: str = "") -> None:
@@ -239,7 +242,12 @@ class TcpProxy:
         self._sent = bytearray()  # everything clients sent, for counting commands
         self._server_budget: int | None = None  # server->client bytes left before a cut
         self._client_marker: bytes | None = None  # cut once the client has sent this
+        self._stall_budget: int | None = None  # server->client bytes left before a stall
+        self._stall_marker: tuple[bytes, int] | None = None  # (marker, server bytes still passed after it)
+        self._stalling: dict[int, int] = {}  # id(client socket) -> server bytes it still gets; 0: silent
+        self._silent: set[int] = set()  # the clients already stalled, counted once each
         self.cuts = 0
+        self.stalls = 0
         self.connections = 0
         self._open: list[socket.socket] = []
         threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
@@ -255,6 +263,17 @@ class TcpProxy:
         """Forward the client's bytes up to the end of ``marker``, then drop the connection."""
         with self._lock:
             self._client_marker = marker
+
+    def stall_after_server_bytes(self, count: int) -> None:
+        """Forward ``count`` more bytes from the server, then nothing: the connection stays open, silent."""
+        with self._lock:
+            self._stall_budget = count
+
+    def stall_after_client_sends(self, marker: bytes, server_bytes: int = 0) -> None:
+        """Once the client has sent ``marker`` (passed on to the server), forward ``server_bytes`` more of
+        the server's answer and then nothing: a server that hangs in the middle of a command."""
+        with self._lock:
+            self._stall_marker = (marker, server_bytes)
 
     def commands(self) -> list[str]:
         """IMAP command names the clients sent since the last ``clear()``: FETCH, STATUS..."""
@@ -307,6 +326,9 @@ class TcpProxy:
                 at = window.find(marker) if marker else -1
                 if at >= 0:
                     self._client_marker = None
+                if self._stall_marker and self._stall_marker[0] in window:
+                    self._stalling[id(client)] = self._stall_marker[1]
+                    self._stall_marker = None
                 tail = window[-64:]
             if at >= 0:
                 keep = at + len(marker or b"") - len(window) + len(data)
@@ -320,6 +342,7 @@ class TcpProxy:
     def _server_to_client(self, client: socket.socket, upstream: socket.socket) -> None:
         while data := _recv(upstream):
             with self._lock:
+                data = self._stall_filter(id(client), data)
                 budget = self._server_budget
                 if budget is not None:
                     data = data[:budget]
@@ -331,12 +354,36 @@ class TcpProxy:
                     self._server_budget = None
                 self._cut(client, upstream)
                 return
+        with self._lock:
+            stalled = id(client) in self._stalling
+        if stalled:  # the server hung up, but a stalled client must hear nothing, not an end of file
+            _close_quietly(upstream)
+            return
         self._cut(client, upstream, counted=False)
+
+    def _stall_filter(self, key: int, data: bytes) -> bytes:
+        """What of the server's ``data`` still reaches the client ``key`` (under the lock): all of it, or
+        the rest of its budget before it stalls; after that nothing, while the server's bytes are drained."""
+        if key not in self._stalling and self._stall_budget is not None:
+            self._stalling[key], self._stall_budget = self._stall_budget, None
+        left = self._stalling.get(key)
+        if left is None:
+            return data
+        kept = data[:left]
+        self._stalling[key] = left - len(kept)
+        if len(kept) < len(data) and key not in self._silent:
+            self._silent.add(key)
+            self.stalls += 1
+            log.info("proxy: stalling the connection")
+        return kept
 
     def _cut(self, client: socket.socket, upstream: socket.socket, counted: bool = True) -> None:
         if counted:
             self.cuts += 1
             log.info("proxy: cutting the connection")
+        with self._lock:
+            self._stalling.pop(id(client), None)
+            self._silent.discard(id(client))
         for sock in (client, upstream):
             _close_quietly(sock)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from radicale_server import RadicaleServer
 from tenacity import wait_fixed, wait_none
 
 from circleback.connectors.base import (
+    AuthRevoked,
     ConnectorContext,
     ConnectorError,
     EventRecord,
@@ -498,3 +500,157 @@ def test_passwords_come_from_a_systemd_credential_a_command_or_the_environment(t
     monkeypatch.delenv("CB_TEST_CALDAV_PASSWORD")
     with pytest.raises(ConnectorError, match="CB_TEST_CALDAV_PASSWORD is not set"):
         resolve_password(account_from({"username": "alice", "password_env": "CB_TEST_CALDAV_PASSWORD"}))
+
+
+# --- credentials, a silent server, clocks far off, hostile titles ---------------------------------------
+
+
+@pytest.fixture
+def guarded(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Radicale asking for alice's password (htpasswd), which the connector reads from the environment."""
+    monkeypatch.setenv("CB_TEST_CALDAV_PASSWORD", "right-password")
+    server = radicale_server.start_radicale(tmp_path, users={"alice": "right-password"})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _calendar_as(server: RadicaleServer, password: str) -> Any:
+    return caldav.DAVClient(url=server.url, username="alice", password=password).principal().make_calendar(name="Work")
+
+
+def test_a_revoked_password_is_one_clear_auth_error_and_loses_nothing(guarded, monkeypatch):
+    _calendar_as(guarded, "right-password").save_event(single("before"))
+    dav = connector(guarded)
+    first = dav.sync_events(None)
+    assert [r.uid for r in first.records] == ["before"]
+
+    guarded.set_password("alice", "changed-by-the-admin")  # the password the daemon holds is revoked
+    admin = caldav.DAVClient(url=guarded.url, username="alice", password="changed-by-the-admin")  # noqa: S106
+    admin.principal().calendars()[0].save_event(single("during"))
+    from servers import TcpProxy
+
+    monkeypatch.setattr(CalDavConnector, "retry_attempts", 4)
+    proxy = TcpProxy("127.0.0.1", guarded.port)  # to count the requests the refused sync makes
+    try:
+        with pytest.raises(AuthRevoked) as refused:
+            connector(guarded, url=f"http://127.0.0.1:{proxy.port}/").sync_events(first.cursor)
+        requests = re.findall(rb"[A-Z]+ /\S* HTTP/1\.1\r\n", proxy.sent_bytes())  # bodies end without a newline
+    finally:
+        proxy.close()
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith("dav: ") and "refused the credentials (401) for alice" in message
+    assert message.endswith("check the password in $CB_TEST_CALDAV_PASSWORD")  # what to fix, named
+    assert "right-password" not in message and "changed-by-the-admin" not in message
+    # The client's probe without credentials and its one try with them; never the 4 tries of a transient
+    # failure: a refused password does not heal by asking again (the service pauses the account instead).
+    assert 1 <= len(requests) <= 2, requests
+
+    monkeypatch.setenv("CB_TEST_CALDAV_PASSWORD", "changed-by-the-admin")  # the user re-enters it
+    caught_up = connector(guarded).sync_events(first.cursor)  # the cursor from before the refusal
+    assert [r.uid for r in caught_up.records] == ["during"]
+
+
+def test_a_wrong_password_from_the_start_is_auth_revoked(guarded, monkeypatch):
+    _calendar_as(guarded, "right-password").save_event(single("work-1"))
+    monkeypatch.setenv("CB_TEST_CALDAV_PASSWORD", "typo")
+    with pytest.raises(AuthRevoked, match=r"^dav: principal discovery: the server refused the credentials \(401\) "
+                       r"for alice; check the password in \$CB_TEST_CALDAV_PASSWORD$"):
+        connector(guarded).sync_events(None)
+
+
+def test_the_daemon_pauses_a_caldav_account_whose_password_is_refused(guarded, tmp_path, monkeypatch):
+    """Through `circleback run`: the refused account is paused with its reason (no retry loop); with no
+    other account left the daemon exits 77, as for any revoked credential."""
+    import os
+    import subprocess
+    import sys
+
+    from circleback.daemon import service
+
+    _calendar_as(guarded, "right-password").save_event(single("work-1"))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[accounts]]\nname = "dav"\nkind = "caldav"\nurl = "{guarded.url}"\nusername = "alice"\n'
+                      'password_env = "CB_TEST_CALDAV_PASSWORD"\n')
+    env = {**os.environ, "CB_TEST_CALDAV_PASSWORD": "revoked"}
+    out = subprocess.run([sys.executable, "-m", "circleback.daemon.cli", "--config", str(config),
+                          "--state-dir", str(tmp_path / "state"), "run", "--interval", "0.2s"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 77, out.stderr
+    assert "every account's credential was revoked" in out.stderr and "Traceback" not in out.stderr
+    status = service.read_status(tmp_path / "state")
+    assert status is not None
+    dav = status["accounts"]["dav"]
+    assert dav["paused"] and "refused the credentials (401) for alice" in dav["last_error"], dav
+
+
+def test_a_server_that_goes_silent_times_out_and_is_retried_with_nothing_lost(radicale, work, monkeypatch):
+    """The server stops answering in the middle of a REPORT (the connection stays open): the client's
+    timeout ends the wait. With one try the calendar's sync fails with one clear line and its cursor
+    stays; retried, the same sync reads every change exactly once."""
+    from servers import TcpProxy
+
+    monkeypatch.setattr(CalDavConnector, "timeout_seconds", 1)
+    proxy = TcpProxy("127.0.0.1", radicale.port)
+    url = f"http://127.0.0.1:{proxy.port}/"
+    try:
+        proxy.stall_after_client_sends(b"REPORT ", server_bytes=200)  # the time-range query of the first sync
+        first = connector(radicale, url=url).sync_events(None)
+        assert proxy.stalls == 1
+        assert len(by_id(first.records)) == 8 and not first.skipped
+
+        work.save_event(single("work-2"))
+        monkeypatch.setattr(CalDavConnector, "retry_attempts", 1)
+        proxy.stall_after_client_sends(b"REPORT ")  # the sync-collection report, silent from its first byte
+        with pytest.raises(ConnectorError) as failed:
+            connector(radicale, url=url).sync_events(first.cursor)
+        assert proxy.stalls == 2
+        assert "\n" not in str(failed.value) and "sync-collection report" in str(failed.value)
+        assert "timed out" in str(failed.value).lower(), failed.value
+
+        monkeypatch.setattr(CalDavConnector, "retry_attempts", 2)
+        proxy.stall_after_client_sends(b"REPORT ")
+        second = connector(radicale, url=url).sync_events(first.cursor)  # the cursor from before the failure
+        assert proxy.stalls == 3
+        assert [r.source_id for r in second.records] == ["work-2"]
+        assert connector(radicale, url=url).sync_events(second.cursor).records == []
+    finally:
+        proxy.close()
+
+
+FAR_OFF = [
+    single("past-1", day="19710104"),  # a server clock decades behind
+    single("future-1", day="21000101"),  # or decades ahead
+    single("edge-1", day="99991231"),  # the last day iCalendar can say
+    vcal("""
+UID:forever-1
+DTSTAMP:21000101T000000Z
+DTSTART:19710104T100000Z
+DTEND:19710104T110000Z
+RRULE:FREQ=WEEKLY
+SUMMARY:Weekly since 1971
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:ivy@example.org
+"""),
+]
+
+
+def test_dates_far_off_never_crash_and_only_the_window_is_read(radicale, work):
+    """Events dated decades away (as a server with a wrong clock, or a bad import, writes them): nothing
+    crashes, nothing outside [now - lookback, now + lookahead) comes through, a series begun in 1971 gives
+    exactly its occurrences inside the window, and the incremental path (our own expansion of what
+    sync-collection reports) agrees with the first sync (the server's time-range query)."""
+    dav = connector(radicale)
+    before = dav.sync_events(None)
+    for text in FAR_OFF:
+        work.save_event(text)
+
+    incremental = dav.sync_events(before.cursor)
+    added = by_id(incremental.records)
+    fresh = by_id(connector(radicale).sync_events(None).records)
+
+    mondays = [datetime(2025, 1, 6, 10, tzinfo=UTC) + timedelta(weeks=n) for n in range(13)]  # to 31 March
+    assert set(added) == {f"forever-1/{d:%Y%m%dT%H%M%SZ}" for d in mondays}
+    assert all(r.start.tzinfo is not None and not r.cancelled for r in added.values())
+    assert set(fresh) == set(added) | {r.source_id for r in before.records}
+    assert not incremental.skipped and dav.sync_events(incremental.cursor).records == []

@@ -1,7 +1,8 @@
 """Fault cells the connector suites did not cover yet (see tests/fault_matrix.py and docs/reliability.md):
-a full disk under the ledger, provider clocks far off, Graph 500s and dropped connections,
-hostile header values through the provider fakes, and a fuzz target from raw header bytes
-through the header parser, draft building and a re-parse."""
+a full disk under the ledger, provider clocks far off, Graph 500s and dropped connections, Google
+Calendar's exhausted retries and expired access token, an IMAP server that goes silent, hostile
+header values and event titles through the provider fakes as far as a draft, and a fuzz target from
+raw header bytes through the header parser, draft building and a re-parse."""
 
 from __future__ import annotations
 
@@ -259,6 +260,70 @@ def test_google_calendar_a_slow_response_times_out_and_is_retried(
     assert fault.times == 0  # the slow call happened, timed out, and was retried
 
 
+def _coffee(eid: str, days_ago: float) -> dict[str, Any]:
+    start = (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"id": eid, "iCalUID": f"{eid}@google.com", "status": "confirmed", "summary": f"Coffee {eid}",
+            "start": {"dateTime": start}, "end": {"dateTime": start},
+            "attendees": [{"email": "ann@example.com", "responseStatus": "accepted"},
+                          {"email": ME, "self": True, "responseStatus": "accepted"}]}
+
+
+def test_google_calendar_retries_exhausted_are_one_clear_error_and_the_cursor_waits(
+    google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """events.list answers 503 to every try: the sync gives up after the policy's attempts with one line
+    naming the call and the status, returns no partial result, and the next sync from the same cursor reads
+    the change exactly once."""
+    from circleback.connectors.base import ConnectorError
+    from circleback.connectors.google_auth import GoogleCalendarAccount, RetryPolicy
+    from circleback.connectors.google_calendar import GoogleCalendarConnector
+
+    monkeypatch.setattr(GoogleCalendarConnector, "retry_policy", RetryPolicy(attempts=4, base=0.01, cap=0.05))
+    google.put_event(_coffee("e1", 3))
+    conn = GoogleCalendarConnector(_google_account(GoogleCalendarAccount, tmp_path, google), CONTEXT,
+                                   sleep=lambda s: None)
+    try:
+        cursor = conn.sync_events(None).cursor
+        google.put_event(_coffee("e2", 1))
+        fault = google.inject("events.list", "503", times=100)
+        with pytest.raises(ConnectorError) as failed:
+            conn.sync_events(cursor)
+        assert 100 - fault.times == 4  # the policy's four attempts, then no more
+        message = str(failed.value)
+        assert "\n" not in message and "events.list primary" in message and "503" in message, message
+        fault.times = 0
+        caught_up = conn.sync_events(cursor)
+    finally:
+        conn.close()
+    assert [r.source_id for r in caught_up.records] == ["e2"] and not caught_up.full
+
+
+def test_google_calendar_an_expired_access_token_is_refreshed_once_and_the_call_replayed(
+    google: FakeGoogle, tmp_path: Path,
+) -> None:
+    """Google drops the access token early (401 on events.list): one refresh at the token endpoint, the
+    same call again, and the sync goes on from its cursor with nothing lost or doubled."""
+    from circleback.connectors.google_auth import GoogleCalendarAccount
+    from circleback.connectors.google_calendar import GoogleCalendarConnector
+
+    google.put_event(_coffee("e1", 3))
+    conn = GoogleCalendarConnector(_google_account(GoogleCalendarAccount, tmp_path, google), CONTEXT,
+                                   sleep=lambda s: None)
+    try:
+        first = conn.sync_events(None)
+        google.put_event(_coffee("e2", 1))
+        google.access_tokens.clear()  # every token issued so far is now refused
+        requests_before = google.http_requests
+        second = conn.sync_events(first.cursor)
+        third = conn.sync_events(second.cursor)
+    finally:
+        conn.close()
+    assert [r.source_id for r in first.records] == ["e1"]
+    assert [r.source_id for r in second.records] == ["e2"] and third.records == []
+    assert len(google.access_tokens) == 1  # refreshed once
+    assert google.http_requests - requests_before == 4  # 401, token refresh, the replayed call, the third sync
+
+
 # --- IMAP on a real Dovecot: hostile headers and INTERNALDATEs far off ------------------------------------
 
 
@@ -317,6 +382,68 @@ def test_imap_internal_dates_far_off_never_crash_and_the_past_is_skipped(
     assert "msg1@test" in ids and "msg3@test" not in ids  # 1971 lies beyond the lookback
     assert all(r.timestamp.tzinfo is not None for r in first.records)
     assert again.records == []
+
+
+class _RecordingWait:
+    """A tenacity wait that records each backoff the connector asks for and sleeps none of it."""
+
+    def __init__(self) -> None:
+        self.waits = 0
+
+    def __call__(self, retry_state: Any) -> float:
+        self.waits += 1
+        return 0.0
+
+
+@pytest.mark.needs_server
+def test_imap_a_stalled_server_times_out_and_is_retried_after_a_backoff(
+    dovecot: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server goes silent in the middle of a FETCH answer (the connection stays open): the socket
+    timeout ends the wait. With one try the sync fails with one clear line and records nothing; with
+    more, it reconnects after a backoff within the same sync and reads every message exactly once."""
+    from imapclient import IMAPClient
+
+    from circleback.connectors.base import ConnectorError
+    from circleback.connectors.imap import ImapConnector
+    from circleback.daemon.config import ImapAccount
+    from tests.servers import TcpProxy
+
+    user = f"stall-{os.getpid()}@example.org"
+    password = dovecot.add_user(user)
+    monkeypatch.setenv("CIRCLEBACK_FAULTS_IMAP_PASSWORD", password)
+    padding = {"X-Padding": "x" * 200}
+    seed = IMAPClient(dovecot.host, dovecot.port, ssl=False)
+    seed.login(user, password)
+    seed.multiappend("INBOX", [build_message(n, extra=padding) for n in range(1, 61)])  # ~30 kB of headers
+    seed.logout()
+    expected = {f"msg{n}@test" for n in range(1, 61)}
+    proxy = TcpProxy(dovecot.host, dovecot.port)
+    account = ImapAccount(name="mail", kind="imap", host=proxy.host, port=proxy.port, security="none",
+                          username=user, password_env="CIRCLEBACK_FAULTS_IMAP_PASSWORD", timeout=1)
+    conn = ImapConnector(account, CONTEXT)
+    conn.backoff = backoff = _RecordingWait()
+    try:
+        conn.attempts = 1  # no retry: the timed-out sync itself must leave no trace
+        proxy.stall_after_client_sends(b"FETCH", server_bytes=2000)  # part of the answer, then silence
+        with pytest.raises(ConnectorError) as failed:
+            conn.sync_mail(None)
+        assert proxy.stalls == 1 and "\n" not in str(failed.value)
+        assert "timed out" in str(failed.value).lower(), failed.value
+
+        conn.attempts = 3
+        proxy.stall_after_client_sends(b"FETCH", server_bytes=2000)
+        connections, backoff.waits = proxy.connections, 0
+        result = conn.sync_mail(None)
+        again = conn.sync_mail(result.cursor)
+    finally:
+        conn.close()
+        proxy.close()
+    assert proxy.stalls == 2 and backoff.waits == 1  # stalled once, waited once, then reconnected
+    assert proxy.connections == connections + 2  # the stalled connection and the reconnect
+    ids = [r.message_id for r in result.records]
+    assert len(ids) == len(set(ids)) and set(ids) == expected
+    assert again.records == [] and again.skipped == []
 
 
 class _OneShotMail:
@@ -446,6 +573,144 @@ def test_outlook_hostile_header_values_come_out_clean() -> None:
         _assert_clean(OutlookConnector(account, CONTEXT, tokens=StaticToken(TOKEN)).sync_mail(None).records)
     finally:
         fake.stop()
+
+
+# --- hostile calendar event titles and attendee names, as far as a draft ------------------------------------
+
+HOSTILE_TITLE = ("Hi\r\nBcc: eve@evil.test\x00\x1b[2J\u2028 =?utf-8?b?DQpCY2M6IGV2ZUBldmlsLnRlc3Q=?= "
+                 + "very long " * 300)  # 3,000 characters
+HOSTILE_NAME = "Eve\r\nBcc: x@evil.test\x00"
+MET = NOW - timedelta(days=200)  # long enough ago that Ann is due, so the meeting is the draft's hook
+
+
+def _calendar_draft(calendar: Any, tmp_path: Path) -> tuple[Any, list[bytes]]:
+    """One daemon cycle over ``calendar`` with a Maildir draft box: Ann, configured without a name or a note,
+    is due, and the meeting's title is the only hook her note can quote. Returns the cycle and the drafts."""
+    import mailbox
+
+    from circleback.connectors.maildir import MaildirConnector
+    from circleback.daemon.config import MaildirAccount, Settings
+    from circleback.daemon.engine import Engine
+
+    mail = tmp_path / "mail"
+    mailbox.Maildir(mail, create=True).add_folder("Drafts")
+    settings = Settings.model_validate({"me": {"name": "Me", "addresses": [ME]},
+                                        "people": [{"emails": ["ann@example.com"]}]})
+    box = MaildirConnector(MaildirAccount(name="box", kind="maildir", path=str(mail)), CONTEXT)
+    ledger = Ledger.open(tmp_path / "ledger.sqlite3")
+    try:
+        report = Engine(settings, ledger, {"cal": calendar, "box": box}).run_cycle(NOW)
+    finally:
+        calendar.close()
+        ledger.close()
+    drafts = [f.read_bytes() for sub in ("cur", "new") for f in (mail / ".Drafts" / sub).iterdir()]
+    return report, drafts
+
+
+def _assert_draft_headers_clean(report: Any, drafts: list[bytes]) -> str:
+    """The draft re-parses to exactly our headers, each one clean line; returns the decoded body."""
+    assert [a.error for a in report.accounts] == ["", ""]
+    (raw,) = drafts
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    assert Counter(k.lower() for k in msg) == INTENDED
+    assert all(not any(c in CONTROLS for c in str(v)) for v in msg.values())
+    assert [a.addr_spec for a in msg["To"].addresses] == ["ann@example.com"]
+    assert "evil" not in str(msg["Subject"]) and "evil" not in str(msg["To"])
+    for line in raw.split(b"\n\n", 1)[0].split(b"\n"):
+        assert line[:1] in (b" ", b"\t") or line.split(b":", 1)[0].lower().decode() in INTENDED, line
+    body = msg.get_body(("plain",)).get_content()
+    assert not any(c in CONTROLS for c in body.replace("\n", "")), repr(body[:200])
+    return body
+
+
+def _assert_title_quoted_on_one_line(body: str) -> None:
+    quoted = body.split("\u201c", 1)[1].split("\u201d", 1)[0]  # the note quotes the title in “…”
+    assert quoted.startswith("Hi Bcc: eve@evil.test") and "\n" not in quoted, repr(quoted[:120])
+
+
+def _assert_event_clean(records: list[Any]) -> None:
+    (event,) = records
+    for text in (event.title, *(a.name for a in event.attendees)):
+        assert not any(c in CONTROLS for c in text), repr(text[:80])
+
+
+def _google_hostile_event(google: FakeGoogle) -> None:
+    when = MET.strftime("%Y-%m-%dT%H:%M:%SZ")
+    google.put_event({"id": "h1", "iCalUID": "h1@google.com", "status": "confirmed", "summary": HOSTILE_TITLE,
+                      "start": {"dateTime": when}, "end": {"dateTime": when},
+                      "attendees": [{"email": "ann@example.com", "displayName": HOSTILE_NAME,
+                                     "responseStatus": "accepted"},
+                                    {"email": ME, "self": True, "responseStatus": "accepted"}]})
+
+
+def test_google_calendar_hostile_event_titles_never_reach_a_draft_header(google: FakeGoogle, tmp_path: Path) -> None:
+    """A title or attendee name with CR/LF, NUL, escape codes, an RFC 2047 word and 3,000 characters: the
+    draft that quotes the meeting still re-parses to exactly our headers, each one clean line."""
+    from circleback.connectors.google_auth import GoogleCalendarAccount
+    from circleback.connectors.google_calendar import GoogleCalendarConnector
+
+    _google_hostile_event(google)
+    calendar = GoogleCalendarConnector(_google_account(GoogleCalendarAccount, tmp_path, google), CONTEXT)
+    _assert_draft_headers_clean(*_calendar_draft(calendar, tmp_path))
+
+
+@pytest.mark.xfail(strict=True, reason="connectors/google_calendar.py event_record keeps the summary and the "
+                   "attendees' displayName as sent (CR/LF, NUL, escapes), where icalendar_events.clean_text and "
+                   "the mail connectors make them one clean line; the note then quotes a title broken over lines")
+def test_google_calendar_hostile_event_titles_come_out_as_one_clean_line(google: FakeGoogle, tmp_path: Path) -> None:
+    """As the mail connectors do with subjects and names (and the CalDAV/ics reader with titles): a hostile
+    title and attendee name come out of the connector as one clean line, and so does the note's quote."""
+    from circleback.connectors.google_auth import GoogleCalendarAccount
+    from circleback.connectors.google_calendar import GoogleCalendarConnector
+
+    _google_hostile_event(google)
+    account = _google_account(GoogleCalendarAccount, tmp_path, google)
+    read = GoogleCalendarConnector(account, CONTEXT)
+    try:
+        records = read.sync_events(None).records
+    finally:
+        read.close()
+    body = _assert_draft_headers_clean(*_calendar_draft(GoogleCalendarConnector(account, CONTEXT), tmp_path))
+    _assert_title_quoted_on_one_line(body)
+    _assert_event_clean(records)
+
+
+@pytest.mark.needs_server
+def test_caldav_hostile_event_titles_come_out_clean_and_never_reach_a_draft_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same hostile title and name through a real Radicale: iCalendar escapes (\\n in SUMMARY, RFC 6868
+    ^n in CN) decode to line breaks, which the reader folds into one clean line; the draft's headers stay
+    exactly ours and its quote of the title stays on one line."""
+    import caldav
+
+    from circleback.connectors.caldav import CalDavConnector
+    from circleback.daemon.config import CalDavAccount
+    from tests.radicale_server import start_radicale
+
+    server = start_radicale(tmp_path)
+    try:
+        title = HOSTILE_TITLE.replace("\r\n", "\\n").replace("\x00", "").replace("\x1b", "")  # TEXT escapes
+        ics = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//circleback tests//EN\r\nBEGIN:VEVENT\r\n"
+               "UID:h1\r\nDTSTAMP:20250101T000000Z\r\n"
+               f"DTSTART:{MET:%Y%m%dT%H%M%SZ}\r\nDTEND:{MET + timedelta(hours=1):%Y%m%dT%H%M%SZ}\r\n"
+               f"SUMMARY:{title}\r\nATTENDEE;CN=\"Eve^nBcc: x@evil.test\";PARTSTAT=ACCEPTED:mailto:ann@example.com\r\n"
+               f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{ME}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+        admin = caldav.DAVClient(url=server.url, username="alice", password="x")  # noqa: S106 - auth is none
+        admin.principal().make_calendar(name="Work").save_event(ics)
+        monkeypatch.setenv("CB_FAULTS_CALDAV_PASSWORD", "x")
+        account = CalDavAccount(name="dav", url=server.url, username="alice", password_env="CB_FAULTS_CALDAV_PASSWORD")
+        read = CalDavConnector(account, CONTEXT)
+        try:
+            records = read.sync_events(None).records
+        finally:
+            read.close()
+        _assert_event_clean(records)
+        assert records[0].title.startswith("Hi Bcc: eve@evil.test")
+        body = _assert_draft_headers_clean(*_calendar_draft(CalDavConnector(account, CONTEXT), tmp_path))
+        _assert_title_quoted_on_one_line(body)
+    finally:
+        server.stop()
 
 
 # --- fuzz: raw header bytes -> parse_mail_headers -> build_draft -> re-parse ------------------------------

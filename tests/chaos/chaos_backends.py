@@ -1,5 +1,6 @@
 """The backends the chaos loop runs over: the local demo world through the real CLI, the fake
-Google server (Gmail + Google Calendar), the fake Graph server (Outlook) and a real Dovecot."""
+Google server (Gmail + Google Calendar), the fake Graph server (Outlook), a real Dovecot, and a
+real Radicale (CalDAV) beside a local Maildir that holds the drafts."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import shutil
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from mailbox import Maildir
 from pathlib import Path
 from typing import Any
 
+import caldav
 from chaos_harness import SigkillAt, header_key
 from contract import ME, build_message
 from fake_google import FakeGoogle
@@ -21,16 +24,18 @@ from imapclient import IMAPClient
 
 # Imported here, in the parent, so that a forked cycle spends its time cycling, not importing.
 from circleback.connectors.base import ConnectorContext
+from circleback.connectors.caldav import CalDavConnector
 from circleback.connectors.gmail import GmailConnector
 from circleback.connectors.google_auth import GmailAccount, GoogleCalendarAccount
 from circleback.connectors.google_calendar import GoogleCalendarConnector
 from circleback.connectors.imap import ImapConnector
+from circleback.connectors.maildir import MaildirConnector
 from circleback.connectors.ms_auth import OutlookAccount
 from circleback.connectors.outlook import OutlookConnector, StaticToken
 from circleback.connectors.tokens import write_private
 from circleback.daemon import faults
 from circleback.daemon.cli import main
-from circleback.daemon.config import ImapAccount, Settings
+from circleback.daemon.config import CalDavAccount, ImapAccount, MaildirAccount, Settings
 from circleback.daemon.demo_world import build_world
 from circleback.daemon.engine import Engine
 from circleback.daemon.ledger import Ledger
@@ -40,6 +45,7 @@ DEMO_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # as tests/test_end_to_end
 PEOPLE = ("Ann", "Ben", "Cleo", "Dev", "Eli")  # overdue, each with a note (the hook)
 RECENT = "Fay"  # in touch last week: never due
 IMAP_PASSWORD_ENV = "CIRCLEBACK_CHAOS_IMAP_PASSWORD"  # noqa: S105 - the variable's name
+CALDAV_PASSWORD_ENV = "CIRCLEBACK_CHAOS_CALDAV_PASSWORD"  # noqa: S105 - the variable's name
 
 
 def address(name: str) -> str:
@@ -289,3 +295,61 @@ class DovecotBackend:
 
     def close(self) -> None:
         os.environ.pop(IMAP_PASSWORD_ENV, None)
+
+
+# -- CalDAV on a real Radicale, drafts in a local Maildir ------------------------------------------------
+
+
+def _ics(uid: str, start: datetime, who: str, extra: str = "") -> str:
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//circleback chaos//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:{uid}\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:{start:%Y%m%dT%H%M%SZ}\r\n"
+            f"DTEND:{start + timedelta(hours=1):%Y%m%dT%H%M%SZ}\r\n{extra}SUMMARY:Coffee {who}\r\n"
+            f"ORGANIZER;CN={who}:mailto:{address(who)}\r\n"
+            f"ATTENDEE;CN={who};PARTSTAT=ACCEPTED:mailto:{address(who)}\r\n"
+            f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{ME}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+class CalDavBackend:
+    """Meetings on Radicale (one fresh principal per round), mail and the draft box in a local Maildir:
+    the engine syncs both, and the drafts that the meetings shape land in the Maildir's Drafts."""
+
+    name = "caldav (Radicale) + maildir"
+    _users = itertools.count(1)
+
+    def __init__(self, root: Path, server: Any) -> None:
+        self.root = root
+        self.server = server
+        self.user = ""
+        self.maildir = root / "caldav-mail"
+        os.environ[CALDAV_PASSWORD_ENV] = "unchecked"  # auth = none; the account still names a source
+
+    def reset(self) -> None:
+        self.user = f"chaos{os.getpid()}-{next(self._users)}"
+        shutil.rmtree(self.maildir, ignore_errors=True)
+        box = Maildir(self.maildir, create=True)
+        sent = box.add_folder("Sent")
+        box.add_folder("Drafts")
+        for folder, raw in mailbox():
+            (sent if folder == "Sent" else box).add(raw)
+        client = caldav.DAVClient(url=self.server.url, username=self.user, password="unchecked")  # noqa: S106
+        cal = client.principal().make_calendar(name="Work")
+        for n, (who, days) in enumerate((("Ann", 150), ("Ben", 160), (RECENT, 2))):
+            cal.save_event(_ics(f"ev{n}", NOW - timedelta(days=days), who))
+        # A series, so the cycle expands recurrences too: monthly with Cleo, ended long ago.
+        cal.save_event(_ics("series", NOW - timedelta(days=500), "Cleo", "RRULE:FREQ=MONTHLY;COUNT=6\r\n"))
+        client.close()
+
+    def run_cycle(self, state: Path, crash_at: int) -> int:
+        mail = MaildirConnector(MaildirAccount(name="mail", kind="maildir", path=str(self.maildir)), context())
+        account = CalDavAccount(name="cal", url=self.server.url, username=self.user, password_env=CALDAV_PASSWORD_ENV)
+        return run_engine({"mail": mail, "cal": CalDavConnector(account, context())}, state, crash_at)
+
+    def draft_keys(self) -> list[str]:
+        drafts = self.maildir / ".Drafts"
+        return [header_key(p.read_bytes()) for sub in ("cur", "new") for p in (drafts / sub).iterdir()]
+
+    def settle(self) -> None:
+        return None  # the cycle only reads from Radicale; the Maildir's writes are local renames
+
+    def close(self) -> None:
+        os.environ.pop(CALDAV_PASSWORD_ENV, None)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_backends import DovecotBackend, GoogleBackend, GraphBackend, LocalBackend
+from chaos_backends import CalDavBackend, DovecotBackend, GoogleBackend, GraphBackend, LocalBackend
 from chaos_harness import Backend, ChaosResult, chaos
 
 pytestmark = pytest.mark.chaos
@@ -73,3 +73,19 @@ def dovecot() -> Iterator[Any]:
 @pytest.mark.needs_server
 def test_imap_on_dovecot_survives_random_kills(tmp_path: Path, chaos_kills: int, dovecot: Any) -> None:
     run(DovecotBackend(tmp_path, dovecot), tmp_path, chaos_kills)
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from radicale_server import start_radicale
+
+    server = start_radicale(tmp_path_factory.mktemp("chaos-radicale"))
+    yield server
+    server.stop()
+
+
+@pytest.mark.needs_server
+def test_caldav_on_radicale_with_a_maildir_draft_box_survives_random_kills(
+    tmp_path: Path, chaos_kills: int, radicale: Any,
+) -> None:
+    run(CalDavBackend(tmp_path, radicale), tmp_path, chaos_kills)
