@@ -132,6 +132,7 @@ def reset(fake: FakeGoogle, scale: float) -> None:
     fake.units.clear()
     fake.calls.clear()
     fake.http_requests = 0
+    fake.throttled = 0
     fake.bucket = Bucket(PER_USER, PER_USER * scale / 20, scale)
 
 
@@ -164,6 +165,10 @@ class RemoteFake:
         """(units, HTTP requests) since the last reset."""
         return self._ask("counts")  # type: ignore[return-value]
 
+    def throttled(self) -> int:
+        """429s the fake answered since the last reset (each costs a backoff of a second or so)."""
+        return self._ask("throttled")  # type: ignore[return-value]
+
     def stop(self) -> None:
         self._ask("stop")
         self._process.join(5)
@@ -179,6 +184,8 @@ def _serve(fake: FakeGoogle, pipe) -> None:  # noqa: ANN001 - a multiprocessing 
             pipe.send(None)
         elif command == "counts":
             pipe.send((fake.total_units, fake.http_requests))
+        elif command == "throttled":
+            pipe.send(fake.throttled)
         else:
             fake.stop()
             pipe.send(None)
@@ -243,6 +250,7 @@ def main() -> None:
         conn._thread_service()  # noqa: SLF001
         ours_wall, ours_units, ours_requests, (cursor, records) = measure(
             fake, scale, "circleback", lambda: run_circleback(conn))
+        throttled = fake.throttled()
         naive_wall, naive_units, naive_requests, naive_records = measure(fake, scale, "naive", lambda: run_naive(conn))
         fake.reset(scale)
         cpu_started = time.thread_time()
@@ -270,7 +278,8 @@ def main() -> None:
         f"requests={ours_requests}",
         f"naive_requests={naive_requests}", f"wall_s={ours_wall:.2f}", f"naive_wall_s={naive_wall:.2f}",
         f"quota_min_s={quota_min:.2f}", f"wall_vs_quota_min={ours_wall / max(quota_min, 1e-9):.3f}",
-        f"idle_requests={idle_requests:g}", f"idle_cpu_ms={idle_cpu_ms:.2f}",
+        f"idle_requests={idle_requests:g}", f"idle_cpu_ms={idle_cpu_ms:.2f}", f"throttled={throttled}",
+        f"units_per_message={ours_units / total:.3f}", f"units_per_record={ours_units / max(records, 1):.3f}",
     ]))
 
 

@@ -41,9 +41,9 @@ import base64
 import dataclasses
 import logging
 import queue
-import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -63,6 +63,7 @@ from .google_auth import (
     GmailAccount,
     GoogleConnector,
     GoogleTokens,
+    PayOnSend,
     TruncatedAnswer,
     authorised_http,
     batch_uri,
@@ -73,6 +74,7 @@ from .google_auth import (
     http_status,
     is_retryable,
     json_object,
+    lean_batch,
 )
 from .mailheaders import header_block, parse_mail_headers
 
@@ -231,8 +233,6 @@ class GmailConnector(GoogleConnector):
             yield chunk
 
     def _run_batch(self, calls: list[Call]) -> dict[str, tuple[Any, BaseException | None]]:
-        from googleapiclient.http import BatchHttpRequest
-
         api, http = self._api()
         out: dict[str, tuple[Any, BaseException | None]] = {}
 
@@ -241,13 +241,15 @@ class GmailConnector(GoogleConnector):
                 response, exception = None, TruncatedAnswer(f"{request_id}: not a JSON object")
             out[request_id] = (response, exception)
 
-        batch = BatchHttpRequest(callback=keep, batch_uri=batch_uri(self.config))
+        def pay() -> None:  # once the body is built, just before it is sent (PayOnSend)
+            self.limiter.acquire(sum(self.config.cost(c.method) for c in calls))
+            self.requests += 1
+
+        batch = lean_batch(keep, batch_uri(self.config))
         for call in calls:
             batch.add(call.build(api), request_id=call.key)
-        self.limiter.acquire(sum(self.config.cost(c.method) for c in calls))
-        self.requests += 1
         try:
-            batch.execute(http=http)
+            batch.execute(http=PayOnSend(http, pay))
         except Exception as exc:  # noqa: BLE001 - sorted below: retryable or a per-item failure
             if not (is_retryable(exc) or _is_api_error(exc)):
                 raise
@@ -283,46 +285,73 @@ class GmailConnector(GoogleConnector):
         except BaseException:
             self._stop_lists(state, listers)
             raise
-        state.go.set()
-        taken: list[list[Any]] = []
-        pending: list[list[Any]] = []
-        count = 0
-        collector = _Collector(self, since_ms)
-        with _Progress(self.account, 0) as progress:
-            reader = _Reader(self, progress, collector)
-            plan = self._plan(state, listers)
-            try:
-                for thread, ids in plan:
-                    group: list[Any] = [thread, ids, 0]
-                    if count < self.config.full_sync_chunk:
-                        taken.append(group)
-                        count += len(ids)
-                        reader.add(group)
-                    else:
-                        pending.append(group)
-                reader.finish()
-            except BaseException:
-                plan.close()  # stops the lists now, not whenever the generator is collected
-                reader.abandon()
-                raise
-        log.info("%s: first sync: %d messages in %d threads to read", self.account,
-                 count + _count(pending), len(taken) + len(pending))
         cursor: Cursor = {"version": CURSOR_VERSION, "mode": "full", "history_id": str(profile["historyId"]),
                           "since_ms": since_ms, "pending": [], "done": 0}
+        return self._run_chunk(cursor, [], _Planner(state), listers)
+
+    def _continue_full(self, cursor: Cursor) -> SyncResult[MailRecord]:
+        """The next chunk: groups already planned first, then the listing where it stopped."""
+        pending: list[list[Any]] = list(cursor["pending"])  # [thread, ids, tries]
+        listing = cursor.get("listing")
+        if not listing:
+            return self._run_chunk(cursor, pending, None, [])
+        state, groups = _PlanState.restore(int(cursor["since_ms"]), list(NOISE_LABELS), listing)
+        return self._run_chunk(cursor, pending, _Planner(state, groups), self._start_lists(state))
+
+    def _run_chunk(self, cursor: Cursor, pending: list[list[Any]], planner: _Planner | None,
+                   listers: list[Future[None]]) -> SyncResult[MailRecord]:
+        """Reads up to ``full_sync_chunk`` messages: ``pending`` groups, then new ones from the lists.
+
+        Once the chunk is full the lists go on while its last batches are read, then stop
+        at a page boundary; what they listed goes into the cursor with the groups still to
+        read, so a kill in a later chunk neither lists nor reads this one's part again.
+        """
+        collector = _Collector(self, int(cursor["since_ms"]))
+        count = 0
+        with _Progress(self.account, 0) as progress:
+            reader = _Reader(self, progress, collector)
+            try:
+                while pending and count < self.config.full_sync_chunk:
+                    group = pending.pop(0)
+                    reader.add(group)
+                    count += len(group[1])
+                if planner is not None:
+                    planner.state.go.set()
+                    while count < self.config.full_sync_chunk and (found := planner.next()) is not None:
+                        reader.add([found[0], found[1], 0])
+                        count += len(found[1])
+                reader.finish()
+            except BaseException:
+                if planner is not None:
+                    self._stop_lists(planner.state, listers)
+                reader.abandon()
+                raise
+        listing = None
+        if planner is not None:
+            self._stop_lists(planner.state, listers)
+            ready, listing = planner.suspend()
+            pending += [[thread, ids, 0] for thread, ids in ready]
         result = collector.result
-        return self._after_chunk(cursor, result, pending + self._requeue(collector.failures(), result.skipped), count)
+        pending += self._requeue(collector.failures(), result.skipped)
+        return self._after_chunk(cursor, result, pending, count, listing)
 
     def plan_first_sync(self, since_ms: int) -> list[tuple[str, list[str]]]:
         """Thread groups of the message ids worth reading, newest first (the whole plan at once)."""
         state = _PlanState(since_ms, list(NOISE_LABELS))
         listers = self._start_lists(state)
         state.go.set()
-        return list(self._plan(state, listers))
+        planner = _Planner(state)
+        try:
+            return list(iter(planner.next, None))
+        finally:
+            self._stop_lists(state, listers)
 
     def _start_lists(self, state: _PlanState) -> list[Future[None]]:
-        """The listing threads, each waiting for ``state.go``; see :meth:`_plan`."""
+        """The listing threads, each waiting for ``state.go``; see :class:`_Planner`."""
         pool = self._list_executor()
         probes: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        if state.unconfirmed():
+            probes.put(len(state.ordered))  # resumed: what was listed last may not be dated yet
         return [pool.submit(self._run_lister, state, self._list_all, state, probes),
                 pool.submit(self._run_lister, state, self._probe_dates, state, probes),
                 *(pool.submit(self._run_lister, state, self._list_noise, state, label) for label in NOISE_LABELS)]
@@ -333,49 +362,6 @@ class GmailConnector(GoogleConnector):
         state.go.set()
         for future in listers:
             future.result()
-
-    def _plan(self, state: _PlanState, listers: list[Future[None]]) -> Iterator[tuple[str, list[str]]]:
-        """Thread groups of the message ids worth reading, each yielded once the lists settle it.
-
-        Three kinds of list run side by side (in the listing pool): everything, newest
-        first; each noise category, never more than two pages ahead of the everything
-        list; and the date probes, which check each everything page's oldest id off the
-        listing's critical path. A listed position is settled once it is known to be
-        inside the lookback and every category list has reached it (both lists run
-        newest first, so a noise id newer than a category's last listed id is in it).
-        A thread's group is complete when its first message (Gmail's thread id is the id
-        of the thread's first message) is settled: its later messages are newer, listed
-        before it. Groups whose first message is older than the lookback, or that never
-        show one, are yielded when the lists end. If Gmail's orders ever disagree, a
-        noise message may be read (units) - a wanted one is never dropped.
-        """
-        groups: dict[str, list[str]] = {}
-        done = 0
-        try:
-            while True:
-                with state.cond:
-                    state.cond.wait_for(lambda done=done: state.error is not None or state.settled() > done
-                                        or state.finished())
-                    if state.error is not None:
-                        raise state.error
-                    end = state.settled()
-                    fresh = state.ordered[done:end]
-                    noise = state.noise
-                    complete: list[str] = []
-                    for mid, thread in fresh:
-                        if mid not in noise:
-                            groups.setdefault(thread, []).append(mid)
-                        if mid == thread and thread in groups:
-                            complete.append(thread)
-                    done = end
-                    finished = state.finished()
-                for thread in complete:
-                    yield thread, groups.pop(thread)
-                if finished:
-                    break
-            yield from groups.items()  # first message older than the lookback (or unknown)
-        finally:
-            self._stop_lists(state, listers)
 
     def _list_executor(self) -> ThreadPoolExecutor:
         if self._list_pool is None:
@@ -392,19 +378,21 @@ class GmailConnector(GoogleConnector):
             state.fail(exc)
 
     def _list_all(self, state: _PlanState, probes: queue.SimpleQueue[int | None]) -> None:
-        """Every id, newest first, 500 a page; where a page ends goes to the date prober."""
-        token: str | None = None
-        pages = 0
+        """Every id, newest first, 500 a page; where a page ends goes to the date prober.
+
+        A resumed list starts again at its last page: a page token taken days ago may
+        count from a mailbox that has lost messages since, and skipping ids loses mail.
+        """
+        token = state.all_from
         try:
-            while not state.stopping():
+            while not state.stopping() and not state.all_listed():
                 page = self._list_page([], token)
-                token = page.get("nextPageToken")
-                start, end = state.add_page([(m["id"], m["threadId"]) for m in page.get("messages", [])], not token)
-                pages += 1
-                if end and (not token or (end > start and _probe_due(pages))):
+                after = page.get("nextPageToken")
+                start, end, pages = state.add_page([(m["id"], m["threadId"]) for m in page.get("messages", [])],
+                                                   token, after)
+                if end and (not after or (end > start and _probe_due(pages))):
                     probes.put(end)  # the last page always: the list's end must be dated too
-                if not token:
-                    return
+                token = after
         finally:
             probes.put(None)
 
@@ -418,6 +406,8 @@ class GmailConnector(GoogleConnector):
                 continue
             lo, hi = state.confirmed_end(), end - 1  # lo..hi-1 unknown, hi known too old
             while lo < hi:
+                if state.halted():
+                    return  # the chunk is over: the next one probes again
                 mid = (lo + hi) // 2
                 if self._inside(state, mid):
                     lo = mid + 1
@@ -443,17 +433,19 @@ class GmailConnector(GoogleConnector):
 
     def _list_noise(self, state: _PlanState, label: str) -> None:
         """Ids under a noise category, newest first, kept at most two pages ahead of the full list."""
-        token: str | None = None
         while True:
             with state.cond:
                 state.cond.wait_for(lambda: state.halted() or state.label_may_fetch(label))
-                if state.halted() or state.label_passed_end(label):
+                if state.halted() or state.label_done(label):
+                    return  # halted: the cursor keeps the page token for the next chunk
+                if state.label_passed_end(label):
                     state.label_finished(label)
                     return
+                token = state.label_tokens[label]
             page = self._list_page([label], token)
-            token = page.get("nextPageToken")
-            state.add_noise(label, [m["id"] for m in page.get("messages", [])], not token)
-            if not token:
+            after = page.get("nextPageToken")
+            state.add_noise(label, [m["id"] for m in page.get("messages", [])], after)
+            if not after:
                 return
 
     def _list_page(self, labels: list[str], token: str | None) -> dict[str, Any]:
@@ -463,22 +455,11 @@ class GmailConnector(GoogleConnector):
 
         return self._read("messages.list", build, f"messages.list {labels or 'all'}")
 
-    def _continue_full(self, cursor: Cursor) -> SyncResult[MailRecord]:
-        pending: list[list[Any]] = list(cursor["pending"])  # [thread, ids, tries]
-        chunk: list[list[Any]] = []
-        count = 0
-        while pending and count < self.config.full_sync_chunk:
-            chunk.append(pending.pop(0))
-            count += len(chunk[-1][1])
-        result, failed = self._fetch_groups(chunk, int(cursor["since_ms"]), total=count + _count(pending))
-        pending += self._requeue(failed, result.skipped)
-        return self._after_chunk(cursor, result, pending, count)
-
     def _after_chunk(self, cursor: Cursor, result: SyncResult[MailRecord], pending: list[list[Any]],
-                     count: int) -> SyncResult[MailRecord]:
+                     count: int, listing: dict[str, Any] | None) -> SyncResult[MailRecord]:
         done = int(cursor.get("done", 0)) + count
-        if pending:
-            result.cursor = {**cursor, "pending": pending, "done": done}
+        if pending or listing:
+            result.cursor = {**cursor, "pending": pending, "done": done, "listing": listing}
         else:
             log.info("%s: first sync complete: %d messages read", self.account, done)
             result.cursor = {"version": CURSOR_VERSION, "mode": "incremental", "history_id": cursor["history_id"]}
@@ -497,14 +478,6 @@ class GmailConnector(GoogleConnector):
             log.warning("%s: %d thread(s) not read this time (%s); kept for the next sync", self.account,
                         len(failed), _describe(failed[0][1]))
         return again
-
-    def _fetch_groups(self, groups: list[list[Any]], since_ms: int,
-                      total: int) -> tuple[SyncResult[MailRecord], list[tuple[list[Any], BaseException]]]:
-        collector = _Collector(self, since_ms)
-        calls = [call for group in groups for call in collector.expect(group)]
-        with _Progress(self.account, total) as progress:
-            self.run_calls(calls, lambda part: progress.advance(collector.take(part)))
-        return collector.result, collector.failures()
 
     def _calls_for(self, thread: str, ids: list[str]) -> list[Call]:
         # threads.get answers every message of the thread for one price. The key is the group's
@@ -755,19 +728,73 @@ class _PlanState:
         self._label_lasts: dict[str, list[str]] = {label: [] for label in labels}  # last id of each page
         self._label_done: dict[str, bool] = dict.fromkeys(labels, False)
         self._stop = False
+        # Where each list goes on (the cursor keeps these between chunks):
+        self.all_from: str | None = None  # the page token of the everything list's last page
+        self.all_pages = 0
+        self.label_tokens: dict[str, str | None] = dict.fromkeys(labels)
+        self._last_page: list[str] = []  # the ids of the everything list's last page
+        self._skip: set[str] = set()  # settled in an earlier chunk (a resumed list lists its last page again)
+
+    # -- between chunks ---------------------------------------------------------------------------
+
+    def snapshot(self, done: int, groups: dict[str, list[str]]) -> dict[str, Any]:
+        """What the lists know beyond the first ``done`` positions (which the planner settled),
+        as JSON for the cursor. Call with the listing threads stopped."""
+        with self.cond:
+            def unsettled(mid: str) -> bool:  # not listed by the everything list yet, or after done
+                return mid not in self._skip and self.pos.get(mid, done) >= done
+
+            return {
+                "all": {"from": self.all_from, "pages": self.all_pages, "done": self._listed_all},
+                "labels": {label: {"token": self.label_tokens[label], "done": self._label_done[label],
+                                   "lasts": [m for m in self._label_lasts[label] if unsettled(m)][-2:]}
+                           for label in self._label_lasts},
+                "listed": [list(item) for item in self.ordered[done:]],
+                "skip": [m for m in self._last_page if m in self._skip or not unsettled(m)],
+                "open": [[thread, ids] for thread, ids in groups.items()],
+                "noise": sorted(m for m in self.noise if unsettled(m)),
+                "confirmed": max(0, self._confirmed - done),
+                "boundary": None if self._boundary is None else self._boundary - done,
+            }
+
+    @classmethod
+    def restore(cls, since_ms: int, labels: list[str],
+                snap: dict[str, Any]) -> tuple[_PlanState, dict[str, list[str]]]:
+        """A state where :meth:`snapshot` left off, and the planner's open thread groups."""
+        state = cls(since_ms, labels)
+        for mid, thread in snap["listed"]:
+            state.pos[mid] = len(state.ordered)
+            state.ordered.append((mid, thread))
+        state.noise = set(snap["noise"])
+        state._skip = set(snap["skip"])
+        state._confirmed = int(snap["confirmed"])
+        state._boundary = snap["boundary"]
+        state._listed_all = bool(snap["all"]["done"])
+        state.all_from = snap["all"]["from"]
+        state.all_pages = max(0, int(snap["all"]["pages"]) - 1)  # its last page is listed again
+        for label in labels:
+            saved = snap["labels"].get(label) or {}
+            state.label_tokens[label] = saved.get("token")
+            state._label_done[label] = bool(saved.get("done"))
+            state._label_lasts[label] = list(saved.get("lasts", []))
+        return state, {thread: list(ids) for thread, ids in snap["open"]}
 
     # -- written by the listing threads ---------------------------------------------------------
 
-    def add_page(self, items: list[tuple[str, str]], last: bool) -> tuple[int, int]:
+    def add_page(self, items: list[tuple[str, str]], token: str | None, after: str | None) -> tuple[int, int, int]:
+        """One page of the everything list, listed from ``token``; ``after`` is its next page token."""
         with self.cond:
             start = len(self.ordered)
             for mid, thread in items:
-                if mid not in self.pos:
+                if mid not in self.pos and mid not in self._skip:
                     self.pos[mid] = len(self.ordered)
                     self.ordered.append((mid, thread))
-            self._listed_all = self._listed_all or last
+            self._listed_all = self._listed_all or not after
+            self.all_from = token
+            self.all_pages += 1
+            self._last_page = [mid for mid, _ in items]
             self.cond.notify_all()
-            return start, len(self.ordered)
+            return start, len(self.ordered), self.all_pages
 
     def confirm(self, end: int) -> None:
         with self.cond:
@@ -780,12 +807,13 @@ class _PlanState:
             self._confirmed = max(self._confirmed, position)
             self.cond.notify_all()
 
-    def add_noise(self, label: str, ids: list[str], last: bool) -> None:
+    def add_noise(self, label: str, ids: list[str], after: str | None) -> None:
         with self.cond:
             self.noise.update(ids)
             if ids:
                 self._label_lasts[label].append(ids[-1])
-            self._label_done[label] = self._label_done[label] or last
+            self._label_done[label] = self._label_done[label] or not after
+            self.label_tokens[label] = after
             self.cond.notify_all()
 
     def label_finished(self, label: str) -> None:
@@ -809,6 +837,17 @@ class _PlanState:
     def halted(self) -> bool:
         """The sync is over (or failed): every list stops."""
         return self._stop
+
+    def label_done(self, label: str) -> bool:
+        return self._label_done[label]
+
+    def all_listed(self) -> bool:
+        return self._listed_all
+
+    def unconfirmed(self) -> bool:
+        """Listed positions wait for a date probe (after a resume, no page may bring one)."""
+        with self.cond:
+            return self._boundary is None and self._confirmed < len(self.ordered)
 
     def stopping(self) -> bool:
         """The everything list and the date probes stop: halted, or the lookback's end is found."""
@@ -858,6 +897,73 @@ class _PlanState:
         return self._listing_final() and all(self._frontier(label) >= self._limit() for label in self._label_lasts)
 
 
+class _Planner:
+    """Thread groups of the message ids worth reading, each handed out once the lists settle it.
+
+    Three kinds of list run side by side (in the listing pool): everything, newest
+    first; each noise category, never more than two pages ahead of the everything
+    list; and the date probes, which check each everything page's oldest id off the
+    listing's critical path. A listed position is settled once it is known to be
+    inside the lookback and every category list has reached it (both lists run
+    newest first, so a noise id newer than a category's last listed id is in it).
+    A thread's group is complete when its first message (Gmail's thread id is the id
+    of the thread's first message) is settled: its later messages are newer, listed
+    before it. Groups whose first message is older than the lookback, or that never
+    show one, come when the lists end. If Gmail's orders ever disagree, a noise
+    message may be read (units) - a wanted one is never dropped.
+    """
+
+    def __init__(self, state: _PlanState, groups: dict[str, list[str]] | None = None) -> None:
+        self.state = state
+        self.groups: dict[str, list[str]] = groups or {}  # thread -> settled ids, first message not yet
+        self.ready: deque[tuple[str, list[str]]] = deque()
+        self.done = 0  # positions below are settled and sorted into groups
+        self.finished = False
+
+    def next(self) -> tuple[str, list[str]] | None:
+        """The next complete group, waiting for the lists if need be; None once they are done."""
+        state = self.state
+        while not self.ready:
+            if self.finished:
+                return None
+            with state.cond:
+                state.cond.wait_for(lambda: state.error is not None or state.settled() > self.done
+                                    or state.finished())
+                if state.error is not None:
+                    raise state.error
+                self._absorb()
+        return self.ready.popleft()
+
+    def _absorb(self) -> None:
+        """Sorts the newly settled positions into groups (under the state's lock)."""
+        state = self.state
+        end = state.settled()
+        noise = state.noise
+        complete: list[str] = []
+        for mid, thread in state.ordered[self.done:end]:
+            if mid not in noise:
+                self.groups.setdefault(thread, []).append(mid)
+            if mid == thread and thread in self.groups:
+                complete.append(thread)
+        # After the whole slice: a reply older than its thread's first message may follow it.
+        self.ready.extend((thread, self.groups.pop(thread)) for thread in complete if thread in self.groups)
+        self.done = end
+        if state.finished():
+            self.ready.extend(self.groups.items())  # first message older than the lookback (or unknown)
+            self.groups = {}
+            self.finished = True
+
+    def suspend(self) -> tuple[list[tuple[str, list[str]]], dict[str, Any] | None]:
+        """With the lists stopped: the complete groups not handed out, and the listing's state
+        for the cursor (None if the lists are done)."""
+        with self.state.cond:
+            if not self.finished:
+                self._absorb()
+        ready = list(self.ready)
+        self.ready.clear()
+        return ready, None if self.finished else self.state.snapshot(self.done, self.groups)
+
+
 class _Collector:
     """Records from batch answers as they arrive, so parsing overlaps the waiting for quota.
 
@@ -878,7 +984,9 @@ class _Collector:
 
     def expect(self, group: list[Any]) -> list[Call]:
         """The calls that read ``group``, registered so that their answers are recognised."""
-        calls = self.conn._calls_for(group[0], group[1])  # noqa: SLF001
+        # A key already asked for (an id listed twice: page tokens moved by new or deleted mail)
+        # is read once; two parts with one Content-ID would fail the whole batch.
+        calls = [c for c in self.conn._calls_for(group[0], group[1]) if c.key not in self._plan]  # noqa: SLF001
         self._wanted.update(group[1])
         for call in calls:
             self._plan[call.key] = group
@@ -914,8 +1022,8 @@ class _Reader:
     def add(self, group: list[Any]) -> None:
         self.progress.grow(len(group[1]))
         self.buffer += self.collector.expect(group)
-        batches = list(self.conn._batches(self.buffer))  # noqa: SLF001
-        full = batches if len(batches[-1]) >= BATCH_LIMIT else batches[:-1]
+        batches = list(self.conn._batches(self.buffer)) if self.buffer else []  # noqa: SLF001
+        full = batches if batches and len(batches[-1]) >= BATCH_LIMIT else batches[:-1]
         for batch in full:
             self._submit(batch)
         self.buffer = [] if len(full) == len(batches) else batches[-1]
@@ -960,8 +1068,16 @@ def _probe_due(page: int) -> bool:
     return page % PROBE_EVERY == 0 or page & (page - 1) == 0
 
 
+def _progress_console() -> Any:
+    """Where the first sync's bar goes: stderr (rich tells whether it is a terminal)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 class _Progress:
-    """A rich bar on a first sync when stderr is a terminal; a log line per tenth otherwise.
+    """A rich bar on a first sync when stderr is a terminal; a log line per tenth otherwise
+    (systemd's journal). Counts and the time left, never a subject or an address.
 
     The total may grow while the sync runs: the first chunk is read while it is planned.
     """
@@ -970,9 +1086,11 @@ class _Progress:
         self.account = account
         self.total = total
         self.done = 0
+        self._console: Any = None
         self._bar: Any = None
         self._task: Any = None
         self._next_log = 0
+        self._started = time.monotonic()
 
     def __enter__(self) -> _Progress:
         self._show()
@@ -983,13 +1101,16 @@ class _Progress:
             self._bar.stop()
 
     def _show(self) -> None:
-        if self._bar is None and sys.stderr.isatty() and self.total > BATCH_LIMIT:
-            from rich.console import Console
-            from rich.progress import Progress
+        if self._bar is None and self.total > BATCH_LIMIT and self._console is None:
+            self._console = _progress_console()  # asked once: isatty() per group was measurable CPU
+            if self._console.is_terminal:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self._bar = Progress(console=Console(stderr=True), transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task(f"{self.account}: reading mail headers", total=self.total)
+                self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("messages, ETA"), TimeRemainingColumn(),
+                                     console=self._console, transient=True)
+                self._bar.start()
+                self._task = self._bar.add_task(f"{self.account}: reading mail headers", total=self.total)
         if not self._next_log:
             self._next_log = self.total // 10
 
@@ -1004,5 +1125,11 @@ class _Progress:
         if self._bar is not None:
             self._bar.update(self._task, completed=min(self.done, self.total))
         elif self.total > BATCH_LIMIT and self.done >= self._next_log:
-            log.info("%s: first sync %d%%", self.account, min(100, int(100 * self.done / self.total)))
+            log.info("%s: first sync: %d of %d messages read (%d%%), about %s left", self.account, self.done,
+                     self.total, min(100, int(100 * self.done / self.total)), self._eta())
             self._next_log = self.done + max(self.total // 10, 1)
+
+    def _eta(self) -> str:
+        elapsed = time.monotonic() - self._started
+        left = elapsed * max(self.total - self.done, 0) / max(self.done, 1)
+        return str(timedelta(seconds=round(left)))

@@ -7,11 +7,13 @@ endpoint raises :class:`SendRefused` before a byte leaves the machine.
 
 * :class:`GuardedSession` - a ``requests.Session`` for Graph and other REST APIs.
 * :class:`GuardedHttp` - wraps an ``httplib2.Http``-like object (what
-  googleapiclient calls) and checks each ``request(uri, method, ...)``.
+  googleapiclient calls) and checks each ``request(uri, method, ...)``, and
+  every call inside a Google batch body.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .base import refuse_send
@@ -37,14 +39,27 @@ if requests is not None:
             return super().send(request, **kwargs)
 
 
+# A request line inside a batch body (Google's multipart/mixed batch: one application/http part a call).
+_REQUEST_LINE = re.compile(rb"(?m)^(GET|POST|PUT|PATCH|DELETE) (\S+) HTTP/1\.1")
+
+
 class GuardedHttp:
-    """Wraps an httplib2-style object so googleapiclient can never reach a send endpoint."""
+    """Wraps an httplib2-style object so googleapiclient can never reach a send endpoint.
+
+    A batch request's own URI is harmless; its calls are request lines in the body, so
+    a body sent to a ``/batch`` URI has each of them checked as well.
+    """
 
     def __init__(self, http: Any) -> None:
         self._http = http
 
     def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
         refuse_send(method, uri)
+        body = kwargs.get("body", args[0] if args else None)  # httplib2: request(uri, method, body, headers)
+        if body and "/batch" in uri:
+            data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+            for inner_method, target in _REQUEST_LINE.findall(data):
+                refuse_send(inner_method.decode(), target.decode("latin-1"))
         return self._http.request(uri, method, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # credentials, timeout, close(), ...

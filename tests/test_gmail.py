@@ -691,3 +691,141 @@ def test_a_probed_message_deleted_meanwhile_counts_as_inside_the_lookback(
 
     assert ids(result.records) == ["msg1@test", "msg2@test", "msg3@test"]  # msg4, the page's oldest, was deleted
     assert result.skipped == []
+
+
+# --- a first sync resumed: the listing is in the cursor too --------------------------------------
+
+
+def test_a_kill_while_listing_resumes_the_lists_and_rereads_only_the_killed_chunk(
+        backend: Backend, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Chunk 1 commits; the process dies while chunk 2 lists; the restart goes on from chunk 1's
+    cursor: no page listed before it from the top again, nothing chunk 1 read read again,
+    every personal message recorded once."""
+    _pages_of(monkeypatch, 4)
+    keys = _read_keys(monkeypatch)
+    backend.fake.latency = 0.005  # the lists take ~100 round trips; a chunk settles in ~15
+    for n in range(1, 301):
+        backend.add_message(build_message(n))
+        if n % 5 == 0:
+            backend.add_message(build_message(1000 + n, sender="deals@shop.example", date=NOW - timedelta(days=n)),
+                                labels=("INBOX", "CATEGORY_PROMOTIONS"))
+    phase = {"n": 1}
+    pages: dict[int, list[tuple[tuple[str, ...], str | None]]] = {1: [], 2: [], 3: []}
+    real_list = GmailConnector._list_page
+
+    def list_page(self: GmailConnector, labels: list[str], token: str | None) -> Any:
+        pages[phase["n"]].append((tuple(labels), token))
+        if phase["n"] == 2 and sum(1 for lab, _ in pages[2] if not lab) == 3:
+            raise _Killed("SIGKILL while listing")
+        return real_list(self, labels, token)
+
+    monkeypatch.setattr(GmailConnector, "_list_page", list_page)
+    wide = {"full_sync_chunk": 50, "quota_per_minute": 600_000}
+
+    def connector() -> GmailConnector:
+        return GmailConnector(account(tmp_path, backend.fake, **wide), CONTEXT)
+
+    conn = connector()
+    first = conn.sync_mail(None)
+    committed = json.loads(json.dumps(first.cursor))  # the ledger keeps it as JSON
+    conn.close()
+    read_first = set(keys)
+    assert committed["mode"] == "full" and committed["listing"], "chunk 1 should end before the lists do"
+    resume_token = committed["listing"]["all"]["from"]
+
+    phase["n"] = 2
+    killed = connector()
+    with pytest.raises(_Killed):
+        killed.sync_mail(committed)
+    killed.close()  # the process is gone: nothing of chunk 2 was committed
+    read_killed = set(keys) - read_first
+
+    phase["n"] = 3
+    del keys[:]
+    conn = connector()
+    results = [conn.sync_mail(committed)]
+    while results[-1].cursor["mode"] == "full" and len(results) < 12:  # 300 messages, 50 a chunk
+        results.append(conn.sync_mail(json.loads(json.dumps(results[-1].cursor))))
+    conn.close()
+
+    assert results[-1].cursor["mode"] == "incremental"
+
+    recorded = [r.message_id for res in [first, *results] for r in res.records]
+    assert sorted(recorded) == sorted(f"msg{n}@test" for n in range(1, 301))  # each once, none lost
+    assert not read_first & set(keys)  # chunk 1 is never read again
+    assert len(keys) == len(set(keys)) == 300 - len(read_first)
+    assert sum(1 for labels, _ in pages[2] if not labels) == 3  # chunk 2 died in its listing
+    everything = [token for labels, token in pages[3] if not labels]
+    assert everything[0] == resume_token is not None  # not from the top: chunk 1's last page again
+    assert everything.count(resume_token) == 1
+    listed_before = {token for labels, token in pages[1] if not labels}
+    assert listed_before & set(everything) == {resume_token}
+    noise = {f"m:{m.id}" for m in backend.fake.messages.values() if "CATEGORY_PROMOTIONS" in m.labels}
+    assert not noise & (set(keys) | read_first | read_killed)
+
+
+def test_a_resumed_list_drops_the_settled_ids_of_the_page_it_lists_again() -> None:
+    """The everything list resumes at its last page (a token may count from a mailbox that lost
+    messages since): that page's ids already settled are not planned twice; unsettled ones stay."""
+    from circleback.connectors.gmail import _PlanState
+
+    labels = ["CATEGORY_PROMOTIONS"]
+    state = _PlanState(0, labels)
+    state.add_page([("a", "a"), ("b", "b")], None, "t2")
+    state.add_page([("c", "c"), ("d", "d")], "t2", "t3")
+    state.add_noise("CATEGORY_PROMOTIONS", ["b", "x"], "n2")  # "x": listed by the category only so far
+
+    snap = json.loads(json.dumps(state.snapshot(3, {"c": ["c"]})))  # a, b, c settled; d not
+    again, groups = _PlanState.restore(0, labels, snap)
+    start, end, pages = again.add_page([("c", "c"), ("d", "d"), ("e", "e")], "t2", "t3")
+
+    assert snap["all"]["from"] == "t2" and again.all_from == "t2" and pages == snap["all"]["pages"]
+    assert again.ordered == [("d", "d"), ("e", "e")]  # c settled before the kill; d kept once
+    assert groups == {"c": ["c"]}
+    assert again.noise == {"x"} and again.label_tokens == {"CATEGORY_PROMOTIONS": "n2"}
+
+
+# --- header values as Gmail may hand them: RFC 2047 encoded words, or already decoded -------------
+
+
+def _record_from(headers: dict[str, str]) -> Any:
+    from circleback.connectors.gmail import gmail_record
+
+    msg = {"id": "m1", "threadId": "m1", "labelIds": ["INBOX"], "internalDate": "1741600000000",
+           "payload": {"headers": [{"name": k, "value": v} for k, v in headers.items()]}}
+    return gmail_record(msg, frozenset({ME}))
+
+
+@pytest.mark.parametrize("sender", [
+    '"Doe, Jörg" <jorg@example.com>',  # decoded by Gmail, quoted as RFC 5322 requires
+    "=?UTF-8?Q?Doe=2C_J=C3=B6rg?= <jorg@example.com>",  # left encoded (Q)
+    "=?UTF-8?B?RG9lLCBKw7ZyZw==?= <jorg@example.com>",  # left encoded (B)
+])
+def test_a_display_name_with_a_comma_gives_one_address_decoded_or_encoded(sender: str) -> None:
+    record = _record_from({"From": sender, "To": f'{ME}, "Roe, Ann" <ann@example.com>',
+                           "Cc": "=?UTF-8?Q?M=C3=BCller=2C_Bea?= <bea@example.com>", "Message-ID": "<x@test>"})
+
+    assert record.sender.email == "jorg@example.com" and record.sender.name == "Doe, Jörg"
+    assert [a.email for a in record.to] == [ME, "ann@example.com"]
+    assert [(a.email, a.name) for a in record.cc] == [("bea@example.com", "Müller, Bea")]
+
+
+def test_a_decoded_name_whose_comma_lost_its_quotes_still_gives_one_right_address() -> None:
+    """Were Gmail to decode an encoded word into a bare ``Doe, Jörg`` (no quotes), the comma
+    splits the field: the stray word must not become an address of its own."""
+    record = _record_from({"From": "Doe, Jörg <jorg@example.com>", "To": ME, "Message-ID": "<y@test>"})
+
+    assert record.sender.email == "jorg@example.com"
+    assert [a.email for a in record.to] == [ME]
+
+
+def test_encoded_words_through_the_real_client_and_the_fake(backend: Backend) -> None:
+    raw = (b"From: =?UTF-8?Q?Doe=2C_J=C3=B6rg?= <jorg@example.com>\r\nTo: " + ME.encode() +
+           b'\r\nCc: "Roe, Ann" <ann@example.com>\r\nSubject: hi\r\nMessage-ID: <e@test>\r\n'
+           b"Date: Sun, 09 Mar 2025 12:00:00 +0000\r\n\r\nbody\r\n")  # as it came over SMTP
+    backend.add_message(raw)
+
+    (record,) = backend.connector.sync_mail(None).records
+
+    assert (record.sender.email, record.sender.name) == ("jorg@example.com", "Doe, Jörg")
+    assert [a.email for a in record.cc] == ["ann@example.com"]

@@ -108,3 +108,26 @@ def test_a_failed_write_keeps_the_old_token(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.undo()
     assert read_private(path) == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["t.json"]
+
+
+def test_guarded_http_refuses_a_send_hidden_in_a_batch_body() -> None:
+    """A Google batch's URI is /batch/...; its calls are request lines in the multipart body."""
+    sent: list[str] = []
+
+    class Http:
+        def request(self, uri: str, method: str = "GET", body: object = None, **_: object) -> tuple[dict, bytes]:
+            sent.append(uri)
+            return {"status": "200"}, b""
+
+    def batch(*lines: str) -> str:
+        parts = "".join(f"--b\r\nContent-Type: application/http\r\n\r\n{line} HTTP/1.1\r\n\r\n" for line in lines)
+        return parts + "--b--\r\n"
+
+    http = GuardedHttp(Http())
+    hidden = batch("GET /gmail/v1/users/me/messages/1", "POST /gmail/v1/users/me/drafts/send")
+    for call in (lambda: http.request("https://gmail.googleapis.com/batch/gmail/v1", "POST", hidden),
+                 lambda: http.request("https://gmail.googleapis.com/batch/gmail/v1", "POST", body=hidden.encode())):
+        with pytest.raises(SendRefused):
+            call()
+    http.request("https://gmail.googleapis.com/batch/gmail/v1", "POST", body=batch("GET /gmail/v1/users/me/messages/1"))
+    assert sent == ["https://gmail.googleapis.com/batch/gmail/v1"]
