@@ -43,6 +43,7 @@ from .google_auth import (
     http_status,
     json_object,
 )
+from .mailheaders import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def event_record(item: dict[str, Any], context: ConnectorContext) -> EventRecord
         uid=uid,
         start=start,
         end=max(end, start),
-        title=str(item.get("summary", "")),
+        title=clean_text(str(item.get("summary") or "")),
         organizer=organizer,
         attendees=attendees,
         my_status=_my_status(item, attendees, context.my_addresses),
@@ -193,13 +194,13 @@ def _attendees(item: dict[str, Any], organizer: str) -> tuple[Attendee, ...]:
             continue
         found.append(Attendee(
             email=email,
-            name=str(a.get("displayName", "")),
+            name=clean_text(str(a.get("displayName") or "")),
             status=_STATUS.get(str(a.get("responseStatus", "")), ResponseStatus.UNKNOWN),
             is_organizer=bool(a.get("organizer")) or email == organizer,
             is_resource=bool(a.get("resource")) or email.endswith(_GENERATED),
         ))
     if organizer and not organizer.endswith(_GENERATED) and all(a.email != organizer for a in found):
-        name = str((item.get("organizer") or {}).get("displayName", ""))
+        name = clean_text(str((item.get("organizer") or {}).get("displayName") or ""))
         found.insert(0, Attendee(email=organizer, name=name, is_organizer=True))
     return tuple(found)
 

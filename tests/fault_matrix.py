@@ -116,8 +116,6 @@ FAULTS: dict[tuple[str, str], str] = {
     ("clock skew (dates far in the future/past)", "core"):
         f"{EXTRA}::test_core_a_mail_dated_far_in_the_future_never_hides_a_person",
     ("hostile header values", "gmail"): f"{EXTRA}::test_gmail_hostile_header_values_come_out_clean",
-    # Known gap (strict xfail): the Google Calendar connector keeps CR/LF and controls in titles and names.
-    # Draft headers stay clean all the same: test_google_calendar_hostile_event_titles_never_reach_a_draft_header.
     ("hostile header values", "google_calendar"):
         f"{EXTRA}::test_google_calendar_hostile_event_titles_come_out_as_one_clean_line",
     ("hostile header values", "outlook"): f"{EXTRA}::test_outlook_hostile_header_values_come_out_clean",
@@ -129,6 +127,8 @@ FAULTS: dict[tuple[str, str], str] = {
     ("raw headers → draft → re-parse (fuzz)", "core"):
         f"{EXTRA}::test_fuzz_raw_headers_through_parser_and_draft_never_add_a_header",
     ("malformed provider data", "outlook"): f"{OUTLOOK}::test_every_corpus_item_parses_or_is_a_skip",
+    ("malformed provider data", "imap"):
+        "tests/test_imap_fetch.py::test_an_unreadable_response_is_reported_and_the_rest_read",
     ("malformed provider data", "maildir/ics"): "tests/test_corpus_calendar.py::test_every_file_syncs_without_crashing",
     # -- the daemon itself ------------------------------------------------------------------------------
     ("config made invalid while running", "core"):
@@ -155,11 +155,7 @@ FAULTS: dict[tuple[str, str], str] = {
 SCENARIOS: tuple[str, ...] = tuple(dict.fromkeys(scenario for scenario, _ in FAULTS))
 
 # Cells where the fault can happen but no test proves the outcome yet ("?" in the table), and why.
-UNTESTED: dict[tuple[str, str], str] = {
-    ("malformed provider data", "imap"): "its test (test_parse_fetch_response_handles_order_extras_and_unsolicited) "
-                                         "went with the IMAP fetch-path rewrite; the new parser's test is to be "
-                                         "registered here",
-}
+UNTESTED: dict[tuple[str, str], str] = {}  # none at present
 
 NOT_APPLICABLE = {
     "HTTP status faults (429/403/5xx, Retry-After, truncated bodies)":

@@ -654,9 +654,6 @@ def test_google_calendar_hostile_event_titles_never_reach_a_draft_header(google:
     _assert_draft_headers_clean(*_calendar_draft(calendar, tmp_path))
 
 
-@pytest.mark.xfail(strict=True, reason="connectors/google_calendar.py event_record keeps the summary and the "
-                   "attendees' displayName as sent (CR/LF, NUL, escapes), where icalendar_events.clean_text and "
-                   "the mail connectors make them one clean line; the note then quotes a title broken over lines")
 def test_google_calendar_hostile_event_titles_come_out_as_one_clean_line(google: FakeGoogle, tmp_path: Path) -> None:
     """As the mail connectors do with subjects and names (and the CalDAV/ics reader with titles): a hostile
     title and attendee name come out of the connector as one clean line, and so does the note's quote."""
