@@ -18,9 +18,9 @@ from .config import Settings
 from .errors import DraftBuildError, TemplateError
 from .ledger import Ledger, iso
 from .message import build_draft, new_message_id
-from .planner import LINKEDIN, PlannedNote, Standing, strip_reply_prefix
-from .relations import Contact
-from .templating import RenderedNote, TemplateRenderer, first_name, name_from_address
+from .planner import LINKEDIN, PlannedNote, Standing, is_sensitive, strip_reply_prefix
+from .relations import Contact, name_from_address
+from .templating import RenderedNote, TemplateRenderer, clip, first_name
 
 TEMPLATES = {
     "checkin": "checkin.txt.j2",
@@ -82,10 +82,9 @@ def person_context(c: Contact) -> dict[str, Any]:
     """One person as templates see them (the recipient, or the other side of an introduction)."""
     p = c.profile
     email = (p.emails[0] if p and p.emails else c.emails[0]) if (c.emails or (p and p.emails)) else ""
-    shown = c.display_name if c.display_name != email else ""
     return {
         "name": c.display_name,
-        "first_name": first_name(shown, email),
+        "first_name": c.first_name,
         "email": email,
         "note": p.note if p else "",
         "company": p.company if p else "",
@@ -101,7 +100,7 @@ def _last(ledger: Ledger, person_id: int, channels: tuple[str, ...], now: dateti
     marks = ",".join("?" * len(channels))
     row = ledger.conn.execute(
         f"SELECT title, at, channel FROM interactions WHERE person_id = ? AND channel IN ({marks}) "
-        "AND at <= ? ORDER BY at DESC LIMIT 1",
+        "AND at <= ? ORDER BY at DESC, title DESC LIMIT 1",  # ties as planner and channel_totals break them
         (person_id, *channels, iso(now)),
     ).fetchone()
     if not row:
@@ -125,23 +124,25 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
         "me": me_context(settings),
         "person": person_context(c),
         "hook": {"kind": hook.kind if hook else "", "text": hook.text if hook else ""},
-        "last_meeting": _unnamed(last_meeting(ledger, c.person_id, now), "title", c),
-        "last_thread": _unnamed(_last(ledger, c.person_id, ("sent", "received"), now), "subject", c),
+        "last_meeting": _quotable(last_meeting(ledger, c.person_id, now), "title", c),
+        "last_thread": _quotable(_last(ledger, c.person_id, ("sent", "received"), now), "subject", c),
         "days_since": (now - last).days if last else None,
-        "mutual": [
-            {"name": m.display_name, "first_name": first}
-            for m in s.mutual
-            if (first := first_name(m.display_name if m.display_name not in m.emails else "", *m.emails[:1]))
-        ],
+        "mutual": [{"name": m.display_name, "first_name": first} for m in s.mutual if (first := m.first_name)],
         "about": note.about,
         "key": note.key,
     }
 
 
-def _unnamed(found: dict[str, Any] | None, field: str, c: Contact) -> dict[str, Any] | None:
-    """The meeting or thread with its title blanked if it names the recipient: the template then says "when we met"."""
-    if found and names_them(found[field], c):
-        found[field] = ""
+def _quotable(found: dict[str, Any] | None, field: str, c: Contact) -> dict[str, Any] | None:
+    """The meeting or thread with a title fit to quote back, the one place every template's quote comes from.
+
+    Blanked if it names the recipient ("Coffee with Dana") or touches something sensitive
+    ("funeral arrangements"): the template then says "when we met". Otherwise cut to a
+    line (``templating.clip``): a 3,000-character calendar title is not quoted whole.
+    """
+    if found:
+        title = found[field]
+        found[field] = "" if names_them(title, c) or is_sensitive(title) else clip(title)
     return found
 
 

@@ -133,7 +133,11 @@ def busy_people(ledger: Ledger) -> set[int]:
 
 def pair_problem(ledger: Ledger, a: Contact, b: Contact) -> str:
     """Why these two must not be introduced, or ""."""
-    return _pair_problem(a, b, busy_people(ledger), lambda x, y: already_correspond(ledger, x, y))
+    problem = _pair_problem(a, b, busy_people(ledger), lambda x, y: already_correspond(ledger, x, y))
+    unnamed = [x.display_name for x in (a, b) if not x.first_name]
+    if not problem and unnamed:  # else "I'd like to introduce you to ," and "An introduction to ?"
+        problem = f"{unnamed[0]} has no first name to introduce them by; give them a name under [[people]]"
+    return problem
 
 
 def _pair_problem(a: Contact, b: Contact, busy: set[int], correspond: Callable[[int, int], bool]) -> str:
@@ -207,11 +211,11 @@ class _Companions:
 
 
 def suggestions(ledger: Ledger, settings: Settings, now: datetime) -> list[Suggestion]:
-    """Pairs where one seeks what the other offers, both warm, best first."""
+    """Pairs where one seeks what the other offers, both warm and with a first name, best first."""
     table = _canonical_tags(settings)
     people = [
         c for c in contacts(ledger, settings, now, _profiled_ids(ledger, settings))
-        if c.profile and (c.profile.offers or c.profile.seeks)
+        if c.profile and (c.profile.offers or c.profile.seeks) and c.first_name  # as pair_problem asks
     ]
     busy = busy_people(ledger)
     paired = _ever_paired(ledger)

@@ -171,6 +171,12 @@ def _disk_full(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
 
 
+def _header_name(name: str, address: str) -> str:
+    """A header's display name, or "" when it says nothing more than the address does."""
+    name = " ".join(name.split()).strip("'\"")
+    return "" if name.lower() == address.lower() else name
+
+
 def iso(dt: datetime) -> str:
     """Fixed-width UTC text, so that string order is time order in SQL."""
     if dt.tzinfo is None:
@@ -307,13 +313,27 @@ class Ledger:
     # -- people and addresses ---------------------------------------------
 
     def person_for_address(self, address: str, name: str = "") -> int:
-        """The person behind ``address``, created on first sight."""
+        """The person behind ``address``, created on first sight.
+
+        The address keeps the most recent non-empty display name its headers gave: a
+        later bare ``From: anna@example.com`` never erases "Anna Berg", and "Anna Berg-Lund"
+        after a marriage replaces it. The person's name follows for someone met in mail,
+        while it is blank or still that header name. A configured or imported person keeps
+        the name the user gave (blank included): headers never rename them.
+        """
         c = self.conn
+        name = _header_name(name, address)
         row = c.execute("SELECT person_id, display_name FROM addresses WHERE address = ?", (address,)).fetchone()
         if row:
-            if name and not row[1]:
+            person_id, known = int(row[0]), row[1]
+            if name and name != known:
                 c.execute("UPDATE addresses SET display_name = ? WHERE address = ?", (name, address))
-            return int(row[0])
+                c.execute(
+                    "UPDATE people SET name = ? WHERE id = ? AND configured = 0 AND source IN ('', 'mail') "
+                    "AND name IN ('', ?)",
+                    (name, person_id, known),
+                )
+            return person_id
         cur = c.execute(
             "INSERT INTO people (name, created_at) VALUES (?, ?)", (name, iso(datetime.now(UTC)))
         )

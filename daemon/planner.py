@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 
 from .config import Settings
 from .ledger import Ledger, iso
@@ -35,12 +36,39 @@ _GENERIC = {
 }
 
 
+# Subjects and titles a warm note must never quote back: grief, health, law, work lost,
+# money owed, credentials. Stems with the endings they take; whole words, any case, so
+# "taxonomy", "taxi", "Bankside" and "banking app demo" stay quotable (a product or a
+# place, not the person's account). A refused title is not a hook: the note uses another
+# hook or none ("no hook, no draft"), and drafting blanks it for templates all the same.
+SENSITIVE_WORDS: tuple[str, ...] = (
+    r"funerals?", r"condolences?", r"bereave(?:d|ment)", r"passed away", r"memorial",
+    r"sympathy", r"obituary", r"diagnos(?:is|es|ed|tic)", r"hospitali[sz](?:ed|ation)", r"hospitals?",
+    r"surgery", r"surgeries", r"surgical", r"cancer", r"chemo(?:therapy)?", r"illness", r"sick leave",
+    r"medical", r"therapy", r"miscarriage", r"divorc(?:e|es|ed|ing)",
+    r"lawsuits?", r"litigation", r"legal action", r"lawyers?", r"attorneys?", r"subpoena",
+    r"lay[- ]?offs?", r"laid off", r"redundanc(?:y|ies)", r"made redundant", r"terminat(?:e|ed|es|ion|ions)",
+    r"dismissal", r"disciplinary", r"grievance", r"severance",
+    r"passwords?", r"verification code", r"security alert",
+    r"payments?", r"receipts?", r"invoices?", r"invoiced", r"overdue", r"refunds?",
+    r"debts?", r"loans?", r"banks?", r"tax(?:es)?",
+    r"payroll", r"salary", r"salaries", r"compensation", r"confidential(?:ity)?",
+)
+_SENSITIVE = re.compile(r"\b(?:" + "|".join(SENSITIVE_WORDS) + r")\b", re.IGNORECASE)
+
+
 def strip_reply_prefix(subject: str) -> str:
     return _REPLY_PREFIX.sub("", subject).strip()
 
 
+def is_sensitive(text: str) -> bool:
+    """Does a subject or title touch something a note must not quote ("funeral arrangements", "invoice #4471")?"""
+    return _SENSITIVE.search(text) is not None
+
+
 def is_specific(text: str) -> bool:
-    return strip_reply_prefix(text).strip(" .!?-").lower() not in _GENERIC
+    """Is this subject or title a hook: about something, and safe to quote back?"""
+    return strip_reply_prefix(text).strip(" .!?-").lower() not in _GENERIC and not is_sensitive(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +271,8 @@ def _mutual_for(
 ) -> dict[int, list[Contact]]:
     """``mutual_contacts`` for many people: one join, counted here rather than grouped by SQLite.
 
-    Per person: the 20 most frequent companions (ties by id), of them the tracked ones, the first ``limit``.
+    Per person: the 20 most frequent companions (ties by id), of them the tracked ones with a
+    first name a note can use ("you and Jo", never "you and ,"), the first ``limit``.
     """
     shared: dict[int, Counter[int]] = {pid: Counter() for pid in person_ids}
     rows = ledger.conn.execute(
@@ -257,8 +286,8 @@ def _mutual_for(
     out = {}
     for pid, counts in shared.items():
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-        found = [by_id[other] for other, _ in top if other in by_id and by_id[other].tracked]
-        out[pid] = found[:limit]
+        found = (by_id[other] for other, _ in top if other in by_id and by_id[other].tracked)
+        out[pid] = list(islice((c for c in found if c.first_name), limit))
     return out
 
 

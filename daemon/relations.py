@@ -124,6 +124,41 @@ def meeting_counterparts(record: EventRecord, who: Identity) -> list[tuple[str, 
     ]
 
 
+_HONORIFICS = frozenset({"dr", "mr", "mrs", "ms", "mx", "prof", "sir", "dame", "rev"})
+_NAME_WORD = re.compile(r"[^\W\d_]{2,}(?:-[^\W\d_]{2,})*")  # letters only, two or more; "anna-lena"
+
+
+def first_name_of(name: str, email: str = "") -> str:
+    """The first word of a name ("Dr. Jo Park" -> "Jo", "Park, Jo" -> "Jo").
+
+    With no name, the first part of an address shaped like a name ("jo.park@x" ->
+    "Jo"), and otherwise "": "jsmith1987@x" is not someone's name, and "Hi," reads
+    better than "Hey Jsmith1987,".
+    """
+    name = name.strip()
+    if "@" in name and " " not in name:
+        name, email = "", name
+    if "," in name:  # "Last, First" as address books export it
+        name = name.split(",", 1)[1].strip() or name.split(",", 1)[0]
+    words = [w for w in name.split() if w.rstrip(".").lower() not in _HONORIFICS]
+    if words:
+        return words[0]
+    return name_from_address(email)
+
+
+def name_from_address(email: str) -> str:
+    """ "Jo" from "jo.park@x" or "jo_park@x"; "" from "jsmith1987@x", "jsmith@x" or "j.park@x".
+
+    Only a local part of two or more all-letter words separated by "." or "_" is
+    read as first.last ("anna-lena.berg" gives "Anna-Lena"): a single word may be an
+    initial glued to a surname, and a greeting with the wrong name is worse than none.
+    """
+    parts = re.split(r"[._]", email.partition("@")[0].partition("+")[0])
+    if len(parts) >= 2 and all(_NAME_WORD.fullmatch(p) for p in parts[:2]):
+        return "-".join(piece.capitalize() for piece in parts[0].split("-"))
+    return ""
+
+
 @dataclass(slots=True)
 class IngestCounts:
     records: int = 0
@@ -247,6 +282,16 @@ class Contact:
         mail may be a pitch, and a check-in to a salesperson would embarrass.
         """
         return not self.tracked and self.received_count >= 2
+
+    @property
+    def first_name(self) -> str:
+        """What a note may call them ("Jo"), or "" when only an address like jsmith1987@ is known.
+
+        An introduction or a "you and Jo" line needs it: without one they are left out.
+        """
+        p = self.profile
+        emails = p.emails if p and p.emails else self.emails
+        return first_name_of(p.name if p and p.name else self.name, emails[0] if emails else "")
 
     @property
     def display_name(self) -> str:

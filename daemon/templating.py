@@ -27,6 +27,7 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import TemplateError
+from .relations import first_name_of
 
 log = logging.getLogger(__name__)
 
@@ -204,46 +205,36 @@ def fail(message: str) -> NoReturn:
     raise jinja2.TemplateRuntimeError(message)
 
 
-_HONORIFICS = frozenset({"dr", "mr", "mrs", "ms", "mx", "prof", "sir", "dame", "rev"})
-
-
 def first_name(value: Any, email: str = "") -> str:
-    """The first word of a name ("Dr. Jo Park" -> "Jo", "Park, Jo" -> "Jo").
+    """The first word of a name ("Dr. Jo Park" -> "Jo"), as ``relations.first_name_of`` reads it.
 
-    With no name, the first part of an address shaped like a name ("jo.park@x" ->
-    "Jo"), and otherwise "": "jsmith1987@x" is not someone's name, and "Hi," reads
-    better than "Hey Jsmith1987,". Accepts a mapping too (``{{ person | first_name }}``):
-    its ``first_name`` if set, else worked out from its ``name`` and ``email``.
+    Accepts a mapping too (``{{ person | first_name }}``): its ``first_name`` if set,
+    else worked out from its ``name`` and ``email``.
     """
     if isinstance(value, Mapping):
         if value.get("first_name"):
             return str(value["first_name"])
         value, email = value.get("name", ""), value.get("email", "") or email
-    name = str(value or "").strip()
-    if "@" in name and " " not in name:
-        name, email = "", name
-    if "," in name:  # "Last, First" as address books export it
-        name = name.split(",", 1)[1].strip() or name.split(",", 1)[0]
-    words = [w for w in name.split() if w.rstrip(".").lower() not in _HONORIFICS]
-    if words:
-        return words[0]
-    return name_from_address(email)
+    return first_name_of(str(value or ""), email)
 
 
-_NAME_WORD = re.compile(r"[^\W\d_]{2,}(?:-[^\W\d_]{2,})*")  # letters only, two or more; "anna-lena"
+QUOTE_LIMIT = 60  # characters: a title longer than a line of the note is cut
 
 
-def name_from_address(email: str) -> str:
-    """ "Jo" from "jo.park@x" or "jo_park@x"; "" from "jsmith1987@x", "jsmith@x" or "j.park@x".
+def clip(text: Any, limit: int = QUOTE_LIMIT) -> str:
+    """A title or subject short enough to quote: cut at a word boundary, with "…".
 
-    Only a local part of two or more all-letter words separated by "." or "_" is
-    read as first.last ("anna-lena.berg" gives "Anna-Lena"): a single word may be an
-    initial glued to a surname, and a greeting with the wrong name is worse than none.
+    "Quarterly planning offsite for the platform and data teams in Lisbon" becomes
+    "Quarterly planning offsite for the platform and data teams…". One word longer
+    than ``limit`` is cut inside the word.
     """
-    parts = re.split(r"[._]", email.partition("@")[0].partition("+")[0])
-    if len(parts) >= 2 and all(_NAME_WORD.fullmatch(p) for p in parts[:2]):
-        return "-".join(piece.capitalize() for piece in parts[0].split("-"))
-    return ""
+    one_line = " ".join(str(text).split())
+    if len(one_line) <= limit:
+        return one_line
+    head = one_line[:limit]
+    if one_line[limit] != " " and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:-–—(/&") + "…"
 
 
 _NUMBER_WORDS = [
@@ -361,4 +352,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "strip_reply_prefix": strip_reply_prefix,
     "mid_sentence": mid_sentence,
     "and_list": and_list,
+    "clip": clip,
 }

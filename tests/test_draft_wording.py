@@ -17,8 +17,8 @@ from records import ME, NOW, days_ago, mail, meeting
 
 from circleback.connectors.base import Address, SyncResult
 from circleback.daemon.config import Settings
-from circleback.daemon.drafting import compose
-from circleback.daemon.ledger import Ledger
+from circleback.daemon.drafting import compose, note_context
+from circleback.daemon.ledger import Interaction, Ledger
 from circleback.daemon.planner import plan_cycle
 from circleback.daemon.relations import Identity, apply_people, ingest_events, ingest_mail
 from circleback.daemon.templating import TemplateRenderer
@@ -120,3 +120,98 @@ def test_linkedin_note_says_whose_message_it_was() -> None:
     sent = renderer.render("linkedin.txt.j2", context("thread", last_thread={**thread, "direction": "sent"}))
     assert "since your note about “Congrats on the new role”" in received.body
     assert "since I wrote about “Congrats on the new role”" in sent.body
+
+
+def test_a_very_long_meeting_title_is_quoted_cut_at_a_word(ledger: Ledger) -> None:
+    s = settings([{"name": "Dana Reyes", "emails": [DANA]}])
+    apply_people(ledger, s)
+    title = "Platform strategy offsite " + " ".join(f"agenda item {i}" for i in range(250))  # ~3,000 characters
+    ingest_events(ledger, "cal", SyncResult([meeting("ev1", DANA, when=days_ago(200), title=title)], {}),
+                  Identity.from_settings(s))
+
+    subject, body = only_draft(ledger, s)
+
+    (quoted,) = re.findall(r"“([^”]*)”", body)
+    assert quoted.endswith("…") and len(quoted) <= 61 and title.startswith(quoted[:-1])
+    assert "agenda item 249" not in subject + body
+
+
+@pytest.mark.parametrize("template", ["checkin.txt.j2", "linkedin.txt.j2"])
+def test_every_template_that_quotes_a_title_gets_it_cut(ledger: Ledger, template: str) -> None:
+    long_subject = "Notes from the " + "very " * 600 + "long retro"
+    with ledger.transaction():
+        pid = ledger.person_for_address(DANA, "Dana Reyes")
+        ledger.add_interactions("home", "m1", [Interaction(pid, "sent", days_ago(100), "t", long_subject)])
+    s = settings()
+    plan = plan_cycle(ledger, s, NOW)
+    ctx = note_context(ledger, s, plan.notes[0], NOW)
+    body = TemplateRenderer().render(template, ctx).body
+    assert ctx["last_thread"]["subject"] == "Notes from the " + "very " * 8 + "very…"
+    assert "“Notes from the very" in body and "long retro" not in body
+
+
+def test_a_sensitive_subject_is_never_quoted_and_a_safe_hook_is_used(ledger: Ledger) -> None:
+    s = settings([{"name": "Dana Reyes", "emails": [DANA]}])
+    apply_people(ledger, s)
+    who = Identity.from_settings(s)
+    ingest_events(ledger, "cal", SyncResult([meeting("ev1", DANA, when=days_ago(90), title="Q3 roadmap")], {}), who)
+    ingest_mail(ledger, "home", SyncResult([
+        mail("1", sender=ME, to=(DANA,), when=days_ago(40), subject="Re: Funeral arrangements"),
+    ], {}), who)
+
+    subject, body = only_draft(ledger, s)
+
+    assert "“Q3 roadmap”" in body
+    assert "funeral" not in (subject + body).lower()
+
+
+def test_templates_never_see_a_sensitive_subject(ledger: Ledger) -> None:
+    s = settings([{"name": "Dana Reyes", "emails": [DANA], "note": "Taught me to love SQL"}])
+    apply_people(ledger, s)
+    ingest_mail(ledger, "home", SyncResult([
+        mail("1", sender=DANA, when=days_ago(40), subject="Invoice #4471 overdue"),
+        mail("2", sender=ME, to=(DANA,), when=days_ago(41), subject="Lisbon offsite"),
+    ], {}), Identity.from_settings(s))
+    plan = plan_cycle(ledger, s, NOW)
+    ctx = note_context(ledger, s, plan.notes[0], NOW)
+    assert ctx["hook"]["kind"] == "note"
+    assert ctx["last_thread"]["subject"] == ""  # a user's own template cannot quote it either
+
+
+@pytest.mark.parametrize("rows", [
+    [("m1", "sent", "Berlin slides"), ("m2", "sent", "Lisbon offsite")],
+    [("m2", "sent", "Lisbon offsite"), ("m1", "sent", "Berlin slides")],  # inserted the other way round
+    [("m1", "sent", "Lisbon offsite"), ("m2", "sent", "Berlin slides")],  # source ids swapped
+    [("m1", "sent", "Berlin slides"), ("m2", "received", "Lisbon offsite")],
+    [("m1", "received", "Berlin slides"), ("m2", "sent", "Lisbon offsite")],
+])
+def test_two_mails_at_the_same_second_always_give_the_same_draft(
+    ledger: Ledger, rows: list[tuple[str, str, str]]
+) -> None:
+    with ledger.transaction():
+        pid = ledger.person_for_address(DANA, "Dana Reyes")
+        for source, channel, subject in rows:
+            ledger.add_interactions("home", source, [Interaction(pid, channel, days_ago(60), source, subject)])
+    s = settings()
+    plan = plan_cycle(ledger, s, NOW)
+    ctx = note_context(ledger, s, plan.notes[0], NOW)
+    # The greater subject, as the planner's hook and channel_totals pick it.
+    assert plan.notes[0].standing.hook.text == ctx["last_thread"]["subject"] == "Lisbon offsite"
+    assert "“Lisbon offsite”" in TemplateRenderer().render("checkin.txt.j2", ctx).body
+
+
+def test_a_name_learnt_after_a_bare_address_greets_them(ledger: Ledger) -> None:
+    s = settings()
+    bare = mail("1", sender=ME, to=(DANA,), when=days_ago(60), subject="Berlin slides")
+    named = mail("2", sender=DANA, when=days_ago(50), subject="Re: Berlin slides")
+    later_bare = mail("3", sender=DANA, when=days_ago(45), subject="Re: Berlin slides")
+    records = [
+        dataclasses.replace(bare, to=(Address(DANA),)),
+        dataclasses.replace(named, sender=Address(DANA, "Dana Reyes")),
+        dataclasses.replace(later_bare, sender=Address(DANA)),
+    ]
+    ingest_mail(ledger, "home", SyncResult(records, {}), Identity.from_settings(s))
+
+    subject, body = only_draft(ledger, s)
+
+    assert re.match(r"(Hi|Hello|Hey) Dana,$", body.splitlines()[0]), body

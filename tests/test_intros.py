@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from records import ME, NOW, days_ago, mail
 from test_lifecycle import Box
 
-from circleback.connectors.base import Direction
+from circleback.connectors.base import Address, Direction
 from circleback.daemon.config import Settings
 from circleback.daemon.engine import Engine
 from circleback.daemon.intros import (
@@ -420,3 +420,33 @@ def test_cli_walks_an_introduction_on_the_demo_maildir(tmp_path: Path) -> None:
     intros("ask", "Ben Cohen", "Margaret", at=later + timedelta(days=23))
     run(later + timedelta(days=60))
     assert [s for _, s in intro_rows()] == ["followup", "declined", "expired"]
+
+
+@pytest.mark.parametrize("name", ["Jo Park", ""])
+def test_someone_without_a_first_name_is_never_introduced(ledger: Ledger, name: str) -> None:
+    """ "I'd like to introduce you to ," is worse than no introduction: j.park@ gives no first name."""
+    jo = "j.park@x.example"
+    s = Settings.model_validate({
+        "me": {"name": "Alex Morgan", "addresses": [ME]},
+        "cadence": {"default": "30d"},
+        "drafting": {"budget_per_week": 0},
+        "people": [{"name": "Lukas Becker", "emails": [LUKAS], "seeks": ["user research"]},
+                   {"name": name, "emails": [jo], "offers": ["UX research"]}],
+    })
+    box = Box()
+    for addr in (LUKAS, jo):
+        warm = mail(f"w-{addr}", sender=ME, to=(addr,), when=days_ago(10), subject="Catching up")
+        box.inbox.append(dataclasses.replace(warm, to=(Address(addr),)))  # a bare address: no display name
+    Engine(s, ledger, {"box": box}).sync()
+    lukas, them = find_person(ledger, s, LUKAS, NOW), find_person(ledger, s, jo, NOW)
+
+    pairs = [(x.a.emails[0], x.b.emails[0]) for x in suggestions(ledger, s, NOW)]
+
+    if name:
+        assert pairs == [(LUKAS, jo)]
+        assert introducer(ledger, s).ask(lukas, them, NOW).state == "asked"
+    else:
+        assert pairs == []
+        with pytest.raises(IntroError, match=r"^cannot introduce Lukas Becker and j\.park@x\.example: "
+                                             r"j\.park@x\.example has no first name .* under \[\[people\]\]$"):
+            introducer(ledger, s).ask(lukas, them, NOW)

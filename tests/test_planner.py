@@ -14,6 +14,7 @@ from circleback.daemon.ledger import Ledger
 from circleback.daemon.planner import (
     checkin_period,
     intent_key,
+    is_sensitive,
     is_specific,
     plan_cycle,
     strip_reply_prefix,
@@ -211,3 +212,55 @@ def test_someone_who_keeps_writing_is_shown_but_never_drafted_to(ledger: Ledger)
     assert eager.contact.ball_in_my_court and not eager.due
     assert "wrote to you 3 times" in eager.reason
     assert plan.notes == [] and plan.needs_note == []
+
+
+@pytest.mark.parametrize("subject", [
+    "funeral arrangements", "Re: Invoice #4471", "Condolences", "With deepest condolences", "Your diagnosis",
+    "Hospital visit on Tuesday", "Surgery recovery", "Divorce papers", "Re: the lawsuit", "Layoffs in Q3",
+    "lay-off notice", "Redundancy consultation", "Termination of contract", "Password reset",
+    "Payment overdue", "Your receipt", "Bank details", "Tax return 2025", "CONFIDENTIAL: board pack",
+    "Salary review",
+])
+def test_sensitive_subjects_are_never_hooks(subject: str) -> None:
+    assert is_sensitive(subject)
+    assert not is_specific(subject)
+
+
+@pytest.mark.parametrize("subject", [
+    "Q3 roadmap", "the Lisbon offsite", "Taxonomy workshop", "Banking app demo", "Taxi to the airport",
+    "Bankside walk", "Paymentus integration",
+])
+def test_ordinary_subjects_with_lookalike_words_are_still_hooks(subject: str) -> None:
+    # Whole words only: "taxonomy" is not "tax", and a banking product demo is not someone's bank.
+    assert not is_sensitive(subject)
+    assert is_specific(subject)
+
+
+def test_a_sensitive_latest_thread_gives_way_to_a_safe_hook_or_none(ledger: Ledger) -> None:
+    s = make_settings()
+    feed(ledger, s,
+         mails=[mail("1", sender=ME, to=("ann@x.example",), when=days_ago(40), subject="Re: funeral arrangements"),
+                mail("2", sender=ME, to=("bo@x.example",), when=days_ago(40), subject="Invoice #4471")],
+         events=[meeting("m", "ann@x.example", when=days_ago(80), title="Q3 roadmap")])
+    plan = plan_cycle(ledger, s, NOW)
+    assert [(n.standing.contact.emails[0], n.standing.hook.kind, n.standing.hook.text) for n in plan.notes] == [
+        ("ann@x.example", "meeting", "Q3 roadmap")]
+    assert [x.contact.emails[0] for x in plan.needs_note] == ["bo@x.example"]
+
+
+def test_mutual_hooks_skip_people_without_a_first_name(ledger: Ledger) -> None:
+    # Ann's only subject is generic: the hook can only be who she shares a thread with.
+    s = make_settings()
+    feed(ledger, s, mails=[
+        mail("1", sender=ME, to=("ann@x.example", "jsmith1987@x.example"), when=days_ago(90), subject="Hi"),
+        mail("2", sender=ME, to=("jsmith1987@x.example",), when=days_ago(1), subject="Berlin slides"),
+        mail("3", sender=ME, to=("bo@x.example", "jo.park@x.example"), when=days_ago(90), subject="Hi"),
+        mail("4", sender=ME, to=("jo.park@x.example",), when=days_ago(1), subject="Berlin slides"),
+    ])
+    with ledger.transaction():  # as a bare address in the headers leaves them: no display name
+        ledger.conn.execute("UPDATE people SET name = '' WHERE name IN ('Jsmith1987', 'Jo.Park')")
+    plan = plan_cycle(ledger, s, NOW)
+    hooks = {n.standing.contact.emails[0]: n.standing.hook for n in plan.notes}
+    assert hooks["bo@x.example"].kind == "mutual"  # jo.park@ reads as "Jo"
+    assert "ann@x.example" not in hooks
+    assert [x.contact.emails[0] for x in plan.needs_note] == ["ann@x.example"]

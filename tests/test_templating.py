@@ -15,6 +15,7 @@ from circleback.daemon.templating import (
     TemplateRenderer,
     ago,
     and_list,
+    clip,
     day_month,
     first_name,
     mid_sentence,
@@ -313,3 +314,25 @@ def test_error_in_an_included_template_names_that_file(tmp_path: Path) -> None:
     r = user_renderer(tmp_path, "Subject: hi\n\n{% include 'part.txt.j2' %}\n")
     with pytest.raises(TemplateError, match=r"part\.txt\.j2, line 3"):
         r.render("mine.txt.j2", context())
+
+
+@pytest.mark.parametrize(
+    ("title", "clipped"),
+    [("Q3 planning offsite", "Q3 planning offsite"),
+     ("x" * 60, "x" * 60),  # exactly the limit: whole
+     ("Quarterly planning offsite for the platform and data teams in Lisbon",
+      "Quarterly planning offsite for the platform and data teams…"),
+     ("Board prep: numbers, narrative, and the hiring plan; then dinner at Ramiro",
+      "Board prep: numbers, narrative, and the hiring plan; then…"),
+     ("Kickoff " + "w" * 70, "Kickoff…"),  # a word over the limit is dropped whole
+     ("z" * 3000, "z" * 60 + "…"),  # one endless word: cut inside it
+     ("Roadmap\n  review\tnotes", "Roadmap review notes")],
+)  # fmt: skip
+def test_clip_cuts_long_titles_at_a_word_with_an_ellipsis(title: str, clipped: str) -> None:
+    assert clip(title) == clipped
+    assert len(clip(title)) <= 61
+
+
+def test_clip_is_a_template_filter(tmp_path: Path) -> None:
+    r = user_renderer(tmp_path, "Subject: {{ t | clip(10) }}\n\nbody\n")
+    assert r.render("mine.txt.j2", {"t": "Lisbon offsite planning"}).subject == "Lisbon…"
