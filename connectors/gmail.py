@@ -77,6 +77,7 @@ from .google_auth import (
     lean_batch,
 )
 from .mailheaders import header_block, parse_mail_headers
+from .progress import SyncProgress
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ CURSOR_VERSION = 1
 BATCH_LIMIT = 50  # Gmail: at most 100 per batch, more than 50 not recommended (PROVIDERS.md)
 PAGE_SIZE = 500  # messages.list / history.list maximum
 PROBE_EVERY = 8  # date probes: pages 1, 2, 4, 8, then every 8th, and the last (see _probe_due)
+# A first sync (chunk) shows progress from more than one batch on: each batch waits for quota.
+PROGRESS_FROM = BATCH_LIMIT + 1
 FULL_SYNC_TRIES = 3  # a thread that fails in three first-sync calls is reported and dropped
 # Only the headers a MailRecord uses; fewer headers, smaller answers.
 METADATA_HEADERS = (
@@ -308,7 +311,7 @@ class GmailConnector(GoogleConnector):
         """
         collector = _Collector(self, int(cursor["since_ms"]))
         count = 0
-        with _Progress(self.account, 0) as progress:
+        with SyncProgress(self.account, "reading mail headers", min_total=PROGRESS_FROM, unit="messages") as progress:
             reader = _Reader(self, progress, collector)
             try:
                 while pending and count < self.config.full_sync_chunk:
@@ -1011,7 +1014,7 @@ class _Collector:
 class _Reader:
     """Reads thread groups while the plan is still being made: full batches go out at once."""
 
-    def __init__(self, conn: GmailConnector, progress: _Progress, collector: _Collector) -> None:
+    def __init__(self, conn: GmailConnector, progress: SyncProgress, collector: _Collector) -> None:
         self.conn = conn
         self.progress = progress
         self.collector = collector
@@ -1066,70 +1069,3 @@ def _probe_due(page: int) -> bool:
     behind the listing anyway (quota), so the wait costs no wall time.
     """
     return page % PROBE_EVERY == 0 or page & (page - 1) == 0
-
-
-def _progress_console() -> Any:
-    """Where the first sync's bar goes: stderr (rich tells whether it is a terminal)."""
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-class _Progress:
-    """A rich bar on a first sync when stderr is a terminal; a log line per tenth otherwise
-    (systemd's journal). Counts and the time left, never a subject or an address.
-
-    The total may grow while the sync runs: the first chunk is read while it is planned.
-    """
-
-    def __init__(self, account: str, total: int) -> None:
-        self.account = account
-        self.total = total
-        self.done = 0
-        self._console: Any = None
-        self._bar: Any = None
-        self._task: Any = None
-        self._next_log = 0
-        self._started = time.monotonic()
-
-    def __enter__(self) -> _Progress:
-        self._show()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    def _show(self) -> None:
-        if self._bar is None and self.total > BATCH_LIMIT and self._console is None:
-            self._console = _progress_console()  # asked once: isatty() per group was measurable CPU
-            if self._console.is_terminal:
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-                self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("messages, ETA"), TimeRemainingColumn(),
-                                     console=self._console, transient=True)
-                self._bar.start()
-                self._task = self._bar.add_task(f"{self.account}: reading mail headers", total=self.total)
-        if not self._next_log:
-            self._next_log = self.total // 10
-
-    def grow(self, messages: int) -> None:
-        self.total += messages
-        self._show()
-        if self._bar is not None:
-            self._bar.update(self._task, total=self.total)
-
-    def advance(self, messages: int) -> None:
-        self.done += messages
-        if self._bar is not None:
-            self._bar.update(self._task, completed=min(self.done, self.total))
-        elif self.total > BATCH_LIMIT and self.done >= self._next_log:
-            log.info("%s: first sync: %d of %d messages read (%d%%), about %s left", self.account, self.done,
-                     self.total, min(100, int(100 * self.done / self.total)), self._eta())
-            self._next_log = self.done + max(self.total // 10, 1)
-
-    def _eta(self) -> str:
-        elapsed = time.monotonic() - self._started
-        left = elapsed * max(self.total - self.done, 0) / max(self.done, 1)
-        return str(timedelta(seconds=round(left)))

@@ -49,6 +49,7 @@ from .base import (
 )
 from .imap_fetch import Fetched, Unreadable, uid_fetch
 from .mailheaders import parse_mail_headers
+from .progress import SyncProgress
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ HEADER_FIELDS = (
     "FROM TO CC DATE SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES LIST-ID PRECEDENCE AUTO-SUBMITTED X-CIRCLEBACK-KEY"
 )
 FETCH_CHUNK = 5000  # messages per UID FETCH: one round trip, a few MB of headers
+PROGRESS_FROM = 2 * FETCH_CHUNK  # messages a first sync reads before it shows progress (seconds on a real server)
 CURSOR_VERSION = 1
 KEY_HEADER = "X-Circleback-Key"
 
@@ -364,10 +366,12 @@ class ImapConnector(Connector):
         folders: dict[str, Any] = {}
         try:
             plans, skipped = self._read(self.plan_folders, "LIST")
-            for plan in plans:
-                state = self._sync_or_skip(plan, old.get(plan.name), records, skipped)
-                if state is not None:
-                    folders[plan.name] = state
+            progress = SyncProgress(self.account, "reading mail headers", min_total=PROGRESS_FROM, unit="messages")
+            with progress:
+                for plan in plans:
+                    state = self._sync_or_skip(plan, old.get(plan.name), records, skipped, progress)
+                    if state is not None:
+                        folders[plan.name] = state
         except BaseException as exc:
             self._drop()
             if is_transient(exc) or isinstance(exc, imaplib.IMAP4.error):
@@ -384,10 +388,11 @@ class ImapConnector(Connector):
         old: dict[str, Any] | None,
         records: list[MailRecord],
         skipped: list[Skip],
+        progress: SyncProgress,
     ) -> dict[str, Any] | None:
         """One folder; a folder the server refuses (deleted since LIST, no rights) is skipped."""
         try:
-            return self._sync_folder(plan, old, records, skipped)
+            return self._sync_folder(plan, old, records, skipped, progress)
         except imaplib.IMAP4.error as exc:
             if is_transient(exc):
                 raise
@@ -400,6 +405,7 @@ class ImapConnector(Connector):
         old: dict[str, Any] | None,
         records: list[MailRecord],
         skipped: list[Skip],
+        progress: SyncProgress,
     ) -> dict[str, Any]:
         uidnext = None  # on a first read, SELECT tells all that STATUS would
         if old:
@@ -412,10 +418,10 @@ class ImapConnector(Connector):
                 log.info("%s: %s has a new UIDVALIDITY; reading it again", self.account, plan.name)
                 old = None
         try:
-            return self._read_folder(plan, old, uidnext, records, skipped)
+            return self._read_folder(plan, old, uidnext, records, skipped, progress)
         except UidValidityChanged:
             log.info("%s: %s changed UIDVALIDITY mid-sync; rereading", self.account, plan.name)
-            return self._read_folder(plan, None, uidnext, records, skipped)
+            return self._read_folder(plan, None, uidnext, records, skipped, progress)
 
     def _read_folder(
         self,
@@ -424,12 +430,19 @@ class ImapConnector(Connector):
         status_uidnext: int | None,
         records: list[MailRecord],
         skipped: list[Skip],
+        progress: SyncProgress,
     ) -> dict[str, Any]:
-        """Every wanted message of one folder, or an exception and nothing kept."""
+        """Every wanted message of one folder, or an exception and nothing kept.
+
+        Only a folder read from its start counts towards ``progress`` (a first sync's).
+        """
         sel = self._read(lambda c: self._select(c, plan.name), f"SELECT {plan.name}")
         uidnext = sel.uidnext or status_uidnext  # RFC 3501 lets SELECT omit UIDNEXT
         top = (uidnext or 1 << 32) - 1  # messages arriving from now on wait for the next cycle
         wanted, not_before = self._wanted_uids(plan, sel, old, top)
+        counting = progress if old is None else None
+        if counting is not None:
+            counting.grow(sum(len(members) for _s, members in wanted))
         found: list[MailRecord] = []
         lost: list[Skip] = []
         items = self._fetch_items()
@@ -437,7 +450,7 @@ class ImapConnector(Connector):
             batch = self._in_folder(
                 plan.name,
                 sel.uidvalidity,
-                lambda c, s=uidset, m=members: self._fetch_records(c, plan, s, m, items, not_before),
+                lambda c, s=uidset, m=members: self._fetch_records(c, plan, s, m, items, not_before, counting),
             )
             for key in sorted(batch):
                 result = batch[key]
@@ -503,6 +516,7 @@ class ImapConnector(Connector):
         members: frozenset[int],
         items: str,
         not_before: datetime | None = None,
+        progress: SyncProgress | None = None,
     ) -> dict[int, MailRecord | Skip]:
         """One UID FETCH, each message made a record (or a Skip) as it arrives off the wire.
 
@@ -512,19 +526,28 @@ class ImapConnector(Connector):
         """
         source = f"imap:{self.account}/{plan.name}"
         out: dict[int, MailRecord | Skip] = {}
-        for batch in uid_fetch(client._imap, uidset, items):
-            for msg in batch:
-                if isinstance(msg, Unreadable):
-                    if msg.uid is None:  # keyed below every UID, so it stays apart
-                        out[-len(out) - 1] = Skip(f"{source} message {msg.seq}", msg.why)
-                    elif msg.uid in members:  # a readable report of the same message wins
-                        out.setdefault(msg.uid, Skip(f"{source} uid {msg.uid}", msg.why))
-                elif msg.uid in members:
-                    if not_before is not None and msg.internaldate is not None and msg.internaldate < not_before:
-                        continue
-                    record = self._to_record(plan, msg, source)
-                    if record is not None:
-                        out[msg.uid] = record
+        counted = 0
+        try:
+            for batch in uid_fetch(client._imap, uidset, items):
+                for msg in batch:
+                    if isinstance(msg, Unreadable):
+                        if msg.uid is None:  # keyed below every UID, so it stays apart
+                            out[-len(out) - 1] = Skip(f"{source} message {msg.seq}", msg.why)
+                        elif msg.uid in members:  # a readable report of the same message wins
+                            out.setdefault(msg.uid, Skip(f"{source} uid {msg.uid}", msg.why))
+                    elif msg.uid in members:
+                        if not_before is not None and msg.internaldate is not None and msg.internaldate < not_before:
+                            continue
+                        record = self._to_record(plan, msg, source)
+                        if record is not None:
+                            out[msg.uid] = record
+                if progress is not None:  # a batch at a time: nothing per message on this hot loop
+                    progress.advance(len(batch))
+                    counted += len(batch)
+        except BaseException:
+            if progress is not None:
+                progress.advance(-counted)  # a retry reads the whole set again
+            raise
         return out
 
     def _to_record(self, plan: FolderPlan, msg: Fetched, source: str) -> MailRecord | Skip | None:

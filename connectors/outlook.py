@@ -64,11 +64,15 @@ from .base import (
 from .http import GuardedSession
 from .mailheaders import clean_address, clean_text
 from .ms_auth import MsalTokens, OutlookAccount
+from .progress import SyncProgress
 
 log = logging.getLogger(__name__)
 
 CURSOR_VERSION = 1
 MAX_CONCURRENT = 4  # Outlook: 4 concurrent requests per app per mailbox (PROVIDERS.md)
+# Messages a first sync reads before it shows progress: a delta round says nothing of its size, so
+# the progress is a count, shown from here on (tens of pages, several seconds at Graph's pace).
+PROGRESS_FROM = 5000
 KEY_HEADER = "x-circleback-key"  # Graph: custom internetMessageHeaders must start with "x-"
 MESSAGE_FIELDS = (
     "sender,from,toRecipients,ccRecipients,sentDateTime,receivedDateTime,"
@@ -529,7 +533,8 @@ class OutlookConnector(Connector):
     ) -> None:
         super().__init__(config, context)
         self.config: OutlookAccount = config
-        self.client = GraphClient(config.graph_endpoint, tokens or MsalTokens(config), sleep=sleep)
+        tokens = tokens or MsalTokens(config, state_dir=self.context.state_dir)
+        self.client = GraphClient(config.graph_endpoint, tokens, sleep=sleep)
         self.skip_names = frozenset(s.lower() for s in config.skip_folders)
 
     def close(self) -> None:
@@ -543,8 +548,20 @@ class OutlookConnector(Connector):
         folders, me, listed_at = self._folders(state, now)
         links = {fid: f.get("link") for fid, f in (state or {}).get("folders", {}).items()}
         mine = self.context.my_addresses | frozenset(me)
-        with ThreadPoolExecutor(max_workers=MAX_CONCURRENT, thread_name_prefix=f"graph-{self.account}") as pool:
-            passes = list(pool.map(lambda f: self._sync_folder(f, links.get(f.id), mine), folders))
+        progress = SyncProgress(self.account, "reading mail headers", None, min_total=PROGRESS_FROM, unit="messages")
+        lock = threading.Lock()  # the folders are read by several threads
+
+        def count(read: int) -> None:
+            with lock:
+                progress.advance(read)
+
+        def sync(folder: Folder) -> FolderPass:
+            link = links.get(folder.id)
+            return self._sync_folder(folder, link, mine, None if link else count)  # first reads only
+
+        with progress, ThreadPoolExecutor(max_workers=MAX_CONCURRENT,
+                                          thread_name_prefix=f"graph-{self.account}") as pool:
+            passes = list(pool.map(sync, folders))
         return self._mail_result(passes, me, listed_at, now)
 
     def _mail_result(self, passes: list[FolderPass], me: list[str], listed_at: str, now: datetime) -> SyncResult:
@@ -637,7 +654,8 @@ class OutlookConnector(Connector):
         path = f"/me/mailFolders/{quote(folder.id, safe='')}/messages/delta"
         return self.client.url(path, {"$select": MESSAGE_FIELDS})
 
-    def _sync_folder(self, folder: Folder, link: str | None, mine: frozenset[str]) -> FolderPass:
+    def _sync_folder(self, folder: Folder, link: str | None, mine: frozenset[str],
+                     count: Callable[[int], None] | None = None) -> FolderPass:
         result = FolderPass(folder, link)
         url = link or self._initial_mail_url(folder)
         prefer = f"odata.maxpagesize={self.config.page_size}"
@@ -656,6 +674,8 @@ class OutlookConnector(Connector):
             result.requests += 1
             if not self._take_messages(page, folder, mine, result):
                 return result  # not a delta page at all: keep the old link, say it once
+            if count is not None:
+                count(len(page["value"]))
             next_link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink")
             follow = str(next_link or delta_link or "")
             if not follow or not self.client.same_origin(follow):

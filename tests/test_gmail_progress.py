@@ -3,29 +3,22 @@ otherwise (systemd's journal), and never a subject or an address in either."""
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from pathlib import Path
 
 import pytest
-from contract import CONTEXT, build_message
+from contract import CONTEXT
 from fake_google import FakeGoogle, fake_google  # noqa: F401 - the fixture
-from rich.console import Console
 from test_gmail import PERSONAL, account
+from test_progress import Pipe, Terminal, as_stderr, leaks, secret_messages
 
-from circleback.connectors import gmail
 from circleback.connectors.gmail import GmailConnector
-
-FRIENDS = [f"friend{n}@people.example" for n in range(120)]
-
-
-def _mailbox(fake: FakeGoogle) -> None:
-    for n, friend in enumerate(FRIENDS, start=1):
-        fake.add_message(build_message(n, sender=f"Friend {n} <{friend}>", subject=f"Secret plans {n}"), PERSONAL)
 
 
 def _sync(fake: FakeGoogle, tmp_path: Path) -> int:
+    for raw in secret_messages(120):
+        fake.add_message(raw, PERSONAL)
     conn = GmailConnector(account(tmp_path, fake, quota_per_minute=600_000), CONTEXT)
     try:
         return len(conn.sync_mail(None).records)
@@ -33,41 +26,34 @@ def _sync(fake: FakeGoogle, tmp_path: Path) -> int:
         conn.close()
 
 
-def _private(text: str) -> list[str]:
-    return [w for w in ("@", "Secret plans", "Friend ", "people.example") if w in text]
-
-
 def test_on_a_terminal_a_bar_shows_counts_and_time_left(fake_google: FakeGoogle, tmp_path: Path,  # noqa: F811
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    screen = io.StringIO()
-    monkeypatch.setattr(gmail, "_progress_console",
-                        lambda: Console(file=screen, force_terminal=True, width=120, color_system=None))
-    _mailbox(fake_google)
+    screen = as_stderr(monkeypatch, Terminal())
 
-    assert _sync(fake_google, tmp_path) == len(FRIENDS)
+    assert _sync(fake_google, tmp_path) == 120
 
     shown = screen.getvalue()
     assert "g: reading mail headers" in shown
     assert re.search(r"\b\d+/120 messages, ETA", shown)  # counts out of the total
     assert re.search(r"ETA \S*\d:\d\d:\d\d", shown)  # time remaining (rich's -:--:-- before any speed)
     assert "120/120" in shown
-    assert _private(shown) == []
+    assert leaks(shown) == []
 
 
 def test_without_a_terminal_plain_log_lines_and_no_private_detail(fake_google: FakeGoogle,  # noqa: F811
                                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    screen = io.StringIO()
-    monkeypatch.setattr(gmail, "_progress_console", lambda: Console(file=screen))  # a pipe, as under systemd
-    _mailbox(fake_google)
+    stream = as_stderr(monkeypatch, Pipe())  # a pipe, as under systemd
 
     with caplog.at_level(logging.INFO, logger="circleback"):
-        assert _sync(fake_google, tmp_path) == len(FRIENDS)
+        assert _sync(fake_google, tmp_path) == 120
 
-    assert screen.getvalue() == ""  # no bar, no escape codes in the journal
+    assert stream.getvalue() == ""  # no bar, no escape codes in the journal
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
-    progress = [line for line in lines if "messages read (" in line]
-    assert progress and all(re.search(r"\d+ of 120 messages read \(\d+%\), about \d+:\d\d:\d\d left", p)
-                            for p in progress)
+    progress = [line for line in lines if line.startswith("g: first sync") and "complete" not in line]
+    assert progress[-1] == "g: first sync 100% (120 of 120 messages)"
+    assert all(re.fullmatch(r"g: first sync \d+% \(\d+ of \d+ messages\), about \d+:\d\d:\d\d left"
+                            r"|g: first sync \(\d+ messages so far\)", line) for line in progress[:-1])
+    assert len(progress) <= 12
     assert any("first sync complete: 120 messages read" in line for line in lines)
-    assert _private("\n".join(lines)) == []
+    assert leaks("\n".join(lines)) == []
