@@ -25,9 +25,9 @@ from jinja2.exceptions import TemplateSyntaxError
 
 from . import controllers
 from .cli_support import handle_errors
-from .config import Person, Settings
+from .config import Person, Settings, not_a_folder
 from .drafting import TEMPLATES, check_linkedin_length, me_context, person_context
-from .errors import TemplateError
+from .errors import CirclebackError, TemplateError
 from .intros import _canonical_tags, intro_context
 from .relations import Contact
 from .templating import TemplateRenderer, template_names
@@ -221,7 +221,7 @@ def templates_group() -> None:
 @click.option(
     "--dir",
     "directory",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Check this folder of templates instead of [drafting] templates_dir.",
 )
 @click.pass_obj
@@ -240,6 +240,8 @@ def templates_check(obj: Any, directory: Path | None) -> None:
       circleback templates check
       circleback templates check --dir ~/.config/circleback/templates
     """
+    if directory is not None and (what := not_a_folder(directory)):
+        raise CirclebackError(f"--dir {directory} {what}; give the folder that holds your .j2 templates")
     settings: Settings = obj.settings()
     tdir = directory or (Path(settings.drafting.templates_dir) if settings.drafting.templates_dir else None)
     checks = check_templates(settings, tdir, controllers.utcnow())

@@ -1,6 +1,7 @@
 """Typed settings from one TOML file, with CIRCLEBACK_ environment overrides.
 
-Every error names the file, the key path and what is allowed (STYLE.md #6).
+Every error names the file (or the environment variable and its value), the key path and
+what is allowed (STYLE.md #6).
 Account kinds form a discriminated union on ``kind``; a later connector adds
 its own model to ``AccountConfig`` and its class to ``connectors/registry.py``.
 """
@@ -14,7 +15,7 @@ import shlex
 import tomllib
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .durations import Duration, PollInterval
 from .errors import ConfigError
+
+
+class KeyProblem(ValueError):
+    """A problem a validator finds at a key below its own table: pydantic alone would report the table.
+
+    ``loc`` is relative to the model whose validator raises it, like pydantic's own ``loc``.
+    """
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class _Strict(BaseModel):
@@ -272,7 +284,7 @@ PER_PROJECT_UNITS = 1_200_000  # per minute
 
 class _GoogleAccount(_Account):
     client_secrets: str  # the user's own "Desktop app" OAuth client JSON (README: Google accounts)
-    token_path: str | None = None  # None: <user state dir>/tokens/google-<name>.json
+    token_path: str | None = None  # None: <state dir>/tokens/google-<name>.json
     quota_per_minute: Annotated[int, Field(gt=0)] = PER_USER_UNITS
     project_quota_per_minute: Annotated[int, Field(gt=0)] = PER_PROJECT_UNITS
     api_endpoint: str | None = None  # tests and benchmarks: a loopback fake
@@ -473,14 +485,17 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
-        names = [a.name for a in self.accounts]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"account names must be unique; repeated: {', '.join(dupes)}")
-        if self.drafting.account and self.drafting.account not in names:
-            raise ValueError(
-                f"drafting.account = {self.drafting.account!r} names no account; "
-                f"known: {', '.join(names) or '(none)'}"
+        first: dict[str, int] = {}
+        for i, a in enumerate(self.accounts):
+            if first.setdefault(a.name, i) != i:
+                raise KeyProblem(
+                    ("accounts", i, "name"),
+                    f"{a.name!r} is already the name of accounts[{first[a.name]}]; each account needs its own name",
+                )
+        if self.drafting.account and self.drafting.account not in first:
+            raise KeyProblem(
+                ("drafting", "account"),
+                f"{self.drafting.account!r} names no account; known: {', '.join(first) or '(none)'}",
             )
         return self
 
@@ -491,25 +506,49 @@ class Settings(_Strict):
         raise KeyError(name)
 
 
-def _names_a_setting(variable: str) -> bool:
-    """True for CIRCLEBACK_<FIELD> and CIRCLEBACK_<FIELD>__<KEY>..., any case (not CIRCLEBACK_CONFIG)."""
-    name = variable.upper()
-    if not name.startswith(ENV_PREFIX):
-        return False
-    field = name.removeprefix(ENV_PREFIX).split(ENV_NESTED_DELIMITER, 1)[0].lower()
-    return field in Settings.model_fields
+def _setting_path(variable: str) -> tuple[str, ...] | None:
+    """("drafting", "budget_per_week") for CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK, any case; None for others."""
+    name = variable.lower()
+    prefix = ENV_PREFIX.lower()
+    if not name.startswith(prefix):
+        return None
+    path = tuple(name.removeprefix(prefix).split(ENV_NESTED_DELIMITER))
+    return path if path[0] in Settings.model_fields else None  # not CIRCLEBACK_CONFIG, CIRCLEBACK_STATE_DIR
 
 
-def environment_overrides() -> dict[str, Any]:
-    """The settings the environment gives, as nested raw values, read by pydantic-settings.
+class Environment(NamedTuple):
+    """What the CIRCLEBACK_ variables set, so an error in it names the variable, not the file."""
+
+    values: dict[str, Any]  # nested raw values, as pydantic-settings read them
+    variables: dict[tuple[str, ...], str]  # key path -> the variable's name as the environment spells it
+
+    def variable_for(self, loc: tuple[str | int, ...]) -> str | None:
+        """The variable whose value is at ``loc``, or None when the file (or a default) gave it."""
+        node: Any = self.values
+        for part in loc:
+            if not isinstance(node, dict):
+                break  # inside a list or table the variable gave whole, as JSON
+            if part not in node:
+                return None
+            node = node[part]
+        given = [path for path in self.variables if loc and loc[: len(path)] == path]
+        return self.variables[max(given, key=len)] if given else None
+
+
+NO_ENVIRONMENT = Environment({}, {})
+
+
+def read_environment() -> Environment:
+    """The settings the environment gives, read by pydantic-settings.
 
     pydantic-settings (its many sources, dotenv, argparse) adds 15-20 ms to what ``circleback
     status`` takes to start (benchmarks/core.py), so it is imported only when a variable names
     a setting; most runs set none. ``Settings`` is therefore a plain
     model, and this is the one place the environment is read.
     """
-    if not any(_names_a_setting(k) for k in os.environ):
-        return {}
+    variables = {path: name for name in os.environ if (path := _setting_path(name))}
+    if not variables:
+        return NO_ENVIRONMENT
     from pydantic_settings import EnvSettingsSource, SettingsError
 
     source = EnvSettingsSource(
@@ -519,9 +558,26 @@ def environment_overrides() -> dict[str, Any]:
         env_nested_delimiter=ENV_NESTED_DELIMITER,
     )
     try:
-        return source()
+        return Environment(source(), variables)
     except SettingsError as exc:
-        raise ConfigError(f"environment: {exc}") from None
+        raise ConfigError(_unparsable(str(exc), variables)) from None
+
+
+def _unparsable(message: str, variables: dict[tuple[str, ...], str]) -> str:
+    """pydantic-settings names only the field whose JSON failed to parse: name its variable and value."""
+    found = re.search(r'field "([^"]+)"', message)
+    field = found.group(1) if found else ""
+    named = [name for path, name in variables.items() if path == (field,)]
+    if len(named) != 1:
+        return f"environment: {message}"
+    return (
+        f"{_variable_and_value(named[0])}: {field}: not valid JSON; a table or list from the environment "
+        """is written as JSON, like '{"key": 3}' or '["a"]'"""
+    )
+
+
+def _variable_and_value(name: str) -> str:
+    return f"environment variable {name}={os.environ[name]!r}"
 
 
 def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -535,17 +591,22 @@ def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
+def _user_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """pydantic's ``loc`` less the parts the user never wrote: union tags and validator names."""
+    out: list[str | int] = []
+    for part in loc:
+        if part in ACCOUNT_KINDS and out[:1] == ["accounts"] and len(out) == 2:
+            continue  # the discriminator's tag, not a key the user wrote
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _key_path(loc: tuple[str | int, ...]) -> str:
     out = ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ACCOUNT_KINDS and out.startswith("accounts["):
-            continue  # the discriminator's tag, not a key the user wrote
-        elif isinstance(part, str) and part.startswith("function-"):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
     return out or "(top level)"
 
 
@@ -564,15 +625,81 @@ def _explain(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def format_validation_error(source: str, exc: ValidationError) -> str:
-    lines = [f"{source}: {_key_path(tuple(e['loc']))}: {_explain(e)}" for e in exc.errors()]
+Problem = tuple[tuple[str | int, ...], str]  # key path, what is wrong and what is allowed
+
+
+def _problems(exc: ValidationError) -> list[Problem]:
+    """pydantic's errors as key paths the user wrote, a ``KeyProblem``'s at the key it names."""
+    out = []
+    for err in exc.errors():
+        loc = _user_loc(tuple(err["loc"]))
+        cause = err.get("ctx", {}).get("error")
+        out.append((loc + cause.loc, str(cause)) if isinstance(cause, KeyProblem) else (loc, _explain(err)))
+    return out
+
+
+def format_problems(source: str, problems: list[Problem], env: Environment = NO_ENVIRONMENT) -> str:
+    """One line per problem, naming the file and key, or the environment variable and its value."""
+    lines = []
+    for loc, what in problems:
+        variable = env.variable_for(loc)
+        where = _variable_and_value(variable) if variable else source
+        lines.append(f"{where}: {_key_path(loc)}: {what}")
     return "\n".join(lines)
+
+
+def written_config_problems(settings: Settings) -> list[Problem]:
+    """Rules for a config a person wrote, checked on load but not by the model.
+
+    Tests and the demo build partial ``Settings`` in code (no addresses, groups as bare labels);
+    a file that circleback runs from must say who the user is and name only groups it declares.
+    """
+    problems: list[Problem] = []
+    if not settings.me.addresses:
+        problems.append((("me", "addresses"), (
+            "no address given: without the addresses you write from circleback cannot tell mail you sent "
+            'from mail you received; add a line like addresses = ["you@example.org"] under [me]'
+        )))  # fmt: skip
+    problems += _unknown_groups(settings)
+    templates_dir = settings.drafting.templates_dir
+    if templates_dir and (what := not_a_folder(Path(templates_dir))):
+        why = f"{templates_dir} {what} (create it, or remove the key to use the built-in templates)"
+        problems.append((("drafting", "templates_dir"), why))
+    return problems
+
+
+def not_a_folder(path: Path) -> str | None:
+    """Why ``path`` cannot be a folder of templates ("does not exist", "is not a folder"), or None."""
+    if path.is_dir():
+        return None
+    return "is not a folder" if path.exists() else "does not exist"
+
+
+def _unknown_groups(settings: Settings) -> list[Problem]:
+    """Every group a person, a weight or ``linkedin_groups`` names must be a key of ``[cadence] groups``."""
+    known = settings.cadence.groups
+    named: list[tuple[tuple[str | int, ...], str]] = [
+        *((("people", i, "group"), p.group) for i, p in enumerate(settings.people) if p.group),
+        *((("cadence", "weights", g), g) for g in settings.cadence.weights),
+        *((("drafting", "linkedin_groups", i), g) for i, g in enumerate(settings.drafting.linkedin_groups)),
+    ]
+    return [(loc, _not_a_group(group, sorted(known))) for loc, group in named if group not in known]
+
+
+def _not_a_group(group: str, known: list[str]) -> str:
+    import difflib  # only when there is a mistake to explain: not on every start
+
+    close = difflib.get_close_matches(group, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    now = ", ".join(known) or "(none)"
+    return f"{group!r} is not a group{hint}; groups are the keys of [cadence] groups, now: {now}"
 
 
 def load_settings(path: Path | None, *, environ: bool = True) -> Settings:
     """Read and validate the config file, the environment's CIRCLEBACK_ settings laid over it.
 
-    ``path=None`` means all defaults; ``environ=False`` (the demo, tests) ignores the environment.
+    ``path=None`` means all defaults, without the rules of ``written_config_problems``;
+    ``environ=False`` (the demo, tests) ignores the environment.
     """
     data: dict[str, Any] = {}
     source = str(path) if path else "(defaults)"
@@ -589,12 +716,15 @@ def load_settings(path: Path | None, *, environ: bool = True) -> Settings:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
     if isinstance(data.get("people_file"), str):
         data = _with_people_file(data, Path(path) if path else None)
-    if environ:
-        data = _merged(data, environment_overrides())
+    env = read_environment() if environ else NO_ENVIRONMENT
     try:
-        return Settings(**data)
+        settings = Settings(**_merged(data, env.values))
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(source, exc)) from None
+        raise ConfigError(format_problems(source, _problems(exc), env)) from None
+    problems = written_config_problems(settings) if path is not None else []
+    if problems:
+        raise ConfigError(format_problems(source, problems, env))
+    return settings
 
 
 def _with_people_file(data: dict[str, Any], config_path: Path | None) -> dict[str, Any]:

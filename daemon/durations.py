@@ -1,4 +1,4 @@
-"""Durations as people write them in the config: "30d", "6w", "3m", "1y", "quarterly"."""
+"""Durations as people write them in the config: "30d", "6w", "3mo", "1y", "quarterly"."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
-_UNITS = {"h": 1 / 24, "d": 1, "w": 7, "m": 30, "y": 365}
+# "m" alone is refused: read as months it made "snooze X 15m" fifteen months, yet minutes is
+# what most people mean by it. "min" and "mo" say which.
+_UNITS = {"min": 1 / 1440, "h": 1 / 24, "d": 1, "w": 7, "mo": 30, "y": 365}
 _WORDS = {
     "daily": 1,
     "weekly": 7,
@@ -22,10 +24,15 @@ _WORDS = {
     "yearly": 365,
     "annually": 365,
 }
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdwmy])\s*$", re.IGNORECASE)
-ALLOWED = 'a number with a unit h, d, w, m (30 days) or y, like "30d" or "6w", or one of ' + ", ".join(
+_NUMBER_AND_UNIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
+ALLOWED = 'a number with a unit min, h, d, w, mo (30 days) or y, like "30d" or "6w", or one of ' + ", ".join(
     f'"{w}"' for w in _WORDS
 )
+
+
+def _ambiguous_m(value: str, number: str, *, months: bool) -> ValueError:
+    also = f' or "{number}mo" for months' if months else ""
+    return ValueError(f'{value!r}: "m" could mean minutes or months; write "{number}min" for minutes{also}')
 
 
 def parse_duration(value: object) -> timedelta:
@@ -40,10 +47,12 @@ def parse_duration(value: object) -> timedelta:
         word = value.strip().lower()
         if word in _WORDS:
             return timedelta(days=_WORDS[word])
-        match = _PATTERN.match(value)
-        if not match:
+        number, unit = match.groups() if (match := _NUMBER_AND_UNIT.match(word)) else ("", "")
+        if unit == "m":
+            raise _ambiguous_m(value, number, months=True)
+        if unit not in _UNITS:
             raise ValueError(f"{value!r} is not a duration: {ALLOWED}")
-        days = float(match.group(1)) * _UNITS[match.group(2).lower()]
+        days = float(number) * _UNITS[unit]
     if days <= 0:
         raise ValueError(f"{value!r}: a duration must be positive")
     return timedelta(days=days)
@@ -51,6 +60,8 @@ def parse_duration(value: object) -> timedelta:
 
 def format_duration(value: timedelta) -> str:
     days = value.total_seconds() / 86400
+    if days < 1 / 24:
+        return f"{round(days * 1440)}min"
     if days < 1:
         return f"{round(days * 24)}h"
     if days % 7 == 0 and days < 365:
@@ -72,20 +83,19 @@ _POLL_HINT = 'write a poll interval like "90s", "15min" or "1h"'
 def parse_poll_interval(value: object) -> float:
     """Seconds from a timedelta, a number of seconds, or "90s" / "15min" / "1h".
 
-    Minutes are ``min``: elsewhere in the config ``m`` means a month, so "15m"
-    is refused with a hint rather than silently meaning fifteen months.
+    Minutes are ``min``; "15m" is refused with a hint, as in every duration.
     """
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     elif isinstance(value, str):
-        match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", value.lower())
+        match = _NUMBER_AND_UNIT.match(value.lower())
         if not match:
             raise ValueError(f"{value!r}: {_POLL_HINT}")
         number, unit = match.group(1), match.group(2) or "s"
         if unit == "m":
-            raise ValueError(f"{value!r}: 'm' means months in circleback; write {number}min for minutes")
+            raise _ambiguous_m(value, number, months=False)
         if unit not in _POLL_UNITS:
             raise ValueError(f"{value!r}: {_POLL_HINT}")
         seconds = float(number) * _POLL_UNITS[unit]

@@ -571,7 +571,8 @@ def test_the_daemon_pauses_a_caldav_account_whose_password_is_refused(guarded, t
 
     _calendar_as(guarded, "right-password").save_event(single("work-1"))
     config = tmp_path / "config.toml"
-    config.write_text(f'[[accounts]]\nname = "dav"\nkind = "caldav"\nurl = "{guarded.url}"\nusername = "alice"\n'
+    config.write_text('[me]\naddresses = ["alice@example.org"]\n'
+                      f'[[accounts]]\nname = "dav"\nkind = "caldav"\nurl = "{guarded.url}"\nusername = "alice"\n'
                       'password_env = "CB_TEST_CALDAV_PASSWORD"\n')
     env = {**os.environ, "CB_TEST_CALDAV_PASSWORD": "revoked"}
     out = subprocess.run([sys.executable, "-m", "circleback.daemon.cli", "--config", str(config),

@@ -8,16 +8,23 @@ from pathlib import Path
 import pytest
 
 from circleback.daemon.config import load_settings
-from circleback.daemon.durations import parse_duration
 from circleback.daemon.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
+ME = '[me]\naddresses = ["me@example.org"]\n'
 
 
 def write(tmp_path: Path, text: str) -> Path:
+    """A config file of ``text``; a [me] table with an address first when ``text`` has none (it is required)."""
     path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text if "[me" in text else ME + text, encoding="utf-8")
     return path
+
+
+def load_error(path: Path, *, environ: bool = False) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ=environ)
+    return str(info.value)
 
 
 def test_example_config_is_valid_and_documented() -> None:
@@ -77,18 +84,17 @@ path = "~/.calendars/personal"
         ('[me]\naddresses = ["not-an-address"]\n', "me.addresses: 'not-an-address' is not an email address"),
         ("[drafting]\nbudget_per_week = -1\n", "drafting.budget_per_week:"),
         ('[[people]]\ngroup = "friends"\n', "people[0]: a person needs a name or at least one address"),
-        ('[drafting]\naccount = "nope"\n', "drafting.account = 'nope' names no account"),
+        ('[drafting]\naccount = "nope"\n', "drafting.account: 'nope' names no account; known: (none)"),
         (
             '[[accounts]]\nname = "a"\nkind = "ics"\npath = "x"\n[[accounts]]\nname = "a"\nkind = "ics"\npath = "y"\n',
-            "account names must be unique; repeated: a",
+            "accounts[1].name: 'a' is already the name of accounts[0]; each account needs its own name",
         ),
+        ('[cadence]\ndefault = "15m"\n', 'cadence.default: \'15m\': "m" could mean minutes or months; write "15min"'),
     ],
 )
 def test_errors_name_file_key_and_what_is_allowed(tmp_path: Path, text: str, expected: str) -> None:
     path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
-        load_settings(path, environ=False)
-    message = str(info.value)
+    message = load_error(path)
     assert message.startswith(f"{path}: ")
     assert expected in message
 
@@ -121,10 +127,41 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert load_settings(path, environ=False).drafting.budget_per_week == 7
 
 
-def test_environment_errors_are_reported_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_errors_name_the_variable_and_its_value_not_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "[drafting]\nbudget = 3\n")
     monkeypatch.setenv("CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK", "lots")
-    with pytest.raises(ConfigError, match="drafting.budget_per_week"):
-        load_settings(write(tmp_path, ""))
+    monkeypatch.setenv("circleback_goals__people_per_mnth", "4")
+    lines = load_error(path, environ=True).splitlines()
+    assert sorted(lines) == sorted([
+        "environment variable CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK='lots': drafting.budget_per_week: "
+        "Input should be a valid integer, unable to parse string as an integer",
+        "environment variable circleback_goals__people_per_mnth='4': goals.people_per_mnth: "
+        "unknown key (check the spelling against config.example.toml)",
+        f"{path}: drafting.budget: unknown key (check the spelling against config.example.toml)",  # the file's own
+    ])
+
+
+def test_a_table_from_the_environment_is_blamed_only_for_its_own_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, '[me]\naddresses = ["a@example.org"]\ntimezone = "Mars/Olympus"\n')
+    monkeypatch.setenv("CIRCLEBACK_ME", '{"addresses": ["not-an-address"]}')
+    lines = load_error(path, environ=True).splitlines()
+    assert sorted(lines) == sorted([
+        """environment variable CIRCLEBACK_ME='{"addresses": ["not-an-address"]}': me.addresses: """
+        "'not-an-address' is not an email address",
+        f"{path}: me.timezone: unknown time zone 'Mars/Olympus': use an IANA name like 'Europe/Berlin'",
+    ])
+
+
+def test_load_time_rules_name_the_variable_that_broke_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIRCLEBACK_DRAFTING__TEMPLATES_DIR", str(tmp_path / "nowhere"))
+    assert load_error(write(tmp_path, ""), environ=True) == (
+        f"environment variable CIRCLEBACK_DRAFTING__TEMPLATES_DIR='{tmp_path / 'nowhere'}': drafting.templates_dir: "
+        f"{tmp_path / 'nowhere'} does not exist (create it, or remove the key to use the built-in templates)"
+    )
 
 
 def test_environment_tables_merge_key_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,24 +180,11 @@ def test_the_clis_own_variables_are_not_settings(tmp_path: Path, monkeypatch: py
     assert load_settings(write(tmp_path, "[goals]\npeople_per_month = 4\n")).goals.people_per_month == 4
 
 
-def test_unparsable_environment_json_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unparsable_environment_json_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIRCLEBACK_GOALS", "people_per_month=4")  # a table must be JSON
-    with pytest.raises(ConfigError, match='environment: .*"goals"'):
-        load_settings(write(tmp_path, ""))
-
-
-@pytest.mark.parametrize(
-    ("text", "days"),
-    [("30d", 30), ("6w", 42), ("3m", 90), ("1y", 365), ("quarterly", 91), ("12h", 0.5), (45, 45), ("2.5d", 2.5)],
-)
-def test_durations(text: object, days: float) -> None:
-    assert parse_duration(text) == timedelta(days=days)
-
-
-@pytest.mark.parametrize("text", ["", "d", "0d", "-3d", "often", True, None])
-def test_bad_durations(text: object) -> None:
-    with pytest.raises(ValueError):
-        parse_duration(text)
+    message = load_error(write(tmp_path, ""), environ=True)
+    assert message.startswith("environment variable CIRCLEBACK_GOALS='people_per_month=4': goals: not valid JSON;")
+    assert str(tmp_path) not in message
 
 
 def test_quiet_hours_wrap_midnight(tmp_path: Path) -> None:
@@ -168,6 +192,42 @@ def test_quiet_hours_wrap_midnight(tmp_path: Path) -> None:
     assert q is not None
     assert q.contains(time(23, 0)) and q.contains(time(3, 0)) and q.contains(time(7, 29))
     assert not q.contains(time(7, 30)) and not q.contains(time(12, 0))
+
+
+def test_a_group_must_be_declared_and_a_typo_gets_a_suggestion(tmp_path: Path) -> None:
+    groups = '[cadence]\ngroups = { friends = "6w", work = "monthly" }\n'
+    ok = write(tmp_path, groups + '[[people]]\nname = "Ann"\ngroup = "friends"\n')
+    assert load_settings(ok, environ=False).people[0].group == "friends"
+    path = write(tmp_path, groups.replace("}", "}\nweights = { wrok = 2.0 }")
+                 + '[drafting]\nlinkedin_groups = ["mentors"]\n[[people]]\nname = "Ann"\ngroup = "frends"\n')
+    known = "groups are the keys of [cadence] groups, now: friends, work"
+    assert sorted(load_error(path).splitlines()) == sorted([
+        f"{path}: people[0].group: 'frends' is not a group (did you mean 'friends'?); {known}",
+        f"{path}: cadence.weights.wrok: 'wrok' is not a group (did you mean 'work'?); {known}",
+        f"{path}: drafting.linkedin_groups[0]: 'mentors' is not a group; {known}",
+    ])
+
+
+@pytest.mark.parametrize("me", ['[me]\nname = "Ada"\n', '[me]\naddresses = []\n', ""])
+def test_the_users_own_addresses_are_required(tmp_path: Path, me: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(me + "[goals]\npeople_per_month = 4\n", encoding="utf-8")
+    assert load_error(path) == (
+        f"{path}: me.addresses: no address given: without the addresses you write from circleback cannot tell "
+        'mail you sent from mail you received; add a line like addresses = ["you@example.org"] under [me]'
+    )
+
+
+def test_templates_dir_must_be_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    assert load_settings(write(tmp_path, f'[drafting]\ntemplates_dir = "{folder}"\n'), environ=False)
+    missing = write(tmp_path, f'[drafting]\ntemplates_dir = "{tmp_path / "tmpl"}"\n')
+    assert load_error(missing) == (f"{missing}: drafting.templates_dir: {tmp_path / 'tmpl'} does not exist "
+                                   "(create it, or remove the key to use the built-in templates)")
+    (folder / "checkin.txt.j2").touch()
+    a_file = write(tmp_path, f'[drafting]\ntemplates_dir = "{folder / "checkin.txt.j2"}"\n')
+    assert f"drafting.templates_dir: {folder / 'checkin.txt.j2'} is not a folder" in load_error(a_file)
 
 
 def test_imap_and_caldav_accounts_keep_passwords_out_of_the_file(tmp_path: Path) -> None:

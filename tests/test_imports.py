@@ -151,7 +151,8 @@ def test_a_people_file_adds_to_the_configs_people(tmp_path: Path) -> None:
 
     (tmp_path / "people.toml").write_text('[[people]]\nname = "Nadia"\nemails = ["nadia@x.example"]\n')
     config = tmp_path / "config.toml"
-    config.write_text('people_file = "people.toml"\n\n[[people]]\nname = "Ann"\nemails = ["ann@x.example"]\n')
+    config.write_text('people_file = "people.toml"\n[me]\naddresses = ["me@x.example"]\n\n'
+                      '[[people]]\nname = "Ann"\nemails = ["ann@x.example"]\n')
     assert [p.name for p in load_settings(config, environ=False).people] == ["Ann", "Nadia"]
     (tmp_path / "people.toml").write_text('[drafting]\nbudget_per_week = 1\n')
     with pytest.raises(ConfigError, match=r"only \[\[people\]\] entries belong in a people file"):

@@ -110,6 +110,27 @@ def test_another_folder_can_be_checked_before_it_goes_in_the_config(tmp_path: Pa
     assert out.exit_code == 1 and str(other / "linkedin.txt.j2") in out.output
 
 
+@pytest.mark.parametrize(("name", "what"), [("nowhere", "does not exist"), ("a-file.j2", "is not a folder")])
+def test_a_dir_that_is_no_folder_is_one_error_line_not_0_errors(tmp_path: Path, name: str, what: str) -> None:
+    (tmp_path / "a-file.j2").write_text("Subject: Hi\n\nHi\n")
+    out = run_check(tmp_path, {}, "--dir", str(tmp_path / name))
+    assert out.exit_code == 1
+    assert out.output.splitlines() == [
+        f"error: --dir {tmp_path / name} {what}; give the folder that holds your .j2 templates"
+    ]
+
+
+def test_a_templates_dir_in_the_config_that_does_not_exist_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[me]\naddresses = ["{ME}"]\n[drafting]\ntemplates_dir = "{tmp_path / "gone"}"\n')
+    out = CliRunner().invoke(templates_group, ["check"], obj=Context(config, tmp_path / "state"))
+    assert out.exit_code == 78
+    assert out.output.splitlines() == [
+        f"error: {config}: drafting.templates_dir: {tmp_path / 'gone'} does not exist "
+        "(create it, or remove the key to use the built-in templates)"
+    ]
+
+
 def test_help_describes_it_with_an_example() -> None:
     out = CliRunner().invoke(templates_group, ["check", "--help"])
     assert out.exit_code == 0 and "Example:" in out.output and "sample people" in out.output
