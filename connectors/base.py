@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 Cursor = dict[str, Any]
@@ -162,6 +163,7 @@ class ConnectorContext:
     lookahead_days: float = 60  # calendars are read this far ahead
     timezone: str = "UTC"  # the user's IANA zone: floating times and all-day dates
     now: datetime | None = None  # tests pin the clock; None means the real one
+    state_dir: Path | None = None  # tokens live in <state_dir>/tokens; None: the user's default state dir
 
     def current_time(self) -> datetime:
         from datetime import UTC

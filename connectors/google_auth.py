@@ -44,7 +44,7 @@ from circleback.daemon.config import (
 
 from .base import AuthRevoked, Connector, ConnectorContext, ConnectorError
 from .http import GuardedHttp
-from .tokens import default_token_path, read_private, write_private
+from .tokens import read_private, token_file, write_private
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,11 @@ def scopes_for(account: GoogleAccount) -> tuple[str, ...]:
     return CALENDAR_SCOPES if isinstance(account, GoogleCalendarAccount) else GMAIL_SCOPES
 
 
-def token_path(account: GoogleAccount) -> Path:
+def token_path(account: GoogleAccount, state_dir: Path | None = None, *, sign_in: bool = False) -> Path:
+    """The configured ``token_path``, else ``<state_dir>/tokens/google-<name>.json`` (``tokens.token_file``)."""
     if account.token_path:
         return Path(account.token_path).expanduser()
-    return default_token_path("google", account.name)
+    return token_file("google", account.name, state_dir, sign_in=sign_in)
 
 
 def reauth_hint(account: GoogleAccount) -> str:
@@ -81,9 +82,9 @@ def reauth_hint(account: GoogleAccount) -> str:
 class GoogleTokens:
     """The account's OAuth credentials: loaded from the private token file, refreshed, saved."""
 
-    def __init__(self, account: GoogleAccount, *, path: Path | None = None) -> None:
+    def __init__(self, account: GoogleAccount, *, path: Path | None = None, state_dir: Path | None = None) -> None:
         self.account = account
-        self.path = path or token_path(account)
+        self.path = path or token_path(account, state_dir)
         self._lock = threading.Lock()  # one refresh at a time across worker threads
         self._creds: Any = None
 
@@ -92,7 +93,8 @@ class GoogleTokens:
 
         raw = read_private(self.path)  # TokenFileError (a ConnectorError) if others can read it
         if raw is None:
-            raise AuthRevoked(f"{self.account.name}: no Google token at {self.path}; {reauth_hint(self.account)}")
+            raise AuthRevoked(f"{self.account.name}: no Google token at {self.path}; "
+                              f"authorise with: circleback auth google {self.account.name}")
         try:
             info = json.loads(raw)
             creds = Credentials.from_authorized_user_info(info, scopes=list(scopes_for(self.account)))
@@ -557,7 +559,7 @@ class GoogleConnector(Connector):
     def __init__(self, config: GmailAccount | GoogleCalendarAccount, context: ConnectorContext | None = None, *,
                  tokens: GoogleTokens | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(config, context)
-        self.tokens = tokens or GoogleTokens(config)
+        self.tokens = tokens or GoogleTokens(config, state_dir=self.context.state_dir)
         self.limiter = QuotaLimiter(config.quota_per_minute, project=config.client_secrets,
                                     project_per_minute=config.project_quota_per_minute, sleep=sleep)
         self._sleep = sleep

@@ -31,7 +31,7 @@ from msal.exceptions import MsalError
 from circleback.daemon.config import OutlookAccount
 
 from .base import AuthRevoked, ConnectorError
-from .tokens import default_token_path, read_private, write_private
+from .tokens import read_private, token_file, write_private
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,11 @@ MSAL_TIMEOUT = 30  # seconds per token-endpoint call; a hung login server must n
 _TRANSIENT_OAUTH = frozenset({"temporarily_unavailable", "server_error"})
 
 
-def token_cache_path(account: OutlookAccount) -> Path:
-    """Where the account's MSAL cache lives: configured, else the user's state directory."""
+def token_cache_path(account: OutlookAccount, state_dir: Path | None = None, *, sign_in: bool = False) -> Path:
+    """The configured ``token_cache``, else ``<state_dir>/tokens/microsoft-<name>.json`` (``tokens.token_file``)."""
     if account.token_cache:
         return Path(account.token_cache).expanduser()
-    return default_token_path("microsoft", account.name)
+    return token_file("microsoft", account.name, state_dir, sign_in=sign_in)
 
 
 def reauth_hint(account: OutlookAccount) -> str:
@@ -66,9 +66,10 @@ def _default_app(client_id: str, authority: str, token_cache: Any) -> Any:
 class MsalTokens:
     """Access tokens for one account; the cache file follows every change MSAL makes."""
 
-    def __init__(self, account: OutlookAccount, *, app_factory: AppFactory = _default_app) -> None:
+    def __init__(self, account: OutlookAccount, *, path: Path | None = None, state_dir: Path | None = None,
+                 app_factory: AppFactory = _default_app) -> None:
         self.account = account
-        self.path = token_cache_path(account)
+        self.path = path or token_cache_path(account, state_dir)
         self._app_factory = app_factory
         self._lock = threading.Lock()  # one refresh at a time: a rotated RT must not be used twice
         self._cache: Any = None
@@ -94,6 +95,9 @@ class MsalTokens:
     def access_token(self, *, force_refresh: bool = False) -> str:
         """A valid access token, refreshed silently; AuthRevoked when only the user can fix it."""
         with self._lock:
+            if not self.path.exists():  # never signed in: asking MSAL would go to the network first
+                raise AuthRevoked(f"{self.account.name}: no Microsoft sign-in saved at {self.path}; "
+                                  f"authorise with: circleback auth microsoft {self.account.name}")
             app = self._application()
             accounts = app.get_accounts()
             if not accounts:

@@ -10,12 +10,15 @@ owns, because a leaked refresh token is a leaked mailbox.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 import tempfile
 from pathlib import Path
 
 from .base import ConnectorError
+
+log = logging.getLogger(__name__)
 
 
 class TokenFileError(ConnectorError):
@@ -24,7 +27,7 @@ class TokenFileError(ConnectorError):
 
 def write_private(path: Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
@@ -42,6 +45,19 @@ def write_private(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents 0700 (``mkdir(parents=True)`` leaves parents to the umask).
+
+    A first ``circleback auth`` may create the state directory itself; ``doctor`` fails one others can read.
+    """
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        each.mkdir(mode=0o700, exist_ok=True)
 
 
 def read_private(path: Path) -> bytes | None:
@@ -66,7 +82,30 @@ def read_private(path: Path) -> bytes | None:
 
 
 def default_token_path(provider: str, account: str) -> Path:
-    """``<user state dir>/tokens/<provider>-<account>.json``, when the config names no path."""
+    """``<user state dir>/tokens/<provider>-<account>.json``: where tokens went before ``--state-dir`` held them."""
     import platformdirs  # only the cloud connectors need it, and only at sign-in or first use
 
     return platformdirs.user_state_path("circleback") / "tokens" / f"{provider}-{account}.json"
+
+
+def token_file(provider: str, account: str, state_dir: Path | None, *, sign_in: bool = False) -> Path:
+    """``<state_dir>/tokens/<provider>-<account>.json``, for a config that names no path.
+
+    Sign-in writes there, and ``doctor`` checks there. A token signed in before the
+    state directory held tokens sits at :func:`default_token_path`; when only that one
+    exists it is used as it is (not moved behind the user's back), and said once.
+    """
+    legacy = default_token_path(provider, account)
+    if state_dir is None:
+        return legacy
+    path = Path(state_dir) / "tokens" / f"{provider}-{account}.json"
+    if sign_in or path == legacy or path.exists() or not legacy.exists():
+        return path
+    if legacy not in _told:
+        _told.add(legacy)
+        log.warning("%s: using the %s token found at %s; move it to %s (or sign in again) to keep it "
+                    "with the rest of the state", account, provider, legacy, path)
+    return legacy
+
+
+_told: set[Path] = set()  # legacy token paths already logged: connectors are reopened on every reload

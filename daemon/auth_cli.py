@@ -6,6 +6,7 @@ Registered by ``daemon/cli.py`` with ``main.add_command(auth)``. The work lives 
 
 from __future__ import annotations
 
+import difflib
 import sys
 from typing import Any
 
@@ -14,14 +15,17 @@ import click
 from circleback.connectors.base import ConnectorError
 from circleback.connectors.google_auth import (
     DEFAULT_LOGIN_PORT,
-    GmailAccount,
-    GoogleCalendarAccount,
     GoogleTokens,
     desktop_login,
     headless_login,
     installed_flow,
     scopes_for,
+    token_path,
 )
+
+from .errors import CirclebackError
+
+GOOGLE_KINDS = ("gmail", "google_calendar")
 
 
 @click.group("auth")
@@ -44,7 +48,7 @@ def google(obj: Any, account: str, no_browser: bool, port: int) -> None:
       circleback auth google personal               # a browser opens here
       circleback auth google personal --no-browser  # on a server over ssh
     """
-    config = _google_account(obj, account)
+    config = configured_account(obj, account, GOOGLE_KINDS, "Google")
     try:
         flow = installed_flow(config)
         creds = headless_login(flow, port, show=click.echo, lines=sys.stdin) if no_browser else desktop_login(flow)
@@ -52,18 +56,29 @@ def google(obj: Any, account: str, no_browser: bool, port: int) -> None:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - oauthlib raises assorted types; one line for the user
         raise click.ClickException(f"{account}: Google sign-in failed: {exc}") from None
-    tokens = GoogleTokens(config)
+    tokens = GoogleTokens(config, path=token_path(config, obj.state_dir, sign_in=True))
     tokens.save(creds)
     click.echo(f"{account}: signed in; token saved to {tokens.path} (scopes: {', '.join(scopes_for(config))})")
 
 
-def _google_account(obj: Any, name: str) -> GmailAccount | GoogleCalendarAccount:
+def configured_account(obj: Any, name: str, kinds: tuple[str, ...], provider: str) -> Any:
+    """The config's account ``name`` if it is of one of ``kinds``; else one sentence with the file and the choices."""
     try:
-        config = obj.settings().account(name)
+        settings = obj.settings()
+    except CirclebackError as exc:
+        failure = click.ClickException(str(exc))
+        failure.exit_code = exc.exit_code  # 78 for a bad config, as every other command exits
+        raise failure from None
+    fitting = [a.name for a in settings.accounts if a.kind in kinds]
+    choices = (f"{provider} accounts there: {', '.join(fitting)}" if fitting
+               else f"it has no {provider} account (kind {' or '.join(kinds)})")
+    try:
+        account = settings.account(name)
     except KeyError:
-        raise click.ClickException(f"no account named {name!r} in the config") from None
-    if not isinstance(config, GmailAccount | GoogleCalendarAccount) and getattr(config, "kind", "") not in (
-        "gmail", "google_calendar"
-    ):
-        raise click.ClickException(f"account {name!r} is of kind {config.kind!r}, not gmail or google_calendar")
-    return config
+        guess = difflib.get_close_matches(name, fitting or [a.name for a in settings.accounts], n=1)
+        did_you_mean = f"; did you mean {guess[0]!r}?" if guess else ";"
+        raise click.ClickException(f"no account named {name!r} in {obj.config_path}{did_you_mean} {choices}") from None
+    if account.kind not in kinds:
+        raise click.ClickException(f"account {name!r} in {obj.config_path} is of kind {account.kind!r}, "
+                                   f"not {' or '.join(kinds)}; {choices}")
+    return account

@@ -16,14 +16,11 @@ import click
 from circleback.connectors.base import ConnectorError
 from circleback.connectors.ms_auth import SCOPES, MsalTokens, OutlookAccount, token_cache_path
 
+from .auth_cli import configured_account
+
 
 def _outlook_account(obj: Any, name: str) -> OutlookAccount:
-    try:
-        account = obj.settings().account(name)
-    except KeyError:
-        raise click.UsageError(f"no account named {name!r} in {obj.config_path}") from None
-    if getattr(account, "kind", "") != "outlook":
-        raise click.UsageError(f"account {name!r} is of kind {account.kind!r}, not 'outlook'")
+    account = configured_account(obj, name, ("outlook",), "Microsoft")
     if not isinstance(account, OutlookAccount):
         account = OutlookAccount.model_validate(account.model_dump())
     return account
@@ -43,7 +40,7 @@ def microsoft(obj: Any, account: str) -> None:
       circleback auth microsoft work
     """
     config = _outlook_account(obj, account)
-    tokens = MsalTokens(config)
+    tokens = MsalTokens(config, path=token_cache_path(config, obj.state_dir, sign_in=True))
     click.echo(f"Permissions requested: {', '.join(SCOPES)} (never Mail.Send)", err=True)
     try:
         username = tokens.device_login(lambda text: click.echo(text, err=True))
@@ -51,4 +48,4 @@ def microsoft(obj: Any, account: str) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     who = f" as {username}" if username else ""
-    click.echo(f"Signed in{who}; tokens saved to {token_cache_path(config)}")
+    click.echo(f"Signed in{who}; tokens saved to {tokens.path}")

@@ -8,6 +8,7 @@ Nothing here writes anything but a probe file it removes again.
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import stat
 import sys
@@ -52,7 +53,7 @@ def run_checks(config_path: Path, state_dir: Path, *, now: datetime | None = Non
     checks += check_state_dir(state_dir)
     checks += check_tokens(state_dir)
     if settings is not None:
-        checks += check_accounts(settings)
+        checks += check_accounts(settings, state_dir)
     checks.append(check_clock(state_dir, now or datetime.now(UTC)))
     checks += check_versions()
     checks.append(check_unit(home or Path.home()))
@@ -65,7 +66,8 @@ def _check_config(path: Path, checks: list[Check]) -> Settings | None:
         settings = load_settings(path)
     except CirclebackError as exc:
         checks.append(Check("config", FAIL, str(exc).replace("\n", "; "),
-                            f"edit {path} (see config.example.toml); `circleback config check` re-checks it"))
+                            f"edit {path} (`circleback config init` writes a commented example when there is "
+                            "none); `circleback config check` re-checks it"))
         return None
     checks.append(Check("config", PASS, f"{path}: valid, {len(settings.accounts)} account(s)"))
     return settings
@@ -112,18 +114,23 @@ def check_tokens(state_dir: Path) -> list[Check]:
 # -- accounts ---------------------------------------------------------------------------------
 
 
-def check_accounts(settings: Settings) -> list[Check]:
+def check_accounts(settings: Settings, state_dir: Path | None = None) -> list[Check]:
     if not settings.accounts:
         return [Check("accounts", FAIL, "no [[accounts]] in the config: nothing to read",
-                      "add one (see config.example.toml); `circleback demo` shows it working without one")]
-    return [check_account(settings, account) for account in settings.accounts]
+                      "add one (`circleback config init` writes a commented example); "
+                      "`circleback demo` shows it working without one")]
+    checks = []
+    for account in settings.accounts:
+        checks.append(check_account(settings, account, state_dir))
+        checks += check_account_token(account, state_dir)
+    return checks
 
 
-def check_account(settings: Settings, account: Any) -> Check:
+def check_account(settings: Settings, account: Any, state_dir: Path | None = None) -> Check:
     name = f"account {account.name}"
     try:
         only = settings.model_copy(update={"accounts": [account]})
-        controllers.close_connectors(controllers.open_connectors(only))
+        controllers.close_connectors(controllers.open_connectors(only, state_dir=state_dir))
     except (ConnectorError, CirclebackError, OSError, ValueError, ImportError) as exc:
         return Check(name, FAIL, f"cannot set up the {account.kind} connector: {exc}", "fix the account's settings")
     if account.kind in LOCAL_KINDS:
@@ -132,6 +139,30 @@ def check_account(settings: Settings, account: Any) -> Check:
     if host is None:
         return Check(name, PASS, f"{account.kind} connector set up (no cheap probe for this kind)")
     return _network_reachable(name, account)
+
+
+def check_account_token(account: Any, state_dir: Path | None) -> list[Check]:
+    """Where an OAuth account's token is, looked up exactly as ``auth`` writes it and ``run`` reads it."""
+    if account.kind in ("gmail", "google_calendar"):
+        from circleback.connectors.google_auth import token_path as where
+
+        provider = "google"
+    elif account.kind == "outlook":
+        from circleback.connectors.ms_auth import token_cache_path as where
+
+        provider = "microsoft"
+    else:
+        return []
+    name = f"token {account.name}"
+    home, found = where(account, state_dir, sign_in=True), where(account, state_dir)
+    if not found.exists():
+        flag = f"--state-dir {shlex.quote(str(state_dir))} " if state_dir else ""
+        return [Check(name, FAIL, f"no token at {home}: not signed in yet",
+                      f"circleback {flag}auth {provider} {account.name}")]
+    if found != home:
+        return [Check(name, HINT, f"found at {found}, outside the state directory (used as it is)",
+                      f"mv {shlex.quote(str(found))} {shlex.quote(str(home))}")]
+    return [Check(name, PASS, str(found))]
 
 
 def _local_reachable(name: str, path: Path, *, writable: bool) -> Check:
@@ -217,12 +248,12 @@ def check_unit(home: Path, system_dir: Path = Path("/etc/systemd/system")) -> Ch
             return Check("systemd unit", HINT, f"{unit} installed but not enabled",
                          f"{how} enable --now circleback")
     return Check("systemd unit", HINT, "not installed (fine if you run circleback another way)",
-                 f"install -D -m 0644 systemd/circleback.service {user_dir}/circleback.service; "
-                 "systemctl --user enable --now circleback")
+                 f"mkdir -p {user_dir} && circleback systemd-unit --user > {user_dir}/circleback.service && "
+                 "systemctl --user daemon-reload && systemctl --user enable --now circleback")
 
 
 def check_service_status(state_dir: Path) -> list[Check]:
-    from .service import read_status
+    from .service import ONCE_STATE, read_status
 
     status = read_status(state_dir)
     if not status:
@@ -232,6 +263,9 @@ def check_service_status(state_dir: Path) -> list[Check]:
                       "fix the file; it reloads on save (or systemctl --user reload circleback)")]
     paused = [n for n, a in status.get("accounts", {}).items() if a.get("paused")]
     if paused:
+        if status.get("state") == ONCE_STATE:  # written by `run --once`, not by the service
+            return [Check("service", FAIL, f"the last `run --once` could not sign in: {', '.join(paused)}",
+                          "authorise each with `circleback auth google|microsoft NAME`, then run again")]
         return [Check("service", FAIL, f"paused, credential revoked: {', '.join(paused)}",
                       "re-authorise the account, then reload or restart circleback")]
     return [Check("service", PASS, f"{status.get('state')}: {status.get('summary')}")]

@@ -80,10 +80,10 @@ def test_unreachable_server_fails_and_a_listening_one_passes(tmp_path: Path) -> 
     config = tmp_path / "c.toml"
     account = ('[[accounts]]\nname = "{n}"\nkind = "imap"\nhost = "127.0.0.1"\nport = {p}\n'
                'security = "none"\nusername = "a"\npassword_env = "X"\n')
-    config.write_text(account.format(n="up", p=port))
+    config.write_text('[me]\naddresses = ["a@example.org"]\n' + account.format(n="up", p=port))
     assert by_name(doctor.run_checks(config, tmp_path / "s", home=tmp_path))["account up"].outcome == doctor.PASS
     listener.close()
-    config.write_text(account.format(n="down", p=port))
+    config.write_text('[me]\naddresses = ["a@example.org"]\n' + account.format(n="down", p=port))
     check = by_name(doctor.run_checks(config, tmp_path / "s", home=tmp_path))["account down"]
     assert check.failed and f"127.0.0.1:{port}" in check.detail
 
@@ -111,3 +111,21 @@ def test_unit_not_installed_is_a_hint_and_enabled_passes(tmp_path: Path) -> None
     assert doctor.check_unit(tmp_path, nowhere).outcome == doctor.HINT  # installed, not enabled
     (user / "default.target.wants" / "circleback.service").symlink_to(user / "circleback.service")
     assert doctor.check_unit(tmp_path, nowhere).outcome == doctor.PASS
+
+
+@pytest.mark.parametrize(("state", "says", "fix"), [
+    ("ran once", "the last `run --once` could not sign in: personal", "then run again"),
+    ("running", "paused, credential revoked: personal", "reload or restart circleback"),
+])
+def test_a_paused_account_is_a_failure_with_the_fix_for_how_circleback_ran(
+    tmp_path: Path, state: str, says: str, fix: str,
+) -> None:
+    from circleback.daemon.service import write_status
+
+    tmp_path.chmod(0o700)
+    write_status(tmp_path, {"state": state, "summary": "", "accounts": {
+        "personal": {"kind": "gmail", "paused": True}, "work": {"kind": "imap", "paused": False}}})
+
+    [check] = doctor.check_service_status(tmp_path)
+
+    assert check.failed and check.detail == says and fix in check.fix

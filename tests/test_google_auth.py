@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from contract import CONTEXT, build_message
 from fake_google import FakeGoogle, fake_google  # noqa: F401 - the fixture
 from pydantic import ValidationError
+from test_auth_cli import cli_obj
 from test_gmail import FAST, PERSONAL, account
 
 from circleback.connectors import google_auth
@@ -230,7 +231,7 @@ def test_the_auth_command_saves_a_private_token(fake_google: FakeGoogle, tmp_pat
         return flow
 
     monkeypatch.setattr("circleback.daemon.auth_cli.installed_flow", fixed_state_flow)
-    obj = SimpleNamespace(settings=lambda: SimpleNamespace(account=lambda name: config))
+    obj = cli_obj(tmp_path, config)
     pasted = f"http://localhost:{port}/?state=st8&code=good-code\n"
 
     out = CliRunner().invoke(auth, ["google", "g", "--no-browser", "--port", str(port)], input=pasted, obj=obj)
@@ -239,12 +240,12 @@ def test_the_auth_command_saves_a_private_token(fake_google: FakeGoogle, tmp_pat
     assert f"ssh -L {port}:localhost:{port}" in out.output
     assert stat.S_IMODE(os.stat(config.token_path).st_mode) == 0o600
     assert json.loads(Path(config.token_path).read_text())["refresh_token"] == "rt-good"
+    assert not (obj.state_dir / "tokens").exists()  # the configured token_path wins over the state dir
 
 
 def test_the_auth_command_refuses_other_kinds(tmp_path: Path) -> None:
     other = SimpleNamespace(kind="imap", name="work")
-    obj = SimpleNamespace(settings=lambda: SimpleNamespace(account=lambda name: other))
 
-    out = CliRunner().invoke(auth, ["google", "work"], obj=obj)
+    out = CliRunner().invoke(auth, ["google", "work"], obj=cli_obj(tmp_path, other))
 
     assert out.exit_code != 0 and "not gmail or google_calendar" in out.output

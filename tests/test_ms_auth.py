@@ -9,7 +9,6 @@ import re
 import stat
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 import click
@@ -17,6 +16,7 @@ import pytest
 import responses
 from click.testing import CliRunner
 from pydantic import ValidationError
+from test_auth_cli import cli_obj
 
 from circleback.connectors.base import AuthRevoked, ConnectorError
 from circleback.connectors.ms_auth import SCOPES, MsalTokens, OutlookAccount, token_cache_path
@@ -215,10 +215,9 @@ def test_consumers_and_loopback_endpoint_are_accepted() -> None:
 # --- the command ---------------------------------------------------------------------------------
 
 
-def test_auth_command_prints_the_device_message_and_saves(account, login) -> None:
+def test_auth_command_prints_the_device_message_and_saves(account, login, tmp_path: Path) -> None:
     login.post(TOKEN_URL, json=token_response(1))
-    settings = SimpleNamespace(account=lambda name: account)
-    obj = SimpleNamespace(settings=lambda: settings, config_path="config.toml")
+    obj = cli_obj(tmp_path, account)
     group = click.Group("auth", commands={"microsoft": microsoft})
 
     out = CliRunner().invoke(group, ["microsoft", "work"], obj=obj)
@@ -227,3 +226,21 @@ def test_auth_command_prints_the_device_message_and_saves(account, login) -> Non
     assert "ABCD-EFGH" in out.output and "never Mail.Send" in out.output
     assert "Signed in as me@example.org" in out.output
     assert Path(account.token_cache or "").exists()
+
+
+def test_auth_with_a_state_dir_writes_there_and_the_connector_side_reads_it(login, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))  # the old default location: kept empty
+    login.post(TOKEN_URL, json=token_response(1))
+    account = OutlookAccount(name="work", client_id=CLIENT_ID)  # no token_cache: the state dir decides
+    obj = cli_obj(tmp_path, account)
+
+    out = CliRunner().invoke(click.Group("auth", commands={"microsoft": microsoft}), ["microsoft", "work"], obj=obj)
+
+    assert out.exit_code == 0, out.output
+    cache = obj.state_dir / "tokens" / "microsoft-work.json"
+    assert f"tokens saved to {cache}" in out.output and stat.S_IMODE(cache.stat().st_mode) == 0o600
+    assert not (tmp_path / "xdg").exists()
+    refreshes = [c for c in login.calls if c.request.url == TOKEN_URL]
+    assert MsalTokens(account, state_dir=obj.state_dir).access_token() == "access-1"  # from the file, no refresh
+    assert [c for c in login.calls if c.request.url == TOKEN_URL] == refreshes

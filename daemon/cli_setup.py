@@ -1,0 +1,146 @@
+"""``circleback config init`` and ``circleback systemd-unit``: a first install's files, from the package.
+
+``config.example.toml`` and the unit files in ``systemd/`` are package data of
+``circleback`` (``pyproject.toml``), so an install without the source tree has
+them too. ``daemon/cli.py`` registers the commands (``config.add_command(config_init)``,
+``main.add_command(systemd_unit)``) and imports this module for every command,
+``status`` included: nothing here is imported before a command runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXAMPLE_CONFIG = "config.example.toml"
+UNIT_FILES = {"user": "systemd/circleback.service", "system": "systemd/circleback-system.service"}
+# What each unit's sandbox hides from the service: PrivateTmp= in both, ProtectHome= in the system unit.
+_TEMP = ("/tmp", "/var/tmp")  # noqa: S108 - folders to warn about, not to write to
+HIDDEN_FROM = {"user": _TEMP, "system": ("/home", "/root", "/run/user", *_TEMP)}
+_EXEC_START = re.compile(r"^ExecStart=\S+", re.MULTILINE)
+
+
+def packaged_file(name: str) -> Path:
+    """A file shipped with circleback: ``config.example.toml`` or ``systemd/<unit>``.
+
+    They sit in the ``circleback`` package, which has no ``__init__.py``. On Python
+    3.11 importlib.resources cannot open that namespace package under an editable
+    install (its placeholder path entry is not a directory), so the lookup starts at
+    the regular package ``circleback.daemon`` and goes up one level: the same folder
+    in a wheel install, an editable install and a source checkout.
+    """
+    from importlib import resources
+
+    return Path(str(resources.files("circleback.daemon"))).parent / name
+
+
+def read_packaged(name: str) -> bytes:
+    path = packaged_file(name)
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise click.ClickException(f"{path} is missing from this installation; reinstall circleback") from None
+
+
+# -- config init ------------------------------------------------------------------------------------
+
+
+def write_example_config(path: Path) -> None:
+    """The example config at ``path``, 0600 from the first byte; FileExistsError if there is a file."""
+    text = read_packaged(EXAMPLE_CONFIG)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(text)
+
+
+@click.command("init")
+@click.pass_obj
+def config_init(obj: Any) -> None:
+    """Write a commented example config (0600) where circleback looks for it; never overwrites.
+
+    \b
+    Example:
+      circleback config init
+      circleback --config ./trial.toml config init
+    """
+    path = Path(obj.config_path)
+    try:
+        write_example_config(path)
+    except FileExistsError:
+        raise click.ClickException(f"{path} already exists; edit it, or move it away to start again") from None
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot write the config: {exc.strerror}") from None
+    cmd = f"circleback --config {path}" if obj.config_given else "circleback"
+    click.echo(f"Wrote {path} (mode 0600), the documented example. Next:\n"
+               "  1. edit it:          your name, addresses and time zone under [me], then your [[accounts]]\n"
+               f"  2. check it:         {cmd} config check\n"
+               f"  3. sign in:          {cmd} auth google|microsoft NAME   (gmail, google_calendar, outlook)\n"
+               f"  4. one cycle:        {cmd} run --once, then {cmd} status\n"
+               "  5. keep it running:  circleback systemd-unit --user   (its first lines say where it goes)")
+
+
+# -- systemd-unit -------------------------------------------------------------------------------------
+
+
+def circleback_command() -> list[str]:
+    """This installation's command: the script beside the interpreter, else on PATH, else ``python -m``."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "circleback"  # not resolved: a venv's python is a symlink
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("circleback")
+    if found:
+        return [os.path.abspath(found)]
+    return [sys.executable, "-m", "circleback.daemon.cli"]
+
+
+def systemd_quote(word: str) -> str:
+    """One ExecStart= word: % and $ doubled (specifiers, variables), quoted if it has blanks or quotes."""
+    word = word.replace("%", "%%").replace("$", "$$")
+    if re.search(r"[\s\"'\\;]", word):
+        return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return word
+
+
+def unit_text(scope: str, command: list[str]) -> str:
+    """The packaged unit for ``scope`` ("user" or "system") with ExecStart= running ``command``."""
+    text = read_packaged(UNIT_FILES[scope]).decode("utf-8")
+    exec_start = "ExecStart=" + " ".join(systemd_quote(w) for w in command)
+    return _EXEC_START.sub(lambda _: exec_start, text, count=1)
+
+
+def hidden_by_sandbox(scope: str, executable: str) -> str:
+    """The folder holding ``executable`` that the unit's sandbox hides, or ""."""
+    return next((d for d in HIDDEN_FROM[scope] if Path(executable).is_relative_to(d)), "")
+
+
+@click.command("systemd-unit")
+@click.option("--user", "scope", flag_value="user", default=True,
+              help="A user service (default): ~/.config/systemd/user/circleback.service.")
+@click.option("--system", "scope", flag_value="system",
+              help="A sandboxed system service for a dedicated user: /etc/systemd/system/circleback.service.")
+def systemd_unit(scope: str) -> None:
+    """Print the systemd unit, its ExecStart= naming this installation's circleback.
+
+    The instructions are at the top of the unit; redirect the output to the file they name.
+
+    \b
+    Example:
+      mkdir -p ~/.config/systemd/user
+      circleback systemd-unit --user > ~/.config/systemd/user/circleback.service
+      systemctl --user daemon-reload && systemctl --user enable --now circleback
+      circleback systemd-unit --system | sudo tee /etc/systemd/system/circleback.service
+    """
+    command = circleback_command()
+    click.echo(unit_text(scope, command), nl=False)
+    hidden = hidden_by_sandbox(scope, command[0])
+    if hidden:
+        click.echo(f"warning: {command[0]} is under {hidden}, which this unit's sandbox hides from the service; "
+                   "install circleback outside it (e.g. in /opt or /usr/local) before enabling the unit", err=True)

@@ -1,0 +1,128 @@
+"""`circleback config init` and `circleback systemd-unit`: the packaged files, written or printed right."""
+
+from __future__ import annotations
+
+import fnmatch
+import stat
+import sys
+import tomllib
+from pathlib import Path
+from types import SimpleNamespace
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from circleback.daemon import cli_setup
+from circleback.daemon.cli_setup import config_init, packaged_file, systemd_quote, systemd_unit, unit_text
+from circleback.daemon.config import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGED = [cli_setup.EXAMPLE_CONFIG, *cli_setup.UNIT_FILES.values()]
+
+
+def cli() -> click.Group:
+    config = click.Group("config", commands={"init": config_init})
+    return click.Group("circleback", commands={"config": config, "systemd-unit": systemd_unit})
+
+
+# --- package data ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PACKAGED)
+def test_the_packaged_files_are_found_through_importlib_resources(name: str) -> None:
+    assert packaged_file(name).read_bytes() == (ROOT / name).read_bytes()
+
+
+@pytest.mark.parametrize("name", PACKAGED)
+def test_pyproject_ships_every_file_the_commands_read(name: str) -> None:
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-dir"]["circleback"] == "."
+    assert any(fnmatch.fnmatch(name, pattern) for pattern in setuptools["package-data"]["circleback"])
+
+
+# --- config init -------------------------------------------------------------------------------------
+
+
+def test_config_init_writes_the_example_0600_and_says_what_next(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "config.toml"
+    obj = SimpleNamespace(config_path=path, config_given=True)
+
+    out = CliRunner().invoke(cli(), ["config", "init"], obj=obj)
+
+    assert out.exit_code == 0, out.output
+    assert path.read_bytes() == (ROOT / "config.example.toml").read_bytes()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert f"Wrote {path}" in out.output and f"circleback --config {path} config check" in out.output
+    assert load_settings(path).accounts  # what it writes is a config circleback accepts
+
+
+def test_config_init_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("# mine\n")
+
+    out = CliRunner().invoke(cli(), ["config", "init"], obj=SimpleNamespace(config_path=path, config_given=False))
+
+    assert out.exit_code == 1 and f"{path} already exists" in out.output
+    assert path.read_text() == "# mine\n"
+
+
+# --- systemd-unit --------------------------------------------------------------------------------------
+
+
+def exec_start(text: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith("ExecStart="))
+
+
+@pytest.mark.parametrize(("flag", "unit"),
+                         [("--user", "circleback.service"), ("--system", "circleback-system.service")])
+def test_the_unit_runs_this_installation(flag: str, unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_setup, "circleback_command", lambda: ["/opt/cb/bin/circleback"])
+    shipped = (ROOT / "systemd" / unit).read_text()
+
+    out = CliRunner().invoke(cli(), ["systemd-unit", flag])
+
+    assert out.exit_code == 0, out.output
+    assert exec_start(out.output).startswith("ExecStart=/opt/cb/bin/circleback ")
+    # Only the executable changes: the arguments and every other line are the shipped unit's.
+    assert exec_start(out.output).split(" ", 1)[1:] == exec_start(shipped).split(" ", 1)[1:]
+    assert out.output.replace(exec_start(out.output), "") == shipped.replace(exec_start(shipped), "")
+
+
+def test_user_is_the_default_and_no_home_path_is_left() -> None:
+    out = CliRunner().invoke(cli(), ["systemd-unit"])
+
+    assert "WantedBy=default.target" in out.output and "%h/.local/bin" not in exec_start(out.output)
+
+
+def test_the_command_is_the_script_beside_this_python_or_python_dash_m(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    script = tmp_path / "bin" / "circleback"
+    script.parent.mkdir()
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python3"))
+    assert cli_setup.circleback_command() == [str(script)]
+
+    script.unlink()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert cli_setup.circleback_command() == [str(tmp_path / "bin" / "python3"), "-m", "circleback.daemon.cli"]
+
+
+def test_unusual_paths_are_quoted_for_systemd() -> None:
+    assert systemd_quote("/opt/cb/bin/circleback") == "/opt/cb/bin/circleback"
+    assert systemd_quote("/home/a b/100%/$x/circleback") == '"/home/a b/100%%/$$x/circleback"'
+    assert exec_start(unit_text("user", ["/a b/python", "-m", "circleback.daemon.cli"])) == (
+        'ExecStart="/a b/python" -m circleback.daemon.cli run'
+    )
+
+
+def test_a_system_unit_for_a_copy_under_home_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_setup, "circleback_command", lambda: ["/home/me/.venv/bin/circleback"])
+
+    out = CliRunner().invoke(cli(), ["systemd-unit", "--system"])
+    user = CliRunner().invoke(cli(), ["systemd-unit", "--user"])
+
+    assert out.exit_code == 0 and "ExecStart=/home/me/.venv/bin/circleback " in out.stdout
+    assert "under /home, which this unit's sandbox hides" in out.stderr and "warning" not in out.stdout
+    assert user.stderr == ""  # a user unit may run from the home directory
