@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from . import controllers
-from .cli_support import console
+from .cli_support import HelpGroup, console
 from .cli_support import handle_errors as _handle_errors
 from .cli_support import parse_now as _parse_now
 from .config import Settings, load_settings
@@ -32,7 +32,8 @@ class Context:
         return load_settings(self.config_path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=HelpGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="circleback", prog_name="circleback", message="%(prog)s %(version)s")
 @click.option("--config", "config", type=click.Path(path_type=Path), envvar="CIRCLEBACK_CONFIG",
               help="Config file (default: ~/.config/circleback/config.toml).")
 @click.option("--state-dir", type=click.Path(path_type=Path), envvar="CIRCLEBACK_STATE_DIR",
@@ -89,16 +90,17 @@ def demo(directory: Path | None, fresh: bool, now_text: str | None) -> None:
     _print_standings(result.standings, result.now, title=f"People in the demo world ({result.world_dir})")
     _print_needs_note(result.needs_note)
     console().print()
-    if result.new_drafts:
-        console().print(f"[bold]{len(result.new_drafts)} new draft(s)[/] in {result.drafts_dir}:")
+    written = sum(result.written.values())
+    if written:
+        console().print(f"[bold]{written} new draft(s)[/] ({draft_kinds(result.written)}) in {result.drafts_dir}:")
     else:
-        console().print(f"No new drafts: the {len(result.waiting)} from the last run are still waiting "
-                      f"in {result.drafts_dir}.")
+        console().print(f"No new drafts: the {len(result.waiting) + len(result.intro_drafts)} from the last run "
+                        f"are still waiting in {result.drafts_dir}.")
     for path in result.new_drafts or result.waiting:
         _print_draft_file(path)
     print_demo_intros(result)
     for line in result.problems:
-        console().print(f"[yellow]problem:[/] {line}")
+        _print_problem(line)
     console().print(f"\nRan in {result.seconds:.2f}s. Try: circleback --config {result.config_path} "
                   f"--state-dir {result.state_dir} status")
 
@@ -123,7 +125,7 @@ def _print_draft_file(path: Path) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Run one cycle and exit.")
 @click.option("--interval", default="15min", show_default=True,
-              help="Default time between polls of an account (e.g. 90s, 15m, 1h).")
+              help="Default time between polls of an account (e.g. 90s, 15min, 1h).")
 @click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")
 @click.pass_obj
 @_handle_errors
@@ -133,9 +135,15 @@ def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
     Without --once it keeps running: each account polls at its own interval,
     a failing account backs off alone, and config edits apply without a
     restart (SIGHUP or saving the file). Under systemd it speaks sd_notify
-    (Type=notify, WatchdogSec=). Exit codes: 0 stopped by SIGTERM/SIGINT,
-    78 invalid config at start, 77 every account's credential revoked,
-    73 state directory unusable or another instance running.
+    (Type=notify, WatchdogSec=).
+
+    \b
+    Exit codes:
+      0   --once: every account synced; otherwise: stopped by SIGTERM/SIGINT
+      73  state directory unusable, or another instance running
+      75  --once: an account failed (any others synced; the next run retries it)
+      77  every account needs authorising, or its credential was revoked
+      78  invalid config at start
 
     \b
     Example:
@@ -147,7 +155,12 @@ def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
     seconds = _interval_seconds(interval)
     if once:
         with controllers.instance_lock(obj.state_dir):
-            _print_cycle(_one_cycle(obj, settings, _parse_now(now_text)))
+            report = _one_cycle(obj, settings, _parse_now(now_text))
+            _record_once(obj.state_dir, report)
+        _print_cycle(report)
+        code = _once_exit_code(report)
+        if code:
+            sys.exit(code)
         return
     from . import service
 
@@ -172,7 +185,7 @@ def _one_cycle(obj: Context, settings: Settings, now: datetime | None) -> Any:
     from .engine import Engine
 
     ledger = controllers.open_state(obj.state_dir)
-    connectors = controllers.open_connectors(settings, now)
+    connectors = controllers.open_connectors(settings, now, obj.state_dir)
     try:
         return Engine(settings, ledger, connectors).run_cycle(now or controllers.utcnow())
     finally:
@@ -180,17 +193,58 @@ def _one_cycle(obj: Context, settings: Settings, now: datetime | None) -> Any:
         ledger.close()
 
 
+EX_TEMPFAIL = 75  # sysexits.h: "try again later"; the service, too, retries a failing account
+
+
+def _record_once(state_dir: Path, report: Any) -> None:
+    """Leave the accounts' outcome where `status` and `doctor` look for the service's."""
+    from .service import once_status, status_path, write_status
+
+    try:
+        write_status(state_dir, once_status(report))
+    except OSError as exc:
+        logging.getLogger(__name__).warning("cannot write %s: %s", status_path(state_dir), exc)
+
+
+def _once_exit_code(report: Any) -> int:
+    """0, or why not: 77 when every account needs authorising (as the service exits), else 75."""
+    from .service import AllAccountsRevoked
+
+    failed = [a.name for a in report.accounts if a.error]
+    if not failed:
+        return 0
+    if all(a.needs_auth for a in report.accounts):
+        click.echo("error: every account needs authorising (see above); nothing was synced", err=True)
+        return AllAccountsRevoked.exit_code
+    others = "the others were synced" if len(failed) < len(report.accounts) else "nothing was synced"
+    click.echo(f"error: {len(failed)} of {len(report.accounts)} account(s) failed ({', '.join(failed)}); {others}",
+               err=True)
+    return EX_TEMPFAIL
+
+
+def _account_line(acc: Any) -> str:
+    """``home (maildir): 120 messages (80 personal)``, or what went wrong, once."""
+    if acc.error:
+        return f"{acc.name} ({acc.kind}): {'needs authorising' if acc.needs_auth else 'failed'}: {acc.error}"
+    parts = []
+    if acc.mail:
+        parts.append(f"{acc.mail.records} messages ({acc.mail.counted} personal)")
+    if acc.events:
+        parts.append(f"{acc.events.records} events ({acc.events.counted} meetings)")
+    if acc.skipped:
+        parts.append(f"{len(acc.skipped)} skipped")
+    return f"{acc.name} ({acc.kind}): " + (", ".join(parts) or "nothing new")
+
+
+def _print_problem(line: str) -> None:
+    from rich.markup import escape  # a problem may quote "[drafting]" or a path in brackets
+
+    console().print(f"[yellow]problem:[/] {escape(line)}")
+
+
 def _print_cycle(report: Any) -> None:
     for acc in report.accounts:
-        parts = []
-        if acc.mail:
-            parts.append(f"{acc.mail.records} messages ({acc.mail.counted} personal)")
-        if acc.events:
-            parts.append(f"{acc.events.records} events ({acc.events.counted} meetings)")
-        if acc.skipped:
-            parts.append(f"{len(acc.skipped)} skipped")
-        status = f"[red]{acc.error}[/]" if acc.error else ", ".join(parts) or "nothing new"
-        console().print(f"{acc.name} ({acc.kind}): {status}")
+        console().print(_account_line(acc), markup=False)
     ob = report.outbox
     console().print(f"drafts: {len(ob.created)} written, {len(ob.reconciled)} reconciled, "
                   f"{len(ob.sent)} sent by you, {len(ob.deleted)} deleted by you")
@@ -199,7 +253,7 @@ def _print_cycle(report: Any) -> None:
     if getattr(report, "digest", None):
         console().print(f"weekly digest ({report.digest.period}) is in Drafts")
     for line in report.problems + [f"{k}: {v}" for k, v in ob.failed.items()]:
-        console().print(f"[yellow]problem:[/] {line}")
+        _print_problem(line)
 
 
 # -- doctor --------------------------------------------------------------------------
@@ -234,7 +288,8 @@ def doctor(obj: Context) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of people instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of people instead of a table, one person a line.")
 @click.option("--all", "show_all", is_flag=True, help="Show everyone, not only the 30 most urgent.")
 @click.pass_obj
 @_handle_errors
@@ -253,9 +308,11 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     now = controllers.utcnow()
     rows = controllers.standings(ledger, settings, now)
     if as_json:
-        click.echo(json.dumps([controllers.person_json(s) for s in rows], indent=2))
+        _hint_if_never_synced(ledger, err=True)  # stdout stays a JSON array
+        click.echo(_json_lines([controllers.person_json(s) for s in rows]))
         return
     _print_standings(rows if show_all else rows[:30], now, title="circleback status")
+    _hint_if_never_synced(ledger)
     goal = controllers.month_goal(ledger, settings, now)
     console().print(controllers.goal_line(goal, controllers.goal_streak(ledger, settings, now)), markup=False)
     from .lifecycle import stale_entries
@@ -268,11 +325,33 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     _print_service_status(read_status(obj.state_dir))
 
 
+def _json_lines(items: list[dict[str, Any]]) -> str:
+    """A JSON array with one compact object a line: `jq` reads it whole, `grep` and `less` a person at a time.
+
+    ``indent=2`` made 50,000 people 23 MB and took longer to print than to work out.
+    """
+    if not items:
+        return "[]"
+    return "[\n" + ",\n".join(json.dumps(item, separators=(",", ":")) for item in items) + "\n]"
+
+
+def _hint_if_never_synced(ledger: Any, *, err: bool = False) -> bool:
+    if not controllers.never_synced(ledger):
+        return False
+    click.echo("Nothing synced yet: run `circleback run --once` first.", err=err)
+    return True
+
+
 def _print_service_status(svc: dict[str, Any] | None) -> None:
-    """What the running service last said: its summary, a rejected config edit, failing accounts."""
+    """What the service, or the last `run --once`, said: its summary, a rejected config edit, failing accounts."""
+    from .service import ONCE_STATE
+
     if not svc:
         return
-    console().print(f"Service ({svc['state']}, pid {svc['pid']}): {svc['summary']}", markup=False)
+    if svc.get("state") == ONCE_STATE:
+        console().print(f"Last `run --once` ({svc.get('updated_at')}): {svc['summary']}", markup=False)
+    else:
+        console().print(f"Service ({svc['state']}, pid {svc['pid']}): {svc['summary']}", markup=False)
     if svc.get("reload_error"):
         console().print(f"Config edit rejected at {svc['reload_error_at']}: {svc['reload_error']}", markup=False)
     for name, acc in svc.get("accounts", {}).items():
@@ -302,10 +381,14 @@ def plan(obj: Context, do_sync: bool) -> None:
     settings = obj.settings()
     ledger = controllers.open_state(obj.state_dir)
     now = controllers.utcnow()
-    engine = Engine(settings, ledger, controllers.open_connectors(settings) if do_sync else {})
+    engine = Engine(settings, ledger, controllers.open_connectors(settings, state_dir=obj.state_dir) if do_sync else {})
     if do_sync:
         with controllers.instance_lock(obj.state_dir):
-            engine.sync()
+            for acc in engine.sync():
+                if acc.error:
+                    console().print(_account_line(acc), markup=False)
+    if _hint_if_never_synced(ledger):
+        return
     the_plan = plan_cycle(ledger, settings, now)
     if the_plan.quiet:
         console().print("Quiet hours now: nothing would be drafted until they end.")
@@ -316,7 +399,7 @@ def plan(obj: Context, do_sync: bool) -> None:
         try:
             draft = compose(ledger, settings, engine.renderer, note, now)
         except CirclebackError as exc:
-            console().print(f"[yellow]problem:[/] {exc}")
+            _print_problem(str(exc))
             continue
         console().print(f"Subject: {draft.rendered.subject}\n", markup=False)
         console().print(draft.rendered.body, markup=False)
@@ -329,9 +412,9 @@ def plan(obj: Context, do_sync: bool) -> None:
 # -- config -----------------------------------------------------------------------
 
 
-@main.group()
+@main.group(cls=HelpGroup)
 def config() -> None:
-    """Check or locate the config file."""
+    """Create, check or locate the config file."""
 
 
 @config.command("check")
@@ -368,6 +451,11 @@ def config_path(obj: Context) -> None:
 # -- shared printing -------------------------------------------------------------------
 
 
+# Days in an average month, rounded to the nearest month as the drafts' wording does
+# (templating.ago: 200 days is "about seven months" there, so "7 mo ago" here).
+_MONTH_DAYS = 30.44
+
+
 def _ago(now: datetime, then: datetime | None) -> str:
     if then is None:
         return "never"
@@ -377,7 +465,7 @@ def _ago(now: datetime, then: datetime | None) -> str:
     if days < 60:
         return f"{days}d ago"
     if days < 730:
-        return f"{days // 30} mo ago"
+        return f"{int(days / _MONTH_DAYS + 0.5)} mo ago"
     return f"{days // 365} y ago"
 
 
@@ -409,7 +497,7 @@ def _print_needs_note(rows: list[Standing]) -> None:
         console().print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}")
 
 
-class _LazyGroup(click.Group):
+class _LazyGroup(HelpGroup):
     """A command group whose module is imported the first time its commands are asked for.
 
     ``auth`` brings the Google and Microsoft SDKs (httplib2, requests, msal): about half a
@@ -450,7 +538,8 @@ def _templates_group() -> click.Group:
 
 
 # Commands that live in their own modules (people, introductions, imports).
-from .cli_people import import_group, intros, nudge, print_demo_intros, skip, snooze  # noqa: E402
+from .cli_people import draft_kinds, import_group, intros, nudge, print_demo_intros, skip, snooze  # noqa: E402
+from .cli_setup import config_init, systemd_unit  # noqa: E402
 
 auth = _LazyGroup(
     "auth", _auth_group, help="Sign in to a provider account (once; tokens are kept 0600 in the state directory)."
@@ -458,8 +547,9 @@ auth = _LazyGroup(
 templates_group = _LazyGroup(
     "templates", _templates_group, help="Check the templates circleback writes its notes with, defaults and yours."
 )
-for _command in (intros, import_group, snooze, skip, nudge, auth, templates_group):
+for _command in (intros, import_group, snooze, skip, nudge, auth, templates_group, systemd_unit):
     main.add_command(_command)
+config.add_command(config_init)
 
 # What is imported by now (pydantic, click, the config models: some 30,000 objects) lives until
 # exit. Frozen, it is out of every later collection's way, the one at interpreter exit included:

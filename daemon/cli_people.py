@@ -7,7 +7,7 @@ it relies only on the context object's ``settings()`` and ``state_dir``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -16,11 +16,11 @@ from typing import Any
 import click
 
 from . import controllers
-from .cli_support import console, handle_errors, now_option, parse_now
+from .cli_support import HelpGroup, console, handle_errors, now_option, parse_now
 from .config import Settings
 from .durations import parse_duration
 from .errors import CirclebackError
-from .ledger import Ledger
+from .ledger import Ledger, OutboxEntry
 
 
 def _now(text: str | None) -> datetime:
@@ -39,11 +39,11 @@ def _state(obj: Any) -> Iterator[tuple[Settings, Ledger]]:
 
 
 @contextmanager
-def draft_box(settings: Settings, now: datetime) -> Iterator[tuple[str, Any]]:
+def draft_box(settings: Settings, now: datetime, state_dir: Path) -> Iterator[tuple[str, Any]]:
     """The account drafts go to (the engine's choice) and its open connector."""
     from .engine import draft_account
 
-    connectors = controllers.open_connectors(settings, now)
+    connectors = controllers.open_connectors(settings, now, state_dir)
     try:
         name = draft_account(settings, connectors)
         box = connectors.get(name) if name else None
@@ -73,7 +73,7 @@ def deliver(ledger: Ledger, name: str, box: Any, now: datetime) -> list[str]:
 @click.pass_obj
 @handle_errors
 def snooze(obj: Any, person: str, length: str, now_text: str | None) -> None:
-    """Draft nothing for PERSON for LENGTH (30d, 6w, 3m).
+    """Draft nothing for PERSON for LENGTH (30d, 6w, 3mo).
 
     PERSON is an address, a name, or a unique part of a name.
 
@@ -120,19 +120,30 @@ def skip(obj: Any, person: str, now_text: str | None) -> None:
 def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
     """Draft a "this made me think of you" note to PERSON now, outside the weekly budget.
 
+    If a draft to PERSON is already waiting (a check-in, an earlier nudge), nothing new is
+    drafted: edit that one, or delete it and run nudge again.
+
     \b
     Example:
       circleback nudge "Nadia" --about "https://example.org/research-ops-talk"
       circleback nudge lukas.becker@work.example --about "the new interview guide"
     """
-    from .lifecycle import plan_nudge
+    from .lifecycle import find_person, plan_nudge
     from .templating import TemplateRenderer
 
     now = _now(now_text)
     with _state(obj) as (settings, ledger):
+        who = find_person(ledger, settings, person, now)
+        waiting = waiting_draft(ledger, who.person_id)
+        if waiting is not None:
+            where = "waiting in Drafts" if waiting.state == "drafted" else "queued for Drafts"
+            click.echo(f"{who.display_name}: a {draft_kind(waiting.kind)} to {waiting.recipient} is already {where} "
+                       f"(since {waiting.created_at.astimezone(settings.me.zone):%Y-%m-%d}); nothing new drafted. "
+                       "Edit that one, or delete it and run nudge again.")
+            return
         tdir = settings.drafting.templates_dir
         renderer = TemplateRenderer(Path(tdir) if tdir else None)
-        with draft_box(settings, now) as (account, box):
+        with draft_box(settings, now, obj.state_dir) as (account, box):
             draft, added = plan_nudge(ledger, settings, renderer, person, about, account, now)
             problems = deliver(ledger, account, box, now)
     for line in problems:
@@ -141,10 +152,36 @@ def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
     click.echo(f"{draft.recipient.email}: {state} in {account} — Subject: {draft.rendered.subject}")
 
 
+def _kind_names() -> dict[str, str]:
+    from .digest import DIGEST
+    from .intros import ASK, FOLLOWUP, INTRO  # brings jinja2: only for nudge and the demo
+    from .planner import CHECKIN, LINKEDIN, NUDGE
+
+    return {CHECKIN: "check-in", LINKEDIN: "LinkedIn note", NUDGE: "nudge", DIGEST: "weekly digest",
+            ASK: "introduction ask", INTRO: "introduction", FOLLOWUP: "introduction follow-up"}
+
+
+def draft_kind(kind: str) -> str:
+    """A draft's kind as the user reads it: "check-in", "introduction ask"."""
+    return _kind_names().get(kind, kind)
+
+
+def draft_kinds(counts: Mapping[str, int]) -> str:
+    """ "5 check-ins, 2 introduction asks": how many drafts of each kind, most first."""
+    return ", ".join(f"{n} {draft_kind(kind)}{'s' if n != 1 else ''}"
+                     for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def waiting_draft(ledger: Ledger, person_id: int) -> OutboxEntry | None:
+    """The draft to this person that the user has not sent or deleted yet, if any."""
+    waiting = [e for e in ledger.outbox(states=("pending", "drafted")) if e.person_id == person_id]
+    return min(waiting, key=lambda e: e.created_at, default=None)
+
+
 # -- imports ----------------------------------------------------------------------------
 
 
-@click.group("import")
+@click.group("import", cls=HelpGroup)
 def import_group() -> None:
     """Add people from a LinkedIn export or a vCard file (merged by address).
 
@@ -264,7 +301,7 @@ def intros_ask(obj: Any, a: str, b: str, now_text: str | None) -> None:
     now = _now(now_text)
     with _state(obj) as (settings, ledger):
         tdir = settings.drafting.templates_dir
-        with draft_box(settings, now) as (account, box):
+        with draft_box(settings, now, obj.state_dir) as (account, box):
             first, second = find_pair(ledger, settings, a, b, now)
             intro = Introducer(ledger, settings, TemplateRenderer(Path(tdir) if tdir else None), account).ask(
                 first, second, now)

@@ -32,6 +32,19 @@ def console() -> Console:
     return out
 
 
+class HelpGroup(click.Group):
+    """A command group that, run bare, prints its help and exits 0: asking what it does is no mistake.
+
+    click's own groups exit 2 ("missing command"), which scripts and shells report as a failure.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+
 now_option = click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from . import controllers
 from .config import load_settings
-from .demo_world import build_world
+from .demo_world import ZONE, build_world
 from .engine import Engine
 from .errors import StateError
 from .intros import INTRO_KINDS, Introducer, list_intros, suggestions
@@ -26,6 +27,9 @@ from .outbox import Outbox, OutboxReport
 from .planner import Standing
 
 _MARKER = "circleback-demo.txt"
+# The demo config's quiet hours are 21:00-07:00 London (demo_world._config_toml): a run inside
+# them is dated at this time the evening before they ended, so that it still drafts.
+_LAST_CALL = clock_time(20, 30)
 
 
 @dataclass(slots=True)
@@ -44,6 +48,7 @@ class DemoResult:
     suggestions: list[Any] = field(default_factory=list)  # intros.Suggestion, after the ask
     intros: list[tuple[str, str, Any]] = field(default_factory=list)  # (name a, name b, intros.Intro)
     intro_drafts: list[Path] = field(default_factory=list)  # opt-in asks and other intro drafts
+    written: Counter[str] = field(default_factory=Counter)  # drafts written by this run, by kind
 
 
 def default_demo_dir() -> Path:
@@ -62,12 +67,21 @@ def _anchor(directory: Path, now: datetime | None) -> datetime:
         except ValueError:
             raise StateError(f"{marker}: not a demo marker; use --fresh or another --dir") from None
     if now is None:
-        # 10:00 in London today: outside the demo's quiet hours, like a morning check.
-        london = datetime.now(ZoneInfo("Europe/London")).replace(hour=10, minute=0, second=0, microsecond=0)
-        now = london.astimezone(UTC)
+        now = demo_now(datetime.now(UTC))
     directory.mkdir(parents=True, exist_ok=True)
     marker.write_text(now.isoformat() + "\n", encoding="utf-8")
     return now
+
+
+def demo_now(wall: datetime) -> datetime:
+    """The demo's clock for a run at ``wall``: that moment, or, in the small hours or late evening
+    (the demo's quiet hours), the last evening before them. Never later than ``wall``: a draft
+    dated in the future sorts above everything in the Drafts folder."""
+    local = wall.astimezone(ZONE).replace(microsecond=0)
+    if clock_time(7) <= local.time() < clock_time(21):
+        return local.astimezone(UTC)
+    evening = local.date() - timedelta(days=1 if local.time() < clock_time(7) else 0)
+    return datetime.combine(evening, _LAST_CALL, ZONE).astimezone(UTC)
 
 
 def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | None = None) -> DemoResult:
@@ -86,11 +100,11 @@ def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | Non
     drafts_dir = world.maildir / ".Drafts"
     with controllers.instance_lock(state_dir):
         ledger = controllers.open_state(state_dir)
-        connectors = controllers.open_connectors(settings, now=anchor)
+        connectors = controllers.open_connectors(settings, now=anchor, state_dir=state_dir)
         try:
             engine = Engine(settings, ledger, connectors)
             report = engine.run_cycle(anchor)
-            asked = _ask_once(engine, report.draft_account, anchor)
+            asked = _ask_once(engine, report.draft_account, anchor, report.outbox)
             waiting = ledger.outbox(states=("drafted",))
             suggested = suggestions(ledger, settings, anchor)
             names = dict(ledger.conn.execute("SELECT id, name FROM people").fetchall())
@@ -111,6 +125,7 @@ def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | Non
         problems=report.problems + [f"{a.name}: {a.error}" for a in report.accounts if a.error],
     )
     result.suggestions, result.intros = asked + suggested, flying
+    result.written = Counter(e.kind for e in report.outbox.created)
     for entry in waiting:
         path = _draft_file(drafts_dir, entry.ref or "")
         if path is None:
@@ -123,7 +138,7 @@ def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | Non
     return result
 
 
-def _ask_once(engine: Engine, account: str, now: datetime) -> list[Any]:
+def _ask_once(engine: Engine, account: str, now: datetime, written: OutboxReport) -> list[Any]:
     """The demo's first run asks its best-suggested pair, as `circleback intros ask` would."""
     if not account or list_intros(engine.ledger):
         return []  # asked on an earlier run: a rerun adds no draft
@@ -132,7 +147,7 @@ def _ask_once(engine: Engine, account: str, now: datetime) -> list[Any]:
         return []
     Introducer(engine.ledger, engine.settings, engine.renderer, account).ask(found[0].a, found[0].b, now)
     box = engine.connectors[account]
-    Outbox(engine.ledger, box, account).deliver(now, OutboxReport())  # type: ignore[arg-type]
+    Outbox(engine.ledger, box, account).deliver(now, written)  # type: ignore[arg-type]
     return found[:1]
 
 

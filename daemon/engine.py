@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from circleback.connectors.base import Connector, ConnectorError, DraftBox
+from circleback.connectors.base import AuthRevoked, Connector, ConnectorError, DraftBox
 
 from . import faults
 from .config import Settings
@@ -39,7 +39,8 @@ class AccountReport:
     mail: IngestCounts | None = None
     events: IngestCounts | None = None
     skipped: list[str] = field(default_factory=list)  # one line per skipped input
-    error: str = ""
+    error: str = ""  # why the sync failed, without the account's name (see account_error)
+    needs_auth: bool = False  # failed because its credential is missing or revoked
 
 
 @dataclass(slots=True)
@@ -54,6 +55,16 @@ class CycleReport:
     lifecycle: LifecycleReport = field(default_factory=LifecycleReport)
     intros: IntroReport = field(default_factory=IntroReport)
     digest: DigestDraft | None = None  # this week's digest, when committed this cycle
+
+
+def account_error(account: str, exc: BaseException) -> str:
+    """Why ``account`` failed, in one line that does not repeat its name.
+
+    Connectors start their messages with the account's name (``"home: ..."``); every
+    caller prints the name itself, so it is dropped here rather than shown twice.
+    """
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.removeprefix(f"{account}: ")
 
 
 def draft_account(settings: Settings, connectors: Mapping[str, Connector]) -> str | None:
@@ -97,8 +108,10 @@ class Engine:
             except LedgerFull:
                 raise  # not this account's failure: every later write would fail too; stop the cycle
             except (ConnectorError, OSError, CirclebackError) as exc:
-                report.error = f"{type(exc).__name__}: {exc}"
-                log.warning("account %s: sync failed: %s", name, exc)
+                report.error = account_error(name, exc)
+                report.needs_auth = isinstance(exc, AuthRevoked)
+                # INFO: the report carries the failure; `run --once` prints it and the service logs it.
+                log.info("account %s: sync failed: %s", name, report.error)
             reports.append(report)
         return reports
 
@@ -122,6 +135,8 @@ class Engine:
         box_name = draft_account(self.settings, self.connectors)
         box = self.connectors.get(box_name) if box_name else None
         outbox = None
+        # The draft account's own sync failure already says why its drafts cannot be read.
+        box_failed = any(a.error for a in report.accounts if a.name == box_name)
         if isinstance(box, DraftBox) and box_name:
             report.draft_account = box_name
             outbox = Outbox(self.ledger, box, box_name, self.checkpoint)
@@ -129,8 +144,9 @@ class Engine:
                 outbox.observe(now, report.outbox)
                 review(self.ledger, box, box_name, self.settings, now, report.lifecycle)
             except (ConnectorError, OSError) as exc:
-                report.problems.append(f"{box_name}: cannot list drafts: {exc}")
-                outbox = None
+                if not box_failed:
+                    report.problems.append(f"{box_name}: cannot list drafts: {account_error(box_name, exc)}")
+                box_failed, outbox = True, None
         if write and outbox is not None:
             # Before planning check-ins: an ask or introduction drafted now is an open draft for that person.
             introducer = Introducer(self.ledger, self.settings, self.renderer, box_name or "")
@@ -145,7 +161,7 @@ class Engine:
         if not write:
             return report
         if outbox is None:
-            if report.plan.notes:
+            if report.plan.notes and not box_failed:
                 report.problems.append(
                     "no account can hold drafts: add a maildir account or set [drafting] account"
                 )
@@ -157,7 +173,7 @@ class Engine:
         try:
             outbox.deliver(now, report.outbox)
         except (ConnectorError, OSError) as exc:
-            report.problems.append(f"{box_name}: cannot write drafts: {exc}")
+            report.problems.append(f"{box_name}: cannot write drafts: {account_error(box_name or '', exc)}")
         return report
 
     def _commit_digest(self, report: CycleReport, account: str, now: datetime) -> None:

@@ -31,7 +31,7 @@ from circleback.connectors.base import AuthRevoked, Connector, ConnectorError
 from . import controllers, faults
 from .config import Settings, load_settings
 from .durations import parse_poll_interval  # noqa: F401 - re-exported for callers
-from .engine import AccountReport, CycleReport, Engine
+from .engine import AccountReport, CycleReport, Engine, account_error
 from .errors import CirclebackError, ConfigError
 from .ledger import Ledger
 from .planner import BUDGETED_KINDS
@@ -299,6 +299,32 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if dt else None
 
 
+ONCE_STATE = "ran once"
+
+
+def once_status(report: CycleReport) -> dict[str, Any]:
+    """What ``run --once`` leaves for ``status`` and ``doctor``: the service's file, the same keys."""
+    paused = sum(a.needs_auth for a in report.accounts)
+    failing = sum(bool(a.error) for a in report.accounts) - paused
+    parts = [f"{len(report.accounts)} account(s)"]
+    if failing:
+        parts.append(f"{failing} failing")
+    if paused:
+        parts.append(f"{paused} paused (needs authorising)")
+    parts.append(f"{len(report.outbox.created)} draft(s) written")
+    return {
+        "state": ONCE_STATE,
+        "pid": os.getpid(),
+        "summary": ", ".join(parts),
+        "updated_at": _iso(report.now),
+        "accounts": {
+            a.name: {"kind": a.kind, "last_sync": None if a.error else _iso(report.now),
+                     "last_error": a.error or None, "paused": a.needs_auth}
+            for a in report.accounts
+        },
+    }
+
+
 # -- the engine, restricted to the accounts due now ------------------------------------------
 
 
@@ -332,11 +358,10 @@ class ScheduledEngine(Engine):
         super().__init__(*args, **kwargs)
         self.stop = stop
         self.due: Sequence[str] = ()
-        self.revoked: dict[str, str] = {}
         self.synced: list[AccountReport] = []
 
     def run_due(self, due: Sequence[str], now: datetime) -> CycleReport:
-        self.due, self.revoked, self.synced = due, {}, []
+        self.due, self.synced = due, []
         return self.run_cycle(now)
 
     def sync(self) -> list[AccountReport]:
@@ -349,13 +374,6 @@ class ScheduledEngine(Engine):
         if self.stop.is_set():
             raise _StopRequested
         return self.synced
-
-    def _sync_account(self, name: str, conn: Connector, *args: Any) -> None:
-        try:
-            super()._sync_account(name, conn, *args)
-        except AuthRevoked as exc:
-            self.revoked[name] = str(exc)  # Engine.sync turns it into report.error too
-            raise
 
 
 # -- the service --------------------------------------------------------------------------
@@ -480,13 +498,14 @@ class Service:
         only = self.settings.model_copy(update={"accounts": [self.settings.account(name)]})
         now = self.clock.now() if self.clock.artificial else None
         try:
-            self.connectors.update(controllers.open_connectors(only, now))
+            self.connectors.update(controllers.open_connectors(only, now, self.state_dir))
         except AuthRevoked as exc:
-            self._revoked(name, str(exc))
+            self._revoked(name, account_error(name, exc))
             return False
         except (ConnectorError, CirclebackError, OSError, ValueError) as exc:
-            self.schedule.accounts[name].failed(self.clock.monotonic(), f"{type(exc).__name__}: {exc}")
-            log.warning("account %s: cannot open: %s", name, exc)
+            why = account_error(name, exc)
+            self.schedule.accounts[name].failed(self.clock.monotonic(), why)
+            log.warning("account %s: cannot open: %s", name, why)
             return False
         return True
 
@@ -537,12 +556,12 @@ class Service:
         self.notifier.status(self.summary())
 
     def _record(self, reports: Sequence[AccountReport], mono: float, now: datetime) -> None:
-        assert self.engine is not None
         for rep in reports:
-            if rep.name in self.engine.revoked:
-                self._revoked(rep.name, self.engine.revoked[rep.name])
+            if rep.needs_auth:
+                self._revoked(rep.name, rep.error)
             elif rep.error:
                 self.schedule.accounts[rep.name].failed(mono, rep.error)
+                log.warning("account %s: sync failed: %s", rep.name, rep.error)
             else:
                 self.schedule.accounts[rep.name].succeeded(mono, now)
 

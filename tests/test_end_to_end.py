@@ -281,7 +281,7 @@ def test_a_vanished_mail_or_calendar_folder_is_an_error_not_a_deletion(tmp_path:
     (tmp_path / "demo" / "calendar").rename(hidden_cal)
     out = cli("--config", str(result.config_path), "--state-dir", str(result.state_dir), "run", "--once",
               "--now", NOW_TEXT)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 75, out.stderr  # EX_TEMPFAIL: an account failed, try again later
     assert "is not a folder" in out.stdout and "neither a folder nor a .ics file" in out.stdout
     _, intents = ledger_summary(result.state_dir)
     assert {state for _, state, _ in intents} == {"drafted"}  # nothing taken for deleted

@@ -409,9 +409,12 @@ def test_watchdog_pings_stop_while_a_sync_hangs_and_resume_after(
     assert d.stop() == 0
 
 
+ME = '[me]\nname = "Alex Morgan"\naddresses = ["alex@example.org"]\n'
+
+
 def test_every_account_revoked_exits_77(tmp_path: Path, notify: NotifySocket, fake_imap: FakeImap) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(imap_account("work", fake_imap.port) + imap_account("home", fake_imap.port))
+    config.write_text(ME + imap_account("work", fake_imap.port) + imap_account("home", fake_imap.port))
     env = {**os.environ, "NOTIFY_SOCKET": notify.address, "CB_TEST_PASSWORD": "x"}
     out = subprocess.run([sys.executable, "-m", "circleback.daemon.cli", "--config", str(config),
                           "--state-dir", str(tmp_path / "s"), "run", "--interval", "0.2s"],
@@ -603,3 +606,23 @@ def test_the_clock_can_be_pinned_and_compressed_for_tests_only(monkeypatch: pyte
     assert fast.now() - NOW >= timedelta(seconds=150)  # 0.05 s real is three virtual minutes
     assert fast.real_seconds(3600) == 1.0
     assert fast.now().microsecond == 0  # drafts' Date headers carry whole seconds
+
+
+@pytest.mark.parametrize(("accounts", "code"), [(("work", "home"), 77), (("work",), 75)], ids=["all", "some"])
+def test_run_once_exits_like_the_service_when_accounts_need_authorising(
+        tmp_path: Path, fake_imap: FakeImap, accounts: tuple[str, ...], code: int) -> None:
+    """77 when every account needs re-authorising (as the service), 75 when only some failed."""
+    (tmp_path / "Mail" / "cur").mkdir(parents=True)
+    config = tmp_path / "config.toml"
+    maildir = f'\n[[accounts]]\nname = "home"\nkind = "maildir"\npath = "{tmp_path / "Mail"}"\n'
+    working = "" if code == 77 else maildir
+    config.write_text(ME + "".join(imap_account(name, fake_imap.port) for name in accounts) + working)
+    out = subprocess.run([sys.executable, "-m", "circleback.daemon.cli", "--config", str(config),
+                          "--state-dir", str(tmp_path / "s"), "run", "--once"],
+                         env={**os.environ, "CB_TEST_PASSWORD": "x"}, capture_output=True, text=True, timeout=60)
+    assert out.returncode == code, out.stderr
+    assert "work (imap): needs authorising: the IMAP server refused the login for alex" in out.stdout
+    status = service.read_status(tmp_path / "s")
+    assert status and status["state"] == service.ONCE_STATE
+    assert status["accounts"]["work"]["paused"]
+    assert status["accounts"]["home"]["paused"] is (code == 77)  # "home" is IMAP in one case, Maildir in the other

@@ -1,0 +1,285 @@
+"""What a user sees from the CLI when things are not fine: unusable state, failing or
+unauthorised accounts, an empty ledger, a bare command group; and what the demo and
+``status`` say (ages that agree with the drafts, every draft counted, JSON a person a line)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from circleback.daemon import controllers
+from circleback.daemon.cli import _ago, main
+from circleback.daemon.config import load_settings
+from circleback.daemon.demo import demo_now, run_demo
+from circleback.daemon.ledger import Ledger, iso
+from circleback.daemon.planner import in_quiet_hours
+from circleback.daemon.templating import ago
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # 10:00 in London: outside the demo's quiet hours
+NOW_TEXT = NOW.isoformat()
+ME = '[me]\nname = "Alex Morgan"\naddresses = ["alex@example.org"]\ntimezone = "Europe/London"\n'
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real entry point in a fresh interpreter: its logging and exit code as a user gets them."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBACK_")}
+    return subprocess.run([sys.executable, "-m", "circleback.daemon.cli", *args],
+                          capture_output=True, text=True, timeout=120, env=clean)
+
+
+def maildir_config(tmp_path: Path, path: Path, extra: str = "") -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(ME + f'\n[[accounts]]\nname = "home"\nkind = "maildir"\npath = "{path}"\n' + extra)
+    return config
+
+
+# -- an unusable state directory: one line, exit 73 ----------------------------------------
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["snooze", "Priya", "30d"], ["status"]], ids=" ".join)
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_a_state_dir_that_is_a_file_is_one_line_and_exit_73(tmp_path: Path, command: list[str], where: str) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("not a directory\n")
+    state = blocker if where == "a file" else blocker / "sub"
+    out = cli("--config", str(maildir_config(tmp_path, tmp_path)), "--state-dir", str(state), *command)
+    assert out.returncode == 73, out.stderr
+    assert "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith(f"error: {state}: "), out.stderr
+
+
+def test_a_read_only_state_dir_is_one_line_and_exit_73(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # root (as in CI) may write anywhere, so the permission check is made to answer as it would for a
+    # user; the same code path serves a real 0500 directory.
+    state = tmp_path / "state"
+    state.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(controllers.os, "access",
+                        lambda p, mode: not (Path(p) == state and mode & os.W_OK) and real_access(p, mode))
+    for command in (["run", "--once"], ["snooze", "Priya", "30d"]):
+        out = CliRunner().invoke(main, ["--config", str(maildir_config(tmp_path, tmp_path)),
+                                        "--state-dir", str(state), *command])
+        assert out.exit_code == 73, out.output
+        assert out.output == f"error: {state}: the state directory is not writable; fix its permissions " \
+                             "or pass another --state-dir\n"
+
+
+# -- failing and unauthorised accounts ------------------------------------------------------------
+
+
+def test_a_missing_maildir_is_said_once_and_run_once_exits_75(tmp_path: Path) -> None:
+    run_demo(tmp_path / "demo", now=NOW)  # drafts waiting: the outbox will want to list them too
+    config, state = tmp_path / "demo" / "config.toml", tmp_path / "demo" / "state"
+    mail = tmp_path / "demo" / "Mail"
+    mail.rename(tmp_path / "unmounted")
+    out = cli("--config", str(config), "--state-dir", str(state), "run", "--once", "--now", NOW_TEXT)
+    assert out.returncode == 75, out.stderr
+    said = out.stdout + out.stderr
+    assert said.count(str(mail)) == 1, said  # not again as a log line, nor as "cannot list drafts"
+    assert f"mail (maildir): failed: {mail} is not a folder" in out.stdout
+    assert "mail: mail" not in said and "ConnectorError" not in said
+    assert out.stderr == "error: 1 of 2 account(s) failed (mail); the others were synced\n"
+    assert "calendar (ics): " in out.stdout  # the other account still synced
+    status = cli("--config", str(config), "--state-dir", str(state), "status")
+    assert f"  mail: failing: {mail} is not a folder" in status.stdout
+
+
+def gmail_account(tmp_path: Path, name: str) -> str:
+    secrets = tmp_path / "client_secret.json"
+    secrets.write_text(json.dumps({"installed": {
+        "client_id": "x", "client_secret": "y", "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token", "redirect_uris": ["http://localhost"]}}))
+    return (f'\n[[accounts]]\nname = "{name}"\nkind = "gmail"\nclient_secrets = "{secrets}"\n'
+            f'token_path = "{tmp_path / "tokens" / name}.json"\n')
+
+
+def test_a_gmail_account_never_authorised_exits_77_and_status_shows_the_fix(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(ME + gmail_account(tmp_path, "personal"))
+    state = tmp_path / "state"
+    out = cli("--config", str(config), "--state-dir", str(state), "run", "--once")
+    assert out.returncode == 77, out.stderr
+    assert "personal (gmail): needs authorising: " in out.stdout
+    assert "circleback auth google personal" in out.stdout
+    status = cli("--config", str(config), "--state-dir", str(state), "status")
+    assert status.returncode == 0, status.stderr
+    paused = [ln for ln in status.stdout.splitlines() if ln.startswith("  personal: paused: ")]
+    assert len(paused) == 1 and "circleback auth google personal" in paused[0], status.stdout
+    assert "Nothing synced yet: run `circleback run --once` first." in status.stdout
+
+
+def test_one_unauthorised_account_among_working_ones_exits_75(tmp_path: Path) -> None:
+    (tmp_path / "Mail" / "cur").mkdir(parents=True)
+    config = maildir_config(tmp_path, tmp_path / "Mail", gmail_account(tmp_path, "personal"))
+    out = cli("--config", str(config), "--state-dir", str(tmp_path / "state"), "run", "--once")
+    assert out.returncode == 75, out.stderr
+    assert out.stderr == "error: 1 of 2 account(s) failed (personal); the others were synced\n"
+
+
+def test_run_once_that_went_well_exits_0_and_says_so_in_status(tmp_path: Path) -> None:
+    (tmp_path / "Mail" / "cur").mkdir(parents=True)
+    config = maildir_config(tmp_path, tmp_path / "Mail")
+    out = cli("--config", str(config), "--state-dir", str(tmp_path / "state"), "run", "--once")
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    status = cli("--config", str(config), "--state-dir", str(tmp_path / "state"), "status")
+    assert "Last `run --once` (" in status.stdout and "1 account(s), 0 draft(s) written" in status.stdout
+    assert "Nothing synced yet" not in status.stdout  # the empty Maildir was synced
+
+
+# -- small things the CLI should just do -------------------------------------------------------
+
+
+def test_version() -> None:
+    out = CliRunner().invoke(main, ["--version"])
+    assert out.exit_code == 0
+    assert out.output == f"circleback {metadata.version('circleback')}\n"
+
+
+@pytest.mark.parametrize("group", [[], ["templates"], ["auth"], ["config"], ["import"]], ids=" ".join)
+def test_a_bare_group_prints_its_help_and_exits_0(group: list[str]) -> None:
+    out = CliRunner().invoke(main, group)
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith(f"Usage: {' '.join(['main', *group])} [OPTIONS] COMMAND")
+    assert "Commands:" in out.output
+
+
+def test_run_help_gives_intervals_that_parse_as_minutes() -> None:
+    out = CliRunner().invoke(main, ["run", "--help"])
+    assert "15min" in out.output and not re.search(r"\b15m\b", out.output)
+    assert "75  --once: an account failed" in out.output and "77  every account needs authorising" in out.output
+
+
+def test_an_empty_ledger_says_to_sync_first(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path, tmp_path / "Mail")
+    args = ["--config", str(config), "--state-dir", str(tmp_path / "state")]
+    hint = "Nothing synced yet: run `circleback run --once` first.\n"
+    status = cli(*args, "status")
+    assert hint in status.stdout
+    as_json = cli(*args, "status", "--json")
+    assert json.loads(as_json.stdout) == [] and as_json.stderr == hint  # stdout stays parseable
+    plan = cli(*args, "plan")
+    assert plan.returncode == 0 and plan.stdout == hint
+
+
+# -- status: ages and JSON --------------------------------------------------------------------------
+
+_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+
+
+def test_status_age_in_months_agrees_with_the_drafts() -> None:
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    assert _ago(now, now - timedelta(days=200)) == "7 mo ago" and ago(200) == "about seven months"
+    for days in range(60, 320):  # where the drafts say "about N months"
+        drafted = ago(days).split()
+        assert drafted[0] == "about" and drafted[2] == "months", drafted
+        assert _ago(now, now - timedelta(days=days)) == f"{_WORDS.index(drafted[1])} mo ago", days
+
+
+def test_status_json_is_one_person_a_line(tmp_path: Path) -> None:
+    run_demo(tmp_path / "demo", now=NOW)
+    out = cli("--config", str(tmp_path / "demo" / "config.toml"), "--state-dir", str(tmp_path / "demo" / "state"),
+              "status", "--json")
+    people = json.loads(out.stdout)
+    lines = out.stdout.splitlines()
+    assert len(people) > 10 and lines[0] == "[" and lines[-1] == "]" and len(lines) == len(people) + 2
+    assert [json.loads(line.rstrip(",")) for line in lines[1:-1]] == people
+
+
+# -- the goal streak's month grouping: same answer as converting every timestamp --------------------
+
+
+def _naive_people_by_month(rows: list[tuple[int, str]], zone: ZoneInfo) -> list[tuple[tuple[int, int], set[int]]]:
+    out: dict[tuple[int, int], set[int]] = {}
+    for person_id, at in rows:
+        local = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(zone)
+        out.setdefault((local.year, local.month), set()).add(person_id)
+    return sorted(out.items(), reverse=True)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Los_Angeles", "Pacific/Kiritimati", "UTC"])
+def test_people_by_month_matches_a_conversion_of_every_row(zone: str) -> None:
+    rng = random.Random(zone)
+    tz = ZoneInfo(zone)
+    ledger = Ledger.memory()
+    now = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    rows = []
+    for n in range(3000):
+        # Clustered around local month boundaries, where a wrong cut shows.
+        month = now - timedelta(days=rng.randrange(0, 900))
+        start = datetime(month.year, month.month, 1, tzinfo=tz).astimezone(UTC)
+        at = start + timedelta(minutes=rng.randrange(-36 * 60, 36 * 60))
+        if at <= now:
+            rows.append((rng.randrange(1, 40), rng.choice(["sent", "met", "received"]), iso(at), n))
+    with ledger.transaction() as c:
+        c.executemany("INSERT INTO people (id, name, created_at) VALUES (?, ?, ?)",
+                      [(p, f"P{p}", iso(now)) for p in range(1, 40)])
+        c.executemany("INSERT INTO interactions (account, source_id, person_id, channel, at, thread, title) "
+                      "VALUES ('a', ?, ?, ?, ?, '', '')", [(str(n), p, ch, at) for p, ch, at, n in rows])
+    counted = [(p, at) for p, ch, at, _ in rows if ch in ("sent", "met")]
+    assert list(controllers._people_by_month(ledger, tz, now)) == _naive_people_by_month(counted, tz)
+
+
+# -- nudge and the demo ---------------------------------------------------------------------------
+
+
+def test_nudge_with_a_draft_already_waiting_drafts_nothing_new(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "demo", now=NOW)
+    args = ["--config", str(result.config_path), "--state-dir", str(result.state_dir)]
+    ledger = controllers.open_state(result.state_dir)
+    waiting = ledger.outbox(states=("drafted",))
+    before = len(ledger.outbox())
+    ledger.close()
+    checkin = next(e for e in waiting if e.kind == "checkin")
+    out = CliRunner().invoke(main, [*args, "nudge", checkin.recipient, "--about", "the new guide", "--now", NOW_TEXT])
+    assert out.exit_code == 0, out.output
+    assert f"a check-in to {checkin.recipient} is already waiting in Drafts (since 2026-11-20)" in out.output
+    assert "nothing new drafted" in out.output
+    ledger = controllers.open_state(result.state_dir)
+    assert len(ledger.outbox()) == before
+    # Someone with no draft waiting does get one: the check above is about the waiting draft.
+    busy = {e.person_id for e in ledger.outbox(states=("pending", "drafted"))}
+    free = ledger.conn.execute(
+        "SELECT a.address FROM addresses a JOIN interactions i ON i.person_id = a.person_id "
+        f"WHERE a.person_id NOT IN ({','.join('?' * len(busy))}) AND i.channel = 'sent' LIMIT 1", tuple(busy),
+    ).fetchone()[0]
+    ledger.close()
+    out = CliRunner().invoke(main, [*args, "nudge", free, "--about", "the new guide", "--now", NOW_TEXT])
+    assert out.exit_code == 0 and ": drafted in mail" in out.output, out.output
+
+
+def test_the_demo_counts_every_draft_it_writes_by_kind(tmp_path: Path) -> None:
+    out = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "demo"), "--now", NOW_TEXT])
+    assert out.exit_code == 0, out.output
+    files = [p for sub in ("cur", "new") for p in (tmp_path / "demo" / "Mail" / ".Drafts" / sub).iterdir()]
+    line = next(ln for ln in out.output.splitlines() if "new draft(s)" in ln)
+    counted = re.match(r"(\d+) new draft\(s\) \((.*)\) in ", line)
+    assert counted, line
+    assert int(counted[1]) == len(files) >= 5
+    by_kind = [int(part.split()[0]) for part in counted[2].split(", ")]
+    assert sum(by_kind) == len(files) and "introduction ask" in counted[2], line
+    again = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "demo"), "--now", NOW_TEXT])
+    assert f"No new drafts: the {len(files)} from the last run are still waiting" in again.output
+
+
+def test_the_demo_clock_is_never_ahead_and_never_in_quiet_hours(tmp_path: Path) -> None:
+    settings = load_settings(run_demo(tmp_path / "demo", now=NOW).config_path, environ=False)
+    for day in (datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)):  # a DST change, a plain day
+        for minutes in range(0, 24 * 60, 10):
+            wall = day + timedelta(minutes=minutes, seconds=17, microseconds=5)
+            at = demo_now(wall)
+            assert at <= wall and wall - at < timedelta(hours=11), (wall, at)
+            assert not in_quiet_hours(settings, at), (wall, at)
+            assert at.microsecond == 0
+    midday = datetime(2026, 11, 20, 12, 34, 56, tzinfo=UTC)
+    assert demo_now(midday) == midday  # outside quiet hours: the run's own time
