@@ -145,13 +145,15 @@ def add_fuzz(runs: dict[str, list[dict]], stats: str, outcomes: dict[str, tuple[
         if "::test_" not in head:
             continue
         name = head.split("::")[-1].strip(":")
-        passing = sum(int(n) for n in re.findall(r"- (\d+) passing examples", block))
-        failing = sum(int(n) for n in re.findall(r"(\d+) failing examples", block))
-        invalid = sum(int(n) for n in re.findall(r"(\d+) invalid examples", block))
+        # Hypothesis has printed both "- 10 passing examples, 0 failing examples, 3 invalid examples"
+        # and "- 10 passing, 0 failing, and 3 invalid test cases".
+        passing = sum(int(n) for n in re.findall(r"- (\d+) passing\b", block))
+        failing = sum(int(n) for n in re.findall(r"(\d+) failing\b", block))
+        invalid = sum(int(n) for n in re.findall(r"(\d+) invalid\b", block))
         phases = sum(float(n) for n in re.findall(r"during \w+ phase \(([\d.]+) seconds\)", block))
         node = next((n for n in FUZZ_TARGETS if n.endswith("::" + name)), head)
         outcome = next((o for n, (o, _) in outcomes.items() if n.split("::")[-1] == name), "unknown")
-        runs["fuzz"] = [r for r in runs["fuzz"] if r["test"] != node or r["examples"] >= examples]
+        runs["fuzz"] = [r for r in runs["fuzz"] if r["test"] != node or r["examples"] > examples]
         if not any(r["test"] == node for r in runs["fuzz"]):
             runs["fuzz"].append({"test": node, "examples": examples, "passing": passing, "failing": failing,
                                  "invalid": invalid, "outcome": outcome, "seconds": round(phases or seconds),
