@@ -1,6 +1,7 @@
 """Write docs/reliability.md from the tests themselves: the fault matrix, the chaos and the fuzz counts.
 
     python benchmarks/fault_matrix.py                      # run the matrix's tests, rewrite the page
+    python benchmarks/fault_matrix.py --quick              # no test run, nothing written: the recorded figures
     python benchmarks/fault_matrix.py --chaos-kills 1000   # also run the chaos long mode, record its counts
     python benchmarks/fault_matrix.py --fuzz-examples 100000  # also run the fuzz targets that long
     python benchmarks/fault_matrix.py --add-chaos FILE     # record a long run done by hand
@@ -75,11 +76,14 @@ def read_junit(xml: Path) -> dict[str, tuple[str, str]]:
     return {node_of(case): outcome_of(case) for case in tree.iter("testcase")}
 
 
+NOT_RUN = "not run (not collected?)"
+
+
 def cell_outcome(node: str, results: dict[str, tuple[str, str]]) -> tuple[str, str, int]:
     """(outcome, note, cases) for one registered node id, over all its parameters."""
     cases = [(n, r) for n, r in results.items() if n == node or n.startswith(node + "[")]
     if not cases:
-        return "failed", "not run (not collected?)", 0
+        return "failed", NOT_RUN, 0
     for worst in ("failed", "xfailed", "skipped"):
         hit = [r for _, r in cases if r[0] == worst]
         if hit:
@@ -199,6 +203,18 @@ def table(results: dict[str, tuple[str, str]]) -> tuple[list[str], dict[str, int
     return lines, totals
 
 
+def figures(results: dict[str, tuple[str, str]], runs: dict[str, list[dict]]) -> str:
+    """The last line: cell counts, cells without a result, and the smallest long-run counts on record."""
+    _, totals = table(results)
+    unrecorded = sum(cell_outcome(n, results)[1] == NOT_RUN for n in set(FAULTS.values()))
+    kills = min((r["kills"] for r in runs["chaos"]), default=0)
+    examples = min((r["examples"] for r in runs["fuzz"]), default=0)
+    return (f"cells_passed={totals['passed']} cells_failed={totals['failed']} known_gaps={totals['xfailed']} "
+            f"cells_skipped={totals['skipped']} cells_untested={totals['untested']} not_applicable={totals['n/a']} "
+            f"unrecorded={unrecorded} chaos_backends={len(runs['chaos'])} chaos_kills_min={kills} "
+            f"fuzz_targets={len(runs['fuzz'])} fuzz_examples_min={examples}")
+
+
 def known_gaps(results: dict[str, tuple[str, str]]) -> list[str]:
     out = []
     for (scenario, connector), node in FAULTS.items():
@@ -287,7 +303,16 @@ def main() -> int:
     parser.add_argument("--add-fuzz-seconds", type=float, default=0.0)
     parser.add_argument("--add-fuzz-command", default="")
     parser.add_argument("--skip-matrix", action="store_true", help="keep the last results (docs only)")
+    parser.add_argument("--quick", action="store_true",
+                        help="run no test and write nothing: the figures of the recorded results, and how many "
+                             "registered cells have none (benchmarks/run_all's quick mode)")
     args = parser.parse_args()
+    if args.quick:
+        cache = RUNS.with_name("reliability-matrix.json")
+        recorded = {k: tuple(v) for k, v in json.loads(cache.read_text()).items()} if cache.exists() else {}
+        print(f"recorded results of {cache.relative_to(ROOT)}; rerun without --quick to test every cell")
+        print(figures(recorded, load_runs()))  # type: ignore[arg-type]
+        return 0
 
     runs = load_runs()
     if args.add_chaos:
@@ -312,6 +337,7 @@ def main() -> int:
     PAGE.write_text(render(results, runs, "python benchmarks/fault_matrix.py"))  # type: ignore[arg-type]
     failed = [n for n in set(FAULTS.values()) if cell_outcome(n, results)[0] == "failed"]  # type: ignore[arg-type]
     print(f"wrote {PAGE.relative_to(ROOT)}; {len(failed)} failing cell test(s)")
+    print(figures(results, runs))  # type: ignore[arg-type]
     return 1 if failed else 0
 
 

@@ -57,3 +57,15 @@ def test_fuzz_counts_are_read_from_both_hypothesis_statistics_formats() -> None:
     [run] = runs["fuzz"]  # the longer run replaces the shorter one
     assert (run["examples"], run["passing"], run["failing"], run["invalid"]) == (100_000, 100_000, 0, 1048)
     assert (run["outcome"], run["seconds"]) == ("passed", 365)
+
+
+def test_the_quick_mode_prints_the_recorded_figures_on_its_last_line_and_writes_nothing() -> None:
+    page = (ROOT / "docs" / "reliability.md").read_bytes()
+    out = subprocess.run([sys.executable, "benchmarks/fault_matrix.py", "--quick"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    figures = dict(pair.split("=") for pair in out.stdout.splitlines()[-1].split())
+    assert {"cells_passed", "cells_failed", "unrecorded", "chaos_kills_min", "fuzz_examples_min"} <= set(figures)
+    assert int(figures["cells_passed"]) + int(figures["cells_failed"]) + int(figures["known_gaps"]) \
+        + int(figures["cells_skipped"]) == len(FAULTS)
+    assert (ROOT / "docs" / "reliability.md").read_bytes() == page
