@@ -18,7 +18,7 @@ from .config import Settings
 from .errors import DraftBuildError, TemplateError
 from .ledger import Ledger, iso
 from .message import build_draft, new_message_id
-from .planner import LINKEDIN, PlannedNote, Standing, is_sensitive, strip_reply_prefix
+from .planner import LINKEDIN, PlannedNote, Standing, is_quotable, strip_reply_prefix
 from .relations import Contact, name_from_address
 from .templating import RenderedNote, TemplateRenderer, clip, first_name
 
@@ -136,13 +136,14 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
 def _quotable(found: dict[str, Any] | None, field: str, c: Contact) -> dict[str, Any] | None:
     """The meeting or thread with a title fit to quote back, the one place every template's quote comes from.
 
-    Blanked if it names the recipient ("Coffee with Dana") or touches something sensitive
-    ("funeral arrangements"): the template then says "when we met". Otherwise cut to a
-    line (``templating.clip``): a 3,000-character calendar title is not quoted whole.
+    Blanked if it names the recipient ("Coffee with Dana"), touches something sensitive
+    ("Re: Dad died") or only answers a machine ("Re: Your order #4471"): the template then
+    says "when we met", and a subject built from it falls back to "Catching up". Otherwise
+    cut to a line (``templating.clip``): a 3,000-character calendar title is not quoted whole.
     """
     if found:
         title = found[field]
-        found[field] = "" if names_them(title, c) or is_sensitive(title) else clip(title)
+        found[field] = "" if names_them(title, c) or not is_quotable(title) else clip(title)
     return found
 
 

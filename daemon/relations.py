@@ -126,14 +126,39 @@ def meeting_counterparts(record: EventRecord, who: Identity) -> list[tuple[str, 
 
 _HONORIFICS = frozenset({"dr", "mr", "mrs", "ms", "mx", "prof", "sir", "dame", "rev"})
 _NAME_WORD = re.compile(r"[^\W\d_]{2,}(?:-[^\W\d_]{2,})*")  # letters only, two or more; "anna-lena"
+_LOCAL_PART = re.compile(r"\w[._]\w")  # "Jo.Park": a local part shown as a display name
+# Words that name a role, a team or a company, never a person: "The Acme Team", "hr.dept@",
+# "Acme Support", "Acme, Inc." give no first name, and the greeting falls back to "Hi,".
+_ROLE_WORDS = frozenset({
+    "the", "team", "hr", "info", "support", "admin", "sales", "office", "contact", "hello", "noreply",
+    "billing", "accounts", "marketing", "jobs", "careers", "press", "news", "dept", "department", "group",
+    "crew", "family", "helpdesk", "service", "services", "reception", "recruiting", "enquiries", "inquiries",
+    "inc", "ltd", "llc", "gmbh",
+})
+# Role words that are also surnames ("Steve Jobs", "Frank Press"): they say "not a person"
+# only as a name's first word.
+_ROLE_OR_SURNAME = frozenset({"jobs", "press", "sales", "news"})
+
+
+def _names_a_role(words: list[str]) -> bool:
+    keys = [w.strip(".,'\"()").lower() for w in words]
+    return bool(keys) and (keys[0] in _ROLE_WORDS or any(k in _ROLE_WORDS - _ROLE_OR_SURNAME for k in keys[1:]))
+
+
+def _is_initial(word: str) -> bool:
+    """ "J", "J." and "J.R." are initials: a greeting "Hi J.," reads like a form letter."""
+    return all(len(piece) <= 1 for piece in word.split("."))
 
 
 def first_name_of(name: str, email: str = "") -> str:
-    """The first word of a name ("Dr. Jo Park" -> "Jo", "Park, Jo" -> "Jo").
+    """The first word of a name ("Dr. Jo Park" -> "Jo", "Park, Jo" -> "Jo", "KIM PARK" -> "Kim").
 
-    With no name, the first part of an address shaped like a name ("jo.park@x" ->
+    Never an initial ("Baker, J.", "J. Park"), nor a role or team ("The Acme Team",
+    "Acme Support"). Then the first part of an address shaped like a name ("jo.park@x" ->
     "Jo"), and otherwise "": "jsmith1987@x" is not someone's name, and "Hi," reads
-    better than "Hey Jsmith1987,".
+    better than "Hey Jsmith1987,". A name in capitals is title-cased, as is a capitalised
+    word of three letters or more ("KIM Park" -> "Kim"); mixed case ("McKenzie",
+    "DeShawn") and a short one in a mixed name ("AJ Smith") are kept as written.
     """
     name = name.strip()
     if "@" in name and " " not in name:
@@ -141,20 +166,24 @@ def first_name_of(name: str, email: str = "") -> str:
     if "," in name:  # "Last, First" as address books export it
         name = name.split(",", 1)[1].strip() or name.split(",", 1)[0]
     words = [w for w in name.split() if w.rstrip(".").lower() not in _HONORIFICS]
-    if words:
-        return words[0]
-    return name_from_address(email)
+    if not words or _names_a_role(words) or _is_initial(words[0]):
+        return name_from_address(email)
+    first = words[0]
+    if len(words) == 1 and _LOCAL_PART.search(first):
+        return name_from_address(first)
+    return first.title() if first.isupper() and (name.isupper() or len(first) > 2) else first
 
 
 def name_from_address(email: str) -> str:
-    """ "Jo" from "jo.park@x" or "jo_park@x"; "" from "jsmith1987@x", "jsmith@x" or "j.park@x".
+    """ "Jo" from "jo.park@x" or "jo_park@x"; "" from "jsmith1987@x", "jsmith@x", "j.park@x" or "hr.dept@x".
 
     Only a local part of two or more all-letter words separated by "." or "_" is
     read as first.last ("anna-lena.berg" gives "Anna-Lena"): a single word may be an
     initial glued to a surname, and a greeting with the wrong name is worse than none.
+    A role or team ("hr.dept", "the.team", "press.office") is not a name either.
     """
     parts = re.split(r"[._]", email.partition("@")[0].partition("+")[0])
-    if len(parts) >= 2 and all(_NAME_WORD.fullmatch(p) for p in parts[:2]):
+    if len(parts) >= 2 and all(_NAME_WORD.fullmatch(p) for p in parts[:2]) and not _names_a_role(parts[:2]):
         return "-".join(piece.capitalize() for piece in parts[0].split("-"))
     return ""
 

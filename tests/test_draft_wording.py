@@ -19,7 +19,7 @@ from circleback.connectors.base import Address, SyncResult
 from circleback.daemon.config import Settings
 from circleback.daemon.drafting import compose, note_context
 from circleback.daemon.ledger import Interaction, Ledger
-from circleback.daemon.planner import plan_cycle
+from circleback.daemon.planner import Hook, plan_cycle
 from circleback.daemon.relations import Identity, apply_people, ingest_events, ingest_mail
 from circleback.daemon.templating import TemplateRenderer
 from tests.test_templating import KEYS, context
@@ -122,6 +122,13 @@ def test_linkedin_note_says_whose_message_it_was() -> None:
     assert "since I wrote about “Congrats on the new role”" in sent.body
 
 
+def test_linkedin_note_on_a_blanked_thread_title_quotes_nothing() -> None:
+    # drafting blanks a title that names the recipient or is sensitive: no empty quotes are left behind
+    thread = {"subject": "", "date": date(2025, 1, 20), "days_ago": 500, "direction": "received"}
+    note = TemplateRenderer().render("linkedin.txt.j2", context("thread", last_thread=thread))
+    assert "since your note." in note.body and "“" not in note.body
+
+
 def test_a_very_long_meeting_title_is_quoted_cut_at_a_word(ledger: Ledger) -> None:
     s = settings([{"name": "Dana Reyes", "emails": [DANA]}])
     apply_people(ledger, s)
@@ -215,3 +222,55 @@ def test_a_name_learnt_after_a_bare_address_greets_them(ledger: Ledger) -> None:
     subject, body = only_draft(ledger, s)
 
     assert re.match(r"(Hi|Hello|Hey) Dana,$", body.splitlines()[0]), body
+
+
+def test_a_death_in_the_latest_thread_is_in_neither_subject_nor_body(ledger: Ledger) -> None:
+    s = settings([{"name": "Dana Reyes", "emails": [DANA]}])
+    apply_people(ledger, s)
+    who = Identity.from_settings(s)
+    ingest_events(ledger, "cal", SyncResult([meeting("ev1", DANA, when=days_ago(90), title="Q3 roadmap")], {}), who)
+    ingest_mail(ledger, "home", SyncResult([mail("1", sender=DANA, when=days_ago(40), subject="Re: Dad died")], {}),
+                who)
+
+    subject, body = only_draft(ledger, s)
+
+    assert "“Q3 roadmap”" in body
+    assert "died" not in (subject + body).lower() and "dad" not in (subject + body).lower()
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_a_thread_hook_on_a_sensitive_subject_never_reaches_the_subject_line(ledger: Ledger, key: str) -> None:
+    # Defence in depth: should a thread hook ever point at "Dad died" (an older planner, a
+    # user's template), drafting still hands templates a blank subject, never the words.
+    s = settings([{"name": "Dana Reyes", "emails": [DANA], "note": "Taught me to love SQL"}])
+    apply_people(ledger, s)
+    ingest_mail(ledger, "home", SyncResult([mail("1", sender=DANA, when=days_ago(40), subject="Re: Dad died")], {}),
+                Identity.from_settings(s))
+    note = dataclasses.replace(plan_cycle(ledger, s, NOW).notes[0], key=key)
+    note.standing.hook = Hook("thread", "Dad died", days_ago(40))
+
+    draft = compose(ledger, s, TemplateRenderer(), note, NOW)
+
+    parsed = message_from_bytes(draft.message, policy=policy.default)
+    assert "died" not in str(parsed["Subject"]).lower() and "died" not in parsed.get_content().lower()
+    assert "“”" not in parsed.get_content()
+
+
+@pytest.mark.parametrize(("display", "address", "greeting"), [
+    ("Baker, J.", "jb@c.example", None),
+    ("KIM PARK", "kp@c.example", "Kim"),
+    ("The Acme Team", "hello.acme@c.example", None),
+    ("Park, Jo", "jp@c.example", "Jo"),
+])
+def test_greetings_use_a_real_first_name_or_none(
+    ledger: Ledger, display: str, address: str, greeting: str | None
+) -> None:
+    s = settings()
+    record = mail("1", sender=ME, to=(address,), when=days_ago(60), subject="Berlin slides")
+    ingest_mail(ledger, "home", SyncResult([dataclasses.replace(record, to=(Address(address, display),))], {}),
+                Identity.from_settings(s))
+
+    subject, body = only_draft(ledger, s)
+
+    expected = {f"{word} {greeting}," for word in ("Hi", "Hello", "Hey")} if greeting else {"Hi,", "Hello,", "Hey,"}
+    assert body.splitlines()[0] in expected, body

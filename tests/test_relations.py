@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from records import ME, NOW, days_ago, mail, meeting
 
-from circleback.connectors.base import ResponseStatus, SyncResult
+from circleback.connectors.base import Address, ResponseStatus, SyncResult
 from circleback.daemon.config import Settings
 from circleback.daemon.ledger import SCHEMA_VERSION, Ledger
 from circleback.daemon.relations import (
     Identity,
     contacts,
+    first_name_of,
     ingest_events,
     ingest_mail,
     mail_counterparts,
+    name_from_address,
 )
 
 
@@ -195,3 +198,50 @@ def test_configured_person_with_two_addresses_is_one_person(ledger, who) -> None
     assert sam[0].display_name == "Sam Lee"
     assert sam[0].last_sent and sam[0].last_received
     assert ledger.interaction_count() == 2
+
+
+@pytest.mark.parametrize(("name", "email", "first"), [
+    ("Jo Park", "", "Jo"),
+    ("Park, Jo", "", "Jo"),
+    # An initial is never a name, with or without its dot; the address may still say it.
+    ("Baker, J.", "jb@c.example", ""),
+    ("Baker, J", "jb@c.example", ""),
+    ("J. Park", "jpark@c.example", ""),
+    ("J.R. Smith", "", ""),
+    ("J. Park", "jo.park@c.example", "Jo"),
+    # Capitals are title-cased; mixed case is kept as the person writes it.
+    ("KIM PARK", "", "Kim"),
+    ("KIM Park", "", "Kim"),
+    ("Park, KIM", "", "Kim"),
+    ("ANNA-LENA BERG", "", "Anna-Lena"),
+    ("McKenzie Ross", "", "McKenzie"),
+    ("DeShawn Lee", "", "DeShawn"),
+    ("AJ Smith", "", "AJ"),
+    # A role, a team or a company is nobody's first name.
+    ("The Acme Team", "", ""),
+    ("Acme Support", "", ""),
+    ("Smith Family", "", ""),
+    ("HR", "", ""),
+    ("Acme, Inc.", "", ""),
+    ("Steve Jobs", "", "Steve"),  # a role word as a surname is still a surname
+    ("hr.dept@c.example", "", ""),
+    ("Jo.Park", "", "Jo"),  # a local part shown as a display name
+])
+def test_first_name_of(name: str, email: str, first: str) -> None:
+    assert first_name_of(name, email) == first
+
+
+@pytest.mark.parametrize(("email", "first"), [
+    ("jo.park@x.example", "Jo"), ("hr.dept@c.example", ""), ("the.team@c.example", ""),
+    ("press.office@c.example", ""), ("sales_team@c.example", ""), ("steve.jobs@c.example", "Steve"),
+    ("j.park@x.example", ""), ("KIM.PARK@x.example", "Kim"),
+])
+def test_name_from_address(email: str, first: str) -> None:
+    assert name_from_address(email) == first
+
+
+def test_a_contact_named_by_initial_has_no_first_name(ledger, settings, who) -> None:
+    record = mail("m1", sender="jb@c.example", when=days_ago(5))
+    record = dataclasses.replace(record, sender=Address("jb@c.example", "Baker, J."))
+    ingest_mail(ledger, "home", SyncResult([record], {}), who)
+    assert by_email(ledger, settings)["jb@c.example"].first_name == ""

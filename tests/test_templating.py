@@ -263,6 +263,11 @@ def test_output_is_tidied(tmp_path: Path) -> None:
         ("", "jo.park+lists@example.org", "Jo"),
         ("anna-lena.berg@example.de", "", "Anna-Lena"),
         ("", "élodie.roux@example.fr", "Élodie"),
+        # {{ person | first_name }} on a user's own context: no initial, no shouting, no team.
+        ({"name": "Baker, J.", "email": "jb@c.example"}, "", ""),
+        ({"name": "KIM PARK", "email": "kp@c.example"}, "", "Kim"),
+        ({"name": "The Acme Team", "first_name": ""}, "", ""),
+        ("", "hr.dept@c.example", ""),
     ],
 )
 def test_first_name(value: Any, email: str, expected: str) -> None:
