@@ -9,13 +9,15 @@ its own model to ``AccountConfig`` and its class to ``connectors/registry.py``.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import shlex
 import tomllib
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from types import UnionType
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .durations import Duration, PollInterval
 from .errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 class KeyProblem(ValueError):
@@ -260,7 +264,6 @@ class OutlookAccount(_Account):
     @property
     def lookahead(self) -> timedelta | None:
         return self.calendar_lookahead
-
 
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
@@ -564,16 +567,79 @@ def read_environment() -> Environment:
 
 
 def _unparsable(message: str, variables: dict[tuple[str, ...], str]) -> str:
-    """pydantic-settings names only the field whose JSON failed to parse: name its variable and value."""
-    found = re.search(r'field "([^"]+)"', message)
-    field = found.group(1) if found else ""
-    named = [name for path, name in variables.items() if path == (field,)]
-    if len(named) != 1:
-        return f"environment: {message}"
-    return (
-        f"{_variable_and_value(named[0])}: {field}: not valid JSON; a table or list from the environment "
-        """is written as JSON, like '{"key": 3}' or '["a"]'"""
-    )
+    """Every variable that had to be JSON and is not, named with its value and key path.
+
+    pydantic-settings stops at the first such value and names only its top-level field
+    ("me" for CIRCLEBACK_ME__ADDRESSES), so the variables are checked here one by one.
+    """
+    lines = [
+        f"{_variable_and_value(name)}: {_key_path(path)}: {what}"
+        for path, name in variables.items()
+        if (what := _not_json(path, os.environ[name]))
+    ]
+    return "\n".join(lines) or f"environment: {message}"
+
+
+# Examples for the lists and tables people most often set from the environment.
+_JSON_EXAMPLES = {("me", "addresses"): '["you@example.org"]', ("cadence", "groups"): '{"friends": "6w"}'}
+
+
+def _not_json(path: tuple[str, ...], value: str) -> str | None:
+    """How to write the list or table at ``path``, when its variable must be JSON and is not."""
+    kinds = _kinds_of(_annotation_at(path))
+    if len(kinds) != 1:
+        return None  # an optional table (quiet_hours) may also be a string: pydantic-settings passes it on
+    if get_origin(kinds[0]) is list:
+        of_tables = any(_is_model(kind) for kind in _kinds_of(get_args(kinds[0])[0]))  # accounts, people
+        shape, example = "a list", '[{"key": "value"}]' if of_tables else '["a", "b"]'
+    elif get_origin(kinds[0]) is dict or _is_model(kinds[0]):
+        shape, example = "a table", '{"key": "value"}'
+    else:
+        return None
+    import json  # an error path: not on every start
+
+    try:
+        json.loads(value)
+    except ValueError:
+        return f"{shape} is written as JSON, like {_JSON_EXAMPLES.get(path, example)!r}"
+    return None
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _kinds_of(annotation: Any) -> list[Any]:
+    """The types a value of ``annotation`` may have, ``Annotated`` and unions taken apart."""
+    if get_origin(annotation) is Annotated:
+        return _kinds_of(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return [kind for arg in get_args(annotation) for kind in _kinds_of(arg)]
+    return [annotation]
+
+
+def _annotation_at(loc: tuple[str | int, ...]) -> Any:
+    """The annotation of the value at ``loc`` (pydantic's, union tags included), or None where there is none."""
+    annotation: Any = Settings
+    for part in loc:
+        inner = (_inside(kind, part) for kind in _kinds_of(annotation))
+        annotation = next((a for a in inner if a is not None), None)
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _inside(kind: Any, part: str | int) -> Any:
+    if get_origin(kind) is list:
+        return get_args(kind)[0] if isinstance(part, int) else None
+    if get_origin(kind) is dict:
+        return get_args(kind)[1]
+    if not _is_model(kind):
+        return None
+    if part in kind.model_fields:
+        return kind.model_fields[part].annotation
+    tag = kind.model_fields.get("kind")
+    return kind if tag is not None and part in get_args(tag.annotation) else None  # an account's kind
 
 
 def _variable_and_value(name: str) -> str:
@@ -613,7 +679,7 @@ def _key_path(loc: tuple[str | int, ...]) -> str:
 def _explain(err: dict[str, Any]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling against config.example.toml)"
+        return _unknown_key(tuple(err["loc"]))
     if kind == "union_tag_invalid":
         got = err.get("ctx", {}).get("tag", "?")
         return f"kind: must be one of {', '.join(repr(k) for k in ACCOUNT_KINDS)} (got {got!r})"
@@ -623,6 +689,20 @@ def _explain(err: dict[str, Any]) -> str:
         return "required key is missing"
     msg = str(err["msg"])
     return msg.removeprefix("Value error, ")
+
+
+def _unknown_key(loc: tuple[str | int, ...]) -> str:
+    """What to say of the key at pydantic's ``loc``, with the nearest key its table allows."""
+    table = [key for model in _kinds_of(_annotation_at(loc[:-1])) if _is_model(model) for key in model.model_fields]
+    return f"unknown key{_did_you_mean(str(loc[-1]), table) or ' (check the spelling against config.example.toml)'}"
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    """' (did you mean 'friends'?)' when ``word`` is close to one of ``choices``, else ''."""
+    import difflib  # only when there is a mistake to explain: not on every start
+
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 Problem = tuple[tuple[str | int, ...], str]  # key path, what is wrong and what is allowed
@@ -648,24 +728,36 @@ def format_problems(source: str, problems: list[Problem], env: Environment = NO_
     return "\n".join(lines)
 
 
-def written_config_problems(settings: Settings) -> list[Problem]:
+def written_config_problems(data: dict[str, Any]) -> list[Problem]:
     """Rules for a config a person wrote, checked on load but not by the model.
 
-    Tests and the demo build partial ``Settings`` in code (no addresses, groups as bare labels);
-    a file that circleback runs from must say who the user is and name only groups it declares.
+    Tests and the demo build partial ``Settings`` in code (no addresses); a file that circleback
+    runs from must say who the user is. The rules read the file's (and environment's) raw values,
+    so they run even when the model finds problems too, and every problem is reported at once;
+    a value of the wrong type is left to the model to report.
     """
     problems: list[Problem] = []
-    if not settings.me.addresses:
+    me = data.get("me", {})
+    if isinstance(me, dict) and me.get("addresses", []) == []:
         problems.append((("me", "addresses"), (
             "no address given: without the addresses you write from circleback cannot tell mail you sent "
             'from mail you received; add a line like addresses = ["you@example.org"] under [me]'
         )))  # fmt: skip
-    problems += _unknown_groups(settings)
-    templates_dir = settings.drafting.templates_dir
-    if templates_dir and (what := not_a_folder(Path(templates_dir))):
-        why = f"{templates_dir} {what} (create it, or remove the key to use the built-in templates)"
+    templates_dir = _table(data, "drafting").get("templates_dir")
+    if isinstance(templates_dir, str) and templates_dir and (what := not_a_folder(Path(_expand(templates_dir)))):
+        why = f"{_expand(templates_dir)} {what} (create it, or remove the key to use the built-in templates)"
         problems.append((("drafting", "templates_dir"), why))
     return problems
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """The raw table at ``key``; empty when it is missing or not a table (the model reports that)."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def not_a_folder(path: Path) -> str | None:
@@ -675,62 +767,88 @@ def not_a_folder(path: Path) -> str | None:
     return "is not a folder" if path.exists() else "does not exist"
 
 
-def _unknown_groups(settings: Settings) -> list[Problem]:
-    """Every group a person, a weight or ``linkedin_groups`` names must be a key of ``[cadence] groups``."""
-    known = settings.cadence.groups
-    named: list[tuple[tuple[str | int, ...], str]] = [
-        *((("people", i, "group"), p.group) for i, p in enumerate(settings.people) if p.group),
-        *((("cadence", "weights", g), g) for g in settings.cadence.weights),
-        *((("drafting", "linkedin_groups", i), g) for i, g in enumerate(settings.drafting.linkedin_groups)),
+def group_warnings(data: dict[str, Any]) -> list[Problem]:
+    """One warning per group name that ``[cadence] groups`` does not declare, at the first key naming it.
+
+    Such a group is a label on the default cadence, which is allowed (upgraded configs use groups
+    as labels); the warning catches a typo, which would otherwise lose its cadence without a word.
+    """
+    declared = _table(data, "cadence").get("groups", {})
+    if not isinstance(declared, dict):
+        return []
+    named: dict[str, list[tuple[str | int, ...]]] = {}
+    for loc, group in _named_groups(data):
+        if group not in declared:
+            named.setdefault(group, []).append(loc)
+    return [(locs[0], _undeclared_group(group, sorted(declared), len(locs) - 1)) for group, locs in named.items()]
+
+
+def _named_groups(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every group a person, a weight or ``linkedin_groups`` names, with its key path (other raw types skipped)."""
+    people = data.get("people")
+    linkedin = _table(data, "drafting").get("linkedin_groups")
+    named: list[tuple[tuple[str | int, ...], Any]] = [
+        *((("people", i, "group"), p.get("group")) for i, p in enumerate(_list(people)) if isinstance(p, dict)),
+        *((("cadence", "weights", g), g) for g in _table(_table(data, "cadence"), "weights")),
+        *((("drafting", "linkedin_groups", i), g) for i, g in enumerate(_list(linkedin))),
     ]
-    return [(loc, _not_a_group(group, sorted(known))) for loc, group in named if group not in known]
+    return [(loc, group) for loc, group in named if isinstance(group, str) and group]
 
 
-def _not_a_group(group: str, known: list[str]) -> str:
-    import difflib  # only when there is a mistake to explain: not on every start
-
-    close = difflib.get_close_matches(group, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    now = ", ".join(known) or "(none)"
-    return f"{group!r} is not a group{hint}; groups are the keys of [cadence] groups, now: {now}"
+def _undeclared_group(group: str, declared: list[str], elsewhere: int) -> str:
+    hint = _did_you_mean(group, declared)
+    also = f" (named at {elsewhere} more key{'s' if elsewhere > 1 else ''} too)" if elsewhere else ""
+    now = ", ".join(declared) or "(none)"
+    return (
+        f"{group!r} is not declared in [cadence] groups{hint}, so it is a label on the default cadence{also}; "
+        f"declared: {now}"
+    )
 
 
 def load_settings(path: Path | None, *, environ: bool = True) -> Settings:
     """Read and validate the config file, the environment's CIRCLEBACK_ settings laid over it.
 
     ``path=None`` means all defaults, without the rules of ``written_config_problems``;
-    ``environ=False`` (the demo, tests) ignores the environment.
+    ``environ=False`` (the demo, tests) ignores the environment. Warnings (``group_warnings``)
+    are logged, so ``config check`` and the service's log show them; problems raise one
+    ``ConfigError`` with a line each.
     """
-    data: dict[str, Any] = {}
+    data = _read_config(path) if path is not None else {}
     source = str(path) if path else "(defaults)"
-    if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(
-                f"{path}: no such file (copy config.example.toml there, or pass --config)"
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read: {exc}") from None
-    if isinstance(data.get("people_file"), str):
-        data = _with_people_file(data, Path(path) if path else None)
     env = read_environment() if environ else NO_ENVIRONMENT
+    data = _merged(data, env.values)
+    problems = written_config_problems(data) if path is not None else []
+    warnings = group_warnings(data) if path is not None else []
+    for line in format_problems(source, warnings, env).splitlines():
+        log.warning("%s", line)
     try:
-        settings = Settings(**_merged(data, env.values))
+        settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(format_problems(source, _problems(exc), env)) from None
-    problems = written_config_problems(settings) if path is not None else []
+        raise ConfigError(format_problems(source, _problems(exc) + problems, env)) from None
     if problems:
         raise ConfigError(format_problems(source, problems, env))
     return settings
 
 
-def _with_people_file(data: dict[str, Any], config_path: Path | None) -> dict[str, Any]:
+def _read_config(path: Path) -> dict[str, Any]:
+    """The config file's TOML, with ``people_file``'s people added."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file (run `circleback config init` to write a commented one there, or pass --config FILE)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return _with_people_file(data, Path(path)) if isinstance(data.get("people_file"), str) else data
+
+
+def _with_people_file(data: dict[str, Any], config_path: Path) -> dict[str, Any]:
     """``[[people]]`` from ``people_file`` appended to the config's own; a relative path is beside the config."""
     target = Path(_expand(data["people_file"]))
-    if not target.is_absolute() and config_path is not None:
+    if not target.is_absolute():
         target = config_path.parent / target
     try:
         extra = tomllib.loads(target.read_text(encoding="utf-8"))

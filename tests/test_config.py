@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -90,6 +93,10 @@ path = "~/.calendars/personal"
             "accounts[1].name: 'a' is already the name of accounts[0]; each account needs its own name",
         ),
         ('[cadence]\ndefault = "15m"\n', 'cadence.default: \'15m\': "m" could mean minutes or months; write "15min"'),
+        (
+            '[[accounts]]\nname = "a"\nkind = "ics"\npath = "x"\npoll_interval = "15m"\n',
+            'accounts[0].poll_interval: \'15m\': "m" could mean minutes or months; write "15min" for minutes',
+        ),
     ],
 )
 def test_errors_name_file_key_and_what_is_allowed(tmp_path: Path, text: str, expected: str) -> None:
@@ -104,9 +111,40 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(path, environ=False)
     lines = str(info.value).splitlines()
-    assert len(lines) == 2
-    assert any("me.timezne: unknown key" in ln for ln in lines)
-    assert any("drafting.budgt: unknown key" in ln for ln in lines)
+    assert len(lines) == 3
+    assert any("me.timezne: unknown key (did you mean 'timezone'?)" in ln for ln in lines)
+    assert any("drafting.budgt: unknown key (check the spelling" in ln for ln in lines)
+    assert any("me.addresses: no address given" in ln for ln in lines)
+
+
+def test_the_model_and_the_written_config_rules_report_in_one_round(tmp_path: Path) -> None:
+    """A bad value, a missing address and a missing templates folder: one error with all three."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[me]\nname = "Ada"\n[cadence]\ndefault = "3m"\n'
+                    f'[drafting]\ntemplates_dir = "{tmp_path / "tmpl"}"\n', encoding="utf-8")
+    assert sorted(load_error(path).splitlines()) == sorted([
+        f'{path}: cadence.default: \'3m\': "m" could mean minutes or months; write "3min" for minutes or "3mo" '
+        "for months",
+        f"{path}: me.addresses: no address given: without the addresses you write from circleback cannot tell "
+        'mail you sent from mail you received; add a line like addresses = ["you@example.org"] under [me]',
+        f"{path}: drafting.templates_dir: {tmp_path / 'tmpl'} does not exist (create it, or remove the key to use "
+        "the built-in templates)",
+    ])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[drafting]\nbudget_per_wek = 3\n", "drafting.budget_per_wek: unknown key (did you mean 'budget_per_week'?)"),
+        ("[draftng]\nbudget_per_week = 3\n", "draftng: unknown key (did you mean 'drafting'?)"),
+        ('[[accounts]]\nname = "m"\nkind = "imap"\nhost = "h"\nusername = "u"\npassword_env = "P"\nfolder = []\n',
+         "accounts[0].folder: unknown key (did you mean 'folders'?)"),
+        ('[[people]]\nname = "Ann"\ngroups = "friends"\n', "people[0].groups: unknown key (did you mean 'group'?)"),
+    ],
+)
+def test_an_unknown_key_gets_the_nearest_key_of_its_table(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    assert load_error(path) == f"{path}: {expected}"
 
 
 def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
@@ -116,8 +154,10 @@ def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no such file .*config.example.toml"):
+    with pytest.raises(ConfigError) as info:
         load_settings(tmp_path / "nope.toml")
+    assert str(info.value) == (f"{tmp_path / 'nope.toml'}: no such file (run `circleback config init` to write a "
+                               "commented one there, or pass --config FILE)")
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,7 +178,7 @@ def test_environment_errors_name_the_variable_and_its_value_not_the_file(
         "environment variable CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK='lots': drafting.budget_per_week: "
         "Input should be a valid integer, unable to parse string as an integer",
         "environment variable circleback_goals__people_per_mnth='4': goals.people_per_mnth: "
-        "unknown key (check the spelling against config.example.toml)",
+        "unknown key (did you mean 'people_per_month'?)",
         f"{path}: drafting.budget: unknown key (check the spelling against config.example.toml)",  # the file's own
     ])
 
@@ -180,11 +220,40 @@ def test_the_clis_own_variables_are_not_settings(tmp_path: Path, monkeypatch: py
     assert load_settings(write(tmp_path, "[goals]\npeople_per_month = 4\n")).goals.people_per_month == 4
 
 
-def test_unparsable_environment_json_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CIRCLEBACK_GOALS", "people_per_month=4")  # a table must be JSON
+ADDRESSES, GROUPS = '["you@example.org"]', '{"friends": "6w"}'
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("CIRCLEBACK_GOALS", "people_per_month=4", """goals: a table is written as JSON, like '{"key": "value"}'"""),
+        ("CIRCLEBACK_ME__ADDRESSES", "x@y.org", f"me.addresses: a list is written as JSON, like {ADDRESSES!r}"),
+        ("CIRCLEBACK_ME__ADDRESSES", "'bad'", "me.addresses: a list is written as JSON"),
+        ("CIRCLEBACK_CADENCE__GROUPS", "{bad", f"cadence.groups: a table is written as JSON, like {GROUPS!r}"),
+        ("circleback_filters__ignore_domains", "a.example", "filters.ignore_domains: a list is written as JSON"),
+        ("CIRCLEBACK_ACCOUNTS", "home", """accounts: a list is written as JSON, like '[{"key": "value"}]'"""),
+    ],
+)
+def test_unparsable_environment_json_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    """pydantic-settings names only the top-level field ("me"): the message names the variable, its value and key."""
+    monkeypatch.setenv("CIRCLEBACK_ME__NAME", "Ada")  # a plain string beside it: not JSON, and not to blame
+    monkeypatch.setenv(variable, value)
     message = load_error(write(tmp_path, ""), environ=True)
-    assert message.startswith("environment variable CIRCLEBACK_GOALS='people_per_month=4': goals: not valid JSON;")
-    assert str(tmp_path) not in message
+    assert message.startswith(f"environment variable {variable}={value!r}: {expected}")
+    assert len(message.splitlines()) == 1 and str(tmp_path) not in message
+
+
+def test_every_unparsable_variable_is_named_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIRCLEBACK_ME__ADDRESSES", "x@y.org")
+    monkeypatch.setenv("CIRCLEBACK_CADENCE__GROUPS", "{bad")
+    monkeypatch.setenv("CIRCLEBACK_DRAFTING__QUIET_HOURS", "21:00-07:00")  # a table or a string: fine as it is
+    lines = load_error(write(tmp_path, ""), environ=True).splitlines()
+    assert [line.split(":")[0] for line in sorted(lines)] == [
+        "environment variable CIRCLEBACK_CADENCE__GROUPS='{bad'",
+        "environment variable CIRCLEBACK_ME__ADDRESSES='x@y.org'",
+    ]
 
 
 def test_quiet_hours_wrap_midnight(tmp_path: Path) -> None:
@@ -194,18 +263,42 @@ def test_quiet_hours_wrap_midnight(tmp_path: Path) -> None:
     assert not q.contains(time(7, 30)) and not q.contains(time(12, 0))
 
 
-def test_a_group_must_be_declared_and_a_typo_gets_a_suggestion(tmp_path: Path) -> None:
-    groups = '[cadence]\ngroups = { friends = "6w", work = "monthly" }\n'
-    ok = write(tmp_path, groups + '[[people]]\nname = "Ann"\ngroup = "friends"\n')
-    assert load_settings(ok, environ=False).people[0].group == "friends"
-    path = write(tmp_path, groups.replace("}", "}\nweights = { wrok = 2.0 }")
-                 + '[drafting]\nlinkedin_groups = ["mentors"]\n[[people]]\nname = "Ann"\ngroup = "frends"\n')
-    known = "groups are the keys of [cadence] groups, now: friends, work"
-    assert sorted(load_error(path).splitlines()) == sorted([
-        f"{path}: people[0].group: 'frends' is not a group (did you mean 'friends'?); {known}",
-        f"{path}: cadence.weights.wrok: 'wrok' is not a group (did you mean 'work'?); {known}",
-        f"{path}: drafting.linkedin_groups[0]: 'mentors' is not a group; {known}",
+def test_an_undeclared_group_is_a_label_with_one_warning_and_a_typo_gets_a_suggestion(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    groups = '[cadence]\ngroups = { friends = "6w", work = "monthly" }\nweights = { wrok = 2.0 }\n'
+    people = "".join(f'[[people]]\nname = "{n}"\ngroup = "{g}"\n' for n, g in
+                     [("Ann", "frends"), ("Bo", "climbing"), ("Cy", "climbing"), ("Di", "friends")])
+    path = write(tmp_path, groups + '[drafting]\nlinkedin_groups = ["climbing"]\n' + people)
+    with caplog.at_level(logging.WARNING, logger="circleback.daemon.config"):
+        settings = load_settings(path, environ=False)
+    assert [p.group for p in settings.people] == ["frends", "climbing", "climbing", "friends"]
+    known = "declared: friends, work"
+    assert sorted(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING) == sorted([
+        f"{path}: people[0].group: 'frends' is not declared in [cadence] groups (did you mean 'friends'?), "
+        f"so it is a label on the default cadence; {known}",
+        f"{path}: cadence.weights.wrok: 'wrok' is not declared in [cadence] groups (did you mean 'work'?), "
+        f"so it is a label on the default cadence; {known}",
+        f"{path}: people[1].group: 'climbing' is not declared in [cadence] groups, "
+        f"so it is a label on the default cadence (named at 2 more keys too); {known}",
     ])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="circleback.daemon.config"):
+        load_settings(write(tmp_path, groups.replace("wrok", "work") + '[[people]]\nname = "Di"\ngroup = "work"\n'),
+                      environ=False)
+    assert caplog.records == []  # declared groups: nothing to say
+
+
+def test_config_check_prints_the_warning_and_passes(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[people]]\nname = "Bo"\ngroup = "climbing"\n')
+    command = [sys.executable, "-m", "circleback.daemon.cli", "--config", str(path), "config", "check"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.splitlines() == [
+        f"WARNING circleback.daemon.config: {path}: people[0].group: 'climbing' is not declared in [cadence] groups, "
+        "so it is a label on the default cadence; declared: (none)"
+    ]
+    assert f"{path}: ok" in out.stdout
 
 
 @pytest.mark.parametrize("me", ['[me]\nname = "Ada"\n', '[me]\naddresses = []\n', ""])
