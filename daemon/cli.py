@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from . import controllers
-from .cli_support import HelpGroup, console
+from .cli_support import HelpGroup, command, command_prefix, complete_commands, console
 from .cli_support import handle_errors as _handle_errors
 from .cli_support import parse_now as _parse_now
 from .config import Settings, load_settings
@@ -25,7 +25,6 @@ from .planner import Standing
 class Context:
     def __init__(self, config: Path | None, state_dir: Path | None) -> None:
         self.config_path = config or controllers.default_config_path()
-        self.config_given = config is not None
         self.state_dir = state_dir or controllers.default_state_dir()
 
     def settings(self) -> Settings:
@@ -101,8 +100,8 @@ def demo(directory: Path | None, fresh: bool, now_text: str | None) -> None:
     print_demo_intros(result)
     for line in result.problems:
         _print_problem(line)
-    console().print(f"\nRan in {result.seconds:.2f}s. Try: circleback --config {result.config_path} "
-                  f"--state-dir {result.state_dir} status")
+    console().print(f"\nRan in {result.seconds:.2f}s. Try: "
+                    f"{command_prefix(result.config_path, result.state_dir)} status", markup=False)
 
 
 def _print_draft_file(path: Path) -> None:
@@ -141,8 +140,9 @@ def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
     Exit codes:
       0   --once: every account synced; otherwise: stopped by SIGTERM/SIGINT
       73  state directory unusable, or another instance running
-      75  --once: an account failed (any others synced; the next run retries it)
-      77  every account needs authorising, or its credential was revoked
+      75  --once: an account failed, none needs authorising (the next run retries it)
+      77  --once: an account needs authorising (any others synced); otherwise:
+          every account needs authorising, or its credential was revoked
       78  invalid config at start
 
     \b
@@ -157,7 +157,7 @@ def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
         with controllers.instance_lock(obj.state_dir):
             report = _one_cycle(obj, settings, _parse_now(now_text))
             _record_once(obj.state_dir, report)
-        _print_cycle(report)
+        _print_cycle(obj, report)
         code = _once_exit_code(report)
         if code:
             sys.exit(code)
@@ -207,25 +207,35 @@ def _record_once(state_dir: Path, report: Any) -> None:
 
 
 def _once_exit_code(report: Any) -> int:
-    """0, or why not: 77 when every account needs authorising (as the service exits), else 75."""
+    """0, or why not: 77 when any account needs authorising, else 75.
+
+    An account that needs the user must not read as "try again later": cron would retry it
+    for ever and the user, never told, would never sign in again.
+    """
     from .service import AllAccountsRevoked
 
-    failed = [a.name for a in report.accounts if a.error]
+    total = len(report.accounts)
+    failed = [a for a in report.accounts if a.error]
     if not failed:
         return 0
-    if all(a.needs_auth for a in report.accounts):
-        click.echo("error: every account needs authorising (see above); nothing was synced", err=True)
-        return AllAccountsRevoked.exit_code
-    others = "the others were synced" if len(failed) < len(report.accounts) else "nothing was synced"
-    click.echo(f"error: {len(failed)} of {len(report.accounts)} account(s) failed ({', '.join(failed)}); {others}",
-               err=True)
-    return EX_TEMPFAIL
+    unauthorised = [a.name for a in failed if a.needs_auth]
+    broken = [a.name for a in failed if not a.needs_auth]
+    parts = []
+    if unauthorised:
+        parts.append(f"{len(unauthorised)} of {total} account(s) need authorising ({', '.join(unauthorised)}; "
+                     "see above)")
+    if broken:
+        parts.append(f"{len(broken)} of {total} account(s) failed ({', '.join(broken)})")
+    parts.append("the others were synced" if len(failed) < total else "nothing was synced")
+    click.echo("error: " + "; ".join(parts), err=True)
+    return AllAccountsRevoked.exit_code if unauthorised else EX_TEMPFAIL
 
 
-def _account_line(acc: Any) -> str:
+def _account_line(obj: Context, acc: Any) -> str:
     """``home (maildir): 120 messages (80 personal)``, or what went wrong, once."""
     if acc.error:
-        return f"{acc.name} ({acc.kind}): {'needs authorising' if acc.needs_auth else 'failed'}: {acc.error}"
+        why = complete_commands(obj, str(acc.error))
+        return f"{acc.name} ({acc.kind}): {'needs authorising' if acc.needs_auth else 'failed'}: {why}"
     parts = []
     if acc.mail:
         parts.append(f"{acc.mail.records} messages ({acc.mail.counted} personal)")
@@ -242,9 +252,9 @@ def _print_problem(line: str) -> None:
     console().print(f"[yellow]problem:[/] {escape(line)}")
 
 
-def _print_cycle(report: Any) -> None:
+def _print_cycle(obj: Context, report: Any) -> None:
     for acc in report.accounts:
-        console().print(_account_line(acc), markup=False)
+        console().print(_account_line(obj, acc), markup=False)
     ob = report.outbox
     console().print(f"drafts: {len(ob.created)} written, {len(ob.reconciled)} reconciled, "
                   f"{len(ob.sent)} sent by you, {len(ob.deleted)} deleted by you")
@@ -308,11 +318,11 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     now = controllers.utcnow()
     rows = controllers.standings(ledger, settings, now)
     if as_json:
-        _hint_if_never_synced(ledger, err=True)  # stdout stays a JSON array
+        _hint_if_never_synced(obj, ledger, err=True)  # stdout stays a JSON array
         click.echo(_json_lines([controllers.person_json(s) for s in rows]))
         return
     _print_standings(rows if show_all else rows[:30], now, title="circleback status")
-    _hint_if_never_synced(ledger)
+    _hint_if_never_synced(obj, ledger)
     goal = controllers.month_goal(ledger, settings, now)
     console().print(controllers.goal_line(goal, controllers.goal_streak(ledger, settings, now)), markup=False)
     from .lifecycle import stale_entries
@@ -322,7 +332,7 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     stale = len(stale_entries(ledger))
     stale_note = f" ({stale} stale: they wrote first)" if stale else ""
     console().print(f"Drafts waiting for you: {len(waiting)}{stale_note}.")
-    _print_service_status(read_status(obj.state_dir))
+    _print_service_status(obj, read_status(obj.state_dir))
 
 
 def _json_lines(items: list[dict[str, Any]]) -> str:
@@ -335,14 +345,14 @@ def _json_lines(items: list[dict[str, Any]]) -> str:
     return "[\n" + ",\n".join(json.dumps(item, separators=(",", ":")) for item in items) + "\n]"
 
 
-def _hint_if_never_synced(ledger: Any, *, err: bool = False) -> bool:
+def _hint_if_never_synced(obj: Context, ledger: Any, *, err: bool = False) -> bool:
     if not controllers.never_synced(ledger):
         return False
-    click.echo("Nothing synced yet: run `circleback run --once` first.", err=err)
+    click.echo(f"Nothing synced yet: run `{command(obj, 'run', '--once')}` first.", err=err)
     return True
 
 
-def _print_service_status(svc: dict[str, Any] | None) -> None:
+def _print_service_status(obj: Context, svc: dict[str, Any] | None) -> None:
     """What the service, or the last `run --once`, said: its summary, a rejected config edit, failing accounts."""
     from .service import ONCE_STATE
 
@@ -357,7 +367,7 @@ def _print_service_status(svc: dict[str, Any] | None) -> None:
     for name, acc in svc.get("accounts", {}).items():
         if acc.get("paused") or acc.get("last_error"):
             state = "paused" if acc.get("paused") else "failing"
-            console().print(f"  {name}: {state}: {acc.get('last_error', '')}", markup=False)
+            console().print(f"  {name}: {state}: {complete_commands(obj, acc.get('last_error', ''))}", markup=False)
 
 
 @main.command()
@@ -386,8 +396,8 @@ def plan(obj: Context, do_sync: bool) -> None:
         with controllers.instance_lock(obj.state_dir):
             for acc in engine.sync():
                 if acc.error:
-                    console().print(_account_line(acc), markup=False)
-    if _hint_if_never_synced(ledger):
+                    console().print(_account_line(obj, acc), markup=False)
+    if _hint_if_never_synced(obj, ledger):
         return
     the_plan = plan_cycle(ledger, settings, now)
     if the_plan.quiet:

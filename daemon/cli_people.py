@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from .config import Settings
 from .durations import parse_duration
 from .errors import CirclebackError
 from .ledger import Ledger, OutboxEntry
+
+MIN_SNOOZE = timedelta(days=1)
 
 
 def _now(text: str | None) -> datetime:
@@ -87,6 +89,9 @@ def snooze(obj: Any, person: str, length: str, now_text: str | None) -> None:
         duration = parse_duration(length)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="LENGTH") from None
+    if duration < MIN_SNOOZE:  # "until" is a date: 15min would snooze until today, which does nothing
+        raise click.BadParameter(f"{length!r}: snooze is for days or longer: e.g. 3d, 2w, 3mo",
+                                 param_hint="LENGTH")
     with _state(obj) as (settings, ledger):
         who, until = do_snooze(ledger, settings, person, duration, _now(now_text))
     click.echo(f"{who.display_name}: snoozed until {until.astimezone(settings.me.zone):%Y-%m-%d}.")

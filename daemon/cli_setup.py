@@ -9,13 +9,18 @@ them too. ``daemon/cli.py`` registers the commands (``config.add_command(config_
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
+
+from .cli_support import command_prefix
 
 EXAMPLE_CONFIG = "config.example.toml"
 UNIT_FILES = {"user": "systemd/circleback.service", "system": "systemd/circleback-system.service"}
@@ -51,12 +56,41 @@ def read_packaged(name: str) -> bytes:
 
 
 def write_example_config(path: Path) -> None:
-    """The example config at ``path``, 0600 from the first byte; FileExistsError if there is a file."""
+    """The example config at ``path``, 0600 from the first byte; FileExistsError if there is one.
+
+    Written whole or not at all: a temp file beside it (mkstemp makes it 0600), synced, then
+    linked into place, which fails if ``path`` exists. A full disk leaves no half a config
+    that the next ``init`` would refuse to replace.
+    """
     text = read_packaged(EXAMPLE_CONFIG)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError:  # a file where the folder should be: not "the config already exists"
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from None
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _link_new(temp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):  # moved into place where links are not supported
+            os.unlink(temp)
+
+
+def _link_new(temp: str, path: Path) -> None:
+    """``temp`` also at ``path``, never over an existing file."""
+    try:
+        os.link(temp, path)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP):
+            raise
+        # No hard links on this file system (vfat, some FUSE mounts): look, then rename. Only
+        # another `config init` in the same instant could slip in between.
+        if path.exists():
+            raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None
+        os.rename(temp, path)
 
 
 @click.command("init")
@@ -70,13 +104,16 @@ def config_init(obj: Any) -> None:
       circleback --config ./trial.toml config init
     """
     path = Path(obj.config_path)
+    if path.is_dir():
+        raise click.ClickException(f"{path} is a folder; give --config the path of the file to write, "
+                                   f"e.g. --config {path / 'config.toml'}")
     try:
         write_example_config(path)
     except FileExistsError:
         raise click.ClickException(f"{path} already exists; edit it, or move it away to start again") from None
     except OSError as exc:
         raise click.ClickException(f"{path}: cannot write the config: {exc.strerror}") from None
-    cmd = f"circleback --config {path}" if obj.config_given else "circleback"
+    cmd = command_prefix(path, obj.state_dir)
     click.echo(f"Wrote {path} (mode 0600), the documented example. Next:\n"
                "  1. edit it:          your name, addresses and time zone under [me], then your [[accounts]]\n"
                f"  2. check it:         {cmd} config check\n"
@@ -116,9 +153,39 @@ def unit_text(scope: str, command: list[str]) -> str:
     return _EXEC_START.sub(lambda _: exec_start, text, count=1)
 
 
-def hidden_by_sandbox(scope: str, executable: str) -> str:
-    """The folder holding ``executable`` that the unit's sandbox hides, or ""."""
-    return next((d for d in HIDDEN_FROM[scope] if Path(executable).is_relative_to(d)), "")
+def hidden_by_sandbox(scope: str, path: str) -> str:
+    """The folder holding ``path`` that the unit's sandbox hides, or ""."""
+    return next((d for d in HIDDEN_FROM[scope] if Path(path).is_relative_to(d)), "")
+
+
+def what_the_service_runs(command: list[str]) -> dict[str, str]:
+    """Each path the service needs to see, and what it is.
+
+    Not only the script: a venv's python is a symlink that may resolve into /root/.pyenv, and an
+    editable install imports its code from the source checkout, wherever that is.
+    """
+    return {command[0]: "the circleback command",
+            str(Path(sys.executable).resolve()): "the Python it runs on",
+            str(code_folder()): "circleback's code"}
+
+
+def code_folder() -> Path:
+    """Where circleback's code is imported from: site-packages, or an editable install's checkout."""
+    return packaged_file("").resolve()  # the ``circleback`` package folder (see packaged_file)
+
+
+def sandbox_warnings(scope: str, command: list[str]) -> list[str]:
+    """One line for each path the service needs that the unit's sandbox hides."""
+    lines = []
+    for path, what in what_the_service_runs(command).items():
+        hidden = hidden_by_sandbox(scope, path)
+        if hidden:
+            lines.append(f"warning: {path} ({what}) is under {hidden}, which this unit's sandbox hides from "
+                         "the service")
+    if lines:
+        lines.append("warning: install circleback outside it (e.g. a venv in /opt or /usr/local, not an editable "
+                     "install) before enabling the unit")
+    return lines
 
 
 @click.command("systemd-unit")
@@ -140,7 +207,5 @@ def systemd_unit(scope: str) -> None:
     """
     command = circleback_command()
     click.echo(unit_text(scope, command), nl=False)
-    hidden = hidden_by_sandbox(scope, command[0])
-    if hidden:
-        click.echo(f"warning: {command[0]} is under {hidden}, which this unit's sandbox hides from the service; "
-                   "install circleback outside it (e.g. in /opt or /usr/local) before enabling the unit", err=True)
+    for line in sandbox_warnings(scope, command):
+        click.echo(line, err=True)

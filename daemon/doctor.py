@@ -1,8 +1,10 @@
 """``circleback doctor``: check what a months-long unattended run depends on, and say how to fix it.
 
 Each check returns a :class:`Check`: passed, failed (the command exits non-zero),
-or a hint (worth knowing, not wrong: e.g. the unit file is not installed).
-Nothing here writes anything but a probe file it removes again.
+a hint (worth knowing, not wrong: e.g. the unit file is not installed), or skipped
+(it needs something an earlier check found broken: a state directory that is a file).
+Nothing here writes anything but a probe file it removes again. A check the file
+system refuses (EACCES on a folder above) is one line saying so, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from typing import Any
 from circleback.connectors.base import ConnectorError
 
 from . import controllers
+from .cli_support import command_prefix
 from .config import Settings, load_settings
 from .errors import CirclebackError
 
-PASS, FAIL, HINT = "pass", "FAIL", "hint"
+PASS, FAIL, HINT, SKIP = "pass", "FAIL", "hint", "skip"
 EARLIEST_SANE = datetime(2024, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)  # state written "tomorrow" means the clock went back
 NETWORK_TIMEOUT = 5.0
 LOCAL_KINDS = ("maildir", "mbox", "ics")
+GOOGLE_KINDS = ("gmail", "google_calendar")
+OAUTH_KINDS = (*GOOGLE_KINDS, "outlook")
 MIN_JINJA = (3, 1)
 
 
@@ -48,26 +53,44 @@ class Check:
 
 def run_checks(config_path: Path, state_dir: Path, *, now: datetime | None = None,
                home: Path | None = None) -> list[Check]:
+    cli = command_prefix(config_path, state_dir)  # the fixes name the same --config and --state-dir
     checks: list[Check] = []
-    settings = _check_config(config_path, checks)
-    checks += check_state_dir(state_dir)
-    checks += check_tokens(state_dir)
+    settings = _check_config(config_path, checks, cli)
+    state = safely("state dir", check_state_dir, state_dir)
+    checks += state
+    usable = not any(c.name == "state dir" and c.failed for c in state)
+    checks += safely("token files", check_tokens, state_dir) if usable else [skipped("token files")]
     if settings is not None:
-        checks += check_accounts(settings, state_dir)
-    checks.append(check_clock(state_dir, now or datetime.now(UTC)))
+        checks += check_accounts(settings, state_dir if usable else None, cli)
+    checks += safely("clock", check_clock, state_dir if usable else None, now or datetime.now(UTC))
     checks += check_versions()
-    checks.append(check_unit(home or Path.home()))
-    checks += check_service_status(state_dir)
+    checks += safely("systemd unit", check_unit, home or Path.home(), outcome=HINT)
+    checks += check_service_status(state_dir, cli) if usable else [skipped("service")]
     return checks
 
 
-def _check_config(path: Path, checks: list[Check]) -> Settings | None:
+def safely(name: str, check: Callable[..., Check | list[Check]], *args: Any, outcome: str = FAIL) -> list[Check]:
+    """What ``check`` found, or one line for what the file system refused it (e.g. HOME=/root, not root)."""
+    try:
+        found = check(*args)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return [Check(name, outcome, f"could not look: {where}{exc.strerror or exc}",
+                      "run doctor as the user circleback runs as, or fix the permissions on the way there")]
+    return found if isinstance(found, list) else [found]
+
+
+def skipped(name: str) -> Check:
+    return Check(name, SKIP, "not run: the state directory is unusable (see above)")
+
+
+def _check_config(path: Path, checks: list[Check], cli: str) -> Settings | None:
     try:
         settings = load_settings(path)
     except CirclebackError as exc:
         checks.append(Check("config", FAIL, str(exc).replace("\n", "; "),
-                            f"edit {path} (`circleback config init` writes a commented example when there is "
-                            "none); `circleback config check` re-checks it"))
+                            f"edit {path} (`{cli} config init` writes a commented example when there is "
+                            f"none); `{cli} config check` re-checks it"))
         return None
     checks.append(Check("config", PASS, f"{path}: valid, {len(settings.accounts)} account(s)"))
     return settings
@@ -77,7 +100,12 @@ def _check_config(path: Path, checks: list[Check]) -> Settings | None:
 
 
 def check_state_dir(state_dir: Path) -> list[Check]:
-    if not state_dir.exists():
+    """A "state dir" FAIL first when it is no folder at all: what needs the state is then skipped."""
+    found = next(p for p in (state_dir, *state_dir.parents) if p.exists())  # "." or "/" at the latest
+    if not found.is_dir():
+        where = f"{found} is not a directory" + (f", so {state_dir} cannot be made" if found != state_dir else "")
+        return [Check("state dir", FAIL, where, "move it away, or pass --state-dir a folder")]
+    if found != state_dir:
         return [Check("state dir", HINT, f"{state_dir} does not exist yet; the first run creates it 0700")]
     mode = stat.S_IMODE(state_dir.stat().st_mode)
     out = [_writable(state_dir)]
@@ -114,15 +142,19 @@ def check_tokens(state_dir: Path) -> list[Check]:
 # -- accounts ---------------------------------------------------------------------------------
 
 
-def check_accounts(settings: Settings, state_dir: Path | None = None) -> list[Check]:
+def check_accounts(settings: Settings, state_dir: Path | None, cli: str = "circleback") -> list[Check]:
+    """Each account's connector and token; ``state_dir`` None: it is unusable, token checks are skipped."""
     if not settings.accounts:
         return [Check("accounts", FAIL, "no [[accounts]] in the config: nothing to read",
-                      "add one (`circleback config init` writes a commented example); "
+                      f"add one (`{cli} config init` writes a commented example); "
                       "`circleback demo` shows it working without one")]
     checks = []
     for account in settings.accounts:
-        checks.append(check_account(settings, account, state_dir))
-        checks += check_account_token(account, state_dir)
+        checks += safely(f"account {account.name}", check_account, settings, account, state_dir)
+        if state_dir is None:
+            checks += [skipped(f"token {account.name}")] if account.kind in OAUTH_KINDS else []
+        else:
+            checks += safely(f"token {account.name}", check_account_token, account, state_dir, cli)
     return checks
 
 
@@ -141,24 +173,19 @@ def check_account(settings: Settings, account: Any, state_dir: Path | None = Non
     return _network_reachable(name, account)
 
 
-def check_account_token(account: Any, state_dir: Path | None) -> list[Check]:
+def check_account_token(account: Any, state_dir: Path | None, cli: str = "circleback") -> list[Check]:
     """Where an OAuth account's token is, looked up exactly as ``auth`` writes it and ``run`` reads it."""
-    if account.kind in ("gmail", "google_calendar"):
+    if account.kind in GOOGLE_KINDS:
         from circleback.connectors.google_auth import token_path as where
-
-        provider = "google"
     elif account.kind == "outlook":
         from circleback.connectors.ms_auth import token_cache_path as where
-
-        provider = "microsoft"
     else:
         return []
     name = f"token {account.name}"
     home, found = where(account, state_dir, sign_in=True), where(account, state_dir)
     if not found.exists():
-        flag = f"--state-dir {shlex.quote(str(state_dir))} " if state_dir else ""
         return [Check(name, FAIL, f"no token at {home}: not signed in yet",
-                      f"circleback {flag}auth {provider} {account.name}")]
+                      _sign_in(cli, account.name, account.kind))]
     if found != home:
         return [Check(name, HINT, f"found at {found}, outside the state directory (used as it is)",
                       f"mv {shlex.quote(str(found))} {shlex.quote(str(home))}")]
@@ -200,11 +227,12 @@ def _host_port(account: Any) -> tuple[str, int]:
 # -- the machine ------------------------------------------------------------------------------
 
 
-def check_clock(state_dir: Path, now: datetime) -> Check:
+def check_clock(state_dir: Path | None, now: datetime) -> Check:
+    """The time is sane and not behind the state's files (``state_dir`` None: only the first)."""
     if now < EARLIEST_SANE:
         return Check("clock", FAIL, f"the system clock says {now:%Y-%m-%d}: before 2024",
                      "enable time sync: timedatectl set-ntp true")
-    newest = _newest_mtime(state_dir.glob("*") if state_dir.is_dir() else [])
+    newest = _newest_mtime(state_dir.glob("*") if state_dir and state_dir.is_dir() else [])
     if newest and newest - now > FUTURE_TOLERANCE:
         return Check("clock", FAIL, f"state was written at {newest:%Y-%m-%d %H:%M}Z, after now "
                      f"({now:%Y-%m-%d %H:%M}Z): the clock jumped back", "timedatectl set-ntp true; then check the time")
@@ -252,7 +280,7 @@ def check_unit(home: Path, system_dir: Path = Path("/etc/systemd/system")) -> Ch
                  "systemctl --user daemon-reload && systemctl --user enable --now circleback")
 
 
-def check_service_status(state_dir: Path) -> list[Check]:
+def check_service_status(state_dir: Path, cli: str = "circleback") -> list[Check]:
     from .service import ONCE_STATE, read_status
 
     status = read_status(state_dir)
@@ -261,18 +289,28 @@ def check_service_status(state_dir: Path) -> list[Check]:
     if status.get("reload_error"):
         return [Check("service", HINT, f"the running service rejected a config edit: {status['reload_error']}",
                       "fix the file; it reloads on save (or systemctl --user reload circleback)")]
-    paused = [n for n, a in status.get("accounts", {}).items() if a.get("paused")]
+    accounts = status.get("accounts", {})
+    paused = [n for n, a in accounts.items() if a.get("paused")]
     if paused:
+        how = "; ".join(_sign_in(cli, n, accounts[n].get("kind", "")) for n in paused)
         if status.get("state") == ONCE_STATE:  # written by `run --once`, not by the service
             return [Check("service", FAIL, f"the last `run --once` could not sign in: {', '.join(paused)}",
-                          "authorise each with `circleback auth google|microsoft NAME`, then run again")]
+                          f"{how}; then run again")]
         return [Check("service", FAIL, f"paused, credential revoked: {', '.join(paused)}",
-                      "re-authorise the account, then reload or restart circleback")]
+                      f"{how}; then reload or restart circleback")]
     return [Check("service", PASS, f"{status.get('state')}: {status.get('summary')}")]
+
+
+def _sign_in(cli: str, account: str, kind: str) -> str:
+    """How to sign ``account`` in again: an ``auth`` command, or (IMAP, CalDAV) its login in the config."""
+    provider = "google" if kind in GOOGLE_KINDS else "microsoft" if kind == "outlook" else ""
+    if provider:
+        return f"{cli} auth {provider} {shlex.quote(account)}"
+    return f"correct {account}'s login or password in the config"
 
 
 def format_check(check: Check) -> list[str]:
     lines = [f"{check.outcome:4}  {check.name}: {check.detail}"]
-    if check.fix and check.outcome != PASS:
+    if check.fix and check.outcome in (FAIL, HINT):
         lines.append(f"      fix: {check.fix}")
     return lines

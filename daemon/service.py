@@ -571,7 +571,10 @@ class Service:
         connector = self.connectors.pop(name, None)
         if connector is not None:
             connector.close()
-        log.error("account %s: paused, credential revoked: %s (re-authorise, then reload)", name, why)
+        from .cli_support import complete_commands  # the command to run, with this service's --config/--state-dir
+
+        log.error("account %s: paused, credential revoked: %s (re-authorise, then reload)", name,
+                  complete_commands(self, why))
 
     def _log_cycle(self, report: CycleReport) -> None:
         new = sum((a.mail.records if a.mail else 0) + (a.events.records if a.events else 0) for a in report.accounts)

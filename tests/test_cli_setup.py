@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
+import os
 import stat
 import sys
 import tomllib
@@ -13,7 +15,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from circleback.daemon import cli_setup
+from circleback.daemon import cli_setup, controllers
 from circleback.daemon.cli_setup import config_init, packaged_file, systemd_quote, systemd_unit, unit_text
 from circleback.daemon.config import load_settings
 
@@ -24,6 +26,10 @@ PACKAGED = [cli_setup.EXAMPLE_CONFIG, *cli_setup.UNIT_FILES.values()]
 def cli() -> click.Group:
     config = click.Group("config", commands={"init": config_init})
     return click.Group("circleback", commands={"config": config, "systemd-unit": systemd_unit})
+
+
+def context(config: Path, state: Path | None = None) -> SimpleNamespace:
+    return SimpleNamespace(config_path=config, state_dir=state or controllers.default_state_dir())
 
 
 # --- package data ----------------------------------------------------------------------------------
@@ -46,7 +52,7 @@ def test_pyproject_ships_every_file_the_commands_read(name: str) -> None:
 
 def test_config_init_writes_the_example_0600_and_says_what_next(tmp_path: Path) -> None:
     path = tmp_path / "new" / "config.toml"
-    obj = SimpleNamespace(config_path=path, config_given=True)
+    obj = context(path)
 
     out = CliRunner().invoke(cli(), ["config", "init"], obj=obj)
 
@@ -61,10 +67,47 @@ def test_config_init_never_overwrites(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text("# mine\n")
 
-    out = CliRunner().invoke(cli(), ["config", "init"], obj=SimpleNamespace(config_path=path, config_given=False))
+    out = CliRunner().invoke(cli(), ["config", "init"], obj=context(path))
 
     assert out.exit_code == 1 and f"{path} already exists" in out.output
     assert path.read_text() == "# mine\n"
+
+
+def test_config_init_names_the_state_dir_in_its_next_steps(tmp_path: Path) -> None:
+    path, state = tmp_path / "my config.toml", tmp_path / "st"
+
+    out = CliRunner().invoke(cli(), ["config", "init"], obj=context(path, state))
+
+    assert out.exit_code == 0, out.output
+    assert f"circleback --config '{path}' --state-dir {state} auth google|microsoft NAME" in out.output
+
+
+def test_a_failed_write_leaves_no_file_and_the_next_init_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config.toml"
+    real_fsync = os.fsync
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(cli_setup.os, "fsync", disk_full)
+    out = CliRunner().invoke(cli(), ["config", "init"], obj=context(path))
+
+    assert out.exit_code == 1 and f"{path}: cannot write the config: No space left on device" in out.output
+    assert list(tmp_path.iterdir()) == []  # neither the config nor the temp file
+    monkeypatch.setattr(cli_setup.os, "fsync", real_fsync)
+    again = CliRunner().invoke(cli(), ["config", "init"], obj=context(path))
+    assert again.exit_code == 0, again.output
+    assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]
+
+
+def test_config_init_given_a_folder_or_a_file_for_a_folder_says_so(tmp_path: Path) -> None:
+    folder = CliRunner().invoke(cli(), ["config", "init"], obj=context(tmp_path))
+    (tmp_path / "file").write_text("")
+    under_file = CliRunner().invoke(cli(), ["config", "init"], obj=context(tmp_path / "file" / "c.toml"))
+
+    assert folder.exit_code == 1 and f"{tmp_path} is a folder; give --config the path of the file" in folder.output
+    assert under_file.exit_code == 1 and "cannot write the config: Not a directory" in under_file.output
+    assert "already exists" not in folder.output + under_file.output
 
 
 # --- systemd-unit --------------------------------------------------------------------------------------
@@ -74,10 +117,23 @@ def exec_start(text: str) -> str:
     return next(line for line in text.splitlines() if line.startswith("ExecStart="))
 
 
+def installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, script: str = "/opt/cb/bin/circleback",
+              python: str = "/usr/bin/python3.11", code: str = "/opt/cb/lib/python3.11/site-packages/circleback",
+              ) -> None:
+    """Pretend circleback is installed there; ``python`` is where the venv's python symlink leads."""
+    link = tmp_path / "venv" / "bin" / "python3"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(python)
+    monkeypatch.setattr(cli_setup, "circleback_command", lambda: [script])
+    monkeypatch.setattr(sys, "executable", str(link))
+    monkeypatch.setattr(cli_setup, "code_folder", lambda: Path(code))
+
+
 @pytest.mark.parametrize(("flag", "unit"),
                          [("--user", "circleback.service"), ("--system", "circleback-system.service")])
-def test_the_unit_runs_this_installation(flag: str, unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_setup, "circleback_command", lambda: ["/opt/cb/bin/circleback"])
+def test_the_unit_runs_this_installation(flag: str, unit: str, monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    installed(monkeypatch, tmp_path)
     shipped = (ROOT / "systemd" / unit).read_text()
 
     out = CliRunner().invoke(cli(), ["systemd-unit", flag])
@@ -117,12 +173,34 @@ def test_unusual_paths_are_quoted_for_systemd() -> None:
     )
 
 
-def test_a_system_unit_for_a_copy_under_home_warns(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_setup, "circleback_command", lambda: ["/home/me/.venv/bin/circleback"])
+def test_a_system_unit_for_a_copy_under_home_warns(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    installed(monkeypatch, tmp_path, script="/home/me/.venv/bin/circleback")
 
     out = CliRunner().invoke(cli(), ["systemd-unit", "--system"])
     user = CliRunner().invoke(cli(), ["systemd-unit", "--user"])
 
     assert out.exit_code == 0 and "ExecStart=/home/me/.venv/bin/circleback " in out.stdout
-    assert "under /home, which this unit's sandbox hides" in out.stderr and "warning" not in out.stdout
+    assert out.stderr.splitlines()[0] == ("warning: /home/me/.venv/bin/circleback (the circleback command) is under "
+                                          "/home, which this unit's sandbox hides from the service")
+    assert "warning" not in out.stdout
     assert user.stderr == ""  # a user unit may run from the home directory
+
+
+def test_a_system_unit_warns_of_a_python_or_code_the_sandbox_hides(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    # A venv in /opt whose python leads into /root/.pyenv, running an editable install's checkout in /tmp.
+    installed(monkeypatch, tmp_path, python="/root/.pyenv/versions/3.11.7/bin/python3.11", code="/tmp/src/circleback")
+
+    system = CliRunner().invoke(cli(), ["systemd-unit", "--system"])
+    user = CliRunner().invoke(cli(), ["systemd-unit", "--user"])
+
+    assert system.exit_code == 0
+    assert system.stderr.splitlines()[:2] == [
+        "warning: /root/.pyenv/versions/3.11.7/bin/python3.11 (the Python it runs on) is under /root, "
+        "which this unit's sandbox hides from the service",
+        "warning: /tmp/src/circleback (circleback's code) is under /tmp, which this unit's sandbox hides from "
+        "the service",
+    ]
+    assert "/opt/cb/bin/circleback" not in system.stderr  # the script itself is fine
+    assert user.stderr.splitlines()[0].startswith("warning: /tmp/src/circleback (circleback's code) is under /tmp")
+    assert "/root" not in user.stderr  # a user unit does not hide the home directory

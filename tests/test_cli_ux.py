@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,8 @@ from click.testing import CliRunner
 
 from circleback.daemon import controllers
 from circleback.daemon.cli import _ago, main
+from circleback.daemon.cli_support import command as suggested
+from circleback.daemon.cli_support import complete_commands
 from circleback.daemon.config import load_settings
 from circleback.daemon.demo import demo_now, run_demo
 from circleback.daemon.ledger import Ledger, iso
@@ -111,20 +114,52 @@ def test_a_gmail_account_never_authorised_exits_77_and_status_shows_the_fix(tmp_
     out = cli("--config", str(config), "--state-dir", str(state), "run", "--once")
     assert out.returncode == 77, out.stderr
     assert "personal (gmail): needs authorising: " in out.stdout
-    assert "circleback auth google personal" in out.stdout
+    # The fix names the same config and state directory, or `auth` saves a token `run` never finds.
+    fix = f"authorise with: circleback --config {config} --state-dir {state} auth google personal"
+    assert fix in out.stdout
+    assert out.stderr == "error: 1 of 1 account(s) need authorising (personal; see above); nothing was synced\n"
     status = cli("--config", str(config), "--state-dir", str(state), "status")
     assert status.returncode == 0, status.stderr
     paused = [ln for ln in status.stdout.splitlines() if ln.startswith("  personal: paused: ")]
-    assert len(paused) == 1 and "circleback auth google personal" in paused[0], status.stdout
-    assert "Nothing synced yet: run `circleback run --once` first." in status.stdout
+    assert len(paused) == 1 and paused[0].endswith(fix), status.stdout
+    assert f"Nothing synced yet: run `circleback --config {config} --state-dir {state} run --once` first." \
+        in status.stdout
 
 
-def test_one_unauthorised_account_among_working_ones_exits_75(tmp_path: Path) -> None:
+def test_one_unauthorised_account_among_working_ones_exits_77(tmp_path: Path) -> None:
+    # 75 would have cron retry for ever; only the user can fix this one.
     (tmp_path / "Mail" / "cur").mkdir(parents=True)
     config = maildir_config(tmp_path, tmp_path / "Mail", gmail_account(tmp_path, "personal"))
     out = cli("--config", str(config), "--state-dir", str(tmp_path / "state"), "run", "--once")
-    assert out.returncode == 75, out.stderr
-    assert out.stderr == "error: 1 of 2 account(s) failed (personal); the others were synced\n"
+    assert out.returncode == 77, out.stderr
+    assert out.stderr == "error: 1 of 2 account(s) need authorising (personal; see above); the others were synced\n"
+
+
+def test_an_account_needing_authorising_outranks_one_that_failed(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path, tmp_path / "unmounted", gmail_account(tmp_path, "personal"))
+    out = cli("--config", str(config), "--state-dir", str(tmp_path / "state"), "run", "--once")
+    assert out.returncode == 77, out.stderr
+    assert out.stderr == ("error: 1 of 2 account(s) need authorising (personal; see above); "
+                          "1 of 2 account(s) failed (home); nothing was synced\n")
+
+
+def test_hints_name_only_the_options_that_differ_from_the_defaults(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    config, state = tmp_path / "my config.toml", tmp_path / "state"
+    monkeypatch.setattr(controllers, "default_config_path", lambda: config)
+    monkeypatch.setattr(controllers, "default_state_dir", lambda: state)
+    here = SimpleNamespace(config_path=config, state_dir=state)
+    elsewhere = SimpleNamespace(config_path=tmp_path / "c2.toml", state_dir=Path("st"))
+    assert suggested(here, "auth", "google", "my mail") == "circleback auth google 'my mail'"
+    assert suggested(SimpleNamespace(config_path=config, state_dir=Path("st")), "status") == \
+        "circleback --state-dir st status"
+    assert suggested(SimpleNamespace(config_path=tmp_path / "a b.toml", state_dir=state), "status") == \
+        f"circleback --config '{tmp_path}/a b.toml' status"
+    said = "x: no token at /opt/circleback auth/t.json; authorise with: circleback auth google x"
+    assert complete_commands(elsewhere, said) == (
+        f"x: no token at /opt/circleback auth/t.json; authorise with: circleback --config {tmp_path}/c2.toml "
+        "--state-dir st auth google x")
+    assert complete_commands(here, said) == said
 
 
 def test_run_once_that_went_well_exits_0_and_says_so_in_status(tmp_path: Path) -> None:
@@ -157,19 +192,31 @@ def test_a_bare_group_prints_its_help_and_exits_0(group: list[str]) -> None:
 def test_run_help_gives_intervals_that_parse_as_minutes() -> None:
     out = CliRunner().invoke(main, ["run", "--help"])
     assert "15min" in out.output and not re.search(r"\b15m\b", out.output)
-    assert "75  --once: an account failed" in out.output and "77  every account needs authorising" in out.output
+    assert "75  --once: an account failed, none needs authorising" in out.output
+    assert "77  --once: an account needs authorising (any others synced)" in out.output
 
 
 def test_an_empty_ledger_says_to_sync_first(tmp_path: Path) -> None:
     config = maildir_config(tmp_path, tmp_path / "Mail")
     args = ["--config", str(config), "--state-dir", str(tmp_path / "state")]
-    hint = "Nothing synced yet: run `circleback run --once` first.\n"
+    hint = f"Nothing synced yet: run `circleback {' '.join(args)} run --once` first.\n"
     status = cli(*args, "status")
     assert hint in status.stdout
     as_json = cli(*args, "status", "--json")
     assert json.loads(as_json.stdout) == [] and as_json.stderr == hint  # stdout stays parseable
     plan = cli(*args, "plan")
     assert plan.returncode == 0 and plan.stdout == hint
+
+
+@pytest.mark.parametrize("length", ["15min", "12h", "0.5d"])
+def test_a_snooze_shorter_than_a_day_is_refused_before_touching_the_state(tmp_path: Path, length: str) -> None:
+    # The snooze ends on a date: anything under a day would end today and do nothing.
+    args = ["--config", str(maildir_config(tmp_path, tmp_path)), "--state-dir", str(tmp_path / "s")]
+    out = CliRunner().invoke(main, [*args, "snooze", "Priya", length])
+    assert out.exit_code == 2
+    assert f"'{length}': snooze is for days or longer: e.g. 3d, 2w, 3mo" in out.output
+    assert not (tmp_path / "s").exists()
+    assert "no person matches" in CliRunner().invoke(main, [*args, "snooze", "Priya", "1d"]).output  # a day will do
 
 
 # -- status: ages and JSON --------------------------------------------------------------------------

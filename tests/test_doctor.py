@@ -114,8 +114,9 @@ def test_unit_not_installed_is_a_hint_and_enabled_passes(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(("state", "says", "fix"), [
-    ("ran once", "the last `run --once` could not sign in: personal", "then run again"),
-    ("running", "paused, credential revoked: personal", "reload or restart circleback"),
+    ("ran once", "the last `run --once` could not sign in: mail, personal",
+     "correct mail's login or password in the config; circleback auth google personal; then run again"),
+    ("running", "paused, credential revoked: mail, personal", "; then reload or restart circleback"),
 ])
 def test_a_paused_account_is_a_failure_with_the_fix_for_how_circleback_ran(
     tmp_path: Path, state: str, says: str, fix: str,
@@ -124,8 +125,63 @@ def test_a_paused_account_is_a_failure_with_the_fix_for_how_circleback_ran(
 
     tmp_path.chmod(0o700)
     write_status(tmp_path, {"state": state, "summary": "", "accounts": {
-        "personal": {"kind": "gmail", "paused": True}, "work": {"kind": "imap", "paused": False}}})
+        "personal": {"kind": "gmail", "paused": True}, "mail": {"kind": "imap", "paused": True},
+        "work": {"kind": "imap", "paused": False}}})
 
     [check] = doctor.check_service_status(tmp_path)
+    [elsewhere] = doctor.check_service_status(tmp_path, "circleback --state-dir st")
 
     assert check.failed and check.detail == says and fix in check.fix
+    assert "; circleback --state-dir st auth google personal; " in elsewhere.fix
+
+
+# --- what doctor says when the state directory or a folder on the way is broken ----------------------
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_a_state_dir_that_is_a_file_is_said_once_and_what_needs_it_is_skipped(tmp_path: Path, where: str) -> None:
+    config = build_world(tmp_path / "w", anchor=NOW).config_path
+    blocker = tmp_path / "sfile"
+    blocker.write_text("")
+    state = blocker if where == "a file" else blocker / "sub"
+
+    out = doctor_cli(config, state)
+
+    assert out.returncode == 1, out.stdout
+    said = "is not a directory" if where == "a file" else f"is not a directory, so {state} cannot be made"
+    assert f"FAIL  state dir: {blocker} {said}\n" in out.stdout
+    assert [ln for ln in out.stdout.splitlines() if str(blocker) in ln] == [f"FAIL  state dir: {blocker} {said}"]
+    assert "chown" not in out.stdout and "chmod" not in out.stdout  # said once, not as three problems
+    assert "skip  token files: not run: the state directory is unusable" in out.stdout
+    assert "pass  token" not in out.stdout and "pass  account mail:" in out.stdout  # accounts still checked
+    assert out.stdout.rstrip().endswith("1 problem(s) found.")
+
+
+def test_a_folder_doctor_may_not_look_into_is_one_line_not_a_traceback(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # As an unprivileged user with HOME=/root: stat() of /root/.config/... is EACCES, not "missing".
+    # Root (as in CI) may look anywhere, so the refusal is made to answer as it would for that user.
+    home = tmp_path / "root"
+    real_exists = Path.exists
+
+    def exists(path: Path) -> bool:
+        if path.is_relative_to(home):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_exists(path)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    unit = by_name(doctor.run_checks(tmp_path / "none.toml", tmp_path / "state", home=home))["systemd unit"]
+    state = by_name(doctor.run_checks(tmp_path / "none.toml", home / "state", home=tmp_path))
+
+    assert unit.outcome == doctor.HINT and not unit.failed
+    assert unit.detail == f"could not look: {home}/.config/systemd/user/circleback.service: Permission denied"
+    assert state["state dir"].failed and state["state dir"].detail == f"could not look: {home}/state: Permission denied"
+    assert state["token files"].outcome == doctor.SKIP and not state["token files"].failed
+
+
+def test_fixes_name_the_config_and_state_dir_doctor_was_given(tmp_path: Path) -> None:
+    state = tmp_path / "my state"
+    config = tmp_path / "c2.toml"
+    config.write_text('[me]\naddresses = ["a@example.org"]\n')
+    checks = by_name(doctor.run_checks(config, state, home=tmp_path))
+    assert f"`circleback --config {config} --state-dir '{state}' config init` writes" in checks["accounts"].fix

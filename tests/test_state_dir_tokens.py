@@ -127,7 +127,7 @@ def test_auth_with_a_state_dir_is_what_run_and_doctor_find(fake_google: FakeGoog
                                                            old_default: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = write_config(tmp_path, fake_google)
     before = token_check(config, state, tmp_path)
-    assert before.failed and before.fix == f"circleback --state-dir {state} auth google personal"
+    assert before.failed and before.fix == f"circleback --config {config} --state-dir {state} auth google personal"
 
     out = sign_in(config, state, monkeypatch)
 
