@@ -193,7 +193,8 @@ def sandbox_warnings(scope: str, command: list[str]) -> list[str]:
               help="A user service (default): ~/.config/systemd/user/circleback.service.")
 @click.option("--system", "scope", flag_value="system",
               help="A sandboxed system service for a dedicated user: /etc/systemd/system/circleback.service.")
-def systemd_unit(scope: str) -> None:
+@click.pass_obj
+def systemd_unit(obj: Any, scope: str) -> None:
     """Print the systemd unit, its ExecStart= naming this installation's circleback.
 
     The instructions are at the top of the unit; redirect the output to the file they name.
@@ -204,8 +205,36 @@ def systemd_unit(scope: str) -> None:
       circleback systemd-unit --user > ~/.config/systemd/user/circleback.service
       systemctl --user daemon-reload && systemctl --user enable --now circleback
       circleback systemd-unit --system | sudo tee /etc/systemd/system/circleback.service
+
+    A --config or --state-dir given before systemd-unit goes into a user unit's ExecStart=, so the
+    service reads the same file and ledger as your commands; the system unit keeps its own
+    (/etc/circleback, /var/lib/circleback).
     """
     command = circleback_command()
+    chosen = chosen_locations(obj)
+    if scope == "user":
+        command = [*command, *chosen]
     click.echo(unit_text(scope, command), nl=False)
     for line in sandbox_warnings(scope, command):
         click.echo(line, err=True)
+    for path in chosen[1::2] if scope == "user" else ():
+        if hidden := hidden_by_sandbox(scope, path):
+            click.echo(f"warning: {path} is under {hidden}, which this unit's sandbox hides from the service",
+                       err=True)
+    if scope == "system" and chosen:
+        click.echo("warning: the system unit reads /etc/circleback/config.toml and keeps its state in "
+                   "/var/lib/circleback; the --config/--state-dir given here are not in it", err=True)
+
+
+def chosen_locations(obj: Any) -> list[str]:
+    """``--config``/``--state-dir`` with absolute paths, for those this run did not leave at the default."""
+    from . import controllers
+
+    words: list[str] = []
+    for option, given, default in (
+        ("--config", getattr(obj, "config_path", None), controllers.default_config_path()),
+        ("--state-dir", getattr(obj, "state_dir", None), controllers.default_state_dir()),
+    ):
+        if given is not None and Path(given) != default:
+            words += [option, os.path.abspath(given)]
+    return words

@@ -204,3 +204,28 @@ def test_a_system_unit_warns_of_a_python_or_code_the_sandbox_hides(monkeypatch: 
     assert "/opt/cb/bin/circleback" not in system.stderr  # the script itself is fine
     assert user.stderr.splitlines()[0].startswith("warning: /tmp/src/circleback (circleback's code) is under /tmp")
     assert "/root" not in user.stderr  # a user unit does not hide the home directory
+
+
+def test_a_user_unit_runs_with_the_config_and_state_dir_given_to_it(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    installed(monkeypatch, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    obj = context(Path("mine.toml"), Path("state"))
+
+    out = CliRunner().invoke(cli(), ["systemd-unit", "--user"], obj=obj)
+
+    assert out.exit_code == 0, out.output
+    assert exec_start(out.stdout) == (f"ExecStart=/opt/cb/bin/circleback --config {tmp_path / 'mine.toml'} "
+                                      f"--state-dir {tmp_path / 'state'} run")
+    assert f"{tmp_path / 'state'} is under /tmp" in out.stderr  # the user unit's PrivateTmp hides it
+
+
+def test_a_system_unit_keeps_its_own_locations_and_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    installed(monkeypatch, tmp_path)
+    shipped = (ROOT / "systemd" / "circleback-system.service").read_text()
+
+    out = CliRunner().invoke(cli(), ["systemd-unit", "--system"],
+                                             obj=context(tmp_path / "mine.toml"))
+
+    assert exec_start(out.stdout).split(" ", 1)[1] == exec_start(shipped).split(" ", 1)[1]
+    assert "the --config/--state-dir given here are not in it" in out.stderr
