@@ -41,6 +41,14 @@ _FUTURE_SLACK = timedelta(days=2)  # beyond this past the file's mtime: a wrong 
 # subject, and CR/LF in a value we later copy into a draft header is CVE-2024-6923.
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BAD_IN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ufffd]")
+# Local parts no one reads mail at, common in converted archives (Enron's To: headers
+# hold "'hotmail.com@enron.com", "'@enron.com", "carol.st.@enron.com"): no letter or
+# digit, or a quote or dot at either end.  "o'neill" is fine.
+_IMPLAUSIBLE_LOCAL = re.compile(r"""[.'"`]|.*[.'"`]\Z|[\W_]*+\Z""", re.DOTALL)
+# A raw 8-bit byte, kept by the bytes parser as a surrogate escape, to its Windows-1252
+# character; the five bytes cp1252 leaves undefined are Latin-1 (C1 controls, which
+# clean_text then blanks) rather than U+FFFD.
+_CP1252_BYTES = {0xDC00 + b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0x100)}
 _MSGID = re.compile(r"<([^<>]*)>")
 _ONE_PLAIN_ID = re.compile(r"<[!-;=?-~]++>")  # one id of printable ASCII: no space, no brackets inside
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
@@ -111,12 +119,13 @@ def clean_text(value: str) -> str:
 
 
 def _undo_surrogates(value: str) -> str:
-    raw = value.encode("utf-8", "surrogateescape")
     try:
-        return raw.decode("utf-8")
+        return value.encode("utf-8", "surrogateescape").decode("utf-8")
     except UnicodeDecodeError:
-        # Pre-MIME 8-bit names ("Ingo L\xfctkebohle", 1997) are Latin-1/Windows-1252.
-        return raw.decode("cp1252", "replace")
+        # Pre-MIME 8-bit text ("Ingo L\xfctkebohle", 1997; "Die Hasen und die Fr\xf6sche")
+        # is Latin-1 or Windows-1252.  Only the raw bytes are decoded this way: characters
+        # that came from encoded words next to them stay as they are.
+        return value.translate(_CP1252_BYTES)
 
 
 def clean_address(value: str) -> str:
@@ -126,7 +135,14 @@ def clean_address(value: str) -> str:
         addr = addr.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     addr = addr.lower()
     local, at, domain = addr.partition("@")
-    if not at or not local or not domain or "@" in domain or _BAD_IN_ADDRESS.search(addr):
+    if (
+        not at
+        or not local
+        or not domain
+        or "@" in domain
+        or _BAD_IN_ADDRESS.search(addr)
+        or _IMPLAUSIBLE_LOCAL.match(local)
+    ):
         return ""
     return addr
 
@@ -294,7 +310,12 @@ def mailbox_list(msg: Message, name: str) -> tuple[Address, ...]:
 def _addresses_of(raw: str, header: object) -> list[Address]:
     parsed = _from_header_object(header)
     if parsed is None or (not parsed and "@" in raw):
-        parsed = _from_compat_string(raw)  # the header object raised or kept nothing
+        return _without_header_object(raw)  # the header object raised or kept nothing
+    return parsed
+
+
+def _without_header_object(raw: str) -> list[Address]:
+    parsed = _from_compat_string(raw)
     if not parsed and "@" in raw:
         # Last resort for "Big Bug bb@bug.com": the one token that looks like an address.
         parsed = _usable((("", m) for m in _LOOSE_ADDRESS.findall(raw)), decoded=True)
@@ -340,10 +361,21 @@ def _decode(value: str) -> str:
 
 def _subject(msg: Message) -> str:
     try:
-        return clean_text(str(msg["subject"] or ""))
+        return clean_text(_header_text(msg["subject"]))
     except Exception:  # noqa: BLE001 - fall back to decoding the raw value ourselves
         values = _raw_values(msg, "subject")
         return clean_text(_decode(values[0])) if values else ""
+
+
+def _header_text(header: object) -> str:
+    """``str(header)`` with raw 8-bit bytes still surrogate escapes, for clean_text to decode.
+
+    The stdlib's str decodes them as UTF-8 and makes anything else U+FFFD
+    (headerregistry.BaseHeader.__new__), which loses a Latin-1 subject.
+    """
+    if not header:
+        return ""
+    return str(getattr(header, "_parse_tree", header))  # the decoded text before that step
 
 
 def _plain(msg: Message, name: str) -> str:
@@ -481,9 +513,14 @@ _PHRASE = f"(?:[{_ATEXT}{_RAW_8BIT}]|{_QUOTED})(?:[{_ATEXT}{_RAW_8BIT}. \t]|{_QU
 # so the text holds no "?", and Q text opening with "=" must be an =XX escape
 # (the one "?=" inside a word it re-joins).  No "*lang", no whitespace.
 _ENCODED_WORD = "=\\?[A-Za-z0-9_-]++\\?(?:[bB]\\?[A-Za-z0-9+/]++=*+|[qQ]\\?(?:=[0-9A-Fa-f]{2}|[!-<>@-~])[!->@-~]*+)\\?="
+# The usual address, whose local part clean_address keeps for sure: it starts with a
+# letter or digit and ends in no dot or quote.  The grammar tells it from the rest
+# (the "odd" groups, same text), so only those need _IMPLAUSIBLE_LOCAL.
+_PLAIN_ADDR_SPEC = f"[A-Za-z0-9][{_ATEXT}.]*+(?<![.'`])@{_DOT_ATOM}"
 _ONE_MAILBOX = re.compile(
-    f"[ \t]*+(?:(?P<bare>{_ADDR_SPEC})"
-    f"|(?:(?P<word>{_ENCODED_WORD})[ \t]*+|(?P<name>{_PHRASE})[ \t]*+)?<(?P<angle>{_ADDR_SPEC})>)"
+    f"[ \t]*+(?:(?P<bare>{_PLAIN_ADDR_SPEC})|(?P<odd_bare>{_ADDR_SPEC})"
+    f"|(?:(?P<word>{_ENCODED_WORD})[ \t]*+|(?P<name>{_PHRASE})[ \t]*+)?"
+    f"<(?:(?P<angle>{_PLAIN_ADDR_SPEC})|(?P<odd_angle>{_ADDR_SPEC}))>)"
     "[ \t]*+(?P<comma>,)?"
 )
 
@@ -650,6 +687,17 @@ def _simple_mailboxes(value: str) -> tuple[Address, ...] | None:
         if m is None:
             return None
         spec, phrase, word = m["bare"] or m["angle"], m["name"], m["word"]
+        implausible = False
+        if spec is None:
+            # An address clean_address refuses (Enron's "'hotmail.com@enron.com") is left
+            # out, as the full path leaves it out.
+            spec = m["odd_bare"] or m["odd_angle"]
+            if spec[0] == "." and m.start("odd_bare") > m.start():
+                # After whitespace, the stdlib header factory raises on it (a TypeError
+                # in get_name_addr, CPython 3.11), and the full path then reads every
+                # value of the header with getaddresses: the stdlib decides.
+                return None
+            implausible = _IMPLAUSIBLE_LOCAL.match(spec, 0, spec.index("@")) is not None
         if "=?" in spec or (phrase and ("=?" in phrase or phrase.endswith("."))):
             # The stdlib tries "=?" as encoded words, even inside quotes.  The phrase
             # takes trailing whitespace along, so a final "." sits right before the "<".
@@ -661,11 +709,19 @@ def _simple_mailboxes(value: str) -> tuple[Address, ...] | None:
                 return None  # headerregistry.Address refuses CR/LF: the stdlib goes another way
         else:
             name = phrase.replace('"', "") if phrase else ""
-        addr = Address(spec.lower(), clean_text(name))
-        found.setdefault(addr.email, addr)
+        if not implausible:
+            addr = Address(spec.lower(), clean_text(name))
+            found.setdefault(addr.email, addr)
         pos = m.end()
         if not m["comma"]:
-            return tuple(found.values()) if pos == end else None
+            if pos != end:
+                return None
+            if not found:
+                # All refused: the header object keeps none, so _addresses_of reads the
+                # value without it, as here (the stdlib header parse costs a millisecond).
+                for addr in _without_header_object(value):
+                    found.setdefault(addr.email, addr)
+            return tuple(found.values())
 
 
 def _mailbox_list_full(name: str, values: list[str]) -> tuple[Address, ...]:
@@ -695,7 +751,7 @@ def _subject_of(value: str) -> str:
 
 def _subject_full(value: str) -> str:
     try:
-        return clean_text(str(_HEADER_FACTORY("subject", value) or ""))
+        return clean_text(_header_text(_HEADER_FACTORY("subject", value)))
     except Exception:  # noqa: BLE001 - as in _subject
         return clean_text(_decode(value))
 

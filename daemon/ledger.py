@@ -315,11 +315,16 @@ class Ledger:
     def person_for_address(self, address: str, name: str = "") -> int:
         """The person behind ``address``, created on first sight.
 
-        The address keeps the most recent non-empty display name its headers gave: a
-        later bare ``From: anna@example.com`` never erases "Anna Berg", and "Anna Berg-Lund"
-        after a marriage replaces it. The person's name follows for someone met in mail,
-        while it is blank or still that header name. A configured or imported person keeps
-        the name the user gave (blank included): headers never rename them.
+        The address keeps the last non-empty display name it is given: a later bare
+        ``From: anna@example.com`` never erases "Anna Berg", and "Anna Berg-Lund" after a
+        marriage replaces it. The person's name follows for someone met in mail, while it
+        is blank or still that header name. A configured or imported person keeps the name
+        the user gave (blank included): headers never rename them.
+
+        "Last given" is "most recent" only as far as callers call in time order.
+        relations.ingest_mail and ingest_events do so within one sync; across syncs and
+        accounts the last one ingested wins, so an old message first seen late (another
+        account's first sync, a message moved between folders) can bring an old name back.
         """
         c = self.conn
         name = _header_name(name, address)

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from circleback.connectors.base import (
@@ -44,12 +45,32 @@ def is_machine_address(address: str) -> bool:
     return bool(_NOREPLY.match(local))
 
 
+# Where a numeric mailbox is a person's own account (a QQ number, a phone number at
+# NetEase or China Mobile), not a pager or SMS gateway like 9099632747@airmessage.net.
+_NUMERIC_MAILBOX_DOMAINS = frozenset({"qq.com", "vip.qq.com", "foxmail.com", "163.com", "126.com", "139.com"})
+
+
+def is_role_address(address: str) -> bool:
+    """A shared, list, pager or help-desk mailbox rather than one person's.
+
+    True when a word of the local part (split on "." "_" "-") names a role
+    ("shift.dl-portland", "portland.shift", "help", "test.volume"), or the local part
+    has no letter (a pager). A "+tag" is left out: "anna+alerts" is still Anna.
+    """
+    local, _, domain = address.lower().partition("@")
+    words = _ADDRESS_WORD_SEPARATORS.split(local.partition("+")[0])
+    if not any(c.isalpha() for c in local):
+        return domain not in _NUMERIC_MAILBOX_DOMAINS
+    return _names_a_role(words)
+
+
 @dataclass(slots=True)
 class Identity:
     """Who I am and whom to ignore, resolved once per cycle from settings."""
 
     mine: frozenset[str]
     filters: Filters
+    configured: frozenset[str] = frozenset()  # [[people]] addresses: always people
     ignore_domains: frozenset[str] = field(init=False)
     ignore_addresses: frozenset[str] = field(init=False)
 
@@ -59,18 +80,23 @@ class Identity:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Identity:
-        return cls(frozenset(settings.me.addresses), settings.filters)
+        configured = frozenset(e for p in settings.people for e in p.emails)
+        return cls(frozenset(settings.me.addresses), settings.filters, configured)
 
     def is_me(self, address: str) -> bool:
         return address in self.mine
 
     def is_person(self, address: str) -> bool:
+        """Someone to keep in touch with: not me, not ignored, and not a machine or role
+        mailbox, unless the user named the address under [[people]]."""
         if address in self.mine or address in self.ignore_addresses:
             return False
         domain = address.rsplit("@", 1)[-1]
         if domain in self.ignore_domains or any(domain.endswith("." + d) for d in self.ignore_domains):
             return False
-        return not is_machine_address(address)
+        if address in self.configured:
+            return True
+        return not is_machine_address(address) and not is_role_address(address)
 
 
 def mail_noise(record: MailRecord) -> str:
@@ -134,10 +160,15 @@ _ROLE_WORDS = frozenset({
     "billing", "accounts", "marketing", "jobs", "careers", "press", "news", "dept", "department", "group",
     "crew", "family", "helpdesk", "service", "services", "reception", "recruiting", "enquiries", "inquiries",
     "inc", "ltd", "llc", "gmbh",
+    # Shifts, desks, lists, pagers and machines (Enron: "shift.dl-portland", "test.volume").
+    "shift", "test", "help", "desk", "ops", "dl", "list", "pager", "alert", "alerts", "notification",
+    "notifications", "report", "reports", "system", "mailer", "daemon", "postmaster", "webmaster",
+    "hostmaster", "root", "abuse", "reply", "donotreply", "bounce", "bounces",
 })
-# Role words that are also surnames ("Steve Jobs", "Frank Press"): they say "not a person"
-# only as a name's first word.
-_ROLE_OR_SURNAME = frozenset({"jobs", "press", "sales", "news"})
+# Role words that are also surnames ("Steve Jobs", "Frank Press", "Friedrich List", "Norman
+# Mailer"): they say "not a person" only as a name's first word.
+_ROLE_OR_SURNAME = frozenset({"jobs", "press", "sales", "news", "list", "pager", "mailer", "root"})
+_ADDRESS_WORD_SEPARATORS = re.compile(r"[._-]")
 
 
 def _names_a_role(words: list[str]) -> bool:
@@ -180,8 +211,11 @@ def name_from_address(email: str) -> str:
     Only a local part of two or more all-letter words separated by "." or "_" is
     read as first.last ("anna-lena.berg" gives "Anna-Lena"): a single word may be an
     initial glued to a surname, and a greeting with the wrong name is worse than none.
-    A role or team ("hr.dept", "the.team", "press.office") is not a name either.
+    A role or team ("hr.dept", "the.team", "press.office", "shift.dl-portland") is not a
+    name either.
     """
+    if is_role_address(email):
+        return ""
     parts = re.split(r"[._]", email.partition("@")[0].partition("+")[0])
     if len(parts) >= 2 and all(_NAME_WORD.fullmatch(p) for p in parts[:2]) and not _names_a_role(parts[:2]):
         return "-".join(piece.capitalize() for piece in parts[0].split("-"))
@@ -196,13 +230,30 @@ class IngestCounts:
     skipped: int = 0
 
 
+def _people_oldest_first(ledger: Ledger, batch: list[tuple[datetime, list[tuple[str, str]]]]) -> dict[str, int]:
+    """The person behind each address of one sync, met in time order, oldest first.
+
+    ``Ledger.person_for_address`` keeps the name it was given last, so this way the
+    newest record's display name wins within a sync, whatever order the provider
+    listed them in (Gmail lists newest first). The records themselves are still
+    written in the provider's order: a calendar may list one event twice.
+    """
+    person_of: dict[str, int] = {}
+    for _, people in sorted(batch, key=itemgetter(0)):  # stable: equal times keep their order
+        for addr, name in people:
+            person_of[addr] = ledger.person_for_address(addr, name)
+    return person_of
+
+
 def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], who: Identity) -> IngestCounts:
     """Write one mail sync's records and its cursor in one transaction."""
     counts = IngestCounts(records=len(result.records), skipped=len(result.skipped))
+    found = [(record, *mail_counterparts(record, who)) for record in result.records]
     with ledger.transaction():
         if result.full:
             ledger.forget_channels(account, ("sent", "received"))
-        for record in result.records:
+        person_of = _people_oldest_first(ledger, [(record.timestamp, people) for record, _, people in found])
+        for record, channel, people in found:
             if record.circleback_key and record.direction is Direction.SENT:
                 # One of our drafts, sent with our header intact: close its intent.
                 ledger.conn.execute(
@@ -214,14 +265,12 @@ def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], wh
                     "UPDATE outbox SET sent_thread = ? WHERE key = ?",
                     (record.thread_id or record.message_id, record.circleback_key),
                 )
-            channel, people = mail_counterparts(record, who)
             if not people:
                 counts.ignored[channel] += 1
                 continue
             rows = [
-                Interaction(ledger.person_for_address(addr, name), channel, record.timestamp,
-                            record.thread_id, record.subject)
-                for addr, name in people
+                Interaction(person_of[addr], channel, record.timestamp, record.thread_id, record.subject)
+                for addr, _ in people
             ]
             counts.counted += 1
             ledger.add_interactions(account, record.source_id, rows)
@@ -232,19 +281,17 @@ def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], wh
 def ingest_events(ledger: Ledger, account: str, result: SyncResult[EventRecord], who: Identity) -> IngestCounts:
     """Write one calendar sync; an event seen again replaces what we knew of it."""
     counts = IngestCounts(records=len(result.records), skipped=len(result.skipped))
+    found = [(record, meeting_counterparts(record, who)) for record in result.records]
     with ledger.transaction():
         if result.full:
             ledger.forget_channels(account, ("met",))
-        for record in result.records:
+        person_of = _people_oldest_first(ledger, [(record.start, people) for record, people in found])
+        for record, people in found:
             ledger.forget_source(account, record.source_id)
-            people = meeting_counterparts(record, who)
             if not people:
                 counts.ignored["cancelled" if record.cancelled else "not a meeting that counts"] += 1
                 continue
-            rows = [
-                Interaction(ledger.person_for_address(addr, name), "met", record.start, record.uid, record.title)
-                for addr, name in people
-            ]
+            rows = [Interaction(person_of[addr], "met", record.start, record.uid, record.title) for addr, _ in people]
             counts.counted += 1
             ledger.add_interactions(account, record.source_id, rows)
         ledger.set_cursor(account, "calendar", result.cursor)

@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from circleback.connectors.base import Direction, MailRecord, Skip
-from circleback.connectors.mailheaders import parse_mail_headers, read_header_block
+from circleback.connectors.mailheaders import (
+    _parse_mail_headers_full,
+    clean_address,
+    parse_mail_headers,
+    read_header_block,
+)
 
 MTIME = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ME = frozenset({"me@example.org"})
@@ -56,10 +61,30 @@ def test_controls_and_encoded_newlines_never_reach_names_or_subject() -> None:
     assert r.subject == "hi Bcc: x@evil there"
 
 
-@pytest.mark.parametrize("value", ["no-at-sign", "a@b@c", "@x.org", "a@", "two words@x.org", "a\x01b@x.org"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "no-at-sign", "a@b@c", "@x.org", "a@", "two words@x.org", "a\x01b@x.org",
+        # Enron's converted headers: no letter or digit, or a quote or dot at an end.
+        "'hotmail.com@enron.com", "'@enron.com", "carol.st.@enron.com", ".hall@enron.com", "---@x.org",
+        "`x@x.org", "Pat <pat'@x.org>",
+    ],
+)
 def test_unusable_addresses_are_dropped(value: str) -> None:
     r = record(f"From: ok@x.org\nTo: {value}, good@x.org\n\n".encode())
     assert [a.email for a in r.to] == ["good@x.org"]
+    assert clean_address(value.rpartition("<")[2].rstrip(">")) == ""
+
+
+def test_odd_but_real_local_parts_are_kept() -> None:
+    r = record(b"From: Pat O'Neill <Pat.O'Neill@x.org>\nTo: r..brackett@enron.com, 9099632747@airmessage.net\n\n")
+    assert r.sender is not None and r.sender.email == "pat.o'neill@x.org"
+    assert [a.email for a in r.to] == ["r..brackett@enron.com", "9099632747@airmessage.net"]
+
+
+def test_a_message_from_a_mangled_address_says_why_it_is_skipped() -> None:
+    skipped = Skip("acct:INBOX/1", "no usable From address")
+    assert parse(b"From: legal <.hall@enron.com>\nTo: me@example.org\n\n") == skipped
 
 
 @pytest.mark.parametrize(
@@ -163,9 +188,28 @@ def test_lenient_header_lines() -> None:
     assert r.subject == "café line"
 
 
-def test_latin1_raw_name_is_decoded_not_mangled() -> None:
-    r = record(b'From: "Ingo L\xfctkebohle" <ingo@x.org>\n\n')
-    assert r.sender is not None and r.sender.name == "Ingo Lütkebohle"
+@pytest.mark.parametrize(
+    ("raw", "name", "subject"),
+    [
+        # Pre-MIME 8-bit headers are Latin-1 or Windows-1252, not UTF-8 with U+FFFD.
+        (b'From: "Ingo L\xfctkebohle" <i@x.org>\nSubject: Die Hasen und die Fr\xf6sche\n\n',
+         "Ingo Lütkebohle", "Die Hasen und die Frösche"),
+        (b"From: Ingo L\xfctkebohle <i@x.org>\nSubject: \x93Fr\xf6sche\x94 \x80 5\n\n",
+         "Ingo Lütkebohle", "“Frösche” € 5"),
+        # Raw UTF-8 (RFC 6532) stays UTF-8; an encoded word next to raw Latin-1 keeps its own text.
+        (b"From: J\xc3\xb6rg <j@x.org>\nSubject: Fr\xc3\xb6sche\n\n", "Jörg", "Frösche"),
+        (b"From: j@x.org\nSubject: Fr\xf6sche =?utf-8?q?K=C3=A4se?=\n\n", "", "Frösche Käse"),
+        # A byte Windows-1252 leaves undefined is blanked like any control, never U+FFFD.
+        (b"From: j@x.org\nSubject: a\x81b\n\n", "", "a b"),
+    ],
+)
+def test_raw_8bit_names_and_subjects_are_decoded_not_mangled(raw: bytes, name: str, subject: str) -> None:
+    r = record(raw)
+    assert r.sender is not None and (r.sender.name, r.subject) == (name, subject)
+    full = _parse_mail_headers_full(
+        raw, folder="INBOX", is_sent_folder=False, my_addresses=ME, fallback_time=MTIME, source_hint="acct:INBOX/1"
+    )
+    assert full == r
 
 
 def test_read_header_block_stops_at_first_empty_line() -> None:

@@ -17,6 +17,7 @@ from circleback.daemon.relations import (
     first_name_of,
     ingest_events,
     ingest_mail,
+    is_role_address,
     mail_counterparts,
     name_from_address,
 )
@@ -235,6 +236,9 @@ def test_first_name_of(name: str, email: str, first: str) -> None:
     ("jo.park@x.example", "Jo"), ("hr.dept@c.example", ""), ("the.team@c.example", ""),
     ("press.office@c.example", ""), ("sales_team@c.example", ""), ("steve.jobs@c.example", "Steve"),
     ("j.park@x.example", ""), ("KIM.PARK@x.example", "Kim"),
+    # Enron's shift, desk and test mailboxes: "Hello Shift," greeted nobody.
+    ("shift.dl-portland@enron.com", ""), ("shift.portland@enron.com", ""), ("portland.shift@enron.com", ""),
+    ("test.volume@enron.com", ""), ("ops_desk@c.example", ""), ("friedrich.list@c.example", "Friedrich"),
 ])
 def test_name_from_address(email: str, first: str) -> None:
     assert name_from_address(email) == first
@@ -245,3 +249,70 @@ def test_a_contact_named_by_initial_has_no_first_name(ledger, settings, who) -> 
     record = dataclasses.replace(record, sender=Address("jb@c.example", "Baker, J."))
     ingest_mail(ledger, "home", SyncResult([record], {}), who)
     assert by_email(ledger, settings)["jb@c.example"].first_name == ""
+
+
+@pytest.mark.parametrize(("email", "role"), [
+    ("shift.dl-portland@enron.com", True), ("shift.portland@enron.com", True), ("portland.shift@enron.com", True),
+    ("test.volume@enron.com", True), ("help@enrononline.com", True), ("9099632747@airmessage.net", True),
+    ("dl-portland@enron.com", True), ("dl.traders@enron.com", True), ("do-not-reply@x.example", True),
+    ("HelpDesk@X.example", True), ("555-123-4567@txt.example", True),
+    ("jo.park@x.example", False), ("steve.jobs@c.example", False), ("friedrich.list@c.example", False),
+    ("anna+alerts@x.example", False), ("o'neill@x.example", False), ("jsmith1987@x.example", False),
+    ("12345678@qq.com", False),  # a QQ number is a person's own account
+])
+def test_is_role_address(email: str, role: bool) -> None:
+    assert is_role_address(email) is role
+
+
+ROLE_MAILBOXES = ("shift.dl-portland@enron.com", "test.volume@enron.com", "9099632747@airmessage.net")
+
+
+def test_role_mailboxes_never_become_people(ledger, settings, who) -> None:
+    records = [
+        mail("m1", sender=ME, to=("ann@x.example", *ROLE_MAILBOXES[:2]), when=days_ago(9)),
+        mail("m2", sender=ME, to=(ROLE_MAILBOXES[2],), when=days_ago(8)),
+        mail("m3", sender="help@enrononline.com", when=days_ago(7)),
+    ]
+    counts = ingest_mail(ledger, "home", SyncResult(records, {}), who)
+    assert set(by_email(ledger, settings)) == {"ann@x.example"}
+    assert counts.counted == 1
+    ingest_events(ledger, "cal", SyncResult([meeting("e1", "portland.shift@enron.com")], {}), who)
+    assert set(by_email(ledger, settings)) == {"ann@x.example"}
+
+
+def test_a_role_mailbox_under_people_is_a_person(ledger) -> None:
+    settings = Settings.model_validate(
+        {"me": {"addresses": [ME]}, "people": [{"name": "Portland Shift", "emails": ["Shift.Portland@enron.com"]}]}
+    )
+    ingest_mail(
+        ledger, "home", SyncResult([mail("m1", sender=ME, to=("shift.portland@enron.com",))], {}),
+        Identity.from_settings(settings),
+    )
+    shift = by_email(ledger, settings)["shift.portland@enron.com"]
+    assert shift.last_sent is not None and shift.tracked
+
+
+def named(record, name: str):
+    return dataclasses.replace(record, sender=Address(record.sender.email, name))
+
+
+def test_the_newest_display_name_wins_whatever_the_provider_order(ledger, settings, who) -> None:
+    # Gmail lists newest first: the old name must not be the one kept.
+    records = [
+        named(mail("new", sender="anna@x.example", when=days_ago(2)), "Anna Berg-Lund"),
+        named(mail("old", sender="anna@x.example", when=days_ago(300)), "Anna Berg"),
+        named(mail("bare", sender="anna@x.example", when=days_ago(1)), ""),  # a bare address erases nothing
+    ]
+    ingest_mail(ledger, "home", SyncResult(records, {}), who)
+    assert by_email(ledger, settings)["anna@x.example"].display_name == "Anna Berg-Lund"
+    assert ledger.interaction_count() == 3
+
+
+def test_the_newest_meeting_gives_the_attendee_name(ledger, settings, who) -> None:
+    new, old = meeting("e2", "bo@x.example", when=days_ago(3)), meeting("e1", "bo@x.example", when=days_ago(90))
+    rename = {"bo@x.example": "Bo Chen"}
+    new = dataclasses.replace(
+        new, attendees=tuple(dataclasses.replace(a, name=rename.get(a.email, a.name)) for a in new.attendees)
+    )
+    ingest_events(ledger, "cal", SyncResult([new, old], {}), who)
+    assert by_email(ledger, settings)["bo@x.example"].display_name == "Bo Chen"
