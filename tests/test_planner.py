@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,9 +19,12 @@ from circleback.daemon.planner import (
     checkin_period,
     intent_key,
     is_notice,
+    is_quotable,
     is_sensitive,
+    is_shouting,
     is_specific,
     plan_cycle,
+    says_nothing,
     strip_reply_prefix,
 )
 from circleback.daemon.relations import Identity, apply_people, ingest_events, ingest_mail
@@ -105,8 +110,9 @@ def test_hook_preference_note_then_latest_specific(ledger: Ledger) -> None:
     feed(ledger, s,
          mails=[
              mail("1", sender=ME, to=("noted@x.example",), when=days_ago(60), subject="Re: Re: Offsite photos"),
-             mail("2", sender=ME, to=("threaded@x.example",), when=days_ago(60), subject="Fwd: Offsite photos"),
+             mail("2", sender=ME, to=("threaded@x.example",), when=days_ago(60), subject="RE: AW: Offsite photos"),
              mail("3", sender=ME, to=("met@x.example",), when=days_ago(90), subject="Offsite photos"),
+             mail("4", sender=ME, to=("fwd@x.example",), when=days_ago(60), subject="Re: Fwd: Offsite photos"),
          ],
          events=[meeting("m", "met@x.example", when=days_ago(70), title="Pricing workshop")])
     plan = plan_cycle(ledger, s, NOW)
@@ -116,6 +122,7 @@ def test_hook_preference_note_then_latest_specific(ledger: Ledger) -> None:
         "threaded@x.example": ("thread", "Offsite photos"),
         "met@x.example": ("meeting", "Pricing workshop"),
     }
+    assert [x.contact.emails[0] for x in plan.needs_note] == ["fwd@x.example"]  # a forward is no exchange
 
 
 def test_priority_is_overdue_ratio_times_group_weight(ledger: Ledger) -> None:
@@ -236,6 +243,13 @@ SENSITIVE_SUBJECTS = [
     "Custody hearing", "Our breakup", "After the break-up", "Wedding cancelled", "We cancelled the wedding",
     "Eviction notice", "Police report", "He was arrested", "Court date", "Bankruptcy filing",
     "Foreclosure", "Unemployment benefits", "Visa denied", "Visa refused again", "Got fired today",
+    # tragedies in the news (a forwarded "Everest Tragedy" was quoted to five people)
+    "Everest Tragedy", "Tragic news", "Disaster in Gujarat", "Massacre", "School shooting", "Attacks on the WTC",
+    "The war", "Terrorism update", "Terrorist attack", "Two killed", "Victims fund", "Plane crash",
+    "Earthquake relief", "Floods in Houston", "Hurricane Allison", "Embassy bombing", "Hostage situation",
+    "Layoffs list check",
+    # private travel
+    "BEST WESTERN itinerary", "Your itinerary", "Hotel booking", "Dinner reservation",
 ]
 
 
@@ -251,6 +265,9 @@ ORDINARY_SUBJECTS = [
     "rip out the old build", "ERP rollout", "Fired up about the launch", "Scandinavia trip",
     "Wedding photos!", "pip install woes", "Courtney's book", "Deadline for the grant", "Emergent behaviour talk",
     "Your talk at PyCon", "Readme draft", "Case study draft",
+    # real mail (Enron): a company, a trip; acronyms and numbers that are not notices or shouting
+    "Ameren", "alaska trip photos", "Q3 OKR", "NASA JPL visit", "C# 12 features", "Tickets for Glastonbury",
+    "Crash course in Rust", "Warsaw trip", "Latest deals", "Dinner 5/6?", "上海行程",
 ]
 
 
@@ -269,7 +286,8 @@ def test_grouping_the_patterns_by_first_letter_changes_no_answer() -> None:
 
 
 @pytest.mark.parametrize("subject", ["Court booking for Saturday tennis", "The Death Star lego set",
-                                     "Meet at the food court"])
+                                     "Meet at the food court", "Star Wars night", "Disaster recovery drill",
+                                     "AEROSMITH w/FUEL", "Test drive on Saturday"])
 def test_ambiguous_words_are_refused_on_purpose(subject: str) -> None:
     # A refused hook costs one "needs a note" line; a quoted "court date" costs far more.
     assert not is_specific(subject)
@@ -281,10 +299,65 @@ def test_ambiguous_words_are_refused_on_purpose(subject: str) -> None:
     ("Undeliverable: Berlin slides", True), ("Re: Ticket #88123 updated", True), ("[JIRA] (OPS-12) Deploy", True),
     ("Re: Order confirmation 55-1203", True), ("Ordering pizza for the offsite", False),
     ("Your talk at PyCon", False), ("Accepted the offer!", False),
+    # automated reports, reference numbers and IT notices (real mail, Enron)
+    ("Position Manager for 8/1/01", True), ("Deal # 741969.1", True), ("SAR FOR 11/15/01", True),
+    ("Deals for 7/12/01", True), ("Tuesday's P/L", True), ("Daily P&L", True), ("DWR Report Released today", True),
+    ("Reports for June", True), ("ATTENTION: Changes in Remote Access", True), ("IMPORTANT: benefits", True),
+    ("ACTION REQUIRED: timesheets", True), ("Re: REMINDER: expenses", True), ("Case 4411 closed", True),
+    ("Helpdesk ticket", True), ("Ticket updated", True), ("Schedule 2001-08-01", True), ("Issue #12", True),
+    ("Tickets for Glastonbury", False), ("C# 12 features", False), ("Dinner 5/6?", False),
+    ("Case study draft", False), ("Report from the Lisbon offsite", False),
 ])
 def test_replies_to_automated_notices_are_not_hooks(subject: str, notice: bool) -> None:
     assert is_notice(subject) is notice
     assert is_specific(subject) is not notice
+
+
+@pytest.mark.parametrize("subject", [
+    "1", "]", "Re: ...", "testing", "Test email", "Reminder", "Reminder!", "Test message from Microsoft Outlook 00",
+    "📧 Test いろは歌", "TESTS", "Hi", "Re: ok", "1:1", "2001",
+])
+def test_empty_and_test_subjects_say_nothing(subject: str) -> None:
+    assert says_nothing(subject)
+    assert not is_specific(subject)
+
+
+@pytest.mark.parametrize("subject", ["Contest results", "Attestation letter", "Testimonials page", "上海行程",
+                                     "Ameren"])
+def test_a_subject_with_something_in_it_says_something(subject: str) -> None:
+    assert not says_nothing(subject)
+
+
+@pytest.mark.parametrize(("subject", "shouting"), [
+    ("BEST WESTERN ITINERARY", True), ("SCOTT PLEUS FAREWELL HAPPY HOUR TONIGHT!!!", True),
+    ("AEROSMITH w/FUEL", True), ("RE: SAR FOR JULY", True),
+    ("Q3 OKR", False), ("RE: Q3 OKR", False), ("NASA JPL visit", False), ("ERP rollout", False),
+    ("LISBON", False), ("上海行程", False),
+])
+def test_titles_in_capitals_are_not_quoted(subject: str, shouting: bool) -> None:
+    # Quoted back ("How did BEST WESTERN ITINERARY go?") capitals read as shouting; an acronym does not.
+    assert is_shouting(subject) is shouting
+    assert is_quotable(subject) is not shouting
+
+
+@pytest.mark.parametrize(("subject", "forwarded"), [
+    ("FW: Blonde joke", True), ("Fwd: Everest photos", True), ("Re: Fwd: Offsite photos", True),
+    ("RE[2]: FW: chain letter", True), ("WG: Angebot", True),
+    ("Re: Offsite photos", False), ("Fwd-ing the plan", False), ("Offsite photos (fwd)", False),
+])
+def test_forwards_are_not_hooks(subject: str, forwarded: bool) -> None:
+    # Forwarded chains, jokes and circulars are rarely a personal exchange.
+    assert is_specific(subject) is not forwarded
+
+
+def test_the_patterns_are_compiled_on_first_use_not_at_import() -> None:
+    # `circleback status` imports the planner but never asks about a title: no compile at start-up.
+    code = ("import circleback.daemon.planner as p; "
+            "print(p._sensitive.cache_info().currsize, p._notice.cache_info().currsize, "
+            "p._forwarded.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0", "0", "0"]
+    assert is_sensitive("funeral") and is_notice("Deal # 1")  # and they are built when asked
 
 
 def test_a_sensitive_latest_thread_gives_way_to_a_safe_hook_or_none(ledger: Ledger) -> None:
