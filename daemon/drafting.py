@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from circleback.connectors.base import Address
 
 from .config import Settings
 from .errors import DraftBuildError, TemplateError
-from .ledger import Ledger, iso
+from .ledger import Ledger, iso, parse_iso
 from .message import build_draft, new_message_id
-from .planner import LINKEDIN, PlannedNote, Standing, is_quotable, strip_reply_prefix
+from .planner import LINKEDIN, PlannedNote, Standing, is_specific, strip_reply_prefix
 from .relations import Contact, name_from_address
 from .templating import RenderedNote, TemplateRenderer, clip, first_name
 
@@ -71,10 +71,12 @@ def address_of(c: Contact) -> Address:
 
 
 def me_context(settings: Settings) -> dict[str, Any]:
+    me = settings.me
     return {
-        "name": settings.me.name,
-        "first_name": first_name(settings.me.name, settings.me.addresses[0] if settings.me.addresses else ""),
-        "signature": settings.me.signature,
+        "name": me.name,
+        # What notes are signed with: "J. Park" gives no first name, but a note still needs a sign-off.
+        "first_name": first_name(me.name, me.addresses[0] if me.addresses else "") or me.name.strip(),
+        "signature": me.signature,
     }
 
 
@@ -96,22 +98,35 @@ def person_context(c: Contact) -> dict[str, Any]:
     }
 
 
-def _last(ledger: Ledger, person_id: int, channels: tuple[str, ...], now: datetime) -> dict[str, Any] | None:
+def _last(
+    ledger: Ledger, person_id: int, channels: tuple[str, ...], now: datetime, zone: tzinfo
+) -> dict[str, Any] | None:
     marks = ",".join("?" * len(channels))
     row = ledger.conn.execute(
-        f"SELECT title, at, channel FROM interactions WHERE person_id = ? AND channel IN ({marks}) "
+        f"SELECT title, at, channel, thread FROM interactions WHERE person_id = ? AND channel IN ({marks}) "
         "AND at <= ? ORDER BY at DESC, title DESC LIMIT 1",  # ties as planner and channel_totals break them
         (person_id, *channels, iso(now)),
     ).fetchone()
     if not row:
         return None
-    at = datetime.strptime(row[1], "%Y-%m-%dT%H:%M:%SZ")
+    at = parse_iso(row[1])
+    assert at is not None
     return {
         "subject" if channels != ("met",) else "title": strip_reply_prefix(row[0]),
-        "date": at.date(),
-        "days_ago": (now.replace(tzinfo=None) - at).days,
+        # The day on the user's calendar: a mail sent at 21:40 in Chicago is dated the next day in UTC.
+        "date": at.astimezone(zone).date(),
+        "days_ago": (now - at).days,
         "direction": row[2],
+        "they_wrote": row[2] == "received" or _wrote_in(ledger, person_id, row[3], now),
     }
+
+
+def _wrote_in(ledger: Ledger, person_id: int, thread: str, now: datetime) -> bool:
+    """Did this person write in the thread? Only then was it an exchange, not one of my notes to a group."""
+    return bool(thread) and ledger.conn.execute(
+        "SELECT 1 FROM interactions WHERE person_id = ? AND channel = 'received' AND thread = ? AND at <= ? LIMIT 1",
+        (person_id, thread, iso(now)),
+    ).fetchone() is not None
 
 
 def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: datetime) -> dict[str, Any]:
@@ -120,12 +135,13 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
     c = s.contact
     last = c.last_contact
     hook = s.hook
+    zone = settings.me.zone
     return {
         "me": me_context(settings),
         "person": person_context(c),
         "hook": {"kind": hook.kind if hook else "", "text": hook.text if hook else ""},
-        "last_meeting": _quotable(last_meeting(ledger, c.person_id, now), "title", c),
-        "last_thread": _quotable(_last(ledger, c.person_id, ("sent", "received"), now), "subject", c),
+        "last_meeting": _quotable(last_meeting(ledger, c.person_id, now, zone), "title", c),
+        "last_thread": _quotable(last_thread(ledger, c.person_id, now, zone), "subject", c),
         "days_since": (now - last).days if last else None,
         "mutual": [{"name": m.display_name, "first_name": first} for m in s.mutual if (first := m.first_name)],
         "about": note.about,
@@ -133,29 +149,36 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
     }
 
 
+_GARBLED = "\ufffd"  # U+FFFD REPLACEMENT CHARACTER: what a decoder leaves of bytes it could not read
+
+
 def _quotable(found: dict[str, Any] | None, field: str, c: Contact) -> dict[str, Any] | None:
     """The meeting or thread with a title fit to quote back, the one place every template's quote comes from.
 
     Blanked if it names the recipient ("Coffee with Dana"), touches something sensitive
-    ("Re: Dad died") or only answers a machine ("Re: Your order #4471"): the template then
-    says "when we met", and a subject built from it falls back to "Catching up". Otherwise
-    cut to a line (``templating.clip``): a 3,000-character calendar title is not quoted whole.
+    ("Re: Dad died"), only answers a machine ("Re: Your order #4471"), says nothing ("hi"),
+    was forwarded ("Fwd: a joke") or was garbled on the way (a U+FFFD where a decoder met
+    bytes in the wrong charset): the template then says "when we met". Otherwise cut to a
+    line (``templating.clip``): a 3,000-character calendar title is not quoted whole.
     """
     if found:
         title = found[field]
-        found[field] = "" if names_them(title, c) or not is_quotable(title) else clip(title)
+        fit = is_specific(title) and not names_them(title, c) and _GARBLED not in title
+        found[field] = clip(title) if fit else ""
     return found
 
 
-def last_meeting(ledger: Ledger, person_id: int, now: datetime) -> dict[str, Any] | None:
-    meeting = _last(ledger, person_id, ("met",), now)
+def last_meeting(ledger: Ledger, person_id: int, now: datetime, zone: tzinfo = UTC) -> dict[str, Any] | None:
+    meeting = _last(ledger, person_id, ("met",), now, zone)
     if meeting:
         meeting.pop("direction")
+        meeting.pop("they_wrote")
     return meeting
 
 
-def last_thread(ledger: Ledger, person_id: int, now: datetime) -> dict[str, Any] | None:
-    return _last(ledger, person_id, ("sent", "received"), now)
+def last_thread(ledger: Ledger, person_id: int, now: datetime, zone: tzinfo = UTC) -> dict[str, Any] | None:
+    """The latest mail either way, dated in ``zone``; ``they_wrote``: did they write in that thread."""
+    return _last(ledger, person_id, ("sent", "received"), now, zone)
 
 
 def sender_of(settings: Settings) -> Address:

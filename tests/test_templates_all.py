@@ -3,7 +3,8 @@ limit checked after rendering, and the paste-ready draft for a person with no ad
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from circleback.daemon.ledger import Ledger
 from circleback.daemon.planner import CHECKIN, LINKEDIN, plan_cycle
 from circleback.daemon.relations import Identity, apply_people, ingest_mail
 from circleback.daemon.templating import TemplateRenderer
+from tests.test_templating import KEYS, context
 
 OLD = "old@x.example"
 RECENT = "recent@x.example"
@@ -93,3 +95,30 @@ def test_no_address_means_a_paste_ready_draft_to_myself(ledger: Ledger) -> None:
     assert len(body.split("---\n", 1)[1].strip()) <= 300  # the part to paste fits
     again = plan_cycle(ledger, s, NOW + timedelta(hours=1))
     assert [n.key for n in again.notes if not n.standing.contact.emails] == [note.key]  # stable key
+
+
+LONG_TOPIC = "Quarterly planning offsite for the platform and data teams…"  # as drafting cuts it: 60 characters
+
+
+@pytest.mark.parametrize(("kind", "direction"), [
+    ("note", "received"), ("meeting", "received"), ("thread", "received"), ("thread", "sent"), ("mutual", "received"),
+])
+def test_every_linkedin_variant_fits_the_limit_and_is_signed(kind: str, direction: str) -> None:
+    person = {**context()["person"], "name": "Maximiliane Oberhausen", "first_name": "Maximiliane",
+              "note": "the way you walked the whole team through the billing migration last spring"}
+    me = {"name": "Alexandrina Kowalczyk", "first_name": "Alexandrina", "signature": ""}
+    thread = {"subject": LONG_TOPIC, "date": date(2024, 11, 3), "days_ago": 600, "direction": direction}
+    meeting = {"title": LONG_TOPIC, "date": date(2024, 11, 3), "days_ago": 600}
+    mutual = [{"name": "Christabel Fairweather", "first_name": "Christabel"},
+              {"name": "Bartholomew Ng", "first_name": "Bartholomew"}]
+    renderer = TemplateRenderer()
+    follows = set()
+    for key in KEYS:
+        body = renderer.render("linkedin.txt.j2", context(kind, key, person=person, me=me, last_thread=thread,
+                                                          last_meeting=meeting, mutual=mutual)).body.strip()
+        assert len(body) <= 300, body
+        assert body.endswith("\n\nAlexandrina"), body
+        link_line = body.split("\n\n")[1]
+        follows.add(re.split(r"(?<=[.!?]) ", link_line)[1])
+    assert "I'm glad to know you." not in follows  # says nothing about the hook before it
+    assert len(follows) >= 2  # several wordings, chosen per person

@@ -102,6 +102,24 @@ def test_thread_note_fits_who_wrote_last(renderer: TemplateRenderer, direction: 
     assert owed == (direction == "received")
 
 
+@pytest.mark.parametrize("direction", ["sent", "received"])
+def test_a_thread_check_in_never_takes_the_old_subject_as_its_own(renderer: TemplateRenderer, direction: str) -> None:
+    # No In-Reply-To: "SAR FOR 11/15/01" as the subject of a new mail reads like a resend or a forward.
+    thread = {**context()["last_thread"], "direction": direction}
+    subjects = {renderer.render(CHECKIN, context("thread", k, last_thread=thread)).subject for k in KEYS}
+    assert subjects == {"Catching up", "Thinking of you", "It's been a while"}
+
+
+@pytest.mark.parametrize(("they_wrote", "wording"), [(True, "our exchange about"), (False, "what I wrote about")])
+def test_only_a_thread_they_wrote_in_is_called_our_exchange(
+    renderer: TemplateRenderer, they_wrote: bool, wording: str
+) -> None:
+    thread = {**context()["last_thread"], "direction": "sent", "they_wrote": they_wrote}
+    bodies = " ".join(renderer.render(CHECKIN, context("thread", k, last_thread=thread)).body for k in KEYS)
+    assert f"{wording} “Series A intro”" in bodies
+    assert ("exchange" in bodies) == they_wrote
+
+
 def test_long_ago_dates_are_given_as_month_and_year(renderer: TemplateRenderer) -> None:
     meeting = {"title": "Board dinner", "date": date(2023, 11, 3), "days_ago": 520}
     bodies = " ".join(renderer.render(CHECKIN, context("meeting", k, last_meeting=meeting)).body for k in KEYS)
