@@ -737,6 +737,7 @@ class _PlanState:
         self.label_tokens: dict[str, str | None] = dict.fromkeys(labels)
         self._last_page: list[str] = []  # the ids of the everything list's last page
         self._skip: set[str] = set()  # settled in an earlier chunk (a resumed list lists its last page again)
+        self._relisting = False  # the next page is the last one listed before this chunk, listed again
 
     # -- between chunks ---------------------------------------------------------------------------
 
@@ -770,11 +771,15 @@ class _PlanState:
             state.ordered.append((mid, thread))
         state.noise = set(snap["noise"])
         state._skip = set(snap["skip"])
+        # The last page is its settled ids and (a tail of) the listed ones: a chunk that lists
+        # no page must still pass on those it settles, or the relisted page brings them back.
+        state._last_page = [*snap["skip"], *(mid for mid, _ in snap["listed"])]
         state._confirmed = int(snap["confirmed"])
         state._boundary = snap["boundary"]
         state._listed_all = bool(snap["all"]["done"])
         state.all_from = snap["all"]["from"]
-        state.all_pages = max(0, int(snap["all"]["pages"]) - 1)  # its last page is listed again
+        state.all_pages = int(snap["all"]["pages"])
+        state._relisting = state.all_pages > 0 and not state._listed_all  # its last page is listed again
         for label in labels:
             saved = snap["labels"].get(label) or {}
             state.label_tokens[label] = saved.get("token")
@@ -794,7 +799,8 @@ class _PlanState:
                     self.ordered.append((mid, thread))
             self._listed_all = self._listed_all or not after
             self.all_from = token
-            self.all_pages += 1
+            self.all_pages += 0 if self._relisting else 1
+            self._relisting = False
             self._last_page = [mid for mid, _ in items]
             self.cond.notify_all()
             return start, len(self.ordered), self.all_pages

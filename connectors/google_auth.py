@@ -22,6 +22,7 @@ Gmail refuse ``q`` on every call, so no call here uses ``q``), ``gmail.compose``
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
 import random
@@ -227,13 +228,19 @@ def lean_batch(callback: Callable[[str, Any, BaseException | None], None], uri: 
     headers, Host, then the body - with string joins; everything else (the outer
     multipart, Content-IDs, response parsing, 401 redo, callbacks) is the library's.
     """
+    return _lean_batch_class()(callback=callback, batch_uri=uri)
+
+
+@functools.cache
+def _lean_batch_class() -> type:
+    """The subclass, made once on first use: googleapiclient is imported only by a sync."""
     from googleapiclient.http import BatchHttpRequest
 
     class LeanBatch(BatchHttpRequest):
         def _serialize_request(self, request: Any) -> str:
             return serialize_request(request)
 
-    return LeanBatch(callback=callback, batch_uri=uri)
+    return LeanBatch
 
 
 def serialize_request(request: Any) -> str:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -133,12 +134,14 @@ def events_from_calendar(
     input: what cannot be used is in ``skipped``.
     """
     reading = _Reading(context, where)
-    calendars = reading.parse(data)
-    if calendars is None:
-        reading.found.usable = False
-        return reading.found
-    for calendar in calendars:
-        reading.read_calendar(calendar, Window(start, end))
+    # icalendar and recurring-ical-events warn about what they guess in a file
+    # (GloballyUniqueTZIDGuessed and the like): the file's business, not a Python
+    # warning for stderr.  Calendars are read on one thread, which catch_warnings needs.
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        reading.read(data, Window(start, end))
+    for text in dict.fromkeys(f"{w.category.__name__}: {clean_text(w.message)}" for w in said):
+        log.debug("%s: %s", where, text)
     return reading.found
 
 
@@ -338,6 +341,15 @@ class _Reading:
         self.mine = context.my_addresses
         self.where = where
         self.found = CalendarEvents()
+        self._zones_told: set[tuple[str, str]] = set()  # (TZID, UID) already logged as unknown
+
+    def read(self, data: bytes | str, window: Window) -> None:
+        calendars = self.parse(data)
+        if calendars is None:
+            self.found.usable = False
+            return
+        for calendar in calendars:
+            self.read_calendar(calendar, window)
 
     def parse(self, data: bytes | str) -> list[icalendar.Component] | None:
         """The object's calendars; when one bad line sinks the whole, each event alone."""
@@ -457,7 +469,10 @@ class _Reading:
         if zone is None:
             zone = UTC
             self.found.zone_fallbacks += 1
-            log.warning("%s: unknown time zone %r in %s; reading it as UTC", self.where, tzid, event.get("UID"))
+            told = (tzid, str(event.get("UID")))
+            if told not in self._zones_told:  # once per series, not per DTSTART, DTEND and occurrence
+                self._zones_told.add(told)
+                log.warning("%s: unknown time zone %r in %s; reading it as UTC", self.where, tzid, told[1])
         del event[name]
         event.add(name, value.replace(tzinfo=zone))
 

@@ -106,14 +106,13 @@ class MaildirConnector(Connector):
         files = list(_message_files(folder.path))
         oldest = cutoff.timestamp() * 1e9 if cutoff else 0  # delivered before the lookback: not even opened
         todo = [
-            (path, mtime_ns)
+            (path, mtime_ns, unique)
             for path, mtime_ns in files
-            if mtime_ns >= high - SLACK_NS and mtime_ns >= oldest and unique_part(path.name) not in seen
+            if mtime_ns >= high - SLACK_NS and mtime_ns >= oldest and (unique := unique_part(path.name)) not in seen
         ]
         progress.grow(len(todo))
-        for path, mtime_ns in todo:
+        for path, mtime_ns, unique in todo:
             progress.advance()
-            unique = unique_part(path.name)
             if unique in seen:
                 continue  # listed in new/ and again in cur/: moved by the mail client between the two listings
             if self._read_message(folder, path, mtime_ns, cutoff, records, skipped):

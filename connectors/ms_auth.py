@@ -95,7 +95,9 @@ class MsalTokens:
     def access_token(self, *, force_refresh: bool = False) -> str:
         """A valid access token, refreshed silently; AuthRevoked when only the user can fix it."""
         with self._lock:
-            if not self.path.exists():  # never signed in: asking MSAL would go to the network first
+            # Never signed in: building the app would go to the network first. Checked until the
+            # app is built, not on every Graph request; MSAL's cache in memory holds from then on.
+            if self._app is None and not self.path.exists():
                 raise AuthRevoked(f"{self.account.name}: no Microsoft sign-in saved at {self.path}; "
                                   f"authorise with: circleback auth microsoft {self.account.name}")
             app = self._application()

@@ -7,6 +7,7 @@ Run the figures by hand with::
 
 from __future__ import annotations
 
+import logging
 import warnings
 from datetime import UTC, datetime
 from functools import cache
@@ -31,13 +32,32 @@ CONTEXT = ConnectorContext(
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 
 
+# What syncing each file put on stderr: (Python warnings, WARNING log lines).
+SAID: dict[str, tuple[list[str], list[str]]] = {}
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 @cache
 def sync_file(name: str) -> tuple[tuple[EventRecord, ...], tuple[Skip, ...]]:
     """Single-file mode straight on the corpus file: nothing is copied."""
     connector = IcsConnector(IcsAccount(name="corpus", kind="ics", path=str(CORPUS / name)), CONTEXT)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # icalendar's GloballyUniqueTZIDGuessed and the like
-        result = connector.sync_events(None)
+    told, logger = _Lines(), logging.getLogger("circleback.connectors")
+    logger.addHandler(told)
+    try:
+        with warnings.catch_warnings(record=True) as leaked:
+            warnings.simplefilter("always")
+            result = connector.sync_events(None)
+    finally:
+        logger.removeHandler(told)
+    SAID[name] = ([f"{w.category.__name__}: {w.message}" for w in leaked], told.lines)
     return tuple(result.records), tuple(result.skipped)
 
 
@@ -67,6 +87,9 @@ def test_every_file_syncs_without_crashing(name: str) -> None:
     for record in records:
         assert record.start.utcoffset() is not None and record.end >= record.start
         assert record.source_id.startswith(record.uid)
+    leaked, told = SAID[name]
+    assert leaked == []  # icalendar's GloballyUniqueTZIDGuessed and the like are DEBUG lines
+    assert len(told) == len(set(told)), told  # each unknown zone or unreadable DTEND said once
 
 
 def one(name: str, source_id_end: str = "") -> EventRecord:

@@ -785,6 +785,27 @@ def test_a_resumed_list_drops_the_settled_ids_of_the_page_it_lists_again() -> No
     assert again.noise == {"x"} and again.label_tokens == {"CATEGORY_PROMOTIONS": "n2"}
 
 
+def test_a_chunk_that_lists_no_page_passes_the_lists_position_on_unchanged() -> None:
+    """Chunks that end before the everything list answers must not wear down its page count
+    or forget the settled ids of the page the next chunk lists again, nor those it settles."""
+    from circleback.connectors.gmail import _PlanState
+
+    labels = ["CATEGORY_PROMOTIONS"]
+    state = _PlanState(0, labels)
+    state.add_page([("a", "a"), ("b", "b")], None, "t2")
+    state.add_page([("c", "c"), ("d", "d"), ("e", "e")], "t2", "t3")
+    snap = json.loads(json.dumps(state.snapshot(3, {})))  # a, b, c settled
+
+    idle = _PlanState.restore(0, labels, snap)[0].snapshot(0, {})  # lists nothing, settles nothing
+    again = json.loads(json.dumps(_PlanState.restore(0, labels, idle)[0].snapshot(1, {})))  # settles d
+
+    assert idle["skip"] == snap["skip"] == ["c"] and idle["all"] == snap["all"]
+    assert again["all"] == snap["all"] and again["skip"] == ["c", "d"]
+    last = _PlanState.restore(0, labels, again)[0]
+    pages = last.add_page([("c", "c"), ("d", "d"), ("e", "e"), ("f", "f")], "t2", "t3")[2]
+    assert last.ordered == [("e", "e"), ("f", "f")] and pages == 2
+
+
 # --- header values as Gmail may hand them: RFC 2047 encoded words, or already decoded -------------
 
 

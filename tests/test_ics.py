@@ -190,6 +190,42 @@ def test_tzid_with_vtimezone_windows_names_and_unknown_zone(tmp_path: Path) -> N
     assert conn.zone_fallbacks == 1
 
 
+def test_an_unknown_zone_is_told_once_per_series_though_every_time_is_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path, "z.ics", ics(vevent(
+        "lost", "DTSTART;TZID=Atlantis/Lost:20260302T100000", "DTEND;TZID=Atlantis/Lost:20260302T110000",
+        "RRULE:FREQ=WEEKLY;COUNT=3",
+    ), vevent(
+        "lost", "RECURRENCE-ID;TZID=Atlantis/Lost:20260309T100000", "DTSTART;TZID=Atlantis/Lost:20260309T120000",
+    )))
+    conn = connector(tmp_path)
+    with caplog.at_level("WARNING"):
+        records = conn.sync_events(None).records
+
+    assert len(records) == 3 and conn.zone_fallbacks == 4  # DTSTART, DTEND, RECURRENCE-ID, DTSTART
+    assert [r.getMessage() for r in caplog.records] == [
+        "z.ics: unknown time zone 'Atlantis/Lost' in lost; reading it as UTC"]
+
+
+def test_what_the_ical_libraries_guess_is_a_debug_line_not_a_python_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder
+) -> None:
+    """Evolution's vendor-prefixed TZIDs make icalendar warn GloballyUniqueTZIDGuessed:
+    no Python warning may reach stderr; the guess is one DEBUG line naming the file."""
+    write(tmp_path, "e.ics", ics(vevent(
+        "evo", "DTSTART;TZID=/softwarestudio.org/Tzfile/America/Chicago:20260310T090000",
+        "DTEND;TZID=/softwarestudio.org/Tzfile/America/Chicago:20260310T100000",
+    )))
+    with caplog.at_level("DEBUG", logger="circleback.connectors.icalendar_events"):
+        [event] = connector(tmp_path).sync_events(None).records
+
+    assert [str(w.message) for w in recwarn] == []
+    assert event.start == datetime(2026, 3, 10, 14, tzinfo=UTC)  # Chicago, CDT
+    told = [(r.levelname, r.getMessage()) for r in caplog.records if "GloballyUniqueTZIDGuessed" in r.getMessage()]
+    assert len(told) == 1 and told[0][0] == "DEBUG" and told[0][1].startswith("e.ics: ")
+
+
 def test_method_cancel_cancels_everything_in_it(tmp_path: Path) -> None:
     write(tmp_path, "c.ics", ics(MEETING, method="CANCEL"))
     [event] = connector(tmp_path).sync_events(None).records
