@@ -95,7 +95,7 @@ def naive(root: Path, polls: int) -> float:
     started = time.process_time()
     for n in range(polls):
         ledger = controllers.open_state(root / f"naive-state-{n}")
-        connectors = controllers.open_connectors(settings, NOW)
+        connectors = controllers.open_connectors(settings, NOW, state_dir=root / f"naive-state-{n}")
         try:
             Engine(settings, ledger, connectors).run_cycle(NOW, write=False)
         finally:

@@ -20,6 +20,9 @@ from .base import ConnectorError
 
 log = logging.getLogger(__name__)
 
+# Account kinds that sign in to Google and keep a token here (`auth google`); outlook is Microsoft's.
+GOOGLE_KINDS = ("gmail", "google_calendar")
+
 
 class TokenFileError(ConnectorError):
     """A token file is missing, exposed or unreadable; the message says what to do."""

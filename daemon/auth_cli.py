@@ -22,10 +22,9 @@ from circleback.connectors.google_auth import (
     scopes_for,
     token_path,
 )
+from circleback.connectors.tokens import GOOGLE_KINDS
 
 from .errors import CirclebackError
-
-GOOGLE_KINDS = ("gmail", "google_calendar")
 
 
 @click.group("auth")

@@ -18,6 +18,7 @@ from .cli_support import HelpGroup, command, command_prefix, complete_commands, 
 from .cli_support import handle_errors as _handle_errors
 from .cli_support import parse_now as _parse_now
 from .config import Settings, load_settings
+from .durations import months
 from .errors import CirclebackError
 from .planner import Standing
 
@@ -185,7 +186,7 @@ def _one_cycle(obj: Context, settings: Settings, now: datetime | None) -> Any:
     from .engine import Engine
 
     ledger = controllers.open_state(obj.state_dir)
-    connectors = controllers.open_connectors(settings, now, obj.state_dir)
+    connectors = controllers.open_connectors(settings, now, state_dir=obj.state_dir)
     try:
         return Engine(settings, ledger, connectors).run_cycle(now or controllers.utcnow())
     finally:
@@ -461,11 +462,6 @@ def config_path(obj: Context) -> None:
 # -- shared printing -------------------------------------------------------------------
 
 
-# Days in an average month, rounded to the nearest month as the drafts' wording does
-# (templating.ago: 200 days is "about seven months" there, so "7 mo ago" here).
-_MONTH_DAYS = 30.44
-
-
 def _ago(now: datetime, then: datetime | None) -> str:
     if then is None:
         return "never"
@@ -475,7 +471,7 @@ def _ago(now: datetime, then: datetime | None) -> str:
     if days < 60:
         return f"{days}d ago"
     if days < 730:
-        return f"{int(days / _MONTH_DAYS + 0.5)} mo ago"
+        return f"{months(days)} mo ago"
     return f"{days // 365} y ago"
 
 

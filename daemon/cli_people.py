@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,7 +20,10 @@ from .cli_support import HelpGroup, console, handle_errors, now_option, parse_no
 from .config import Settings
 from .durations import parse_duration
 from .errors import CirclebackError
-from .ledger import Ledger, OutboxEntry
+from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from .lifecycle import DraftWaiting  # loads the templates: only nudge needs it
 
 MIN_SNOOZE = timedelta(days=1)
 
@@ -45,7 +48,7 @@ def draft_box(settings: Settings, now: datetime, state_dir: Path) -> Iterator[tu
     """The account drafts go to (the engine's choice) and its open connector."""
     from .engine import draft_account
 
-    connectors = controllers.open_connectors(settings, now, state_dir)
+    connectors = controllers.open_connectors(settings, now, state_dir=state_dir)
     try:
         name = draft_account(settings, connectors)
         box = connectors.get(name) if name else None
@@ -133,23 +136,19 @@ def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
       circleback nudge "Nadia" --about "https://example.org/research-ops-talk"
       circleback nudge lukas.becker@work.example --about "the new interview guide"
     """
-    from .lifecycle import find_person, plan_nudge
+    from .lifecycle import DraftWaiting, plan_nudge
     from .templating import TemplateRenderer
 
     now = _now(now_text)
     with _state(obj) as (settings, ledger):
-        who = find_person(ledger, settings, person, now)
-        waiting = waiting_draft(ledger, who.person_id)
-        if waiting is not None:
-            where = "waiting in Drafts" if waiting.state == "drafted" else "queued for Drafts"
-            click.echo(f"{who.display_name}: a {draft_kind(waiting.kind)} to {waiting.recipient} is already {where} "
-                       f"(since {waiting.created_at.astimezone(settings.me.zone):%Y-%m-%d}); nothing new drafted. "
-                       "Edit that one, or delete it and run nudge again.")
-            return
         tdir = settings.drafting.templates_dir
         renderer = TemplateRenderer(Path(tdir) if tdir else None)
         with draft_box(settings, now, obj.state_dir) as (account, box):
-            draft, added = plan_nudge(ledger, settings, renderer, person, about, account, now)
+            try:
+                draft, added = plan_nudge(ledger, settings, renderer, person, about, account, now)
+            except DraftWaiting as exc:
+                click.echo(_already_waiting(exc, settings))
+                return
             problems = deliver(ledger, account, box, now)
     for line in problems:
         click.echo(f"problem: {line}", err=True)
@@ -157,30 +156,26 @@ def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
     click.echo(f"{draft.recipient.email}: {state} in {account} — Subject: {draft.rendered.subject}")
 
 
-def _kind_names() -> dict[str, str]:
-    from .digest import DIGEST
-    from .intros import ASK, FOLLOWUP, INTRO  # brings jinja2: only for nudge and the demo
-    from .planner import CHECKIN, LINKEDIN, NUDGE
-
-    return {CHECKIN: "check-in", LINKEDIN: "LinkedIn note", NUDGE: "nudge", DIGEST: "weekly digest",
-            ASK: "introduction ask", INTRO: "introduction", FOLLOWUP: "introduction follow-up"}
+def _already_waiting(exc: DraftWaiting, settings: Settings) -> str:
+    """What nudge says when lifecycle.DraftWaiting refused it: which draft, since when, what to do."""
+    waiting = exc.entry
+    where = "waiting in Drafts" if waiting.state == "drafted" else "queued for Drafts"
+    return (f"{exc.person.display_name}: a {draft_kind(waiting.kind)} to {waiting.recipient} is already {where} "
+            f"(since {waiting.created_at.astimezone(settings.me.zone):%Y-%m-%d}); nothing new drafted. "
+            "Edit that one, or delete it and run nudge again.")
 
 
 def draft_kind(kind: str) -> str:
     """A draft's kind as the user reads it: "check-in", "introduction ask"."""
-    return _kind_names().get(kind, kind)
+    from .digest import KIND_LABELS  # loads the templates, as nudge and the demo (the callers) already have
+
+    return KIND_LABELS.get(kind, kind)
 
 
 def draft_kinds(counts: Mapping[str, int]) -> str:
     """ "5 check-ins, 2 introduction asks": how many drafts of each kind, most first."""
     return ", ".join(f"{n} {draft_kind(kind)}{'s' if n != 1 else ''}"
                      for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def waiting_draft(ledger: Ledger, person_id: int) -> OutboxEntry | None:
-    """The draft to this person that the user has not sent or deleted yet, if any."""
-    waiting = [e for e in ledger.outbox(states=("pending", "drafted")) if e.person_id == person_id]
-    return min(waiting, key=lambda e: e.created_at, default=None)
 
 
 # -- imports ----------------------------------------------------------------------------

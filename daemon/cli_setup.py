@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from circleback.connectors.tokens import private_dirs
+
 from .cli_support import command_prefix
 
 EXAMPLE_CONFIG = "config.example.toml"
@@ -64,7 +66,7 @@ def write_example_config(path: Path) -> None:
     """
     text = read_packaged(EXAMPLE_CONFIG)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(path.parent)  # every folder it makes 0700, not only the last
     except FileExistsError:  # a file where the folder should be: not "the config already exists"
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from None
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

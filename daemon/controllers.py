@@ -98,9 +98,13 @@ def instance_lock(state_dir: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def open_connectors(settings: Settings, now: datetime | None = None,
-                    state_dir: Path | None = None) -> dict[str, Connector]:
-    """One connector per account; OAuth tokens are looked up in ``state_dir/tokens`` (as ``auth`` writes them)."""
+def open_connectors(settings: Settings, now: datetime | None = None, *,
+                    state_dir: Path | None) -> dict[str, Connector]:
+    """One connector per account; OAuth tokens are looked up in ``state_dir/tokens`` (as ``auth`` writes them).
+
+    ``state_dir`` is required so no caller quietly gets the pre-``--state-dir`` token location;
+    None is for ``doctor`` on an unusable state directory, which opens connectors but reads no token.
+    """
     context = ConnectorContext(
         my_addresses=frozenset(settings.me.addresses),
         lookback_days=settings.sync.lookback.total_seconds() / 86400,

@@ -18,23 +18,24 @@ from typing import Any
 from . import controllers
 from .config import Settings
 from .drafting import TEMPLATES, build_message, me_context, sender_of
-from .intros import OPEN, list_intros
+from .intros import ASK, FOLLOWUP, INTRO, OPEN, list_intros
 from .ledger import Ledger
 from .lifecycle import stale_entries
-from .planner import intent_key, plan_cycle
+from .planner import CHECKIN, LINKEDIN, NUDGE, intent_key, plan_cycle
 from .relations import Contact, contacts
 from .templating import RenderedNote, TemplateRenderer
 
 DIGEST = "digest"
 
-# How each outbox kind reads in a list of waiting drafts.
+# How each outbox kind reads in a list of waiting drafts (and in `nudge` and `demo`).
 KIND_LABELS = {
-    "checkin": "check-in",
-    "linkedin": "LinkedIn note",
-    "nudge": "nudge",
-    "intro-ask": "introduction ask",
-    "intro": "introduction",
-    "intro-followup": "introduction follow-up",
+    CHECKIN: "check-in",
+    LINKEDIN: "LinkedIn note",
+    NUDGE: "nudge",
+    ASK: "introduction ask",
+    INTRO: "introduction",
+    FOLLOWUP: "introduction follow-up",
+    DIGEST: "weekly digest",
 }
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from circleback.connectors.base import ConnectorError
+from circleback.connectors.tokens import GOOGLE_KINDS
 
 from . import controllers
 from .cli_support import command_prefix
@@ -34,7 +35,6 @@ EARLIEST_SANE = datetime(2024, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)  # state written "tomorrow" means the clock went back
 NETWORK_TIMEOUT = 5.0
 LOCAL_KINDS = ("maildir", "mbox", "ics")
-GOOGLE_KINDS = ("gmail", "google_calendar")
 OAUTH_KINDS = (*GOOGLE_KINDS, "outlook")
 MIN_JINJA = (3, 1)
 

@@ -24,6 +24,17 @@ _WORDS = {
     "yearly": 365,
     "annually": 365,
 }
+# An average month (365.25 / 12, rounded) for saying how long ago something was: 200 days is
+# "about seven months" in a draft and "7 mo ago" in `status`. Config durations keep "mo" and
+# "monthly" at 30 days, as ALLOWED says: a cadence should not depend on rounding.
+MONTH_DAYS = 30.44
+
+
+def months(days: float) -> int:
+    """``days`` in whole average months, to the nearest: 200 -> 7, 45 -> 1."""
+    return int(days / MONTH_DAYS + 0.5)
+
+
 _NUMBER_AND_UNIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
 ALLOWED = 'a number with a unit min, h, d, w, mo (30 days) or y, like "30d" or "6w", or one of ' + ", ".join(
     f'"{w}"' for w in _WORDS

@@ -53,6 +53,15 @@ class PersonNotFound(CirclebackError):
     """No person, or more than one, matches what the user typed."""
 
 
+class DraftWaiting(CirclebackError):
+    """A draft to this person is already waiting: a nudge now would make two notes at once."""
+
+    def __init__(self, person: Contact, entry: OutboxEntry) -> None:
+        super().__init__(f"{person.display_name}: a draft to {entry.recipient} is already waiting; nothing new drafted")
+        self.person = person
+        self.entry = entry
+
+
 def stale_entries(ledger: Ledger, account: str | None = None) -> list[OutboxEntry]:
     """Drafted notes whose person wrote to the user after the draft appeared."""
     marks = ",".join("?" * len(STALE_KINDS))
@@ -175,11 +184,18 @@ def plan_nudge(
     account: str,
     now: datetime,
 ) -> tuple[Draft, bool]:
-    """Render and commit a nudge intent (outside the budget); (draft, newly added)."""
+    """Render and commit a nudge intent (outside the budget); (draft, newly added).
+
+    DraftWaiting if another draft to the person is still unsent; the same nudge again is
+    not another draft: it gives (draft, False).
+    """
     person = find_person(ledger, settings, query, now)
     if person.profile and person.profile.do_not_contact:
         raise CirclebackError(f"{person.display_name} is marked do_not_contact in your config")
     note = nudge_note(person, settings, about, now)
+    waiting = waiting_draft(ledger, person.person_id)
+    if waiting is not None and waiting.key != note.key:
+        raise DraftWaiting(person, waiting)
     draft = compose(ledger, settings, renderer, note, now)
     with ledger.transaction():
         added = ledger.add_intent(
@@ -187,6 +203,16 @@ def plan_nudge(
             recipient=draft.recipient.email, message_id=draft.message_id, message=draft.message, now=now,
         )  # fmt: skip
     return draft, added
+
+
+def waiting_draft(ledger: Ledger, person_id: int) -> OutboxEntry | None:
+    """The oldest draft to this person that the user has not sent or deleted yet, if any."""
+    row = ledger.conn.execute(
+        "SELECT key FROM outbox WHERE person_id = ? AND state IN ('pending', 'drafted') "
+        "ORDER BY created_at, key LIMIT 1",
+        (person_id,),
+    ).fetchone()
+    return ledger.outbox_entry(row[0]) if row else None
 
 
 def recently_closed(ledger: Ledger, since: datetime) -> dict[str, int]:

@@ -498,7 +498,7 @@ class Service:
         only = self.settings.model_copy(update={"accounts": [self.settings.account(name)]})
         now = self.clock.now() if self.clock.artificial else None
         try:
-            self.connectors.update(controllers.open_connectors(only, now, self.state_dir))
+            self.connectors.update(controllers.open_connectors(only, now, state_dir=self.state_dir))
         except AuthRevoked as exc:
             self._revoked(name, account_error(name, exc))
             return False

@@ -26,6 +26,7 @@ from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxErr
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from .durations import months
 from .errors import TemplateError
 from .relations import first_name_of
 
@@ -275,7 +276,7 @@ def ago(days: int | float) -> str:
     if d < 60:
         return "about six weeks"
     if d < 320:
-        return "about " + _count(int(d / 30.44 + 0.5), "month")
+        return "about " + _count(months(d), "month")
     if d < 365:
         return "almost a year"
     if d < 548:

@@ -63,6 +63,19 @@ def test_config_init_writes_the_example_0600_and_says_what_next(tmp_path: Path) 
     assert load_settings(path).accounts  # what it writes is a config circleback accepts
 
 
+def test_config_init_makes_every_missing_folder_0700_whatever_the_umask(tmp_path: Path) -> None:
+    path = tmp_path / "home" / ".config" / "circleback" / "config.toml"
+    old = os.umask(0o022)
+    try:
+        out = CliRunner().invoke(cli(), ["config", "init"], obj=context(path))
+    finally:
+        os.umask(old)
+
+    assert out.exit_code == 0, out.output
+    made = [tmp_path / "home", tmp_path / "home" / ".config", path.parent]
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in made} == {p.name: 0o700 for p in made}
+
+
 def test_config_init_never_overwrites(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text("# mine\n")

@@ -10,12 +10,14 @@ import pytest
 from records import ME, mail
 
 from circleback.connectors.base import DraftRef, SyncResult
+from circleback.daemon.cli_people import draft_kinds
 from circleback.daemon.config import Settings
 from circleback.daemon.controllers import goal_line, goal_streak, month_goal
-from circleback.daemon.digest import DIGEST, digest_period
+from circleback.daemon.digest import DIGEST, KIND_LABELS, digest_period
 from circleback.daemon.engine import Engine
+from circleback.daemon.intros import INTRO_KINDS
 from circleback.daemon.ledger import Ledger
-from circleback.daemon.planner import plan_cycle
+from circleback.daemon.planner import CHECKIN, LINKEDIN, NUDGE, plan_cycle
 
 ANN, BO, CY = "ann@x.example", "bo@x.example", "cy@x.example"
 # Monday 15 June 2026, 08:00 in Berlin (UTC+2): the configured digest time.
@@ -86,6 +88,11 @@ def run(ledger: Ledger, settings: Settings, box: Box, when: datetime, checkpoint
 
 def text(raw: bytes) -> str:
     return message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+
+
+def test_every_kind_of_draft_reads_as_words() -> None:
+    assert set(KIND_LABELS) == {CHECKIN, LINKEDIN, NUDGE, *INTRO_KINDS, DIGEST}
+    assert draft_kinds({DIGEST: 1, CHECKIN: 2}) == "2 check-ins, 1 weekly digest"  # as `demo` and `nudge` say it
 
 
 def test_the_period_is_the_iso_week_from_the_configured_local_day_and_hour() -> None:

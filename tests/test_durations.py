@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from circleback.daemon.cli import main
-from circleback.daemon.durations import format_duration, parse_duration, parse_poll_interval
+from circleback.daemon.durations import format_duration, months, parse_duration, parse_poll_interval
 
 
 @pytest.mark.parametrize(
@@ -19,6 +19,12 @@ from circleback.daemon.durations import format_duration, parse_duration, parse_p
 )  # fmt: skip
 def test_durations(text: object, days: float) -> None:
     assert parse_duration(text) == timedelta(days=days)
+
+
+@pytest.mark.parametrize(("days", "n"), [(45, 1), (59, 2), (200, 7), (365, 12), (729, 24)])
+def test_months_rounds_to_the_nearest_average_month(days: int, n: int) -> None:
+    # 30.44 days, not the config's 30: 365 days is twelve months, not "12 mo" plus five days.
+    assert months(days) == n
 
 
 @pytest.mark.parametrize("text", ["", "d", "30", "0d", "-3d", "often", "3mon", True, None])

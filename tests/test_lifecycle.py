@@ -13,7 +13,15 @@ from circleback.daemon.config import Settings
 from circleback.daemon.engine import Engine
 from circleback.daemon.errors import CirclebackError
 from circleback.daemon.ledger import Ledger
-from circleback.daemon.lifecycle import PersonNotFound, plan_nudge, skip, snooze, stale_entries
+from circleback.daemon.lifecycle import (
+    DraftWaiting,
+    PersonNotFound,
+    plan_nudge,
+    skip,
+    snooze,
+    stale_entries,
+    waiting_draft,
+)
 from circleback.daemon.planner import plan_cycle
 from circleback.daemon.templating import TemplateRenderer
 
@@ -203,6 +211,24 @@ def test_nudge_is_outside_the_budget_and_drafted_once(ledger: Ledger) -> None:
     assert any(line.endswith("?") for line in draft.rendered.body.splitlines())  # ask and listen
     run(ledger, s, box, NOW + timedelta(minutes=5))
     assert box.keys() == [draft.note.key]
+
+
+def test_nudge_refuses_while_another_draft_to_the_person_waits(ledger: Ledger) -> None:
+    s = make_settings()
+    box = seeded_box()
+    run(ledger, s, box)  # a check-in to Ann and one to Bo, both in Drafts
+    checkin = next(e for e in ledger.outbox() if e.recipient == ANN)
+    assert waiting_draft(ledger, checkin.person_id) == checkin and checkin.state == "drafted"
+    before = len(ledger.outbox())
+    with pytest.raises(DraftWaiting) as refused:
+        plan_nudge(ledger, s, TemplateRenderer(), "Ann", "https://example.org/sourdough", "box", NOW)
+    assert refused.value.entry.key == checkin.key and refused.value.person.display_name == "Ann Lee"
+    assert len(ledger.outbox()) == before
+    with ledger.transaction():  # once it is sent, a nudge goes through
+        ledger.close_intent(checkin.key, "sent", NOW + timedelta(hours=1))
+    assert waiting_draft(ledger, checkin.person_id) is None
+    _, added = plan_nudge(ledger, s, TemplateRenderer(), "Ann", "https://example.org/sourdough", "box", NOW)
+    assert added
 
 
 def test_nudge_refuses_without_a_topic(ledger: Ledger) -> None:

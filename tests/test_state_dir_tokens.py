@@ -160,3 +160,9 @@ def test_an_old_token_keeps_working_and_doctor_says_where_to_move_it(fake_google
     check = token_check(config, state, tmp_path)
     assert check.outcome == doctor.HINT and not check.failed
     assert check.fix == f"mv {old} {state / 'tokens' / 'google-personal.json'}"
+
+
+def test_opening_connectors_needs_the_state_dir_said_out_loud(tmp_path: Path, fake_google: FakeGoogle) -> None:
+    settings = load_settings(write_config(tmp_path, fake_google))
+    with pytest.raises(TypeError, match="state_dir"):  # no quiet fall-back to the pre-state-dir token folder
+        controllers.open_connectors(settings)
