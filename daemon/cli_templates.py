@@ -68,7 +68,7 @@ def _note_context(settings: Settings, c: Contact, now: datetime, hook: str, **ex
         "hook": {"kind": hook, "text": c.profile.note if c.profile and hook == "note" else "sample"},
         "last_meeting": {"title": "Quarterly planning offsite", "date": when, "days_ago": days},
         "last_thread": {"subject": "Berlin conference slides", "date": when, "days_ago": days,
-                        "direction": "received"},
+                        "direction": "received", "they_wrote": True},
         "days_since": days,
         "mutual": [{"name": "Ana Ruiz", "first_name": "Ana"}, {"name": "Bo Chen", "first_name": "Bo"}],
         "about": "",
