@@ -14,13 +14,14 @@ from typing import Any
 import click
 
 from . import controllers
-from .cli_support import HelpGroup, command, command_prefix, complete_commands, console
+from .cli_support import HelpGroup, console
 from .cli_support import handle_errors as _handle_errors
 from .cli_support import parse_now as _parse_now
 from .config import Settings, load_settings
 from .durations import months
 from .errors import CirclebackError
 from .planner import Standing
+from .suggest import command, command_prefix, complete_commands
 
 
 class Context:

@@ -22,7 +22,7 @@ import click
 
 from circleback.connectors.tokens import private_dirs
 
-from .cli_support import command_prefix
+from .suggest import command_prefix
 
 EXAMPLE_CONFIG = "config.example.toml"
 UNIT_FILES = {"user": "systemd/circleback.service", "system": "systemd/circleback-system.service"}

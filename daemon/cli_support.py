@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
-import re
-import shlex
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -46,41 +43,6 @@ class HelpGroup(click.Group):
             click.echo(ctx.get_help(), color=ctx.color)
             ctx.exit(0)
         return super().parse_args(ctx, args)
-
-
-def command_prefix(config_path: Path, state_dir: Path) -> str:
-    """``circleback``, with ``--config`` and ``--state-dir`` where this run's are not the defaults.
-
-    Every command the CLI suggests starts with it: ``auth`` given another state directory
-    than ``run`` saves a token that ``run`` never finds (README, "Accounts").
-    """
-    from . import controllers
-
-    words = ["circleback"]
-    if Path(config_path) != controllers.default_config_path():
-        words += ["--config", str(config_path)]
-    if Path(state_dir) != controllers.default_state_dir():
-        words += ["--state-dir", str(state_dir)]
-    return shlex.join(words)
-
-
-def command(obj: Any, *words: str) -> str:
-    """A command line to suggest, shell-quoted: ``circleback --state-dir st auth google personal``.
-
-    ``obj`` is the CLI's context object (its ``config_path`` and ``state_dir``).
-    """
-    return " ".join([command_prefix(obj.config_path, obj.state_dir), *map(shlex.quote, words)])
-
-
-# The commands connectors name in their messages ("authorise with: circleback auth google NAME"):
-# they know nothing of the CLI's options, so the CLI completes them when it prints the message.
-_BARE_COMMAND = re.compile(r"(?<![\w/.-])circleback(?= auth )")  # not in a path
-
-
-def complete_commands(obj: Any, text: str) -> str:
-    """``text`` with each ``circleback auth …`` it quotes given this run's --config and --state-dir."""
-    prefix = command_prefix(obj.config_path, obj.state_dir)
-    return _BARE_COMMAND.sub(lambda _: prefix, text)
 
 
 now_option = click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")

@@ -26,9 +26,9 @@ from circleback.connectors.base import ConnectorError
 from circleback.connectors.tokens import GOOGLE_KINDS
 
 from . import controllers
-from .cli_support import command_prefix
 from .config import Settings, load_settings
 from .errors import CirclebackError
+from .suggest import command_prefix
 
 PASS, FAIL, HINT, SKIP = "pass", "FAIL", "hint", "skip"
 EARLIEST_SANE = datetime(2024, 1, 1, tzinfo=UTC)

@@ -571,7 +571,7 @@ class Service:
         connector = self.connectors.pop(name, None)
         if connector is not None:
             connector.close()
-        from .cli_support import complete_commands  # the command to run, with this service's --config/--state-dir
+        from .suggest import complete_commands  # the command to run, with this service's --config/--state-dir
 
         log.error("account %s: paused, credential revoked: %s (re-authorise, then reload)", name,
                   complete_commands(self, why))

@@ -21,12 +21,12 @@ from click.testing import CliRunner
 
 from circleback.daemon import controllers
 from circleback.daemon.cli import _ago, main
-from circleback.daemon.cli_support import command as suggested
-from circleback.daemon.cli_support import complete_commands
 from circleback.daemon.config import load_settings
 from circleback.daemon.demo import demo_now, run_demo
 from circleback.daemon.ledger import Ledger, iso
 from circleback.daemon.planner import in_quiet_hours
+from circleback.daemon.suggest import command as suggested
+from circleback.daemon.suggest import complete_commands
 from circleback.daemon.templating import ago
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # 10:00 in London: outside the demo's quiet hours
