@@ -5,8 +5,8 @@
 
 Two inputs, both measured for both paths in the same run:
 
-* ``enron``: every message of the Enron mbox folders in the shared corpus
-  (../shared/corpus/email/enron, or ``CIRCLEBACK_CORPUS``), as the mbox
+* ``enron``: every message of the Enron mbox folders in the test corpus
+  (tests/data/corpus/email/enron, see tests/corpus.py), as the mbox
   connector hands them over (From line + header block);
 * ``synthetic``: realistic IMAP-shaped header blocks (CRLF, the fields circleback
   fetches plus Received and DKIM noise, a third sent, names with commas and

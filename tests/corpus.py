@@ -1,15 +1,17 @@
-"""Where the shared real-world corpus lives: ../shared/corpus beside the repository.
+"""Where the real-world corpus lives: tests/data/corpus inside the repository.
 
-CI clones the repository with ``shared/`` beside it; ``CIRCLEBACK_CORPUS``
-overrides the location. The corpus is read in place, never copied in.
+Files written by others (mail, calendar, Graph API samples), copied in unchanged with
+their provenance and licenses (tests/data/corpus/README.md, SOURCES.md, MANIFEST.tsv),
+so a fresh clone runs its tests with nothing beside it.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-CORPUS = Path(os.environ.get("CIRCLEBACK_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
+CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 
-if not CORPUS.is_dir():  # a missing corpus must fail loudly, never turn into zero tests
-    raise RuntimeError(f"corpus not found at {CORPUS}: put shared/ beside the repository or set CIRCLEBACK_CORPUS")
+# A missing corpus (or part of it) must fail loudly, never turn into zero tests.
+_missing = [part for part in ("email", "email/enron", "calendar", "api/msgraph") if not (CORPUS / part).is_dir()]
+if _missing:
+    raise RuntimeError(f"corpus incomplete at {CORPUS} (missing {', '.join(_missing)}): it is part of the repository")

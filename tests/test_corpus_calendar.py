@@ -1,4 +1,4 @@
-"""Every real-world .ics in the shared corpus through IcsConnector, read in place.
+"""Every real-world .ics in the corpus (tests/data/corpus/calendar) through IcsConnector, read in place.
 
 Run the figures by hand with::
 
@@ -29,7 +29,7 @@ CONTEXT = ConnectorContext(
     now=datetime(2026, 11, 1, tzinfo=UTC),
 )
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="tests/data/corpus/calendar not present")
 
 
 # What syncing each file put on stderr: (Python warnings, WARNING log lines).

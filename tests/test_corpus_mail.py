@@ -1,6 +1,6 @@
-"""Every real-world mail file in the shared corpus: parsed or skipped with a reason, never a crash.
+"""Every real-world mail file in the corpus: parsed or skipped with a reason, never a crash.
 
-The corpus is read in place (../shared/corpus/email, see tests/corpus.py); only the Maildir test
+The corpus is read in place (tests/data/corpus/email, see tests/corpus.py); only the Maildir test
 copies single messages, into a temp dir.  ``corpus_counts()`` measures the
 figures reported in notes:
 
@@ -28,7 +28,7 @@ CORPUS = SHARED_CORPUS / "email"
 FAR = datetime(2030, 1, 1, tzinfo=UTC)  # a fallback later than every real Date in the table
 CONTEXT = ConnectorContext(lookback_days=100 * 365)  # the corpus goes back to 1991
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="tests/data/corpus/email not present")
 
 
 def mbox_files() -> list[Path]:

@@ -4,7 +4,7 @@
 package alone) run on the same input and must return equal results, down to the
 datetime's tzinfo (compared by ``repr``):
 
-* every file of the shared corpus, every message of every mbox in it (the Enron
+* every file of the corpus (tests/data/corpus/email), every message of every mbox in it (the Enron
   folders included), each also with CRLF line ends, under three argument sets;
 * generated header blocks, ordinary and hostile (Hypothesis), plus direct checks
   of the per-value helpers (dates, address lists), which reach far more values
