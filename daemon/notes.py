@@ -1,0 +1,806 @@
+"""Reading a private note about someone, so that a draft can say it *to* them.
+
+People type notes about a contact the way they think of them, not the way they
+would write to them: "always sends the best book recommendations", "she walked
+me through my first board meeting", "his sourdough", "VP Eng at Northwind",
+"lost his dad last year". Spliced raw into a sentence ("I still think of lost
+his dad last year") such a note is the one failure a user will not forgive. So a
+note is never spliced: ``read_note`` reads it into a shape and turns it to
+address the person, or says plainly why it will not be quoted.
+
+The forms a template may use (templates/checkin.txt.j2 documents the frames):
+
+- ``how``      "how you always send the best book recommendations": an action or a
+               quality ("I've always appreciated ___", "I still remember ___").
+- ``noun``     "a natural teacher": what they are to me ("I've always thought of you as ___").
+- ``phrase``   "your notes from the design review", "our road trip to Big Sur": a thing
+               of theirs or a shared moment ("I still think about ___").
+- ``sentence`` "I owe you a coffee.": a whole sentence that stands on its own.
+- ``extra``    further sentences the note carried after a ";" or ":".
+
+Facts (roles, history, family, where you met) are context, never quoted; sensitive notes
+(death, illness, pregnancy loss, divorce, custody, job loss, money or legal trouble) are
+never quoted in any draft; a note the reader cannot read with confidence is not quoted
+either. The costs are lopsided: a refused note costs one "needs a note" line in
+`status`, a garbled one costs the user's trust. Notes in other languages are only used
+through ``say`` (the user's own words to the person, quoted as they are).
+
+English inflection comes from lemminflect (its lexicon ships in the wheel and works
+offline); it is imported on first use, so `circleback status` never loads it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .wording import personal_sensitive
+
+# The shapes, as ../shared/notes/examples.tsv names them, and what we add.
+VERB_PHRASE = "verb-phrase"  # "always sends the best book recommendations"
+PRONOUN_CLAUSE = "pronoun-clause"  # "she walked me through my first board meeting"
+POSSESSIVE = "possessive"  # "his sourdough", "her advice on pricing changed how I run the studio"
+FIRST_PERSON = "first-person"  # "I owe him a coffee", "we shipped the app together in 2019"
+ADJECTIVE = "adjective"  # "generous with her time"
+PRAISE_NOUN = "praise-noun"  # "a natural teacher"
+MEMORY = "memory"  # "our road trip to Big Sur"
+ADDRESSED = "addressed"  # already written to them: "how you always ask the question nobody else thought of"
+SAY = "say"  # [[people]] say: the user's exact words, used as a sentence
+FACT = "fact"  # "VP Eng at Northwind": context, never quoted
+SENSITIVE = "sensitive"  # "her mum passed away in May": never quoted
+FOREIGN = "foreign"  # not English: only through `say`
+UNREADABLE = "unreadable"  # the reader is not confident: not quoted
+
+QUOTABLE_SHAPES = frozenset(
+    {VERB_PHRASE, PRONOUN_CLAUSE, POSSESSIVE, FIRST_PERSON, ADJECTIVE, PRAISE_NOUN, MEMORY, ADDRESSED, SAY}
+)
+MAX_QUOTED = 160  # characters: a longer note will not fit a LinkedIn note (300) with its frame
+
+
+@dataclass(frozen=True, slots=True)
+class ReadNote:
+    """A private note as a draft may use it, or the reason it may not."""
+
+    text: str
+    shape: str
+    how: str = ""
+    noun: str = ""
+    phrase: str = ""
+    sentence: str = ""
+    extra: tuple[str, ...] = ()
+    past: bool = False
+    reason: str = ""  # why it is not quoted (empty when it is)
+    suggestion: str = ""  # a rewording the user could put in `note` or `say`
+
+    @property
+    def quotable(self) -> bool:
+        return self.shape in QUOTABLE_SHAPES
+
+    def preview(self) -> str:
+        """The note's own words as a draft would say them (the check-in's frame), or ""."""
+        if not self.quotable:
+            return ""
+        if self.how:
+            lead = "I still remember " if self.past else "I've always appreciated "
+            core = lead + self.how + "."
+        elif self.noun:
+            core = f"I've always thought of you as {self.noun}."
+        elif self.phrase:
+            core = f"I still think about {self.phrase}."
+        else:
+            core = self.sentence
+        return " ".join((core, *self.extra))
+
+    def as_context(self) -> dict[str, Any]:
+        """What templates see as ``note`` (plain data: the sandbox reads no attributes of ours)."""
+        return {
+            "shape": self.shape,
+            "quotable": self.quotable,
+            "how": self.how,
+            "noun": self.noun,
+            "phrase": self.phrase,
+            "sentence": self.sentence,
+            "extra": list(self.extra),
+            "past": self.past,
+            "text": self.text if self.quotable else "",
+        }
+
+
+NO_NOTE = ReadNote("", "")
+
+
+# -- words -------------------------------------------------------------------------------------
+
+# Closed-class words lemminflect does not list: what tells English from another language, and
+# what ends a noun phrase.
+_FUNCTION = frozenset(
+    """
+a an the and or but nor so yet of to in on at by for with from into onto about over under after
+before during since until than as like through across around between without within upon off up down
+out i me my mine myself we us our ours ourselves you your yours yourself he him his himself she her
+hers herself they them their theirs themselves it its itself this that these those who whom whose
+which what when where why how there here is am are was were be been being has have had do does did
+not no nor can could will would shall should may might must ever every each all any some one ones
+both either neither very too also just still even only own same other another such than then once
+again if whether because while although though
+""".split()
+)
+
+_ADVERBS = frozenset(
+    """
+always never still really actually just also often usually genuinely sometimes consistently reliably
+somehow truly honestly simply quietly single-handedly basically literally regularly constantly
+""".split()
+)
+
+_INTENSIFIERS = frozenset(
+    ["so", "very", "really", "incredibly", "truly", "remarkably", "genuinely", "always", "endlessly", "unbelievably"]
+)
+
+# Adjectives a note may praise with. A note that starts with an adjective outside this list is
+# not quoted ("allergic to nuts", "vegan", "shy"): the reader cannot tell praise from a fact.
+_PRAISE_ADJECTIVES = frozenset(
+    """
+generous kind patient precise unflappable calm funny thoughtful sharp smart brilliant wise honest
+warm fearless curious careful rigorous reliable dependable humble fair decent loyal brave bold
+creative clever insightful perceptive articulate eloquent gracious considerate caring supportive
+encouraging steady grounded principled organised organized meticulous thorough diligent tireless
+energetic enthusiastic positive optimistic cheerful upbeat welcoming open direct candid frank clear
+good great excellent amazing fantastic wonderful incredible exceptional outstanding superb inspiring
+inspirational relentless resourceful practical pragmatic level-headed even-handed unshakeable
+unshakable unstoppable dedicated committed passionate helpful trustworthy dry witty sharp-eyed
+tactful diplomatic approachable gentle sincere genuine authentic graceful nimble quick
+""".split()
+)
+
+# Nouns for a person: "a natural teacher", "the kindest reviewer on the team".
+_PERSON_NOUNS = frozenset(
+    """
+person people friend mentor boss teacher coach colleague partner ally champion human soul guide hire
+teammate neighbour neighbor host cook chef manager leader reviewer listener writer editor engineer
+designer founder researcher scientist thinker storyteller speaker presenter negotiator connector
+organiser organizer problem-solver collaborator advisor adviser adventurer traveller traveler reader
+role model sounding board advocate sponsor cheerleader one hand
+""".split()
+)
+
+# Nouns for a moment we shared: "the workshop in Porto", "that conversation about leaving consulting".
+_EVENT_NOUNS = frozenset(
+    """
+trip road-trip journey holiday vacation weekend week night day evening morning afternoon summer
+winter spring autumn year workshop conference offsite retreat talk chat conversation call dinner
+lunch breakfast brunch coffee drinks hike walk run ride climb swim game match concert gig show
+festival party wedding launch hackathon sprint project meetup course class session sessions road
+time adventure visit tour
+""".split()
+)
+
+# Praise, in a verb phrase or a clause: without one of these a note reads as a fact
+# ("plays bass in a band", "loves hiking") and is not quoted.
+_PRAISE_WORDS = frozenset(
+    """
+always never every everyone everybody everything everywhere anyone anybody anything nobody best
+better most more first only actually really truly genuinely great good amazing brilliant kind
+kindest generous patient gift knack talent eye incredible fantastic wonderful taught teaches helped
+helps pushed pushes showed shows inspired inspires encouraged encourages backed backs championed
+champions saved saves mentored coached believed believes vouched recommended recommends gets got
+fixed fixes reason i me my mine myself we us our ours
+""".split()
+)
+
+# Facts: work, home, family, history. A note carrying one is context, not a quote.
+_FACT_RE = re.compile(
+    r"\b(?:works?|working|worked (?:at|for|in)|lives?|lived|living|based|moved|moving|relocat\w*|married|engaged"
+    r"|wife|husband|kids?|children|son|daughter|twins|baby|girlfriend|boyfriend|fianc\w*|dogs?|cats?|pets?"
+    r"|plays|loves|likes|enjoys|into|studied|studies|graduated|grew up|born|met|meet|introduced|now|ex-\w+"
+    r"|former|formerly|retired|joined|left|leaving|started|starts|used to|ceo|cto|cfo|coo|vp|svp|evp|director"
+    r"|head of|founder at|at [A-Z]\w*|flatmate|roommate|classmate|cousin|uncle|aunt|neighbou?r from|from [A-Z]\w*"
+    r"|birthday is|phone|address|allergic|vegan|vegetarian|ahead|behind|time ?zone)\b"
+)
+_DIGIT = re.compile(r"\d")
+
+_SUBJECTS = {
+    "he": "he",
+    "she": "she",
+    "they": "they",
+    "he's": "he",
+    "she's": "she",
+    "they're": "they",
+    "he'd": "he",
+    "she'd": "she",
+    "they'd": "they",
+    "he'll": "he",
+    "she'll": "she",
+    "they'll": "they",
+    "they've": "they",
+}
+_CONTRACTED = {"'s": "'re", "'re": "'re", "'d": "'d", "'ll": "'ll", "'ve": "'ve"}
+_OBJECTS = {
+    "him": "you",
+    "them": "you",
+    "his": "your",
+    "their": "your",
+    "theirs": "yours",
+    "hers": "yours",
+    "himself": "yourself",
+    "herself": "yourself",
+    "themselves": "yourself",
+    "themself": "yourself",
+}
+# "her" is "your" before what it owns ("her advice"), "you" where it is the object ("told her").
+_HER_OBJECT_BEFORE = _FUNCTION | _ADVERBS | {"", "again", "too", "once", "twice", "everything", "anything"}
+_BE = {"is": "are", "was": "were", "isn't": "aren't", "wasn't": "weren't", "'s": "'re"}
+_IRREGULAR = {
+    "has": "have",
+    "does": "do",
+    "doesn't": "don't",
+    "hasn't": "haven't",
+    "goes": "go",
+    "is": "are",
+    "was": "were",
+    "isn't": "aren't",
+    "wasn't": "weren't",
+}
+_FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "we", "we're", "we've", "we'd", "we'll"})
+_QUOTES = "\"“”‘’'"
+
+
+@cache
+def _lemmas():  # type: ignore[no-untyped-def]
+    import lemminflect  # ~100 ms with numpy: only when a note is read
+
+    return lemminflect
+
+
+def _pos(word: str) -> dict[str, tuple[str, ...]]:
+    return _lemmas().getAllLemmas(word.lower()) if word else {}
+
+
+def _is_known(word: str) -> bool:
+    w = word.lower().strip(".,;:!?\"'()")
+    if "-" in w:
+        return all(part in ("ex", "co", "re", "non") or _is_known(part) for part in w.split("-") if part)
+    return w in _FUNCTION or w in _ADVERBS or bool(_pos(w)) or bool(_pos(w.split("'")[0]))
+
+
+def _verb_form(word: str) -> str:
+    """ "3sg", "past", "base" or "" for a verb form; "is"/"has"/"does" included."""
+    w = word.lower()
+    if w in ("is", "has", "does", "doesn't", "isn't", "hasn't"):
+        return "3sg"
+    if w in ("was", "wasn't", "had", "did", "didn't", "hadn't"):
+        return "past"
+    if w in ("can", "could", "will", "would", "can't", "won't", "wouldn't", "couldn't"):
+        return "modal"
+    lemmas = _pos(w)
+    verbs = lemmas.get("VERB", ()) + lemmas.get("AUX", ())
+    for lemma in verbs:
+        forms = _lemmas().getAllInflections(lemma, upos="VERB")
+        if w in forms.get("VBZ", ()):
+            return "3sg"
+        if w in forms.get("VBD", ()):
+            return "past"
+    return ""
+
+
+def _to_you(word: str) -> str:
+    """The verb that follows "you" in place of a third person's ("sends" -> "send", "was" -> "were")."""
+    w = word.lower()
+    if w in _IRREGULAR:
+        return _IRREGULAR[w]
+    if _verb_form(w) == "3sg":
+        lemma = _lemmas().getLemma(w, upos="VERB")
+        if lemma:
+            return lemma[0]
+    return word
+
+
+# -- tokens --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Tok:
+    lead: str  # punctuation before the word ("“")
+    word: str
+    tail: str  # punctuation after ("," ".")
+    quoted: bool = False  # inside quotation marks: the note's own quote, never changed
+
+    @property
+    def low(self) -> str:
+        return self.word.lower()
+
+    def text(self) -> str:
+        return self.lead + self.word + self.tail
+
+
+_TOKEN = re.compile(r"^([\"“”‘(\[]*)(.*?)([\"“”’.,;:!?)\]]*)$")
+
+
+def _tokens(text: str) -> list[_Tok]:
+    out = []
+    inside = False
+    for raw in text.replace("’", "'").split():
+        m = _TOKEN.match(raw)
+        assert m is not None
+        lead, word, tail = m.groups()
+        if not word:
+            word, lead, tail = lead + tail, "", ""
+        opens = any(q in lead for q in _QUOTES)
+        out.append(_Tok(lead, word, tail, quoted=inside or opens))
+        if opens:
+            inside = True
+        if any(q in tail for q in _QUOTES) or (opens and any(q in word[-1:] for q in _QUOTES)):
+            inside = False
+    return out
+
+
+def _join(toks: list[_Tok]) -> str:
+    return " ".join(t.text() for t in toks)
+
+
+# -- turning a note to address them -------------------------------------------------------------
+
+
+def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
+    """The note with every he/she/they/him/his/her/their turned to you/your, verbs agreeing.
+
+    None when a pronoun cannot be turned with confidence ("it" standing for them, a name
+    other than theirs as the subject of a clause is fine and left alone).
+    """
+    out: list[_Tok] = []
+    for i in range(len(toks)):
+        t = toks[i]
+        if t.quoted:
+            out.append(t)
+            continue
+        low = t.low
+        nxt = toks[i + 1].low if i + 1 < len(toks) else ""
+        if low in _SUBJECTS or (i == 0 and low in names):
+            base, _, suffix = low.partition("'")
+            contracted = "'" + suffix if suffix else ""
+            if contracted == "'s":
+                contracted = "'ve" if nxt in ("been", "got", "gotten", "done", "had") else "'re"
+            word = "you" + contracted
+            out.append(_Tok(t.lead, _match_case(word, t.word) if i else word, t.tail))
+            if not contracted:
+                rest = _agree(toks[i + 1 :], 0)
+                toks = [*toks[: i + 1], *rest]
+            continue
+        if low in _OBJECTS:
+            out.append(_Tok(t.lead, _match_case(_OBJECTS[low], t.word), t.tail))
+            continue
+        if low == "her":
+            ends_clause = bool(t.tail.strip("'\"”")) or not nxt
+            verb_next = (
+                _verb_form(nxt) in ("past", "3sg", "modal") and "NOUN" not in _pos(nxt) and "ADJ" not in _pos(nxt)
+            )
+            obj = ends_clause or nxt in _HER_OBJECT_BEFORE or verb_next
+            out.append(_Tok(t.lead, _match_case("you" if obj else "your", t.word), t.tail))
+            continue
+        if low in ("it's", "its") and i == 0:
+            return None
+        out.append(t)
+    return out
+
+
+def _match_case(word: str, like: str) -> str:
+    return word[:1].upper() + word[1:] if like[:1].isupper() else word
+
+
+def _lower_first(toks: list[_Tok]) -> list[_Tok]:
+    """ "Brings snacks" -> "brings snacks"; "VP", "Porto" and "I" keep their capitals."""
+    if not toks:
+        return toks
+    first = toks[0]
+    w = first.word
+    if w[:1].isupper() and w[1:] == w[1:].lower() and w != "I" and not w.startswith("I'") and _is_known(w):
+        toks = [_Tok(first.lead, w[:1].lower() + w[1:], first.tail, first.quoted), *toks[1:]]
+    return toks
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(",;:")
+    if not text:
+        return ""
+    text = text[:1].upper() + text[1:]
+    return text if text[-1] in '.!?"”' else text + "."
+
+
+def _strip_end(text: str) -> str:
+    return text.strip().rstrip(".!").strip()
+
+
+# -- shapes ----------------------------------------------------------------------------------------
+
+
+def _has_praise(toks: list[_Tok]) -> bool:
+    for t in toks:
+        low = t.low.split("'")[0]
+        if low in _PRAISE_WORDS or "no one" in _join(toks).lower():
+            return True
+        if low.endswith("est") and "ADJ" in _pos(low) and _pos(low)["ADJ"][0] != low:  # a superlative
+            return True
+    return False
+
+
+def _is_fact(text: str) -> bool:
+    return bool(_FACT_RE.search(text) or _DIGIT.search(text))
+
+
+def _head(toks: list[_Tok]) -> tuple[int, str]:
+    """The noun a determiner's phrase is about: the first word that is not an adjective or adverb."""
+    for i, t in enumerate(toks):
+        low = t.low
+        pos = _pos(low)
+        if low in _FUNCTION and low not in ("one",):
+            return i, ""
+        if ("NOUN" in pos or low in _PERSON_NOUNS or low in _EVENT_NOUNS) and (
+            "ADJ" not in pos or low in _PERSON_NOUNS or low in _EVENT_NOUNS
+        ):
+            return i, low
+        if t.tail:  # "the kindest," ends here
+            return i, low
+    return len(toks), ""
+
+
+def _praise_noun_past(rest: str) -> bool:
+    """ "the best manager I ever had" was; "a natural teacher" and "the person who got me into open source" are."""
+    low = rest.lower()
+    if re.search(r"\bwho\b", low):
+        return False
+    if re.search(r"\b(?:ever had|i had|i've had|i ever worked|i worked|we had|back then|at the time)\b", low):
+        return True
+    superlative = any(w.endswith("est") or w in ("best", "most") for w in low.split())
+    return superlative and re.search(r"\b(?:on the|in the|at)\b", low) is not None
+
+
+def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None = None) -> ReadNote:
+    """A clause about them, already turned to "you ...": an action, a quality or what they are to me."""
+    verb_i = 1
+    while verb_i < len(toks) and toks[verb_i].low in _ADVERBS:
+        verb_i += 1
+    subject = toks[0].low
+    verb = toks[verb_i].low if verb_i < len(toks) else ""
+    clause = _strip_end(_join(toks))
+    rest = toks[verb_i + 1 :]
+    copula = subject == "you're" or verb in ("are", "were", "aren't", "weren't")
+    past = verb in ("were", "weren't") or _verb_form(verb) == "past" if was_past is None else was_past
+    if re.search(r"\byou \w+ you\b", clause) and not copula:
+        return _unreadable(text, "circleback could not tell who is who in it ('you ... you')")
+    if copula:
+        after = rest if subject != "you're" else toks[1:]
+        adverbs = [t for t in after[:2] if t.low in _INTENSIFIERS]
+        words = after[len(adverbs) :]
+        if words and words[0].low in ("a", "an", "the") and len(words) > 1:
+            i, head = _head(words[1:])
+            if words[1].low in ("first", "last", "only", "one"):
+                return ReadNote(text, shape, how="how " + clause, past=past)
+            if head in _PERSON_NOUNS and _has_praise(words) or head in _PERSON_NOUNS and i > 0:
+                noun = _strip_end(_join(words))
+                return ReadNote(text, PRAISE_NOUN if shape != ADDRESSED else shape, noun=noun, past=past)
+            return ReadNote(text, shape, sentence=_sentence(clause), past=past)
+        if words and words[0].low in _PRAISE_ADJECTIVES and verb not in ("aren't", "weren't"):
+            return _adjective(text, words, shape)
+        if words and "ADJ" in _pos(words[0].low) and _has_praise(words[1:]):
+            return ReadNote(text, shape, how="how " + clause, sentence=_sentence(clause), past=past)
+        return _unreadable(text, "it says what they are in a way circleback cannot carry into a sentence")
+    if (
+        not _verb_form(toks[verb_i].low if verb_i < len(toks) else "")
+        and verb
+        not in (
+            "have",
+            "do",
+            "don't",
+            "haven't",
+            "send",
+            "know",
+            "get",
+            "make",
+            "take",
+            "give",
+        )
+        and _verb_form(_lemma_3sg(verb)) == ""
+    ):
+        return _unreadable(text, "circleback could not find what they did in it")
+    return ReadNote(text, shape, how="how " + clause, sentence=_sentence(clause), past=past)
+
+
+def _agree(toks: list[_Tok], start: int) -> list[_Tok]:
+    """Turn the verb at ``start`` (after adverbs) and each verb joined to it by "and" to follow "you".
+
+    "carries a notebook everywhere and actually reads it back" -> "carry ... and actually read it
+    back". After "and", a word that is also a noun ("and records") is turned only behind an
+    adverb, where it can only be a verb.
+    """
+    out = list(toks)
+    i = start
+    while i < len(out) and out[i].low in _ADVERBS:
+        i += 1
+    if i < len(out):
+        out[i] = _Tok(out[i].lead, _to_you(out[i].word), out[i].tail, out[i].quoted)
+    for j in range(i + 1, len(out) - 1):
+        if out[j].low != "and" or out[j].quoted:
+            continue
+        k = j + 1
+        while k < len(out) and out[k].low in _ADVERBS:
+            k += 1
+        if k < len(out) and _verb_form(out[k].low) == "3sg" and (k > j + 1 or "NOUN" not in _pos(out[k].low)):
+            out[k] = _Tok(out[k].lead, _to_you(out[k].word), out[k].tail, out[k].quoted)
+    return out
+
+
+def _lemma_3sg(word: str) -> str:
+    forms = _lemmas().getAllInflections(word, upos="VERB") if word else {}
+    return (forms.get("VBZ") or ("",))[0]
+
+
+def _adjective(text: str, toks: list[_Tok], shape: str = ADJECTIVE) -> ReadNote:
+    """ "generous with her time" -> "how generous you are with your time"; "patient and precise"."""
+    words = [t for t in toks]
+    while words and words[0].low in _INTENSIFIERS:
+        words = words[1:]
+    adjs: list[_Tok] = []
+    i = 0
+    while i < len(words):
+        low = words[i].low
+        if low in _PRAISE_ADJECTIVES or (adjs and adjs[-1].low in ("and", "or") and "ADJ" in _pos(low)):
+            adjs.append(words[i])
+            i += 1
+            if words[i - 1].tail == ",":
+                continue
+            if (
+                i < len(words)
+                and words[i].low in ("and", "or")
+                and i + 1 < len(words)
+                and "ADJ" in _pos(words[i + 1].low)
+            ):
+                adjs.append(words[i])
+                i += 1
+                continue
+            break
+        break
+    if not adjs:
+        return _unreadable(text, "circleback does not know whether that describes them as praise")
+    rest = words[i:]
+    if rest and not (rest[0].low in _FUNCTION or rest[0].low.endswith("ing")):
+        return _unreadable(text, "circleback could not read where the description ends")
+    quality = _strip_end(" ".join(_Tok(t.lead, t.word, t.tail.rstrip(",")).text() for t in adjs))
+    tail = _strip_end(_join(rest))
+    how = f"how {quality} you are" + (f" {tail}" if tail else "")
+    return ReadNote(text, shape, how=how)
+
+
+def _unreadable(text: str, why: str, suggestion: str = "") -> ReadNote:
+    return ReadNote(
+        text,
+        UNREADABLE,
+        reason=why,
+        suggestion=suggestion or "write what you value in them, e.g. 'always asks the question nobody else thought of'",
+    )
+
+
+def _memory(text: str, toks: list[_Tok]) -> ReadNote | None:
+    """ "our road trip to Big Sur", "the night we debugged the payments outage", "The workshop in Porto"."""
+    det = toks[0].low
+    i, head = _head(toks[1:])
+    if head not in _EVENT_NOUNS and det != "our":
+        return None
+    # A verb straight after the phrase makes it a clause ("our kids are the same age"), not a moment.
+    after = toks[1 + i + 1 :]
+    verb_after = after and (_verb_form(after[0].low) in ("3sg", "past") or after[0].low in ("are", "were"))
+    if verb_after and (det != "our" or after[0].low in ("are", "is", "were", "was")):
+        return None
+    phrase = _strip_end(_join(_lower_first(toks)))
+    return ReadNote(text, MEMORY, phrase=phrase)
+
+
+def _possessive(text: str, toks: list[_Tok]) -> ReadNote:
+    """ "your sourdough" as it is; "your advice on pricing changed how I run the studio" as a sentence."""
+    for j, t in enumerate(toks[1:], start=1):
+        if t.low in ("when", "while", "because", "that", "who", "which", "where", "after", "before", "since", "if"):
+            break
+        if t.low in ("is", "was", "has", "are", "were", "have") and j > 1:
+            return ReadNote(text, POSSESSIVE, sentence=_sentence(_join(toks)), past=t.low in ("was", "were"))
+        if t.low in _FUNCTION and t.low not in (
+            "of",
+            "on",
+            "from",
+            "in",
+            "during",
+            "when",
+            "about",
+            "for",
+            "at",
+            "with",
+            "to",
+            "the",
+            "a",
+            "an",
+            "my",
+            "our",
+            "your",
+        ):
+            break
+        if _verb_form(t.low) in ("3sg", "past") and "NOUN" not in _pos(t.low) and j > 1:
+            return ReadNote(text, POSSESSIVE, sentence=_sentence(_join(toks)), past=_verb_form(t.low) == "past")
+        if _verb_form(t.low) == "past" and j > 1 and t.low.endswith("ed") and "ADJ" not in _pos(t.low):
+            return ReadNote(text, POSSESSIVE, sentence=_sentence(_join(toks)), past=True)
+    return ReadNote(text, POSSESSIVE, phrase=_strip_end(_join(_lower_first(toks))))
+
+
+def _first_person(text: str, toks: list[_Tok]) -> ReadNote:
+    clause = _strip_end(_join(toks))
+    if toks[0].low == "we" and len(toks) > 1 and _verb_form(toks[1].low) == "past" and "together" in clause.lower():
+        return ReadNote(text, FIRST_PERSON, phrase="when " + clause[:1].lower() + clause[1:], past=True)
+    return ReadNote(text, FIRST_PERSON, sentence=_sentence(clause))
+
+
+def _part(text: str, names: frozenset[str]) -> ReadNote:
+    """One sentence of a note."""
+    toks = _lower_first(_tokens(text))
+    if not toks:
+        return NO_NOTE
+    first = toks[0].low
+    lows = [t.low for t in toks[:5]]
+    if (first == "how" and ("you" in lows or "you're" in lows)) or lows[:3] in (
+        ["the", "way", "you"],
+        ["the", "way", "that"],
+    ):
+        return ReadNote(text, ADDRESSED, how=_strip_end(_join(toks)))
+    if first in ("you", "you're", "you've", "you'd"):
+        return _read_clause(toks, text, ADDRESSED)
+    if first == "your":
+        read = _possessive(text, toks)
+        return ReadNote(text, ADDRESSED, phrase=read.phrase, sentence=read.sentence, past=read.past)
+    turned = _address_them(toks, names)
+    if turned is None:
+        return _unreadable(text, "circleback could not tell who 'it' is")
+    body = _join(turned)
+    if first in _FIRST_PERSON:
+        if re.search(
+            r"\b(?:met|meet|worked together|work together|know each other|went to|introduced|used to"
+            r"|wife|husband|kids?|children|son|daughter|baby|married)\b",
+            body.lower(),
+        ):
+            return _fact(text)
+        return _first_person(text, turned)
+    if first in _SUBJECTS or first in names:
+        if _is_fact(body) and not _has_praise(turned[1:]):
+            return _fact(text)
+        if not _has_praise(turned):
+            return _fact(text)
+        k = 1
+        while k < len(toks) and toks[k].low in _ADVERBS:
+            k += 1
+        said = toks[k].low if k < len(toks) and "'" not in first else ""
+        return _read_clause(turned, text, PRONOUN_CLAUSE, _verb_form(said) == "past" or said == "was")
+    if first in ("his", "her", "their"):
+        noun = turned[1].low if len(turned) > 1 else ""
+        if _FACT_RE.search(body) or noun in (
+            "job",
+            "role",
+            "company",
+            "startup",
+            "business",
+            "house",
+            "flat",
+            "new",
+            "address",
+            "number",
+            "phone",
+            "birthday",
+        ):
+            return _fact(text)
+        return _possessive(text, turned)
+    if first in ("our", "that", "the", "a", "an", "one"):
+        return _noun_phrase(text, turned)
+    j = 0
+    while j < len(turned) and turned[j].low in _ADVERBS:
+        j += 1
+    is_verb = j < len(turned) and _verb_form(turned[j].low) in ("3sg", "past", "modal")
+    if not is_verb and first in _PRAISE_ADJECTIVES:
+        i, head = _head(turned)
+        if head in _PERSON_NOUNS and i > 0:
+            article = "an" if first[:1] in "aeiou" else "a"
+            return ReadNote(text, PRAISE_NOUN, noun=f"{article} {_strip_end(_join(turned))}")
+    if not is_verb and (first in _PRAISE_ADJECTIVES or (first in _INTENSIFIERS and len(turned) > 1)):
+        return _adjective(text, turned)
+    if is_verb:
+        if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned) or not _has_praise(turned):
+            return _fact(text)
+        was_past = _verb_form(turned[j].low) == "past"
+        return _read_clause([_Tok("", "you", ""), *_agree(turned, 0)], text, VERB_PHRASE, was_past)
+    if _is_fact(body) or turned[0].word[:1].isupper() or "," in body:
+        return _fact(text)
+    return _unreadable(text, "circleback could not tell what the note says about them")
+
+
+def _noun_phrase(text: str, toks: list[_Tok]) -> ReadNote:
+    memory = _memory(text, toks)
+    if memory is not None:
+        return memory
+    if toks[0].low == "our":
+        return _unreadable(text, "circleback could not read it as a moment you shared")
+    i, head = _head(toks[1:])
+    if head in _PERSON_NOUNS or (toks[0].low == "one" and len(toks) > 2 and toks[1].low == "of"):
+        noun = _strip_end(_join(toks))
+        if not _has_praise(toks) and i == 0 and "who" not in noun.lower().split():
+            return _fact(text)
+        if _FACT_RE.search(noun) and not _has_praise(toks[1:]):
+            return _fact(text)
+        return ReadNote(text, PRAISE_NOUN, noun=noun, past=_praise_noun_past(noun))
+    if _is_fact(text):
+        return _fact(text)
+    return _unreadable(text, "circleback could not tell whether it describes them or something of theirs")
+
+
+def _fact(text: str) -> ReadNote:
+    return ReadNote(
+        text,
+        FACT,
+        reason="a fact about them (role, history, family, where you met): context, never quoted",
+        suggestion="keep it as it is for your own memory; add what you value in them to quote it",
+    )
+
+
+def _is_english(text: str) -> bool:
+    words = re.findall(r"[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*", text.replace("’", "'"))
+    if not words:
+        return False
+    lower = [w for w in words if not w[:1].isupper()] or words  # names and titles tell nothing
+    if len(lower) < 3:
+        return all(map(_is_known, lower)) or len(lower) < 2
+    known = sum(_is_known(w.removesuffix("n't").removesuffix("'s").removesuffix("'t")) for w in lower)
+    return known * 3 >= len(lower) * 2
+
+
+def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> ReadNote:
+    """Read a private note about a person; ``names`` are the words of their name ("dana")."""
+    raw = " ".join(text.split())
+    if not raw:
+        return NO_NOTE
+    if personal_sensitive(raw):
+        return ReadNote(
+            raw,
+            SENSITIVE,
+            reason="sensitive (loss, health, family, work or money trouble, the law): never quoted in any draft",
+            suggestion="keep it as it is for your own memory; circleback will not mention it",
+        )
+    if not _is_english(raw):
+        return ReadNote(
+            raw,
+            FOREIGN,
+            reason="not in English: circleback only carries English notes into a sentence",
+            suggestion="write your own words to them under `say`; they are used as they are",
+        )
+    if len(raw) > MAX_QUOTED or "?" in raw or "http" in raw.lower() or "@" in raw:
+        return _unreadable(raw, f"too long or not a description (a question, a link); at most {MAX_QUOTED} characters")
+    names = frozenset(n.lower() for n in names)
+    parts = [p.strip() for p in re.split(r"\s*[;:]\s+|\s+[—–]\s+|\s+-\s+", raw.strip().rstrip(".!")) if p.strip()]
+    main = _part(parts[0], names)
+    if not main.quotable:
+        return ReadNote(raw, main.shape, reason=main.reason, suggestion=main.suggestion)
+    extra = []
+    for p in parts[1:]:
+        more = _part(p, names)
+        if not more.quotable:
+            return _unreadable(raw, "one part of it could not be carried into a sentence: " + more.reason)
+        extra.append(more.sentence or more.preview())
+    return ReadNote(
+        raw,
+        main.shape,
+        main.how,
+        main.noun,
+        main.phrase,
+        main.sentence,
+        tuple(extra),
+        main.past,
+    )
+
+
+def read_say(text: str) -> ReadNote:
+    """``say``: the user's exact words to the person, one or more sentences used as they are."""
+    raw = " ".join(text.split())
+    return ReadNote(raw, SAY, sentence=_sentence(raw)) if raw else NO_NOTE

@@ -1,0 +1,140 @@
+"""The note reader: private notes as people type them, turned to address the person or refused.
+
+Every row of tests/data/notes/examples.tsv (copied from the project's shared notes) and
+notes of our own, written the way people write them.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from circleback.daemon.notes import (
+    FACT,
+    FOREIGN,
+    QUOTABLE_SHAPES,
+    SENSITIVE,
+    UNREADABLE,
+    read_note,
+    read_say,
+)
+
+EXAMPLES = list(csv.DictReader((Path(__file__).parent / "data" / "notes" / "examples.tsv").open(), delimiter="\t"))
+
+
+def _as_written(note) -> str:
+    """The note's second-person form as examples.tsv writes it (one way per shape)."""
+    if note.noun:
+        return ("you were " if note.past else "you're ") + note.noun
+    said = (note.how or note.phrase or note.sentence).rstrip(".")
+    return said if said.startswith("I ") else said[:1].lower() + said[1:]
+
+
+@pytest.mark.parametrize("row", EXAMPLES, ids=[r["note"][:40] for r in EXAMPLES])
+def test_every_example_is_read_as_its_shape_says(row):
+    note = read_note(row["note"])
+    if row["shape"] in ("fact", "sensitive"):
+        assert note.shape == row["shape"]
+        assert not note.quotable and note.reason and note.suggestion
+        assert note.preview() == ""
+        return
+    assert note.quotable, note.reason
+    want = row["second_person"]
+    got = _as_written(note)
+    if row["shape"] == "pronoun-clause":
+        got = got.removeprefix("how ")
+    assert got == want
+
+
+@pytest.mark.parametrize(
+    ("typed", "reads"),
+    [
+        # verb phrases, agreement and tense
+        (
+            "always sends the best book recommendations",
+            "I've always appreciated how you always send the best book recommendations.",
+        ),
+        (
+            "got the user experience like no one else",
+            "I still remember how you got the user experience like no one else.",
+        ),
+        ("Helped me move flats twice", "I still remember how you helped me move flats twice."),
+        ("knows everyone in climate tech", "I've always appreciated how you know everyone in climate tech."),
+        ("never takes herself too seriously", "I've always appreciated how you never take yourself too seriously."),
+        # pronoun clauses, with the person's own name as the subject
+        (
+            "Dana always knows the right person to ask",
+            "I've always appreciated how you always know the right person to ask.",
+        ),
+        ("she's the reason I stayed in tech", "You're the reason I stayed in tech."),
+        ("he is incredibly patient", "I've always appreciated how patient you are."),
+        (
+            "she was the first to call after the launch",
+            "I still remember how you were the first to call after the launch.",
+        ),
+        # possessives: "her" owning something, or a whole clause
+        ("her advice on pricing changed how I run the studio", "Your advice on pricing changed how I run the studio."),
+        ("His talk at the meetup", "I still think about your talk at the meetup."),
+        # first person
+        ("I owe him a coffee", "I owe you a coffee."),
+        ("I still use her onboarding checklist", "I still use your onboarding checklist."),
+        # praise nouns and adjectives
+        ("the best manager I ever had", "I've always thought of you as the best manager I ever had."),
+        ("great listener", "I've always thought of you as a great listener."),
+        ("calm in a crisis", "I've always appreciated how calm you are in a crisis."),
+        # notes already written to them, with a second sentence
+        (
+            "how generous you are with your time; your career-ladder exercise shaped my last two years",
+            "I've always appreciated how generous you are with your time."
+            " Your career-ladder exercise shaped my last two years.",
+        ),
+    ],
+)
+def test_notes_of_our_own_read_as_a_person_would_write_them(typed, reads):
+    assert read_note(typed, {"dana"}).preview() == reads
+
+
+@pytest.mark.parametrize(
+    ("typed", "shape"),
+    [
+        ("ex-colleague at Stripe", FACT),
+        ("plays bass in a band", FACT),
+        ("a friend from uni", FACT),
+        ("Sarah's husband", FACT),
+        ("her kids", FACT),
+        ("just had a baby", FACT),
+        ("Met at PyCon 2019", FACT),
+        ("lost his dad last year", SENSITIVE),
+        ("dad passed in March", SENSITIVE),
+        ("going through a divorce", SENSITIVE),
+        ("burned out after the launch", SENSITIVE),
+        ("between jobs since the spring", SENSITIVE),
+        ("immer hilfsbereit, kennt jeden in Berlin", FOREIGN),
+        ("très drôle et toujours partant", FOREIGN),
+        ("told her about the fellowship and she pushed me to apply", UNREADABLE),
+        ("ask about the thing?", UNREADABLE),
+        ("x" * 20 + " " + "always helps " * 20, UNREADABLE),
+    ],
+)
+def test_facts_sensitive_foreign_and_unclear_notes_are_never_quoted(typed, shape):
+    note = read_note(typed)
+    assert note.shape == shape
+    assert not note.quotable and note.preview() == ""
+    assert note.reason and note.suggestion
+    assert note.as_context()["text"] == ""
+
+
+def test_foreign_notes_point_to_say():
+    assert "`say`" in read_note("toujours partant pour un café").suggestion
+
+
+def test_say_is_used_as_written():
+    said = read_say("Still thinking about that ridiculous karaoke night")
+    assert said.shape in QUOTABLE_SHAPES
+    assert said.sentence == "Still thinking about that ridiculous karaoke night."
+
+
+def test_an_empty_note_is_no_note():
+    assert read_note("   ").shape == "" and not read_note("").quotable
