@@ -15,7 +15,6 @@ from circleback.connectors.base import SyncResult
 from circleback.daemon.config import Settings
 from circleback.daemon.ledger import Ledger
 from circleback.daemon.planner import (
-    SENSITIVE_WORDS,
     checkin_period,
     intent_key,
     is_notice,
@@ -28,6 +27,7 @@ from circleback.daemon.planner import (
     strip_reply_prefix,
 )
 from circleback.daemon.relations import Identity, apply_people, ingest_events, ingest_mail
+from circleback.daemon.wording import SENSITIVE_WORDS
 
 
 def make_settings(**over: object) -> Settings:
