@@ -33,8 +33,8 @@ Naive baselines, measured in the same run on the same ledger:
 * due list: a per-person loop - one query per person for their addresses and one for all their
   interactions, with the last contact, counts and due test worked out in Python (same due rule,
   checked: ``due_mismatches`` must be 0);
-* plan: ``planner.assess``, then for every due person one query for the latest meeting, one for the
-  latest mail and one for mutual contacts (``planner.mutual_contacts``), and the hook from those
+* plan: ``planner.assess`` and who may get a note (``planner.mark_suggested``), then for every such
+  due person one query for the latest meeting and one for the latest mail, and the hook from those
   (checked: ``hook_mismatches`` must be 0);
 * suggestions: every ordered pair of people with ``offers``/``seeks``, each pair checked with
   per-pair queries (both people's last contact, "already correspond") before the tags are compared;
@@ -64,7 +64,7 @@ from typing import Any
 from circleback.daemon.config import Settings, load_settings
 from circleback.daemon.intros import _canonical_tags, normalise, suggestions
 from circleback.daemon.ledger import Ledger, iso, parse_iso
-from circleback.daemon.planner import Hook, _pick_hook, assess, mutual_contacts, plan_cycle
+from circleback.daemon.planner import Hook, _pick_hook, assess, mark_suggested, plan_cycle
 from circleback.daemon.relations import apply_people
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -242,15 +242,14 @@ def naive_due_list(ledger: Ledger, settings: Settings, now: datetime) -> list[tu
 
 
 def naive_hooks(ledger: Ledger, settings: Settings, now: datetime) -> dict[int, Hook | None]:
-    """Every due person's hook from per-person queries: titles and mutual contacts for each."""
+    """Every due person's hook from per-person queries: the latest meeting and mail of each."""
     standings = assess(ledger, settings, now)
-    by_id = {s.contact.person_id: s.contact for s in standings}
+    mark_suggested(ledger, settings, standings, now)
     out = {}
     for s in standings:
-        if not s.due:
+        if not s.due or s.suggested:
             continue
         pid = s.contact.person_id
-        s.mutual = mutual_contacts(ledger, pid, by_id)
         met, mail = (
             ledger.conn.execute(
                 f"SELECT title, at FROM interactions WHERE person_id = ? AND channel IN ({channels}) AND at <= ? "
@@ -259,7 +258,8 @@ def naive_hooks(ledger: Ledger, settings: Settings, now: datetime) -> dict[int, 
             ).fetchone()
             for channels in ("'met'", "'sent', 'received'")
         )
-        out[pid] = _pick_hook(s, met, mail, now)
+        hook = _pick_hook(ledger, s, met, mail, now)
+        out[pid] = hook if s.contact.first_name else None
     return out
 
 
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         standings_count = len(standings)
         del standings  # not alive while the plan is timed (see best_of)
         plan_s, plan = best_of(lambda: plan_cycle(ledger, settings, NOW), runs)
-        hooks = {s.contact.person_id: s.hook for s in plan.standings if s.due}
+        hooks = {s.contact.person_id: s.hook for s in plan.standings if s.due and not s.suggested}
         sugg_s, found = best_of(lambda: suggestions(ledger, settings, NOW), runs)
         naive_plan_s, naive_hooked = best_of(lambda: naive_hooks(ledger, settings, NOW), 1)
         hook_mismatches = sum(hooks.get(pid, "missing") != hook for pid, hook in naive_hooked.items())

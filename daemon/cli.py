@@ -445,6 +445,13 @@ def config_check(obj: Context) -> None:
         sys.exit(exc.exit_code)
     kinds = ", ".join(f"{a.name} ({a.kind})" for a in settings.accounts) or "no accounts"
     click.echo(f"{obj.config_path}: ok — {kinds}; {len(settings.people)} people configured")
+    written = [p for p in settings.people if p.note.strip() and not p.say.strip()]
+    if written:
+        from .notes import read_note
+
+        unread = sum(not read_note(p.note).quotable for p in written)
+        if unread:
+            click.echo(f"{unread} of {len(written)} notes will not be quoted in a draft; `circleback notes` says why")
 
 
 @config.command("path")
@@ -489,19 +496,39 @@ def _print_standings(rows: list[Standing], now: datetime, *, title: str) -> None
             _ago(now, c.last_contact),
             c.last_channel + (" · your turn" if c.ball_in_my_court else ""),
             f"{s.cadence / timedelta(days=1):g}d",
-            "[bold red]due[/]" if s.due else "",
+            ("[yellow]suggest[/]" if s.suggested else "[bold red]due[/]") if s.due else "",
             s.reason,
         )
     console().print(table)
+    _print_suggested([s for s in rows if s.due and s.suggested])
+
+
+def _print_suggested(rows: list[Standing]) -> None:
+    """The drifting people circleback will not write to, and how to change that."""
+    if not rows:
+        return
+    console().print(
+        f"\n{len(rows)} drifting but not named, with little personal history (marked 'suggest'): circleback "
+        "drafts nothing for them. To keep in touch with one, add them to your config, e.g.:",
+        markup=False,
+    )
+    c = rows[0].contact
+    email = c.emails[0] if c.emails else ""
+    console().print(f'  [[people]]\n  name = "{c.display_name}"\n  emails = ["{email}"]', markup=False)
 
 
 def _print_needs_note(rows: list[Standing]) -> None:
     if not rows:
         return
     console().print("\n[bold]Due, but circleback has nothing specific to say (no hook, no draft).[/]")
-    console().print("Add a `note` for them under [[people]] in your config:", markup=False)
+    console().print(
+        "A good hook: a `note` under [[people]] on what you value in them ('always asks the question nobody "
+        "else thought of'), your own words in `say`, or a small meeting or two-way thread about a meal, a trip, "
+        "a talk, photos or a new role (`circleback notes` shows how notes will read):",
+        markup=False,
+    )
     for s in rows:
-        console().print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}")
+        console().print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}", markup=False)
 
 
 class _LazyGroup(HelpGroup):
@@ -545,7 +572,7 @@ def _templates_group() -> click.Group:
 
 
 # Commands that live in their own modules (people, introductions, imports).
-from .cli_people import draft_kinds, import_group, intros, nudge, print_demo_intros, skip, snooze  # noqa: E402
+from .cli_people import draft_kinds, import_group, intros, notes, nudge, print_demo_intros, skip, snooze  # noqa: E402
 from .cli_setup import config_init, systemd_unit  # noqa: E402
 
 auth = _LazyGroup(
@@ -554,7 +581,7 @@ auth = _LazyGroup(
 templates_group = _LazyGroup(
     "templates", _templates_group, help="Check the templates circleback writes its notes with, defaults and yours."
 )
-for _command in (intros, import_group, snooze, skip, nudge, auth, templates_group, systemd_unit):
+for _command in (intros, import_group, snooze, skip, nudge, notes, auth, templates_group, systemd_unit):
     main.add_command(_command)
 config.add_command(config_init)
 

@@ -156,6 +156,52 @@ def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
     click.echo(f"{draft.recipient.email}: {state} in {account} — Subject: {draft.rendered.subject}")
 
 
+@click.command("notes")
+@click.pass_obj
+@handle_errors
+def notes(obj: Any) -> None:
+    """Show how each [[people]] note will read in a draft, or why it will not be quoted.
+
+    circleback never pastes a note into a sentence as typed: it reads it ("always sends
+    the best book recommendations", "her notes from the design review", "a natural
+    teacher") and turns it to address the person. Facts ("VP Eng at Northwind"), sensitive
+    notes ("lost his dad last year"), notes in another language and notes it cannot read
+    with confidence are never quoted; such a person gets a note only from another hook.
+    Use `say` for your own exact words to them.
+
+    Reads the config only.
+
+    \b
+    Example:
+      circleback notes
+    """
+    settings = obj.settings()
+    lines = note_report(settings)
+    click.echo("\n".join(lines) if lines else "No [[people]] entry has a `note` or `say`.")
+
+
+def note_report(settings: Settings) -> list[str]:
+    """One entry per [[people]] note or `say`: the sentence a check-in opens with, or why not."""
+    from .notes import read_note, read_say
+
+    out = []
+    for p in settings.people:
+        who = p.name or (p.emails[0] if p.emails else p.linkedin)
+        if p.say.strip():
+            out.append(f"{who} (say): {read_say(p.say).sentence}")
+            continue
+        if not p.note.strip():
+            continue
+        read = read_note(p.note, {p.name.split()[0].lower()} if p.name.split() else set())
+        if read.quotable:
+            out.append(f"{who}: {read.preview()}")
+        else:
+            out.append(f"{who}: not quoted — {read.reason}")
+            out.append(f"    note: {read.text}")
+            out.append(f"    instead: {read.suggestion}")
+    return out
+
+
 def _already_waiting(exc: DraftWaiting, settings: Settings) -> str:
     """What nudge says when lifecycle.DraftWaiting refused it: which draft, since when, what to do."""
     waiting = exc.entry

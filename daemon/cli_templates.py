@@ -26,9 +26,11 @@ from jinja2.exceptions import TemplateSyntaxError
 from . import controllers
 from .cli_support import handle_errors
 from .config import Person, Settings, not_a_folder
-from .drafting import TEMPLATES, check_linkedin_length, me_context, person_context
+from .drafting import TEMPLATES, check_linkedin_length, me_context, person_context, relation_of
 from .errors import CirclebackError, TemplateError
 from .intros import _canonical_tags, intro_context
+from .moments import read_moment, series_moment
+from .notes import NO_NOTE, read_note, read_say
 from .relations import Contact
 from .templating import TemplateRenderer, template_names
 
@@ -62,10 +64,14 @@ def _note_context(settings: Settings, c: Contact, now: datetime, hook: str, **ex
     """The keys of drafting.note_context, filled by hand: no ledger needed."""
     days = 120
     when = (now - timedelta(days=days)).date()
+    profile_note = c.profile.note if c.profile else ""
     context = {
         "me": me_context(settings),
         "person": person_context(c),
-        "hook": {"kind": hook, "text": c.profile.note if c.profile and hook == "note" else "sample"},
+        "relation": relation_of(c, settings),
+        "hook": {"kind": hook, "text": profile_note if hook == "note" else "sample"},
+        "note": read_note(profile_note).as_context() if profile_note else NO_NOTE.as_context(),
+        "moment": None,
         "last_meeting": {"title": "Quarterly planning offsite", "date": when, "days_ago": days},
         "last_thread": {"subject": "Berlin conference slides", "date": when, "days_ago": days,
                         "direction": "received", "they_wrote": True},
@@ -78,27 +84,55 @@ def _note_context(settings: Settings, c: Contact, now: datetime, hook: str, **ex
     return context
 
 
+# One note for each shape the note reader carries into a sentence (see daemon/notes.py).
+SAMPLE_NOTES = {
+    "verb-phrase": "always sends the best book recommendations",
+    "pronoun-clause": "she walked me through my first board meeting",
+    "possessive": "her notes from the design review",
+    "first-person": "I owe him a coffee",
+    "adjective": "generous with her time",
+    "praise-noun": "a natural teacher",
+    "memory": "our road trip to Big Sur",
+    "addressed": "the way you always ask the question nobody else thought of; you helped me rethink pricing",
+}
+# A title for each kind of shared moment a meeting or thread can name (see daemon/moments.py).
+SAMPLE_MOMENTS = {
+    "meal": ("meeting", "Lunch at Dishoom", False),
+    "trip": ("meeting", "Trip to Lisbon", False),
+    "event": ("meeting", "PyData Berlin meetup", False),
+    "photos": ("thread", "Stockholm photos", False),
+    "slides": ("thread", "Berlin slides", True),
+    "role": ("thread", "Congrats on the new role!", True),
+}
+
+
 def note_samples(settings: Settings, now: datetime) -> list[tuple[str, dict[str, Any]]]:
-    """Check-in and LinkedIn samples: one per hook kind, plus a sent thread and a LinkedIn-only person."""
+    """Check-in and LinkedIn samples: every note shape, every kind of moment, and a LinkedIn-only person."""
     last = now - timedelta(days=120)
-    noted = _person(1, "Dr. Jo Park", ["jo.park@example.com"], last, note="Your candour about hiring.",
-                    company="Brightline", title="CTO")  # fmt: skip
-    plain = _person(2, "Kenny Hörst", ["kenny@example.com"], last)
+    out = []
+    for i, (shape, text) in enumerate(SAMPLE_NOTES.items()):
+        c = _person(10 + i, "Dr. Jo Park", ["jo.park@example.com"], last, note=text, group="colleagues")
+        out.append((f"a note ({shape}): {text!r}", _note_context(settings, c, now, "note")))
+    said = _person(9, "Kenny Hörst", ["kenny@example.com"], last, say="Still laughing about the karaoke night.",
+                   group="friends")  # fmt: skip
+    say = read_say("Still laughing about the karaoke night.").as_context()
+    out.append(("your own words (say)", _note_context(settings, said, now, "note", note=say)))
+    plain = _person(2, "Kenny Hörst", ["kenny@example.com"], last, group="family")
+    for kind, (hook, title, mine) in SAMPLE_MOMENTS.items():
+        moment = read_moment(title, met=hook == "meeting", sent_by_me=mine)
+        assert moment is not None, title
+        ctx = _note_context(settings, plain, now, hook, moment={**moment.as_context(), "days_ago": 120})
+        out.append((f"a {hook} ({kind}): {title!r}", ctx))
+    series = {**series_moment("monthly").as_context(), "days_ago": 40}
+    out.append(("a recurring meeting", _note_context(settings, plain, now, "meeting", moment=series)))
     linkedin_only = _person(3, "Dana Lee", [], last, note="your talk on accessible maps",
                             linkedin="https://www.linkedin.com/in/dana-lee-sample")  # fmt: skip
-    sent = dict(_note_context(settings, plain, now, "thread")["last_thread"], direction="sent")
-    return [
-        ("a note you wrote about them", _note_context(settings, noted, now, "note")),
-        ("the last meeting", _note_context(settings, plain, now, "meeting")),
-        ("their last message", _note_context(settings, plain, now, "thread")),
-        ("your last message", _note_context(settings, plain, now, "thread", last_thread=sent)),
-        ("people you both know", _note_context(settings, plain, now, "mutual")),
-        ("a LinkedIn-only person", _note_context(settings, linkedin_only, now, "note")),
-    ]
+    out.append(("a LinkedIn-only person", _note_context(settings, linkedin_only, now, "note")))
+    return out
 
 
 def nudge_samples(settings: Settings, now: datetime) -> list[tuple[str, dict[str, Any]]]:
-    c = _person(4, "Nadia Petrova", ["nadia@example.com"], now - timedelta(days=30), note="how you run research ops")
+    c = _person(4, "Nadia Petrova", ["nadia@example.com"], now - timedelta(days=30), note="runs research ops")
     return [
         ("a nudge with a link", _note_context(settings, c, now, "about", about="https://example.org/a-talk")),
         ("a nudge with a topic", _note_context(settings, c, now, "about", about="The new interview guide")),

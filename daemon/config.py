@@ -357,7 +357,8 @@ class Person(_Strict):
     emails: list[str] = []
     group: str = ""
     cadence: Duration | None = None
-    note: str = ""  # what I value in them: the best hook a draft can have
+    note: str = ""  # what I value in them, as you would jot it down: read and turned to address them
+    say: str = ""  # your own words to them, used as a sentence exactly as written
     tags: list[str] = []
     company: str = ""
     title: str = ""
@@ -414,6 +415,21 @@ def _parse_quiet(value: Any) -> Any:
     return value
 
 
+class StrongHistory(_Strict):
+    """Who gets notes without being named under [[people]]: a personal history, over months.
+
+    Only messages and meetings with at most ``small`` people besides me count (a Cc list or
+    an all-hands says nothing about two people); then either two-way mail (``sent`` from
+    me and ``received`` from them) or ``meetings`` together, first to last over ``span``.
+    """
+
+    small: int = Field(default=3, ge=1)
+    sent: int = Field(default=2, ge=0)
+    received: int = Field(default=2, ge=0)
+    meetings: int = Field(default=3, ge=0)
+    span: Duration = timedelta(days=60)
+
+
 class Drafting(_Strict):
     budget_per_week: int = Field(default=5, ge=0)
     quiet_hours: QuietHours | None = None
@@ -426,6 +442,10 @@ class Drafting(_Strict):
     reconnect_after: Duration = timedelta(days=365)  # silence this long: a LinkedIn-style note
     linkedin_groups: list[str] = []  # groups that always get that style
     linkedin_limit: Literal[200, 300] = 300  # body characters; 200 fits a free LinkedIn account
+    # Notes go to the people you named (and imported) and, unless this is false, to people with
+    # a strong personal history; everyone else who drifts is a suggestion in `status`.
+    unnamed: bool = True
+    strong_history: StrongHistory = StrongHistory()
 
     _quiet = field_validator("quiet_hours", mode="before")(_parse_quiet)
 

@@ -22,7 +22,7 @@ from circleback.connectors.registry import open_connector
 from .config import Settings
 from .errors import StateError
 from .ledger import Ledger, iso
-from .planner import Standing, assess
+from .planner import Standing, assess, mark_suggested
 from .relations import Contact
 
 APP = "circleback"
@@ -158,6 +158,7 @@ def person_json(s: Standing) -> dict[str, Any]:
         "ball_in_my_court": c.ball_in_my_court,
         "due": s.due,
         "reason": s.reason,
+        "suggested": s.suggested,
         "cadence_days": round(s.cadence.total_seconds() / 86400, 2),
         "overdue": round(s.overdue, 3),
     }
@@ -254,4 +255,6 @@ def goal_line(goal: MonthGoal, streak: int) -> str:
 
 
 def standings(ledger: Ledger, settings: Settings, now: datetime) -> list[Standing]:
-    return assess(ledger, settings, now)
+    rows = assess(ledger, settings, now)
+    mark_suggested(ledger, settings, rows, now)
+    return rows

@@ -141,8 +141,8 @@ _COLLEAGUES = (
         (_w("priya.raman@work.example", 4, "Hiring loop for the backend role", 735, cc=True,
             first_subject="Welcome to the team!"),),
         config={"group": "colleagues", "company": COMPANY, "title": "Engineering Manager",
-                "note": "the clearest feedback I have ever had: your review questions "
-                        "saved the importer rewrite",
+                "note": "gives the clearest feedback I've ever had. her review questions saved "
+                        "the importer rewrite",
                 "linkedin": _li("priya-raman-demo")},
     ),
     _Spec(
@@ -175,8 +175,8 @@ _COLLEAGUES = (
         (_w("lukas.becker@work.example", 45, "Q3 capacity planning", 650),),
         hook="note; thread 'Q3 capacity planning'",
         config={"group": "colleagues", "company": COMPANY, "title": "Product Manager",
-                "note": "the way you turn messy customer interviews into crisp problem "
-                        "statements; you taught me to write the why first",
+                "note": "turns messy customer interviews into crisp problem statements; taught "
+                        "me to write the why first",
                 "seeks": ["ux research"], "linkedin": _li("lukas-becker-demo")},
     ),
     _Spec(
@@ -214,8 +214,8 @@ _FRIENDS = (
         (_p("mateo.garcia@example.com", 70, "Photos from the Lake District trip", 730),),
         hook="note; thread 'Photos from the Lake District trip'",
         config={"group": "friends", "company": "Trailhead Maps", "title": "Founder",
-                "note": "how you say yes to every adventure and make the rain part of the "
-                        "fun (I still can't believe you got me up Helvellyn)",
+                "note": "says yes to every adventure. I still can't believe he got me up "
+                        "Helvellyn in the rain",
                 "seeks": ["seed funding"], "linkedin": _li("mateo-garcia-demo")},
     ),
     _Spec(
@@ -224,8 +224,7 @@ _FRIENDS = (
         (_p("aisha.khan@example.org", 95, "That ramen place in Leeds", 700),),
         hook="note; thread 'That ramen place in Leeds'",
         config={"group": "friends",
-                "note": "how you know the best food in every city and remember what "
-                        "everyone ordered"},
+                "note": "knows the best food in every city and remembers what everyone ordered"},
     ),
     _Spec(
         "noah", "Noah Williams", "friend", "due",
@@ -254,8 +253,7 @@ _FRIENDS = (
         (_p("zara.ahmed@example.org", 80, "Board game night at ours", 500),),
         hook="note; meeting 'Coffee with Zara'",
         config={"group": "friends",
-                "note": "the way you listen properly, then ask the one question that "
-                        "changes my mind, like when I was leaving my last job"},
+                "note": "listens properly, then asks the one question that changes my mind"},
     ),
     _Spec(
         "olivia", "Olivia Brown", "friend", "needs-note",
@@ -284,8 +282,8 @@ _MENTORS = (
             _M_GAP),),
         hook="note; thread 'Your advice on the team lead role'",
         config={"group": "mentors", "company": "O'Neill Advisory", "title": "Advisor",
-                "note": "the way you always ask the question nobody else thought of; "
-                        "you helped me rethink the pricing page",
+                "note": "Always asks the question nobody else thought of. helped me rethink the"
+                        " pricing page",
                 "linkedin": _li("margaret-oneill-demo")},
     ),
     _Spec(
@@ -302,8 +300,7 @@ _MENTORS = (
         (_p("nadia.petrova@example.com", 155, "Leaving drinks - thank you!", 700, _M_GAP),),
         hook="note; thread 'Leaving drinks - thank you!'",
         config={"group": "mentors", "company": "Lumen Health", "title": "Head of UX Research",
-                "note": "your rigour as a researcher: your interview guide "
-                        "is still our template",
+                "note": "rigorous researcher - her interview guide is still our template",
                 "offers": ["ux research"], "linkedin": _li("nadia-petrova-demo")},
     ),
     _Spec(
@@ -319,8 +316,8 @@ _MENTORS = (
         calendar_only="elena.popescu@mentoring.example.org",
         hook="note; meeting 'Mentoring session: career chat'",
         config={"group": "mentors", "title": "Mentor",
-                "note": "how generous you are with your time, and blunt in the kindest "
-                        "way; your career-ladder exercise shaped my last two years"},
+                "note": "Generous with her time, and blunt in the kindest way. her career-"
+                        "ladder exercise shaped my last two years"},
     ),
     _Spec(
         "hamid", "Hamid Rezaei", "mentor", "due",
@@ -338,7 +335,7 @@ _FAMILY = (
         "sarah", "Sarah Morgan", "family", "recent", "thread 5 days ago, 2-week cadence",
         (_p("sarah.morgan@example.net", 5, "Mum's garden photos", 730, _F_GAP),),
         config={"group": "family",
-                "note": "how you tell me when I am working too much, and are always right"},
+                "note": "tells me when I'm working too much, and is always right"},
     ),
     _Spec(
         "james", "James Morgan", "family", "due",
@@ -346,7 +343,7 @@ _FAMILY = (
         (_p("james.morgan@example.com", 20, "Sunday lunch at the allotment", 730, _F_GAP),),
         hook="note; thread 'Sunday lunch at the allotment'",
         config={"group": "family",
-                "note": "how you taught me to fix anything with patience and a flask of tea"},
+                "note": "taught me to fix anything with patience and a flask of tea"},
     ),
 )
 

@@ -18,7 +18,8 @@ from .config import Settings
 from .errors import DraftBuildError, TemplateError
 from .ledger import Ledger, iso, parse_iso
 from .message import build_draft, new_message_id
-from .planner import LINKEDIN, PlannedNote, Standing, is_specific, strip_reply_prefix
+from .notes import NO_NOTE
+from .planner import LINKEDIN, PlannedNote, Standing, is_specific, read_profile_note, strip_reply_prefix
 from .relations import Contact, name_from_address
 from .templating import RenderedNote, TemplateRenderer, clip, first_name
 
@@ -136,10 +137,17 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
     last = c.last_contact
     hook = s.hook
     zone = settings.me.zone
+    note_read = hook.note if hook and hook.note else read_profile_note(c)
+    moment = hook.moment if hook else None
     return {
         "me": me_context(settings),
         "person": person_context(c),
+        "relation": relation_of(c, settings),
         "hook": {"kind": hook.kind if hook else "", "text": hook.text if hook else ""},
+        "note": (note_read or NO_NOTE).as_context(),
+        "moment": {**moment.as_context(), "days_ago": (now - hook.at).days if hook and hook.at else 0}
+        if moment
+        else None,
         "last_meeting": _quotable(last_meeting(ledger, c.person_id, now, zone), "title", c),
         "last_thread": _quotable(last_thread(ledger, c.person_id, now, zone), "subject", c),
         "days_since": (now - last).days if last else None,
@@ -147,6 +155,24 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
         "about": note.about,
         "key": note.key,
     }
+
+
+# Group names that say how a note should sound: no "How can I help with whatever you're
+# working on?" to a parent.
+_FAMILY = re.compile(r"famil|parent|relative|sibling|cousin|kin\b|mum|mom|dad", re.IGNORECASE)
+_FRIENDS = re.compile(r"friend|mates?\b|pals?\b|neighbou?r|club|school|uni\b|college", re.IGNORECASE)
+_WORK = re.compile(r"work|colleague|cowork|client|mentor|investor|alumni|network|team|peer|industry|professional",
+                   re.IGNORECASE)
+
+
+def relation_of(c: Contact, settings: Settings) -> str:
+    """family | friend | work | other: from their group's name, else a mail domain we share."""
+    group = c.profile.group if c.profile else ""
+    for name, pattern in (("family", _FAMILY), ("friend", _FRIENDS), ("work", _WORK)):
+        if group and pattern.search(group):
+            return name
+    mine = {a.rpartition("@")[2] for a in settings.me.addresses}
+    return "work" if any(e.rpartition("@")[2] in mine for e in c.emails) else "other"
 
 
 _GARBLED = "\ufffd"  # U+FFFD REPLACEMENT CHARACTER: what a decoder leaves of bytes it could not read

@@ -13,14 +13,25 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from itertools import islice
 
 from .config import Settings
 from .ledger import Ledger, iso
-from .relations import Contact, cadence_for, contacts, group_weight
+from .moments import Moment, read_moment, says_goodbye, series_moment
+from .notes import ReadNote, read_note, read_say
+from .relations import (
+    Contact,
+    cadence_for,
+    contacts,
+    group_weight,
+    looks_like_me,
+    personal_history,
+    same_person_marks,
+)
 from .wording import sensitive_pattern
 
 _sensitive = sensitive_pattern
@@ -157,9 +168,11 @@ def is_specific(text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Hook:
-    kind: str  # note | meeting | thread | mutual
+    kind: str  # note | meeting | thread
     text: str  # what the note can mention, for `plan` and `status`
     at: datetime | None = None
+    moment: Moment | None = None  # a meeting or thread: the shared moment it names
+    note: ReadNote | None = None  # a note: the user's note (or `say`) as read
 
 
 @dataclass(slots=True)
@@ -175,6 +188,7 @@ class Standing:
     hook: Hook | None = None
     # Filled by plan_cycle where it can be read: the notes, and people whose hook it may be.
     mutual: list[Contact] = field(default_factory=list)
+    suggested: bool = False  # due, but neither named nor close: listed, never written to
 
 
 @dataclass(slots=True)
@@ -195,6 +209,8 @@ class Plan:
     over_budget: list[Standing]
     budget_left: int
     quiet: bool
+    # Drifting, but neither named nor with a strong personal history: listed, never written to.
+    suggested: list[Standing] = field(default_factory=list)
 
 
 def intent_key(kind: str, canonical_address: str, period: str) -> str:
@@ -238,7 +254,10 @@ def assess(ledger: Ledger, settings: Settings, now: datetime) -> list[Standing]:
     d = settings.drafting
     open_ids, cooling = _open_and_cooling(ledger, now, d.cooldown)
     out = []
+    is_me = _my_aliases(settings)
     for c in contacts(ledger, settings, now):
+        if is_me(c):
+            continue
         cadence = cadence_for(c, settings)
         if c.awaiting_reply:
             why = f"wrote to you {c.received_count} times; you have not replied (not drafted: never written to)"
@@ -252,6 +271,26 @@ def assess(ledger: Ledger, settings: Settings, now: datetime) -> list[Standing]:
         out.append(Standing(c, cadence, due, reason, overdue, overdue * group_weight(c, settings)))
     out.sort(key=lambda s: (not s.due, -s.priority, s.contact.display_name))
     return out
+
+
+def _my_aliases(settings: Settings) -> Callable[[Contact], bool]:
+    """Is this ledger person really me: my name, or my name at my own domain ("kaminski@", "vkamins@")?
+
+    A cheap look at the domain and the name first: `status` asks it of every person.
+    """
+    me = settings.me
+    domains = {a.rpartition("@")[2] for a in me.addresses}
+    last = me.name.replace(",", " ").split()[-1].lower() if me.name.split() and "," not in me.name else (
+        me.name.partition(",")[0].strip().lower()
+    )
+
+    def is_me(c: Contact) -> bool:
+        if c.configured or not last:
+            return False
+        near = last in c.name.lower() or any(e.rpartition("@")[2] in domains for e in c.emails)
+        return near and any(looks_like_me(e, c.name, me.name, me.addresses) for e in c.emails or [""])
+
+    return is_me
 
 
 def _due(
@@ -285,29 +324,102 @@ def _due(
 def find_hook(ledger: Ledger, standing: Standing, now: datetime) -> Hook | None:
     """The most specific thing a note to this person can mention, or None."""
     latest = _latest_titles(ledger, [standing.contact.person_id], now)
-    return _pick_hook(standing, *latest.get(standing.contact.person_id, (None, None)), now)
+    return _pick_hook(ledger, standing, *latest.get(standing.contact.person_id, (None, None)), now)
 
 
 def _pick_hook(
-    standing: Standing, meeting: tuple[str, str] | None, thread: tuple[str, str] | None, now: datetime
+    ledger: Ledger,
+    standing: Standing,
+    meeting: tuple[str, str] | None,
+    thread: tuple[str, str] | None,
+    now: datetime,
 ) -> Hook | None:
+    """The user's own words first (``say``, then a note the reader could carry), else a shared moment.
+
+    Only the latest meeting and the latest mail are looked at (older ones would read oddly),
+    and only one that names a moment we shared, in a small meeting or a thread they wrote in
+    (``_moment``). No mutual hook: that two people shared a Cc list says nothing about either.
+    """
     c = standing.contact
-    note = _note(c)
-    if note:
-        return Hook("note", note)
-    # Only the latest of each: older ones would read oddly.
-    candidates = [
-        Hook(kind, strip_reply_prefix(title), datetime.fromisoformat(at))  # parse_iso, without strptime
-        for kind, row in (("meeting", meeting), ("thread", thread))
-        if row is not None
-        for title, at in (row,)
-        if is_specific(title)
-    ]
+    note = read_profile_note(c)
+    if note is not None:
+        return Hook("note", note.preview(), note=note)
+    candidates = []
+    for kind, row in (("meeting", meeting), ("thread", thread)):
+        if row is None or not is_specific(row[0]):
+            continue
+        title, at = row
+        moment = _moment(ledger, c, kind, title, at)
+        if moment is not None:
+            candidates.append(Hook(kind, moment.phrase, datetime.fromisoformat(at), moment))
     if candidates:
         return max(candidates, key=lambda h: h.at or now)
-    if standing.mutual:
-        return Hook("mutual", ", ".join(m.display_name for m in standing.mutual))
     return None
+
+
+# "Never a thread of more than about five people": a moment is shared by a few.
+MOMENT_MAX_PEOPLE = 5
+
+
+def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Moment | None:
+    """The moment a title names, if the meeting was small or the thread was two-sided; else None.
+
+    A title that reads as a moment (``read_moment``) or, for a person met three times or
+    more, a recurring meeting ("our monthly catch-ups").
+    """
+    series = kind == "meeting" and c.met_count >= 3
+    if not series and read_moment(title, met=kind == "meeting", sent_by_me=False) is None:
+        return None  # the words name no moment: no need to look at who was there
+    channels = ("met",) if kind == "meeting" else ("sent", "received")
+    marks = ",".join("?" * len(channels))
+    row = ledger.conn.execute(
+        f"SELECT channel, account, source_id, thread FROM interactions WHERE person_id = ? AND at = ? AND title = ? "
+        f"AND channel IN ({marks}) ORDER BY channel DESC LIMIT 1",  # 'sent' before 'received'
+        (c.person_id, at, title, *channels),
+    ).fetchone()
+    if row is None:
+        return None
+    channel, account, source_id, thread = row
+    moment = read_moment(title, met=kind == "meeting", sent_by_me=channel == "sent")
+    if moment is None and series:
+        moment = _series(ledger, c.person_id, title, at)
+    if moment is None:
+        return None
+    (others,) = ledger.conn.execute(
+        "SELECT COUNT(DISTINCT person_id) FROM interactions WHERE account = ? AND source_id = ?", (account, source_id)
+    ).fetchone()
+    if others > MOMENT_MAX_PEOPLE - 1:  # the people besides me
+        return None
+    if kind == "thread" and channel == "sent" and not _they_wrote_in(ledger, c.person_id, thread):
+        return None  # a thread they never answered is not an exchange
+    return moment
+
+
+def _they_wrote_in(ledger: Ledger, person_id: int, thread: str) -> bool:
+    return bool(thread) and ledger.conn.execute(
+        "SELECT 1 FROM interactions WHERE person_id = ? AND channel = 'received' AND thread = ? LIMIT 1",
+        (person_id, thread),
+    ).fetchone() is not None
+
+
+_FREQUENCIES = ((8, "weekly"), (16, "fortnightly"), (35, "monthly"), (100, "quarterly"))
+
+
+def _series(ledger: Ledger, person_id: int, title: str, at: str) -> Moment | None:
+    """A meeting held three times or more under one title: "our weekly / monthly catch-ups"."""
+    times = [
+        datetime.fromisoformat(t)
+        for (t,) in ledger.conn.execute(
+            "SELECT at FROM interactions WHERE person_id = ? AND channel = 'met' AND title = ? AND at <= ? "
+            "ORDER BY at DESC LIMIT 12",
+            (person_id, title, at),
+        )
+    ]
+    if len(times) < 3:
+        return None
+    gaps = sorted((a - b).days for a, b in zip(times, times[1:], strict=False))
+    typical = gaps[len(gaps) // 2]
+    return series_moment(next((name for days, name in _FREQUENCIES if typical <= days), ""))
 
 
 def _latest_titles(
@@ -398,9 +510,18 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     notes: list[PlannedNote] = []
     needs_note: list[Standing] = []
     over_budget: list[Standing] = []
-    due = [s for s in standings if s.due]
+    recent = {m for s in standings if not s.due for m in same_person_marks(s.contact.display_name, s.contact.emails)}
+    due, suggested = _who_gets_notes(ledger, settings, [s for s in standings if s.due], now, recent)
     _hooks(ledger, due, by_id, now)
+    # A goodbye from someone with one known address: it may be dead. With two, write to the one the user lists first.
+    goodbyes = _said_goodbye(ledger, [s.contact.person_id for s in due if s.hook and len(s.contact.emails) < 2], now)
     for s in due:
+        if s.hook is not None and s.contact.person_id in goodbyes:
+            s.hook = None
+            s.reason += "; their last mail said goodbye: that address may be dead (add a newer one to [[people]])"
+        if s.hook is not None and not s.contact.first_name:
+            s.hook = None
+            s.reason += "; no name to greet them by (add `name` under [[people]])"
         if s.hook is None:
             needs_note.append(s)
         elif quiet or len(notes) >= budget_left:
@@ -410,31 +531,97 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
             period = checkin_period(s.contact, s.cadence, now)
             notes.append(PlannedNote(s, kind, period, intent_key(kind, canonical_address(s.contact), period)))
     _fill_mutual(ledger, [n.standing for n in notes if not n.standing.mutual], by_id)
-    return Plan(now, standings, notes, needs_note, over_budget, budget_left, quiet)
+    return Plan(now, standings, notes, needs_note, over_budget, budget_left, quiet, suggested)
+
+
+def _who_gets_notes(
+    ledger: Ledger, settings: Settings, due: list[Standing], now: datetime, recent: set[str]
+) -> tuple[list[Standing], list[Standing]]:
+    """(who may get a note, who is only suggested) among the due, one note per person.
+
+    Two ledger people who are one person at two addresses (``relations.same_person_marks``:
+    "Shapiro, Richard" at rshapiro@ and richard.shapiro@enron.com) get one note: only the most
+    urgent is kept, and none if either is not due (in touch recently, or a draft is waiting).
+    """
+    mark_suggested(ledger, settings, due, now)
+    keep = []
+    seen = set(recent)
+    for s in due:
+        marks = same_person_marks(s.contact.display_name, s.contact.emails)
+        if marks & seen:
+            continue
+        seen |= marks
+        if not s.suggested:
+            keep.append(s)
+    return keep, [s for s in due if s.suggested]
+
+
+def mark_suggested(ledger: Ledger, settings: Settings, standings: list[Standing], now: datetime) -> None:
+    """Set ``suggested`` on the due who are neither named nor close: they are listed, never written to.
+
+    A note goes to someone the user named under [[people]] or imported, or with a strong
+    personal history (``[drafting.strong_history]``: two-way mail or meetings among a few
+    people, over months). One statement for all of them.
+    """
+    unnamed = [s for s in standings if s.due and not _named(s.contact)]
+    if not unnamed:
+        return
+    rule = settings.drafting.strong_history
+    # The totals bound the small-thread counts from above: most people are ruled out without a query.
+    ids = [
+        s.contact.person_id for s in unnamed
+        if (s.contact.sent_count >= rule.sent and s.contact.received_count >= rule.received)
+        or s.contact.met_count >= rule.meetings
+    ]
+    history = personal_history(ledger, ids, rule.small + 1, now) if ids and settings.drafting.unnamed else {}
+    for s in unnamed:
+        h = history.get(s.contact.person_id)
+        s.suggested = h is None or not h.is_strong(rule)
+
+
+def _named(c: Contact) -> bool:
+    return c.configured or c.imported
+
+
+def _said_goodbye(ledger: Ledger, person_ids: list[int], now: datetime) -> set[int]:
+    """People whose latest mail to me was a goodbye ("My last day", "New email address")."""
+    if not person_ids:
+        return set()
+    rows = ledger.conn.execute(
+        "SELECT person_id, last_title FROM channel_totals WHERE channel = 'received' AND last_at <= ? "
+        "AND person_id IN (SELECT value FROM json_each(?))",
+        (iso(now), json.dumps(person_ids)),
+    )
+    return {pid for pid, title in rows if says_goodbye(title)}
 
 
 def _hooks(ledger: Ledger, due: list[Standing], by_id: dict[int, Contact], now: datetime) -> None:
     """Set ``hook`` on each due standing: what ``_pick_hook`` gives with all its facts.
 
-    ``_pick_hook`` reads the latest titles only without a profile note, and mutual
-    contacts only when neither of those gave a hook: each is fetched for those people.
+    The latest titles are read only for people without a note the reader could carry.
     """
-    titled = [s.contact.person_id for s in due if not _note(s.contact)]
+    titled = [s.contact.person_id for s in due if read_profile_note(s.contact) is None]
     latest = _latest_titles(ledger, titled, now) if titled else {}
-    undecided = []
     for s in due:
-        s.hook = _pick_hook(s, *latest.get(s.contact.person_id, (None, None)), now)
-        if s.hook is None:
-            undecided.append(s)
-    _fill_mutual(ledger, undecided, by_id)
-    for s in undecided:
-        if s.mutual:
-            s.hook = _pick_hook(s, None, None, now)
+        s.hook = _pick_hook(ledger, s, *latest.get(s.contact.person_id, (None, None)), now)
 
 
-def _note(c: Contact) -> str:
-    """The profile's ``note``: the first hook there is, before any title is read."""
-    return c.profile.note.strip() if c.profile else ""
+def read_profile_note(c: Contact) -> ReadNote | None:
+    """The person's ``say``, else their ``note`` as the reader carries it; None if neither can be quoted."""
+    p = c.profile
+    if p is None:
+        return None
+    if p.say.strip():
+        return read_say(p.say)
+    if not p.note.strip():
+        return None
+    note = _read(p.note, frozenset(w.lower() for w in c.display_name.split()[:1]))
+    return note if note.quotable else None
+
+
+@lru_cache(maxsize=4096)
+def _read(text: str, names: frozenset[str]) -> ReadNote:
+    return read_note(text, names)
 
 
 def _fill_mutual(ledger: Ledger, standings: list[Standing], by_id: dict[int, Contact]) -> None:

@@ -26,7 +26,7 @@ from circleback.connectors.base import (
     SyncResult,
 )
 
-from .config import Filters, Person, Settings
+from .config import Filters, Person, Settings, StrongHistory
 from .ledger import Interaction, Ledger, iso
 
 # Local parts that announce a machine, not a person.
@@ -181,6 +181,60 @@ def _is_initial(word: str) -> bool:
     return all(len(piece) <= 1 for piece in word.split("."))
 
 
+def same_person_key(name: str) -> str:
+    """A name as two ledger people may share it: "Shapiro, Richard", "Richard Shapiro" and "richard  shapiro"
+    give "richard shapiro". Initials are left out ("Richard B. Shapiro"); a single word gives "" (too
+    common to join on)."""
+    if "@" in name:
+        return ""
+    if "," in name:
+        last, _, first = name.partition(",")
+        name = f"{first} {last}"
+    words = [w for w in re.findall(r"[^\W\d_]+", name.lower()) if len(w) > 1 and w not in _HONORIFICS]
+    return " ".join(words) if len(words) >= 2 else ""
+
+
+def same_person_marks(name: str, emails: Collection[str]) -> set[str]:
+    """Marks that two ledger people who share one are one person at two addresses.
+
+    One name at one domain ("Richard Shapiro" at richard.shapiro@ and rshapiro@enron.com), one
+    name with its surname in both local parts ("Sam Lee" at sam.lee@work and slee@home), or one
+    long local part at two providers (jmenconi@ at two domains). Two people who only share a
+    name ("John Smith" at two companies) are kept apart.
+    """
+    key = same_person_key(name)
+    surname = key.rpartition(" ")[2]
+    marks = set()
+    for email in emails:
+        local, _, domain = email.lower().partition("@")
+        local = local.partition("+")[0]
+        if key:
+            marks.add(f"{key}@{domain}")
+            if len(surname) >= 3 and surname in local:
+                marks.add(f"{key}~")
+        if len(local) >= 7 and local.isalnum() and not is_role_address(email):
+            marks.add(f"local:{local}")
+    return marks
+
+
+def looks_like_me(address: str, name: str, my_name: str, my_addresses: Collection[str]) -> bool:
+    """An address that is probably one of mine: my name as its display name, or at one of my domains
+    a local part made of my name ("kaminski@", "vkaminski@", "vince.kaminski@", "vkamins@")."""
+    mine = same_person_key(my_name)
+    if mine and same_person_key(name) == mine:
+        return True
+    words = mine.split()
+    if len(words) < 2:
+        return False
+    first, last = words[0], words[-1]
+    local, _, domain = address.lower().partition("@")
+    if domain not in {a.lower().rpartition("@")[2] for a in my_addresses}:
+        return False
+    plain = re.sub(r"[._-]", "", local.partition("+")[0])
+    shapes = {last, first + last, first[0] + last, last + first, last + first[0]}
+    return plain in shapes or (len(plain) >= 5 and plain.startswith(first[0] + last[:5]) and len(last) >= 5)
+
+
 def first_name_of(name: str, email: str = "") -> str:
     """The first word of a name ("Dr. Jo Park" -> "Jo", "Park, Jo" -> "Jo", "KIM PARK" -> "Kim").
 
@@ -319,6 +373,7 @@ class Contact:
     snoozed_until: datetime | None
     profile: Person | None = None
     skipped_at: datetime | None = None  # `circleback skip`: the lapse before this is let go
+    imported: bool = False  # from a LinkedIn or vCard import: a person the user chose to keep
 
     @property
     def last_contact(self) -> datetime | None:
@@ -376,6 +431,55 @@ class Contact:
         return self.name or (self.emails[0] if self.emails else f"person {self.person_id}")
 
 
+IMPORT_SOURCES = frozenset({"linkedin", "vcard"})
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """How personal a history is: mail and meetings among a few people, and over how long."""
+
+    sent: int = 0
+    received: int = 0
+    met: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def is_strong(self, rule: StrongHistory) -> bool:
+        """Direct two-way mail, or small meetings, over months (``[drafting.strong_history]``)."""
+        if self.first is None or self.last is None or self.last - self.first < rule.span:
+            return False
+        two_way = self.sent >= rule.sent and self.received >= rule.received
+        return two_way or self.met >= rule.meetings
+
+
+def personal_history(ledger: Ledger, person_ids: Collection[int], small: int, now: datetime) -> dict[int, History]:
+    """Per person: mail and meetings they shared with me and at most ``small - 1`` others.
+
+    A Cc list or a big meeting says little about two people: only messages and meetings
+    with few people count. Read for due people only, one statement.
+    """
+    rows = ledger.conn.execute(
+        """WITH mine AS (SELECT i.person_id, i.account, i.source_id, i.channel, i.at FROM json_each(:ids) d
+                         JOIN interactions i ON i.person_id = d.value),
+                sizes AS (SELECT m.account, m.source_id, COUNT(DISTINCT j.person_id) AS n
+                          FROM (SELECT DISTINCT account, source_id FROM mine) m
+                          JOIN interactions j ON j.account = m.account AND j.source_id = m.source_id
+                          GROUP BY m.account, m.source_id)
+           SELECT m.person_id, m.channel, COUNT(*), MIN(m.at), MAX(m.at) FROM mine m
+           JOIN sizes s ON s.account = m.account AND s.source_id = m.source_id
+           WHERE s.n <= :small AND m.at <= :now GROUP BY m.person_id, m.channel""",
+        {"ids": json.dumps(sorted(person_ids)), "small": small, "now": iso(now)},
+    )
+    counts: dict[int, dict[str, Any]] = {}
+    for pid, channel, n, first, last in rows:
+        h = counts.setdefault(pid, {"first": None, "last": None})
+        h[channel] = n
+        f, la = _stamp(first), _stamp(last)
+        h["first"] = f if h["first"] is None or (f and f < h["first"]) else h["first"]
+        h["last"] = la if h["last"] is None or (la and la > h["last"]) else h["last"]
+    return {pid: History(**h) for pid, h in counts.items()}
+
+
 def _stamp(text: str | None) -> datetime | None:
     """``parse_iso`` for the ledger's own fixed-width UTC text, without strptime.
 
@@ -406,7 +510,7 @@ def _channel_sql(channel: str, alias: str) -> str:
 # sent, received and met, then the next meeting. Identical to grouping the person's interactions
 # (tests/test_core_fastpaths.py), without reading them.
 _CONTACT_SQL = f"""
-    SELECT p.id, p.name, p.configured, p.snoozed_until, p.skipped_at, p.company, p.title, p.linkedin,
+    SELECT p.id, p.name, p.configured, p.snoozed_until, p.skipped_at, p.company, p.title, p.linkedin, p.source,
            {_channel_sql("sent", "ts")}, {_channel_sql("received", "tr")}, {_channel_sql("met", "tm")},
            CASE WHEN tm.last_at > :now THEN
                (SELECT MIN(at) FROM interactions WHERE person_id = p.id AND channel = 'met' AND at > :now) END
@@ -436,8 +540,8 @@ def contacts(
     profiles = _profiles_by_address(settings)
     by_linkedin = {p.linkedin: p for p in settings.people if p.linkedin and not p.emails}
     out = []
-    for pid, name, configured, snoozed, skipped, company, title, linkedin, ls, n_sent, lr, n_received, lm, n_met, \
-            nm in rows:
+    for pid, name, configured, snoozed, skipped, company, title, linkedin, source, ls, n_sent, lr, n_received, \
+            lm, n_met, nm in rows:
         addrs = emails.get(pid, [])
         profile = None
         for a in addrs:
@@ -464,6 +568,7 @@ def contacts(
                 snoozed_until=_stamp(snoozed),
                 profile=profile,
                 skipped_at=_stamp(skipped),
+                imported=source in IMPORT_SOURCES,
             )
         )
     return out

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from hypothesis import strategies as st
 
 from circleback.daemon.config import Settings
 from circleback.daemon.ledger import MIGRATIONS, SCHEMA_VERSION, Interaction, Ledger, iso
-from circleback.daemon.planner import Standing, _pick_hook, assess, plan_cycle
+from circleback.daemon.planner import Standing, _pick_hook, assess, mark_suggested, plan_cycle
 from circleback.daemon.relations import apply_people, contacts
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
@@ -65,36 +64,25 @@ def stored_totals(conn: sqlite3.Connection) -> dict[tuple[int, str], tuple[int, 
 
 
 def reference_plan(ledger: Ledger, s: Settings, now: datetime) -> dict[str, Any]:
-    """The plan from every row: latest titles and mutual contacts for every due person."""
+    """The plan from every row: the latest titles of every due person the plan may write to."""
     standings = assess(ledger, s, now)
-    by_id = {st_.contact.person_id: st_.contact for st_ in standings}
+    mark_suggested(ledger, s, standings, now)
     latest: dict[tuple[int, str], tuple[str, str]] = {}
-    by_source: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for account, source, pid, channel, at, title in ledger.conn.execute(
-        "SELECT account, source_id, person_id, channel, at, title FROM interactions"
-    ):
-        by_source[(account, source)].append(pid)
+    for pid, channel, at, title in ledger.conn.execute("SELECT person_id, channel, at, title FROM interactions"):
         if at <= iso(now):
             key = (pid, "met" if channel == "met" else "mail")
             latest[key] = max(latest.get(key, ("", "")), (at, title))
-    companions: dict[int, Counter[int]] = defaultdict(Counter)
-    for pids in by_source.values():
-        for a in pids:
-            for b in pids:
-                if a != b:
-                    companions[a][b] += 1
-    hooks, mutual = {}, {}
+    hooks = {}
     for st_ in standings:
-        if not st_.due:
+        if not st_.due or st_.suggested:
             continue
         pid = st_.contact.person_id
-        top = sorted(companions[pid].items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-        st_.mutual = [by_id[o] for o, _ in top if o in by_id and by_id[o].tracked][:3]
-        mutual[pid] = [m.person_id for m in st_.mutual]
         met, mail = ((latest[(pid, k)][1], latest[(pid, k)][0]) if (pid, k) in latest else None
                      for k in ("met", "mail"))
-        hooks[pid] = _pick_hook(st_, met, mail, now)
-    return {"hooks": hooks, "mutual": mutual, "order": [x.contact.person_id for x in standings if x.due]}
+        hook = _pick_hook(ledger, st_, met, mail, now)
+        hooks[pid] = hook if st_.contact.first_name else None  # no name, no note
+    order = [x.contact.person_id for x in standings if x.due and not x.suggested]
+    return {"hooks": hooks, "order": order, "suggested": [x.contact.person_id for x in standings if x.suggested]}
 
 
 # -- random small ledgers -----------------------------------------------------------------------------
@@ -115,7 +103,7 @@ rows_strategy = st.lists(
 people_strategy = st.lists(
     st.fixed_dictionaries(
         {
-            "note": st.sampled_from(["", "", "Her new bakery"]),
+            "note": st.sampled_from(["", "", "always brings the best snacks", "VP Eng at Northwind"]),
             "group": st.sampled_from(["", "family"]),
             "do_not_contact": st.booleans(),
         }
@@ -287,34 +275,29 @@ def test_plan_hooks_equal_the_plan_from_every_row(rows, people, budget, shift) -
     ref = reference_plan(ledger, s, now)
     plan = plan_cycle(ledger, s, now)
 
-    due = [x for x in plan.standings if x.due]
+    due = [x for x in plan.standings if x.due and not x.suggested]
     assert ids(due) == ref["order"]
+    assert ids(plan.suggested) == ref["suggested"]
     assert {x.contact.person_id: x.hook for x in due} == ref["hooks"]
     no_hook = [pid for pid in ref["order"] if ref["hooks"][pid] is None]
     with_hook = [pid for pid in ref["order"] if ref["hooks"][pid] is not None]
     assert ids(plan.needs_note) == no_hook
     assert [n.standing.contact.person_id for n in plan.notes] == with_hook[:budget]
     assert ids(plan.over_budget) == with_hook[budget:]
-    # Mutual contacts wherever they can be read: the notes' templates, and the hooks they decide.
-    for x in [n.standing for n in plan.notes] + plan.needs_note:
-        assert [m.person_id for m in x.mutual] == ref["mutual"][x.contact.person_id]
-    for x in due:
-        if x.hook and x.hook.kind == "mutual":
-            assert [m.person_id for m in x.mutual] == ref["mutual"][x.contact.person_id]
 
 
 def test_a_tie_at_the_same_second_gives_the_greater_title() -> None:
     """Pinned so that the hook does not depend on which row SQLite happens to read first."""
     ledger = Ledger.memory()
-    s = make_settings([], 5)
+    s = make_settings([{}], 5)
     fill(ledger, s, [
-        ("home", 1, 0, "received", 40 * 24 * 60, "Marathon plan"),
-        ("home", 2, 0, "sent", 40 * 24 * 60, "Kitchen renovation"),
-        ("work", 3, 0, "sent", 41 * 24 * 60, "Seed deck"),
+        ("home", 1, 0, "received", 40 * 24 * 60, "Lunch at Dishoom"),
+        ("home", 2, 0, "sent", 40 * 24 * 60, "Drinks at The Crown"),
+        ("work", 3, 0, "sent", 41 * 24 * 60, "Trip to Lisbon"),
     ])
     (note,) = plan_cycle(ledger, s, NOW).notes
     assert note.standing.hook is not None
-    assert (note.standing.hook.kind, note.standing.hook.text) == ("thread", "Marathon plan")
+    assert (note.standing.hook.kind, note.standing.hook.text) == ("thread", "our lunch at Dishoom")
 
 
 def test_deleting_the_latest_row_finds_the_greater_title_of_the_next_second() -> None:
@@ -333,12 +316,12 @@ def test_deleting_the_latest_row_finds_the_greater_title_of_the_next_second() ->
 def test_a_meeting_ahead_does_not_hide_the_greater_title_of_the_last_one() -> None:
     """The channel's latest row is ahead of now: the latest past one is read from the interactions."""
     ledger = Ledger.memory()
-    s = make_settings([], 5)
+    s = make_settings([{}], 5)
     fill(ledger, s, [
-        ("cal", 1, 0, "met", 40 * 24 * 60, "Zebra crossing design"),
-        ("cal", 2, 0, "met", 40 * 24 * 60, "Apple harvest"),
+        ("cal", 1, 0, "met", 40 * 24 * 60, "Trip to Zanzibar"),
+        ("cal", 2, 0, "met", 40 * 24 * 60, "Lunch at Alfies"),
         ("cal", 3, 0, "met", -60 * 24 * 60, "Board meeting ahead"),  # beyond the upcoming window
     ])
     (note,) = plan_cycle(ledger, s, NOW).notes
     assert note.standing.hook is not None
-    assert (note.standing.hook.kind, note.standing.hook.text) == ("meeting", "Zebra crossing design")
+    assert (note.standing.hook.kind, note.standing.hook.text) == ("meeting", "our trip to Zanzibar")

@@ -475,8 +475,8 @@ def test_core_a_mail_dated_far_in_the_future_never_hides_a_person() -> None:
     from circleback.daemon.planner import plan_cycle
 
     settings = Settings.model_validate({"me": {"name": "Me", "addresses": [ME]}, "people": [
-        {"name": "Ann Example", "emails": ["ann@example.com"], "note": "Ann builds violins"},
-        {"name": "Ben Example", "emails": ["ben@example.com"], "note": "Ben builds violins"}]})
+        {"name": "Ann Example", "emails": ["ann@example.com"], "note": "Ann builds the best violins"},
+        {"name": "Ben Example", "emails": ["ben@example.com"], "note": "Ben builds the best violins"}]})
     now = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
     records = [_mail(1, "Ann", now - timedelta(days=200), Direction.SENT),
                _mail(2, "Ben", now - timedelta(days=200), Direction.SENT),
@@ -580,7 +580,7 @@ def test_outlook_hostile_header_values_come_out_clean() -> None:
 HOSTILE_TITLE = ("Hi\r\nBcc: eve@evil.test\x00\x1b[2J\u2028 =?utf-8?b?DQpCY2M6IGV2ZUBldmlsLnRlc3Q=?= "
                  + "very long " * 300)  # 3,000 characters
 HOSTILE_NAME = "Eve\r\nBcc: x@evil.test\x00"
-MET = NOW - timedelta(days=200)  # long enough ago that Ann is due, so the meeting is the draft's hook
+MET = NOW - timedelta(days=200)  # long enough ago that Ann is due
 
 
 def _calendar_draft(calendar: Any, tmp_path: Path) -> tuple[Any, list[bytes]]:
@@ -594,8 +594,11 @@ def _calendar_draft(calendar: Any, tmp_path: Path) -> tuple[Any, list[bytes]]:
 
     mail = tmp_path / "mail"
     mailbox.Maildir(mail, create=True).add_folder("Drafts")
+    # A note, so that Ann gets a check-in whatever the title: a hostile title is never a hook (no
+    # quoted titles), yet it sits in the ledger beside the draft that is built and re-parsed.
     settings = Settings.model_validate({"me": {"name": "Me", "addresses": [ME]},
-                                        "people": [{"emails": ["ann@example.com"]}]})
+                                        "people": [{"name": "Ann Example", "emails": ["ann@example.com"],
+                                                    "note": "always brings the best snacks"}]})
     box = MaildirConnector(MaildirAccount(name="box", kind="maildir", path=str(mail)), CONTEXT)
     ledger = Ledger.open(tmp_path / "ledger.sqlite3")
     try:
@@ -623,9 +626,10 @@ def _assert_draft_headers_clean(report: Any, drafts: list[bytes]) -> str:
     return body
 
 
-def _assert_title_quoted_on_one_line(body: str) -> None:
-    quoted = body.split("\u201c", 1)[1].split("\u201d", 1)[0]  # the note quotes the title in “…”
-    assert quoted.startswith("Hi Bcc: eve@evil.test") and "\n" not in quoted, repr(quoted[:120])
+def _assert_title_stays_out_of_the_body(body: str) -> None:
+    # The default templates quote no title at all; the note's own words carry it.
+    assert "evil" not in body and "Bcc" not in body and "very long" not in body, repr(body[:200])
+    assert "how you always bring the best snacks" in body
 
 
 def _assert_event_clean(records: list[Any]) -> None:
@@ -668,7 +672,7 @@ def test_google_calendar_hostile_event_titles_come_out_as_one_clean_line(google:
     finally:
         read.close()
     body = _assert_draft_headers_clean(*_calendar_draft(GoogleCalendarConnector(account, CONTEXT), tmp_path))
-    _assert_title_quoted_on_one_line(body)
+    _assert_title_stays_out_of_the_body(body)
     _assert_event_clean(records)
 
 
@@ -705,7 +709,7 @@ def test_caldav_hostile_event_titles_come_out_clean_and_never_reach_a_draft_head
         _assert_event_clean(records)
         assert records[0].title.startswith("Hi Bcc: eve@evil.test")
         body = _assert_draft_headers_clean(*_calendar_draft(CalDavConnector(account, CONTEXT), tmp_path))
-        _assert_title_quoted_on_one_line(body)
+        _assert_title_stays_out_of_the_body(body)
     finally:
         server.stop()
 

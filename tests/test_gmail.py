@@ -461,6 +461,8 @@ def _engine(fake: FakeGoogle, tmp_path: Path, ledger: Any, checkpoint: Any = Non
         "me": {"name": "Me Myself", "addresses": [ME], "timezone": "Europe/London"},
         "cadence": {"default": "30d"},
         "drafting": {"budget_per_week": 10},
+        "people": [{"name": "Bob Baker", "emails": ["bob@example.net"], "note": "always brings the best snacks"},
+                   {"name": "Carol Cho", "emails": ["carol@example.com"], "note": "a natural teacher"}],
     })
     conn = GmailConnector(account(tmp_path, fake), CONTEXT)
     kwargs = {"checkpoint": checkpoint} if checkpoint else {}

@@ -54,7 +54,7 @@ def test_every_example_is_read_as_its_shape_says(row):
         # verb phrases, agreement and tense
         (
             "always sends the best book recommendations",
-            "I've always appreciated how you always send the best book recommendations.",
+            "I really appreciate how you always send the best book recommendations.",
         ),
         (
             "got the user experience like no one else",
@@ -66,7 +66,7 @@ def test_every_example_is_read_as_its_shape_says(row):
         # pronoun clauses, with the person's own name as the subject
         (
             "Dana always knows the right person to ask",
-            "I've always appreciated how you always know the right person to ask.",
+            "I really appreciate how you always know the right person to ask.",
         ),
         ("she's the reason I stayed in tech", "You're the reason I stayed in tech."),
         ("he is incredibly patient", "I've always appreciated how patient you are."),

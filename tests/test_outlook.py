@@ -611,7 +611,7 @@ def settings_and_mailbox(fake: FakeGraph) -> Any:
     people = []
     for n, name in enumerate(("Ann", "Ben", "Cleo", "Dev")):
         address = f"{name.lower()}@example.com"
-        people.append({"name": f"{name} Example", "emails": [address], "note": f"{name} builds violins"})
+        people.append({"name": f"{name} Example", "emails": [address], "note": f"{name} builds the best violins"})
         raw = build_message(100 + n, sender=f"{name} <{address}>", date=CYCLE_NOW - timedelta(days=200 + n))
         fake.add_message(raw)
         fake.add_message(build_message(200 + n, sender=ME, to=address, date=CYCLE_NOW - timedelta(days=190)), "Sent")

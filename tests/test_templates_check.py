@@ -90,7 +90,8 @@ def test_a_linkedin_note_over_the_limit_is_an_error_a_long_note_a_warning(tmp_pa
     )
     assert out.exit_code == 1
     assert "rendered a LinkedIn note of" in out.output and "the limit is 200" in out.output
-    assert "warning: a note you wrote about them: 172 words; a note reads best under 150" in out.output
+    sample = "a note (verb-phrase): 'always sends the best book recommendations'"
+    assert f"warning: {sample}: 172 words; a note reads best under 150" in out.output
     out = run_check(tmp_path / "only-long", {"checkin.txt.j2": f"Subject: Hi\n\n{long_body}?\n"})
     assert out.exit_code == 0, out.output  # long, but it renders: a warning only
 

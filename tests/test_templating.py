@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from circleback.daemon.errors import TemplateError
+from circleback.daemon.notes import read_note
 from circleback.daemon.templating import (
     RenderedNote,
     TemplateRenderer,
@@ -28,10 +29,15 @@ from circleback.daemon.templating import (
 CHECKIN = "checkin.txt.j2"
 KEYS = [f"person:{i}:checkin:2025-W14" for i in range(16)]  # enough to reach every variant
 HOOK_TEXT = {  # what a note must say to be about this person and not anyone
-    "note": "your candid take on hiring senior engineers",
-    "meeting": "Q3 planning offsite",
-    "thread": "Series A intro",
-    "mutual": "Bo",
+    "note": "I often think back to your candid take on hiring senior engineers.",
+    "meeting": "since our lunch at Dishoom.",
+    "thread": "since you sent me your Stockholm photos.",
+}
+NOTE = read_note("her candid take on hiring senior engineers").as_context()
+MOMENTS = {
+    "meeting": {"kind": "meal", "phrase": "our lunch at Dishoom", "since": "our lunch at Dishoom", "days_ago": 47},
+    "thread": {"kind": "photos", "phrase": "your Stockholm photos", "since": "you sent me your Stockholm photos",
+               "days_ago": 70},
 }
 
 
@@ -42,12 +48,15 @@ def context(kind: str = "note", key: str = KEYS[0], **overrides: Any) -> dict[st
             "name": "Jo Park",
             "first_name": "Jo",
             "email": "jo@example.org",
-            "note": "Your candid take on hiring senior engineers.",
+            "note": "her candid take on hiring senior engineers",
             "company": "Acme",
             "title": "CTO",
             "group": "friends",
         },
+        "relation": "work",
         "hook": {"kind": kind},
+        "note": NOTE,
+        "moment": MOMENTS.get(kind),
         "last_meeting": {"title": "Q3 planning offsite", "date": date(2025, 2, 12), "days_ago": 47},
         "last_thread": {
             "subject": "Re: RE: Fwd: Series A intro",
@@ -90,53 +99,43 @@ def test_default_checkin_is_short_specific_and_ends_with_a_question(
     assert greeting.endswith("Jo,")
     assert question.endswith("?")
     assert sign_off.splitlines()[-1] == "Ana"
-    assert HOOK_TEXT[kind] in note.body
-    assert "Re:" not in note.body and "RE:" not in note.body
+    if kind != "note" or "often" in note.body:
+        assert HOOK_TEXT[kind] in note.body
+    else:
+        assert "I still think about your candid take on hiring senior engineers." in note.body
+    assert "Re:" not in note.body and "“" not in note.body
+    assert "Series A" not in note.body and "Q3 planning" not in note.body  # titles are never quoted
 
 
-@pytest.mark.parametrize("direction", ["sent", "received"])
-def test_thread_note_fits_who_wrote_last(renderer: TemplateRenderer, direction: str) -> None:
-    thread = {**context()["last_thread"], "direction": direction}
-    bodies = {renderer.render(CHECKIN, context("thread", k, last_thread=thread)).body for k in KEYS}
-    owed = any("reply it deserved" in b or "sorry it took me" in b for b in bodies)
-    assert owed == (direction == "received")
+@pytest.mark.parametrize("kind", list(HOOK_TEXT))
+def test_a_check_in_never_takes_an_old_subject_nor_a_condolence_subject(renderer: TemplateRenderer, kind: str) -> None:
+    subjects = {renderer.render(CHECKIN, context(kind, k)).subject for k in KEYS}
+    assert subjects <= {"Catching up", "It's been a while", "A quick hello", "Hello from Ana"}
 
 
-@pytest.mark.parametrize("direction", ["sent", "received"])
-def test_a_thread_check_in_never_takes_the_old_subject_as_its_own(renderer: TemplateRenderer, direction: str) -> None:
-    # No In-Reply-To: "SAR FOR 11/15/01" as the subject of a new mail reads like a resend or a forward.
-    thread = {**context()["last_thread"], "direction": direction}
-    subjects = {renderer.render(CHECKIN, context("thread", k, last_thread=thread)).subject for k in KEYS}
-    assert subjects == {"Catching up", "Thinking of you", "It's been a while"}
+@pytest.mark.parametrize(("relation", "never"), [("family", "working on"), ("friend", "help with")])
+def test_the_question_fits_the_relationship(renderer: TemplateRenderer, relation: str, never: str) -> None:
+    bodies = " ".join(renderer.render(CHECKIN, context("note", k, relation=relation)).body for k in KEYS)
+    assert never not in bodies and "busy" not in bodies
 
 
-@pytest.mark.parametrize(("they_wrote", "wording"), [(True, "our exchange about"), (False, "what I wrote about")])
-def test_only_a_thread_they_wrote_in_is_called_our_exchange(
-    renderer: TemplateRenderer, they_wrote: bool, wording: str
-) -> None:
-    thread = {**context()["last_thread"], "direction": "sent", "they_wrote": they_wrote}
-    bodies = " ".join(renderer.render(CHECKIN, context("thread", k, last_thread=thread)).body for k in KEYS)
-    assert f"{wording} “Series A intro”" in bodies
-    assert ("exchange" in bodies) == they_wrote
-
-
-def test_long_ago_dates_are_given_as_month_and_year(renderer: TemplateRenderer) -> None:
-    meeting = {"title": "Board dinner", "date": date(2023, 11, 3), "days_ago": 520}
-    bodies = " ".join(renderer.render(CHECKIN, context("meeting", k, last_meeting=meeting)).body for k in KEYS)
-    assert "November 2023" in bodies or "over a year" in bodies
-    assert "3 November" not in bodies
+def test_each_note_form_gets_its_own_frame(renderer: TemplateRenderer) -> None:
+    forms = {
+        "always sends the best book recommendations": "how you always send the best book recommendations.",
+        "pushed me to apply for the fellowship": " how you pushed me to apply for the fellowship.",
+        "a natural teacher": "I've always thought of you as a natural teacher.",
+        "our road trip to Big Sur": " our road trip to Big Sur.",
+        "I owe him a coffee": "\n\nI owe you a coffee.",
+    }
+    for typed, said in forms.items():
+        body = renderer.render(CHECKIN, context("note", note=read_note(typed).as_context())).body
+        assert said in body, body
 
 
 def test_signature_follows_the_first_name(renderer: TemplateRenderer) -> None:
     me = {"name": "Ana Lima", "first_name": "Ana", "signature": "Ana Lima\nHead of Product, Fieldnotes"}
     body = renderer.render(CHECKIN, context(me=me)).body
     assert body.endswith("\nAna\nAna Lima\nHead of Product, Fieldnotes\n")
-
-
-def test_two_mutual_friends_are_named_together(renderer: TemplateRenderer) -> None:
-    mutual = [{"name": "Bo Chen", "first_name": "Bo"}, {"name": "Cy Diaz", "first_name": ""}]
-    bodies = [renderer.render(CHECKIN, context("mutual", k, mutual=mutual)).body for k in KEYS]
-    assert all("Bo and Cy" in b for b in bodies)
 
 
 def test_same_key_same_words_different_keys_different_words(renderer: TemplateRenderer) -> None:
@@ -158,9 +157,9 @@ def test_unknown_hook_kind_refuses_to_render(renderer: TemplateRenderer) -> None
         renderer.render(CHECKIN, context("weather"))
 
 
-def test_meeting_hook_without_a_meeting_is_an_error(renderer: TemplateRenderer) -> None:
+def test_meeting_hook_without_a_moment_is_an_error(renderer: TemplateRenderer) -> None:
     with pytest.raises(TemplateError, match=CHECKIN):
-        renderer.render(CHECKIN, context("meeting", last_meeting=None))
+        renderer.render(CHECKIN, context("meeting", moment=None))
 
 
 def test_template_names_lists_the_defaults() -> None:

@@ -54,8 +54,8 @@ def address(name: str) -> str:
 
 def settings() -> Any:
 
-    people = [{"name": f"{n} Example", "emails": [address(n)], "note": f"{n} builds violins"} for n in PEOPLE]
-    people.append({"name": f"{RECENT} Example", "emails": [address(RECENT)], "note": "Fay restores organs"})
+    people = [{"name": f"{n} Example", "emails": [address(n)], "note": f"{n} builds the best violins"} for n in PEOPLE]
+    people.append({"name": f"{RECENT} Example", "emails": [address(RECENT)], "note": "Fay restores the finest organs"})
     return Settings.model_validate({"me": {"name": "Me", "addresses": [ME]}, "people": people,
                                     "drafting": {"budget_per_week": 10}})
 

@@ -1,0 +1,209 @@
+"""Which meeting titles and mail subjects name a moment we shared, and how a note says it.
+
+A subject quoted back in quotation marks with its date ("Ever since I wrote about “Scott
+Pleus Farewell Happy Hour TONIGHT!!!”") reads like a mail merge, or a threat. A title is a
+hook only when it names a shared moment: a meal, a trip, a talk or meetup, photos, slides,
+a new role, or a recurring meeting of ours. It is then said as a person would say it: "our
+lunch at Dishoom", "your Stockholm photos", "the Berlin slides I sent you", "our monthly
+one-to-ones". Routine work (trades, curves, confirmations, codes, one or two words, a
+company name), someone's farewell, anything sensitive or a machine's notice is no moment.
+No hook beats a fake one: a title that is not plainly one of these gives none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .wording import sensitive_pattern
+
+MEAL = "meal"
+TRIP = "trip"
+EVENT = "event"
+PHOTOS = "photos"
+SLIDES = "slides"
+ROLE = "role"
+SERIES = "series"
+
+# Names and places are told by their capitals ("Lunch at Dishoom", not "lunch at work"): the
+# keywords match in any case, the capitals with (?-i:...).
+_REPLY = re.compile(r"^(?:\s*(?:re|aw|sv|rif|r|fw|fwd|wg|tr)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+# Goodbyes: someone's farewell is theirs, never "our farewell drinks".
+_FAREWELL = re.compile(
+    r"\b(?:farewell|leaving|last day|goodbye|good-bye|send[- ]off|moving on|so long|retire(?:s|d|ment)?"
+    r"|new (?:e-?mail|address|contact details)|my new (?:job|role)|i'?m leaving|signing off)\b",
+    re.IGNORECASE,
+)
+_MEAL = re.compile(
+    r"^(?:(?:a |quick |catch[- ]up (?:over |at )?)?(?P<meal>lunch|dinner|breakfast|brunch|coffee|drinks|beers?|"
+    r"a drink|a coffee|a pint|pints|tea)\b)"
+    r"(?:\s*(?:at|in|@)\s+(?P<place>(?-i:[A-Z])[\w'&.-]*(?:\s+(?-i:[A-Z])[\w'&.-]*){0,3}))?"
+    r"(?:\s+(?:with|w/)\s+[^,]{1,40})?"
+    r"(?:\s*(?:on|next|this|tomorrow|today|tonight|\?|!|soon|sometime)\b.*)?\W*$",
+    re.IGNORECASE,
+)
+_TRIP = re.compile(
+    r"^(?:our |the )?(?:(?P<kind>road trip|trip|hike|climb(?:ing)?(?: trip)?|ski(?:ing)? trip|camping trip)"
+    r"(?:\s+to\s+(?P<to>(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2}))?"
+    r"|(?P<where>(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2})\s+(?P<kind2>road trip|trip|hike))"
+    r"(?:\s+(?:on|next|this|tomorrow|today|tonight|soon|sometime)\b.*)?\W*$",
+    re.IGNORECASE,
+)
+_EVENT = re.compile(
+    r"^(?:the |our )?(?P<name>(?:(?-i:[A-Z0-9])[\w'&.-]*\s+){0,3})(?P<kind>meetup|meet-up|conference|workshop|summit|"
+    r"hackathon|offsite|off-site|retreat|talk|keynote|panel|book club|reading group|concert|gig)"
+    r"(?:\s+(?P<prep>at|in)\s+(?P<place>(?-i:[A-Z])[\w'&.-]*(?:\s+(?-i:[A-Z])[\w'&.-]*){0,2}))?"
+    r"(?:\s+(?P<year>20\d\d))?\W*$",
+    re.IGNORECASE,
+)
+_PHOTOS = re.compile(
+    r"^(?:(?:the|my|our|some)\s+)?(?:(?P<pre>(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2})\s+)?(?P<kind>photos|pictures|pics|slides|deck)"
+    r"(?:\s+(?:from|of)\s+(?P<post>(?:the\s+)?(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2}))?\W*$",
+    re.IGNORECASE,
+)
+_ROLE = re.compile(
+    r"^(?:(?:huge\s+|many\s+|big\s+)?congrat(?:s|ulations)\s+(?:on|for)\s+(?:the|your)\s+)?"
+    r"(?P<what>new (?:role|job|position|gig)|promotion)\b.*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A shared moment a note may mention, said as a person would."""
+
+    kind: str
+    phrase: str  # a noun phrase: "our lunch at Dishoom", "your Stockholm photos"
+    since: str  # what follows "It's been a while since": "our lunch at Dishoom", "you sent me your photos"
+
+    def as_context(self) -> dict[str, str]:
+        return {"kind": self.kind, "phrase": self.phrase, "since": self.since}
+
+
+# Their own goodbye: the address it came from may soon stop working.
+_GOODBYE = re.compile(
+    r"\b(?:(?:my|today is my|today's my) last day|last day at|i'?m leaving|i am leaving|moving on|goodbye|good-bye"
+    r"|signing off|new (?:e-?mail|address|contact details)|my new (?:job|role|e-?mail|address))\b",
+    re.IGNORECASE,
+)
+
+
+def says_goodbye(title: str) -> bool:
+    """Is this subject, from them, their own goodbye ("My last day at Acme", "New email address")?"""
+    return _GOODBYE.search(_REPLY.sub("", title)) is not None and not _REPLY.match(title)
+
+
+def is_farewell(title: str) -> bool:
+    """A goodbye ("Last day at Acme", "Farewell drinks for Scott", "My new address")."""
+    return _FAREWELL.search(title) is not None
+
+
+def read_moment(title: str, *, met: bool, sent_by_me: bool) -> Moment | None:
+    """The shared moment a meeting title (``met``) or a mail subject names, or None.
+
+    ``sent_by_me``: for mail, who wrote the latest message ("the slides I sent you" or
+    "your slides"). The caller decides whether the thread or meeting was small and
+    two-sided; this only reads the words.
+    """
+    text = _REPLY.sub("", title).strip()
+    if not text or len(text) > 60 or is_farewell(text) or sensitive_pattern().search(text):
+        return None
+    if "#" in text or re.search(r"\d{3,}", re.sub(r"\b20\d\d\b", "", text)):
+        return None  # a ticket, a deal or an order number: routine
+    return (
+        _meal(text)
+        or _trip(text)
+        or _event(text)
+        or _pictures(text, met=met, sent_by_me=sent_by_me)
+        or _role(text, sent_by_me=sent_by_me)
+    )
+
+
+def series_moment(frequency: str) -> Moment:
+    """A recurring meeting of ours: "our monthly catch-ups"; "since our last monthly catch-up"."""
+    phrase = f"our {frequency} catch-ups" if frequency else "our catch-ups"
+    return Moment(SERIES, phrase, f"our last {frequency} catch-up" if frequency else "our last catch-up")
+
+
+def _place(words: str | None) -> str:
+    return " ".join(words.split()) if words else ""
+
+
+# Words a title capitalises that a sentence does not: "Holiday photos" -> "your holiday photos".
+_COMMON = frozenset(
+    "holiday holidays wedding birthday party team trip vacation summer winter spring autumn family baby "
+    "conference offsite weekend christmas new year book reading design product launch".split()
+)
+
+
+def _common(words: str) -> str:
+    return " ".join(w.lower() if w.lower() in _COMMON and w not in ("Christmas",) else w for w in words.split())
+
+
+def _meal(text: str) -> Moment | None:
+    m = _MEAL.match(text)
+    if not m:
+        return None
+    meal = m["meal"].lower().removeprefix("a ")
+    meal = {"beer": "drinks", "beers": "drinks", "drink": "drinks", "pint": "drinks", "pints": "drinks"}.get(
+        meal, meal
+    )
+    place = _place(m["place"])
+    phrase = f"our {meal} at {place}" if place else f"our last {meal}"
+    return Moment(MEAL, phrase, phrase)
+
+
+def _trip(text: str) -> Moment | None:
+    m = _TRIP.match(text)
+    if not m:
+        return None
+    if m["where"]:
+        phrase = f"our {_place(m['where'])} {m['kind2'].lower()}"
+    else:
+        to = _place(m["to"])
+        kind = m["kind"].lower()
+        if not to:  # "Climbing on Saturday?": the last one we had
+            kind = {"climbing": "climb", "climb": "climb", "hike": "hike"}.get(kind, kind)
+            return Moment(TRIP, f"our last {kind}" if kind in ("climb", "hike") else f"our {kind}",
+                          f"our last {kind}" if kind in ("climb", "hike") else f"our {kind}")
+        phrase = f"our {kind} to {to}"
+    return Moment(TRIP, phrase, phrase)
+
+
+def _event(text: str) -> Moment | None:
+    m = _EVENT.match(text)
+    if not m:
+        return None
+    name = _place(m["name"])
+    kind = m["kind"].lower()
+    place = _place(m["place"])
+    if not name and not place:
+        return None  # "Workshop": which one? Too bare to say back.
+    where = f" {m['prep'].lower()} {place}" if place else ""
+    phrase = "the " + " ".join(x for x in (_common(name), kind) if x) + where
+    return Moment(EVENT, phrase, phrase)
+
+
+def _pictures(text: str, *, met: bool, sent_by_me: bool) -> Moment | None:
+    m = _PHOTOS.match(text)
+    if not m or met:
+        return None
+    kind = m["kind"].lower()
+    kind = {"pics": "photos", "pictures": "photos", "deck": "slides"}.get(kind, kind)
+    pre, post = _place(m["pre"]), _place(m["post"])
+    if not pre and not post:
+        return None  # "Photos": of what?
+    what = f"{_common(pre)} {kind}" if pre else f"{kind} from {post}"
+    if sent_by_me:
+        return Moment(SLIDES if kind == "slides" else PHOTOS, f"the {what} I sent you", f"I sent you the {what}")
+    return Moment(SLIDES if kind == "slides" else PHOTOS, f"your {what}", f"you sent me your {what}")
+
+
+def _role(text: str, *, sent_by_me: bool) -> Moment | None:
+    m = _ROLE.match(text)
+    if not m:
+        return None
+    what = m["what"].lower()
+    what = "new role" if what.startswith("new") else what
+    since = f"I wrote about your {what}" if sent_by_me else f"you told me about your {what}"
+    return Moment(ROLE, f"your {what}", since)

@@ -1,0 +1,58 @@
+"""Which titles name a moment we shared, and how a note says it: never quoted, never dated."""
+
+from __future__ import annotations
+
+import pytest
+
+from circleback.daemon.moments import read_moment, says_goodbye, series_moment
+
+
+@pytest.mark.parametrize(("title", "met", "mine", "phrase", "since"), [
+    ("Lunch at Dishoom", True, False, "our lunch at Dishoom", "our lunch at Dishoom"),
+    ("Re: Lunch next week?", False, True, "our last lunch", "our last lunch"),
+    ("Coffee with Dana at Monmouth", True, False, "our last coffee", "our last coffee"),  # no name, no place
+    ("Drinks at The Crown", True, False, "our drinks at The Crown", "our drinks at The Crown"),
+    ("Trip to Lisbon", True, False, "our trip to Lisbon", "our trip to Lisbon"),
+    ("Climbing on Saturday?", False, True, "our last climb", "our last climb"),
+    ("PyData Berlin meetup", True, False, "the PyData Berlin meetup", "the PyData Berlin meetup"),
+    ("Talk at PyCon", True, False, "the talk at PyCon", "the talk at PyCon"),
+    ("The workshop in Porto", True, False, "the workshop in Porto", "the workshop in Porto"),
+    ("Stockholm photos", False, False, "your Stockholm photos", "you sent me your Stockholm photos"),
+    ("Holiday photos", False, True, "the holiday photos I sent you", "I sent you the holiday photos"),
+    ("Re: Berlin slides", False, True, "the Berlin slides I sent you", "I sent you the Berlin slides"),
+    ("Congrats on the new role!", False, True, "your new role", "I wrote about your new role"),
+    ("Promotion!", False, False, "your promotion", "you told me about your promotion"),
+])
+def test_a_shared_moment_is_said_as_a_person_would(title, met, mine, phrase, since) -> None:
+    moment = read_moment(title, met=met, sent_by_me=mine)
+    assert moment is not None
+    assert (moment.phrase, moment.since) == (phrase, since)
+
+
+@pytest.mark.parametrize("title", [
+    "Q3 roadmap", "Gas curves", "Enron", "Deal #741969", "Re: trade confirmations", "Update", "Workshop", "slides",
+    "Pricing page workshop", "lunch at work", "Scott Pleus Farewell Happy Hour TONIGHT!!!", "Leaving drinks for Jo",
+    "Re: Dad died", "Funeral arrangements", "Lunch re: the lawsuit", "Order 44711 has shipped",
+    "Photos from the hospital", "Weekly sync", "Dana / Alex 1:1",
+])
+def test_routine_work_farewells_and_sensitive_titles_are_no_moment(title) -> None:
+    assert read_moment(title, met=True, sent_by_me=False) is None
+    assert read_moment(title, met=False, sent_by_me=True) is None
+
+
+def test_photos_are_mail_not_a_meeting() -> None:
+    assert read_moment("Stockholm photos", met=True, sent_by_me=False) is None
+
+
+@pytest.mark.parametrize(("subject", "bye"), [
+    ("My last day at Acme", True), ("New email address", True), ("Keeping in touch (new address)", True),
+    ("I'm leaving Acme", True), ("Re: My last day at Acme", False),  # my answer to their goodbye is not theirs
+    ("Farewell drinks for Scott", False), ("Lunch at Dishoom", False),
+])
+def test_their_own_goodbye(subject, bye) -> None:
+    assert says_goodbye(subject) is bye
+
+
+def test_a_series_is_our_catch_ups() -> None:
+    assert series_moment("monthly").phrase == "our monthly catch-ups"
+    assert series_moment("weekly").since == "our last weekly catch-up"
