@@ -20,7 +20,7 @@ from typing import Any
 from . import controllers
 from .config import load_settings
 from .demo_world import ZONE, build_world
-from .engine import Engine
+from .engine import Engine, draft_account
 from .errors import StateError
 from .intros import INTRO_KINDS, Introducer, list_intros, suggestions
 from .outbox import Outbox, OutboxReport
@@ -103,8 +103,13 @@ def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | Non
         connectors = controllers.open_connectors(settings, now=anchor, state_dir=state_dir)
         try:
             engine = Engine(settings, ledger, connectors)
+            # The ask first, as the daemon's auto_ask does: its drafts are open drafts the plan
+            # sees, so no one gets an introduction ask and a check-in from one run.
+            engine.sync()
+            asks = OutboxReport()
+            asked = _ask_once(engine, draft_account(settings, connectors) or "", anchor, asks)
             report = engine.run_cycle(anchor)
-            asked = _ask_once(engine, report.draft_account, anchor, report.outbox)
+            report.outbox.created[:0] = asks.created
             waiting = ledger.outbox(states=("drafted",))
             suggested = suggestions(ledger, settings, anchor)
             names = dict(ledger.conn.execute("SELECT id, name FROM people").fetchall())

@@ -101,6 +101,14 @@ def digest_context(ledger: Ledger, settings: Settings, now: datetime, period: st
             }
             for s in plan.needs_note
         ],
+        "suggested": [
+            {
+                "name": s.contact.display_name,
+                "email": s.contact.emails[0] if s.contact.emails else "",
+                "days_since": (now - s.contact.last_contact).days if s.contact.last_contact else None,
+            }
+            for s in plan.suggested
+        ],
         "intros": _intros_in_flight(ledger, people, settings, now),
         "goal": {
             "month": goal.month,

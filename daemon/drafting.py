@@ -18,7 +18,7 @@ from .config import Settings
 from .errors import DraftBuildError, TemplateError
 from .ledger import Ledger, iso, parse_iso
 from .message import build_draft, new_message_id
-from .notes import NO_NOTE
+from .notes import NO_NOTE, SENSITIVE, read_note
 from .planner import LINKEDIN, PlannedNote, Standing, is_specific, read_profile_note, strip_reply_prefix
 from .relations import Contact, name_from_address
 from .templating import RenderedNote, TemplateRenderer, clip, first_name
@@ -143,6 +143,7 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
         "me": me_context(settings),
         "person": person_context(c),
         "relation": relation_of(c, settings),
+        "careful": bool(c.profile and c.profile.note and read_note(c.profile.note).shape == SENSITIVE),
         "hook": {"kind": hook.kind if hook else "", "text": hook.text if hook else ""},
         "note": (note_read or NO_NOTE).as_context(),
         "moment": {**moment.as_context(), "days_ago": (now - hook.at).days if hook and hook.at else 0}

@@ -178,6 +178,9 @@ time adventure visit tour
 """.split()
 )
 
+# What a person is, not what they did or made: "I still think about your laugh" reads like a eulogy.
+_PERSONAL_TRAITS = frozenset("laugh smile voice eyes face hair looks style energy presence hugs hug".split())
+
 # Praise, in a verb phrase or a clause: without one of these a note reads as a fact
 # ("plays bass in a band", "loves hiking") and is not quoted.
 _PRAISE_WORDS = frozenset(
@@ -232,6 +235,12 @@ _OBJECTS = {
 }
 # "her" is "your" before what it owns ("her advice"), "you" where it is the object ("told her").
 _HER_OBJECT_BEFORE = _FUNCTION | _ADVERBS | {"", "again", "too", "once", "twice", "everything", "anything"}
+# Verbs whose "her" is the person ("owe her dinner", "told her", "gave her the lead"), not her things.
+_TO_A_PERSON = frozenset(
+    "owe owes owed give gives gave send sends sent show shows showed tell tells told buy buys bought promise "
+    "promised lend lent pay paid teach taught offer offered bring brought ask asked thank thanked call called "
+    "email emailed text texted introduce introduced".split()
+)
 _BE = {"is": "are", "was": "were", "isn't": "aren't", "wasn't": "weren't", "'s": "'re"}
 _IRREGULAR = {
     "has": "have",
@@ -373,6 +382,10 @@ def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
             out.append(_Tok(t.lead, _match_case(_OBJECTS[low], t.word), t.tail))
             continue
         if low == "her":
+            prev = toks[i - 1].low if i else ""
+            if prev in _TO_A_PERSON:  # "I still owe her dinner": she is the one owed, not the dinner's owner
+                out.append(_Tok(t.lead, _match_case("you", t.word), t.tail))
+                continue
             ends_clause = bool(t.tail.strip("'\"”")) or not nxt
             verb_next = (
                 _verb_form(nxt) in ("past", "3sg", "modal") and "NOUN" not in _pos(nxt) and "ADJ" not in _pos(nxt)
@@ -479,8 +492,7 @@ def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None 
             if words[1].low in ("first", "last", "only", "one"):
                 return ReadNote(text, shape, how="how " + clause, past=past)
             if head in _PERSON_NOUNS and _has_praise(words) or head in _PERSON_NOUNS and i > 0:
-                noun = _strip_end(_join(words))
-                return ReadNote(text, PRAISE_NOUN if shape != ADDRESSED else shape, noun=noun, past=past)
+                return _praise_noun(text, _strip_end(_join(words)), PRAISE_NOUN if shape != ADDRESSED else shape)
             return ReadNote(text, shape, sentence=_sentence(clause), past=past)
         if words and words[0].low in _PRAISE_ADJECTIVES and verb not in ("aren't", "weren't"):
             return _adjective(text, words, shape)
@@ -505,6 +517,8 @@ def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None 
         and _verb_form(_lemma_3sg(verb)) == ""
     ):
         return _unreadable(text, "circleback could not find what they did in it")
+    if " how " in f" {clause} ":  # "how you taught me how to say no" trips over itself
+        return ReadNote(text, shape, sentence=_sentence(clause), past=past)
     return ReadNote(text, shape, how="how " + clause, sentence=_sentence(clause), past=past)
 
 
@@ -565,6 +579,8 @@ def _adjective(text: str, toks: list[_Tok], shape: str = ADJECTIVE) -> ReadNote:
     if not adjs:
         return _unreadable(text, "circleback does not know whether that describes them as praise")
     rest = words[i:]
+    if rest and (rest[0].low in ("and", "but", "or") or adjs[-1].tail.startswith(",")):
+        return _unreadable(text, "circleback could not put that list of qualities into one sentence")
     if rest and not (rest[0].low in _FUNCTION or rest[0].low.endswith("ing")):
         return _unreadable(text, "circleback could not read where the description ends")
     quality = _strip_end(" ".join(_Tok(t.lead, t.word, t.tail.rstrip(",")).text() for t in adjs))
@@ -599,6 +615,10 @@ def _memory(text: str, toks: list[_Tok]) -> ReadNote | None:
 
 def _possessive(text: str, toks: list[_Tok]) -> ReadNote:
     """ "your sourdough" as it is; "your advice on pricing changed how I run the studio" as a sentence."""
+    for t, nxt in zip(toks, toks[1:], strict=False):
+        pos = _pos(nxt.low)
+        if t.low.endswith("'s") and ("ADJ" in pos and "NOUN" not in pos or nxt.low in ("been", "got", "not")):
+            return _unreadable(text, "circleback could not tell whose it is ('mum's poorly': is, not has)")
     for j, t in enumerate(toks[1:], start=1):
         if t.low in ("when", "while", "because", "that", "who", "which", "where", "after", "before", "since", "if"):
             break
@@ -630,6 +650,8 @@ def _possessive(text: str, toks: list[_Tok]) -> ReadNote:
             return ReadNote(text, POSSESSIVE, sentence=_sentence(_join(toks)), past=True)
     if len(toks) < 2 or not any(c.isalpha() for c in toks[1].word):
         return _unreadable(text, "it names nothing of theirs")
+    if any(t.low.strip(",.") in _PERSONAL_TRAITS for t in toks[1:3]):
+        return _unreadable(text, "said back to them ('I still think about your laugh') it reads like a eulogy")
     return ReadNote(text, POSSESSIVE, phrase=_strip_end(_join(_lower_first(toks))))
 
 
@@ -665,7 +687,10 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
         ["the", "way", "you"],
         ["the", "way", "that"],
     ):
-        return ReadNote(text, ADDRESSED, how=_strip_end(_join(toks)), past=_past_after_you(toks))
+        how = _strip_end(_join(toks))
+        if first == "how" and " how " in how[3:]:
+            return _read_clause(toks[1:], text, ADDRESSED, _past_after_you(toks))
+        return ReadNote(text, ADDRESSED, how=how, past=_past_after_you(toks))
     if first in ("you", "you're", "you've", "you'd"):
         return _read_clause(toks, text, ADDRESSED)
     if first == "your":
@@ -696,6 +721,8 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
         return _read_clause(turned, text, PRONOUN_CLAUSE, _verb_form(said) == "past" or said == "was")
     if first in ("his", "her", "their"):
         noun = turned[1].low if len(turned) > 1 else ""
+        if turned[0].low != "your" or noun in _FUNCTION:
+            return _unreadable(text, "circleback could not tell what of theirs it names")
         if _FACT_RE.search(body) or noun in (
             "job",
             "role",
@@ -718,11 +745,12 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     while j < len(turned) and turned[j].low in _ADVERBS:
         j += 1
     is_verb = j < len(turned) and _verb_form(turned[j].low) in ("3sg", "past", "modal")
-    if not is_verb and first in _PRAISE_ADJECTIVES:
+    superlative = first in ("best", "kindest", "smartest", "funniest", "wisest", "nicest", "sharpest", "finest")
+    if not is_verb and (first in _PRAISE_ADJECTIVES or superlative):
         i, head = _head(turned)
         if head in _PERSON_NOUNS and i > 0:
-            article = "an" if first[:1] in "aeiou" else "a"
-            return ReadNote(text, PRAISE_NOUN, noun=f"{article} {_strip_end(_join(turned))}")
+            article = "the" if superlative else "an" if first[:1] in "aeiou" else "a"
+            return _praise_noun(text, f"{article} {_strip_end(_join(turned))}")
     if not is_verb and (first in _PRAISE_ADJECTIVES or (first in _INTENSIFIERS and len(turned) > 1)):
         return _adjective(text, turned)
     if is_verb:
@@ -735,6 +763,18 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     if _is_fact(body) or turned[0].word[:1].isupper() or "," in body:
         return _fact(text)
     return _unreadable(text, "circleback could not tell what the note says about them")
+
+
+def _praise_noun(text: str, noun: str, shape: str = PRAISE_NOUN) -> ReadNote:
+    """ "a natural teacher" -> "I've always thought of you as a natural teacher"; never with a clause hanging off."""
+    if "," in noun or " - " in noun:
+        return _unreadable(text, "circleback could not put what follows the description into the same sentence")
+    one = re.match(r"(?i)(?:the|a) one who (\w+)(.*)$", noun)
+    if one:  # "the one who told me to stop apologising": a deed, not a title
+        if _verb_form(one.group(1)) != "past":
+            return _unreadable(text, "circleback could not carry 'the one who ...' into a sentence")
+        return ReadNote(text, shape, how=f"how you {one.group(1)}{one.group(2)}", past=True)
+    return ReadNote(text, shape, noun=noun, past=_praise_noun_past(noun))
 
 
 def _noun_phrase(text: str, toks: list[_Tok]) -> ReadNote:
@@ -750,7 +790,7 @@ def _noun_phrase(text: str, toks: list[_Tok]) -> ReadNote:
             return _fact(text)
         if _FACT_RE.search(noun) and not _has_praise(toks[1:]):
             return _fact(text)
-        return ReadNote(text, PRAISE_NOUN, noun=noun, past=_praise_noun_past(noun))
+        return _praise_noun(text, noun)
     if _is_fact(text):
         return _fact(text)
     return _unreadable(text, "circleback could not tell whether it describes them or something of theirs")
@@ -776,9 +816,19 @@ def _is_english(text: str) -> bool:
     return known * 2 >= len(lower)  # "his pierogi every christmas": half known is English enough
 
 
+# Shorthand people type in notes, spelt out before reading ("w/o burning bridges").
+_SHORTHAND = {
+    "w/o": "without", "w/": "with", "b/c": "because", "tho": "though", "thru": "through", "wkend": "weekend",
+    "wknd": "weekend", "abt": "about", "ppl": "people", "yr": "year", "yrs": "years", "mgr": "manager",
+    "&": "and", "thx": "thanks", "bc": "because", "esp": "especially", "govt": "government",
+}
+_SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in _SHORTHAND) + r")(?![\w/])", re.I)
+
+
 def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> ReadNote:
     """Read a private note about a person; ``names`` are the words of their name ("dana")."""
     raw = re.sub(r"\s+([,.;:!?])", r"\1", " ".join(text.split()))  # "her ," -> "her,"
+    raw = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()], raw)
     if not raw:
         return NO_NOTE
     if personal_sensitive(raw):
@@ -795,7 +845,8 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
             reason="not in English: circleback only carries English notes into a sentence",
             suggestion="write your own words to them under `say`; they are used as they are",
         )
-    if len(raw) > MAX_QUOTED or "?" in raw or "http" in raw.lower() or "@" in raw:
+    odd = "?" in raw or "http" in raw.lower() or "@" in raw or re.search(r"[a-z]/[a-z]|\b(\w+) \1\b", raw, re.I)
+    if len(raw) > MAX_QUOTED or odd:
         return _unreadable(raw, f"too long or not a description (a question, a link); at most {MAX_QUOTED} characters")
     names = frozenset(n.lower() for n in names)
     parts = [p.strip() for p in re.split(r"\s*[;:]\s+|\s+[—–]\s+|\s+-\s+|(?<=[a-z])\.\s+", raw.strip().rstrip(".!"))]
@@ -808,8 +859,12 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     extra = []
     for p in parts[1:]:
         more = _part(p, names)
+        if more.shape == FACT:
+            continue  # "she's the bravest person I know. quit law to become a potter": the praise is the note
         if not more.quotable:
             return _unreadable(raw, "one part of it could not be carried into a sentence: " + more.reason)
+        if more.how and not more.past:
+            continue  # "Still sends a birthday card every year" said back as "You still send ..." reads like a file
         extra.append(more.sentence or more.preview())
     return ReadNote(
         raw,

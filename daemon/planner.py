@@ -513,12 +513,17 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     recent = {m for s in standings if not s.due for m in same_person_marks(s.contact.display_name, s.contact.emails)}
     due, suggested = _who_gets_notes(ledger, settings, [s for s in standings if s.due], now, recent)
     _hooks(ledger, due, by_id, now)
-    # A goodbye from someone with one known address: it may be dead. With two, write to the one the user lists first.
-    goodbyes = _said_goodbye(ledger, [s.contact.person_id for s in due if s.hook and len(s.contact.emails) < 2], now)
+    last_from_them = _latest_received(ledger, [s.contact.person_id for s in due if s.hook], now)
     for s in due:
-        if s.hook is not None and s.contact.person_id in goodbyes:
+        theirs = last_from_them.get(s.contact.person_id, "")
+        # A goodbye from someone with one known address: it may be dead. With two, write to the first listed.
+        if s.hook is not None and says_goodbye(theirs) and len(s.contact.emails) < 2:
             s.hook = None
             s.reason += "; their last mail said goodbye: that address may be dead (add a newer one to [[people]])"
+        asked = theirs.rstrip().endswith("?") and not _REPLY_PREFIX.match(theirs)  # their question, not a reply
+        if s.hook is not None and s.contact.ball_in_my_court and asked:
+            s.hook = None  # a "catching up" that ignores their unanswered question: they deserve a reply
+            s.reason += "; their last mail asked you something and has no answer: reply to it instead"
         if s.hook is not None and not s.contact.first_name:
             s.hook = None
             s.reason += "; no name to greet them by (add `name` under [[people]])"
@@ -583,16 +588,16 @@ def _named(c: Contact) -> bool:
     return c.configured or c.imported
 
 
-def _said_goodbye(ledger: Ledger, person_ids: list[int], now: datetime) -> set[int]:
-    """People whose latest mail to me was a goodbye ("My last day", "New email address")."""
+def _latest_received(ledger: Ledger, person_ids: list[int], now: datetime) -> dict[int, str]:
+    """The subject of each person's latest mail to me ("My last day at Acme", "Christmas do at ours?")."""
     if not person_ids:
-        return set()
+        return {}
     rows = ledger.conn.execute(
         "SELECT person_id, last_title FROM channel_totals WHERE channel = 'received' AND last_at <= ? "
         "AND person_id IN (SELECT value FROM json_each(?))",
         (iso(now), json.dumps(person_ids)),
     )
-    return {pid for pid, title in rows if says_goodbye(title)}
+    return dict(rows)
 
 
 def _hooks(ledger: Ledger, due: list[Standing], by_id: dict[int, Contact], now: datetime) -> None:

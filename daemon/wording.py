@@ -159,6 +159,12 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"bereaved",
     r"in hospital",
     r"grieving",
+    # as people jot it down: the sacking, the worry, the note to self not to mention it
+    r"sacked", r"poorly", r"ill", r"skint", r"bailiffs?", r"folded", r"savings", r"off sick", r"signed off",
+    r"worr(?:y|ies|ied|ying)", r"sounded low", r"hard (?:year|time|few months|patch)",
+    r"rough (?:patch|year|time)", r"going through", r"not doing (?:well|great)",
+    r"(?:don'?t|do not|never) (?:mention|bring (?:it|that|this|him|her) up|ask about)",
+    r"go gently", r"tread carefully", r"be careful", r"touchy", r"sore (?:point|subject)",
 )
 # Subjects only: paperwork and news that are no small talk in a note, yet fine in a
 # private note about a person ("the night we debugged the payments outage").

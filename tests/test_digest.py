@@ -20,6 +20,7 @@ from circleback.daemon.ledger import Ledger
 from circleback.daemon.planner import CHECKIN, LINKEDIN, NUDGE, plan_cycle
 
 ANN, BO, CY = "ann@x.example", "bo@x.example", "cy@x.example"
+DEV = "dev.null@x.example"
 # Monday 15 June 2026, 08:00 in Berlin (UTC+2): the configured digest time.
 MONDAY_8 = datetime(2026, 6, 15, 6, 0, tzinfo=UTC)
 
@@ -33,7 +34,7 @@ class Box:
         self.drafts: dict[str, tuple[str, bytes]] = {}
         self.inbox = [
             mail(f"old-{a}", sender=ME, to=(a,), when=MONDAY_8 - timedelta(days=40), subject="Hi")
-            for a in (ANN, BO, CY)
+            for a in (ANN, BO, CY, DEV)
         ]
         self.n = 0
 
@@ -167,6 +168,9 @@ def test_it_goes_to_me_and_says_who_is_due_and_the_goal(ledger: Ledger) -> None:
     assert ("Ann Lee" in waiting) != ("Cy Young" in waiting)
     assert ("Ann Lee" in rest) != ("Cy Young" in rest) and "over budget" in rest
     assert "Bo Park <bo@x.example>" in body and "needs a note" in body
+    # Dev, never named and written to once: a suggestion with the way to add them, never a note.
+    assert "Drifting, but circleback writes only to people you named" in body and DEV in body
+    assert all(e.recipient != DEV for e in ledger.outbox())
     assert goal_line(month_goal(ledger, s, MONDAY_8), goal_streak(ledger, s, MONDAY_8)) in body
     assert all(len(line) <= 100 for line in body.splitlines())
 

@@ -245,6 +245,18 @@ def test_photos_and_a_new_role_are_theirs(ledger: Ledger, title: str, said: str)
     assert_honest(subject, body)
 
 
+def test_their_unanswered_question_is_answered_not_caught_up_on(ledger: Ledger) -> None:
+    s = settings([named("always sends the best book recommendations")])
+    apply_people(ledger, s)
+    ask = mail("1", sender=DANA, when=days_ago(60), subject="Christmas do at ours?")
+    ingest_mail(ledger, "home", SyncResult([ask], {}), Identity.from_settings(s))
+
+    plan = plan_cycle(ledger, s, NOW)
+
+    assert plan.notes == []
+    assert "reply to it" in plan.needs_note[0].reason
+
+
 def test_their_own_goodbye_from_their_only_address_holds_the_note(ledger: Ledger) -> None:
     s = settings([named("always sends the best book recommendations")])
     apply_people(ledger, s)
@@ -354,6 +366,18 @@ def test_no_name_no_note(ledger: Ledger) -> None:
 
 
 # -- wording that fits the relationship ----------------------------------------------------------------
+
+
+def test_say_stands_alone_and_a_hard_time_gets_no_breezy_line(ledger: Ledger) -> None:
+    s = settings([named("lost his dad in March", say="Thinking of you all. Pint whenever, no need to reply.")])
+    with_history(ledger, s)
+
+    subject, body = only_draft(ledger, s)
+
+    opening, closing = body.split("\n\n")[1:3]
+    assert opening == "Thinking of you all. Pint whenever, no need to reply."
+    assert closing.splitlines()[0] in ("Best,", "Warmly,", "All the best,", "Cheers,")  # no question, no filler
+    assert "hope" not in body and "dad" not in body
 
 
 @pytest.mark.parametrize("i", range(8))

@@ -138,3 +138,29 @@ def test_say_is_used_as_written():
 
 def test_an_empty_note_is_no_note():
     assert read_note("   ").shape == "" and not read_note("").quotable
+
+
+def test_circleback_notes_shows_each_note_as_it_will_read_or_why_not(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from circleback.daemon.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[me]\nname = "Alex Kim"\naddresses = ["me@example.org"]\n\n'
+        '[[people]]\nname = "Dana Reyes"\nemails = ["dana@example.org"]\nnote = "always sends the best books"\n\n'
+        '[[people]]\nname = "Ade Okafor"\nemails = ["ade@example.org"]\nnote = "His dad passed in March."\n\n'
+        '[[people]]\nname = "Jules Moreau"\nemails = ["jules@example.org"]\nnote = "toujours partant pour une rando"\n\n'
+        '[[people]]\nname = "Sam Lee"\nemails = ["sam@example.org"]\nsay = "Still laughing about Osaka."\n',
+        encoding="utf-8",
+    )
+
+    out = CliRunner().invoke(main, ["--config", str(config), "notes"])
+
+    assert out.exit_code == 0, out.output
+    assert "Dana Reyes: I really appreciate how you always send the best books." in out.output
+    assert "Ade Okafor: not quoted — sensitive" in out.output and "passed" in out.output  # the user sees their note
+    assert "Jules Moreau: not quoted — not in English" in out.output and "`say`" in out.output
+    assert "Sam Lee (say): Still laughing about Osaka." in out.output
+    checked = CliRunner().invoke(main, ["--config", str(config), "config", "check"])
+    assert "2 of 3 notes will not be quoted in a draft; `circleback notes` says why" in checked.output

@@ -54,6 +54,7 @@ def context(kind: str = "note", key: str = KEYS[0], **overrides: Any) -> dict[st
             "group": "friends",
         },
         "relation": "work",
+        "careful": False,
         "hook": {"kind": kind},
         "note": NOTE,
         "moment": MOMENTS.get(kind),
