@@ -151,7 +151,8 @@ def test_circleback_notes_shows_each_note_as_it_will_read_or_why_not(tmp_path: P
         '[[people]]\nname = "Dana Reyes"\nemails = ["dana@example.org"]\nnote = "always sends the best books"\n\n'
         '[[people]]\nname = "Ade Okafor"\nemails = ["ade@example.org"]\n'
         'note = "His dad passed in March."\n\n'
-        '[[people]]\nname = "Jules Moreau"\nemails = ["jules@example.org"]\nnote = "toujours partant pour une rando"\n\n'
+        '[[people]]\nname = "Jules Moreau"\nemails = ["jules@example.org"]\n'
+        'note = "toujours partant pour une rando"\n\n'
         '[[people]]\nname = "Sam Lee"\nemails = ["sam@example.org"]\nsay = "Still laughing about Osaka."\n',
         encoding="utf-8",
     )
