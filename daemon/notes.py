@@ -220,7 +220,6 @@ _SUBJECTS = {
     "they'll": "they",
     "they've": "they",
 }
-_CONTRACTED = {"'s": "'re", "'re": "'re", "'d": "'d", "'ll": "'ll", "'ve": "'ve"}
 _OBJECTS = {
     "him": "you",
     "them": "you",
@@ -241,7 +240,6 @@ _TO_A_PERSON = frozenset(
     "promised lend lent pay paid teach taught offer offered bring brought ask asked thank thanked call called "
     "email emailed text texted introduce introduced".split()
 )
-_BE = {"is": "are", "was": "were", "isn't": "aren't", "wasn't": "weren't", "'s": "'re"}
 _IRREGULAR = {
     "has": "have",
     "does": "do",
@@ -470,6 +468,10 @@ def _praise_noun_past(rest: str) -> bool:
     return superlative and re.search(r"\b(?:on the|in the|at)\b", low) is not None
 
 
+# Verbs as they follow "you" after agreement ("you have", "you don't"), which _verb_form calls base forms.
+_BASE_VERBS = frozenset("have do don't haven't send know get make take give".split())
+
+
 def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None = None) -> ReadNote:
     """A clause about them, already turned to "you ...": an action, a quality or what they are to me."""
     verb_i = 1
@@ -499,23 +501,7 @@ def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None 
         if words and "ADJ" in _pos(words[0].low) and _has_praise(words[1:]):
             return ReadNote(text, shape, how="how " + clause, sentence=_sentence(clause), past=past)
         return _unreadable(text, "it says what they are in a way circleback cannot carry into a sentence")
-    if (
-        not _verb_form(toks[verb_i].low if verb_i < len(toks) else "")
-        and verb
-        not in (
-            "have",
-            "do",
-            "don't",
-            "haven't",
-            "send",
-            "know",
-            "get",
-            "make",
-            "take",
-            "give",
-        )
-        and _verb_form(_lemma_3sg(verb)) == ""
-    ):
+    if not _verb_form(verb) and verb not in _BASE_VERBS and not _verb_form(_lemma_3sg(verb)):
         return _unreadable(text, "circleback could not find what they did in it")
     if " how " in f" {clause} ":  # "how you taught me how to say no" trips over itself
         return ReadNote(text, shape, sentence=_sentence(clause), past=past)
@@ -553,7 +539,7 @@ def _lemma_3sg(word: str) -> str:
 
 def _adjective(text: str, toks: list[_Tok], shape: str = ADJECTIVE) -> ReadNote:
     """ "generous with her time" -> "how generous you are with your time"; "patient and precise"."""
-    words = [t for t in toks]
+    words = list(toks)
     while words and words[0].low in _INTENSIFIERS:
         words = words[1:]
     adjs: list[_Tok] = []
