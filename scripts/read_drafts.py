@@ -103,6 +103,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from circleback.daemon.demo_world import _fold, _ics_text  # noqa: E402
+
 ENRON_DIR = Path("/work/shared/corpus/email/enron")
 ENRON_ZONE = "America/Chicago"
 ENRON_AFTER = timedelta(days=120)  # --now: about four months after the newest mail
@@ -894,20 +896,9 @@ class WorldBuilder:
         return "\n".join(lines) + "\n"
 
 
-def ics_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def ics_fold(line: str) -> list[str]:
-    out, cur, size = [], "", 0
-    for ch in line:
-        w = len(ch.encode())
-        if size + w > 75:
-            out.append(cur)
-            cur, size = " ", 1
-        cur += ch
-        size += w
-    return [*out, cur]
+# RFC 5545 escaping and folding, as the demo world writes its .ics files.
+ics_text = _ics_text
+ics_fold = _fold
 
 
 def build_world(args: argparse.Namespace, spec_path: Path) -> World:
