@@ -62,12 +62,19 @@ def names_them(text: str, c: Contact) -> bool:
     return bool(said & _names_of(c))
 
 
-def recipient_of(standing: Standing) -> Address:
-    return address_of(standing.contact)
+def recipient_of(standing: Standing, ledger: Ledger | None = None) -> Address:
+    """Where a note to this person goes: with several addresses, the one they used most recently.
+
+    Someone who wrote "My new address" or "Last day at Acme" from one address and then wrote from
+    another is reached at the newer one, whatever order the config lists them in.
+    """
+    c = standing.contact
+    latest = ledger.latest_address(c.person_id) if ledger is not None and len(c.emails) > 1 else None
+    return address_of(c, latest)
 
 
-def address_of(c: Contact) -> Address:
-    email = c.profile.emails[0] if c.profile and c.profile.emails else c.emails[0]
+def address_of(c: Contact, email: str | None = None) -> Address:
+    email = email or (c.profile.emails[0] if c.profile and c.profile.emails else c.emails[0])
     return Address(email=email, name=c.display_name if c.display_name != email else "")
 
 
@@ -228,9 +235,9 @@ def compose(
             rendered = _paste_ready(rendered, note.standing.contact)
             recipient = sender  # no address: the note comes to me, to paste on their profile
         else:
-            recipient = recipient_of(note.standing)
+            recipient = recipient_of(note.standing, ledger)
     else:
-        recipient = recipient_of(note.standing)
+        recipient = recipient_of(note.standing, ledger)
     message_id, message = build_message(settings, [recipient], rendered, note.key, now)
     return Draft(note, recipient, rendered, message_id, message)
 

@@ -158,6 +158,11 @@ MIGRATIONS: list[list[str]] = [
             {_ADD_TOTAL};
         END""",
     ],
+    # v4 (issue 13): when each address was last used, either way: a note goes to the address a
+    # person uses now, not the one they said goodbye from ("My new address", "Last day at Acme").
+    [
+        "ALTER TABLE addresses ADD COLUMN last_at TEXT",  # NULL until seen again: the config's order holds
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -385,6 +390,22 @@ class Ledger:
             "SELECT address FROM addresses WHERE person_id = ? ORDER BY address", (person_id,)
         )
         return [r[0] for r in rows]
+
+    def address_used(self, times: dict[str, datetime]) -> None:
+        """Record when each address was last seen in mail or a meeting (the later time wins)."""
+        self.conn.executemany(
+            "UPDATE addresses SET last_at = ? WHERE address = ? AND (last_at IS NULL OR last_at < ?)",
+            ((iso(at), address, iso(at)) for address, at in times.items()),
+        )
+
+    def latest_address(self, person_id: int) -> str | None:
+        """The address this person used most recently, if any was seen in mail or a meeting."""
+        row = self.conn.execute(
+            "SELECT address FROM addresses WHERE person_id = ? AND last_at IS NOT NULL "
+            "ORDER BY last_at DESC, address LIMIT 1",
+            (person_id,),
+        ).fetchone()
+        return row[0] if row else None
 
     def all_addresses(self) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}

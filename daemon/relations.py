@@ -293,9 +293,12 @@ def _people_oldest_first(ledger: Ledger, batch: list[tuple[datetime, list[tuple[
     written in the provider's order: a calendar may list one event twice.
     """
     person_of: dict[str, int] = {}
-    for _, people in sorted(batch, key=itemgetter(0)):  # stable: equal times keep their order
+    last_seen: dict[str, datetime] = {}
+    for at, people in sorted(batch, key=itemgetter(0)):  # stable: equal times keep their order
         for addr, name in people:
             person_of[addr] = ledger.person_for_address(addr, name)
+            last_seen[addr] = at
+    ledger.address_used(last_seen)
     return person_of
 
 

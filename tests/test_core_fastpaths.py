@@ -218,7 +218,7 @@ def test_v3_backfills_totals_from_a_v2_ledger(tmp_path: Path) -> None:
     conn.close()
 
     ledger = Ledger.open(tmp_path / "l.db")
-    assert ledger.schema_version == SCHEMA_VERSION == 3
+    assert ledger.schema_version == SCHEMA_VERSION == 4
     assert stored_totals(ledger.conn) == {
         (1, "sent"): (3, "2026-03-01T00:00:00Z", "Zebras"),
         (1, "received"): (1, "2025-12-01T00:00:00Z", "hi"),

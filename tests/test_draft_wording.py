@@ -347,6 +347,20 @@ def test_one_note_per_person_with_two_addresses(ledger: Ledger) -> None:
     assert len(drafts(ledger, s)) == 1
 
 
+def test_a_note_goes_to_the_address_they_use_now(ledger: Ledger) -> None:
+    new = "dana@newjob.example"
+    s = settings([{"name": "Dana Reyes", "emails": [DANA, new], "note": "always sends the best books"}])
+    apply_people(ledger, s)
+    who = Identity.from_settings(s)
+    ingest_mail(ledger, "home", SyncResult([mail("1", sender=DANA, when=days_ago(200), subject="Last day at Acme"),
+                                            mail("2", sender=new, when=days_ago(90), subject="Hello from Lisbon")],
+                                           {}), who)
+
+    (to, _, _), = drafts(ledger, s)
+
+    assert new in to and DANA not in to
+
+
 def test_no_name_no_note(ledger: Ledger) -> None:
     s = settings()
     _two_way(ledger, s, "jsmith1987@example.org", 3, 120, name="")
