@@ -242,25 +242,22 @@ def naive_due_list(ledger: Ledger, settings: Settings, now: datetime) -> list[tu
 
 
 def naive_hooks(ledger: Ledger, settings: Settings, now: datetime) -> dict[int, Hook | None]:
-    """Every due person's hook from per-person queries: the latest meeting and mail of each."""
+    """Every due person's hook from per-person queries (the latest meeting and mail of each), then
+    who may be written to (``planner.mark_suggested``)."""
     standings = assess(ledger, settings, now)
-    mark_suggested(ledger, settings, standings, now)
-    out = {}
-    for s in standings:
-        if not s.due or s.suggested:
-            continue
-        pid = s.contact.person_id
+    due = [s for s in standings if s.due]
+    for s in due:
         met, mail = (
             ledger.conn.execute(
                 f"SELECT title, at FROM interactions WHERE person_id = ? AND channel IN ({channels}) AND at <= ? "
                 "ORDER BY at DESC, title DESC LIMIT 1",
-                (pid, iso(now)),
+                (s.contact.person_id, iso(now)),
             ).fetchone()
             for channels in ("'met'", "'sent', 'received'")
         )
-        hook = _pick_hook(ledger, s, met, mail, now)
-        out[pid] = hook if s.contact.first_name else None
-    return out
+        s.hook = _pick_hook(ledger, s, met, mail, now)
+    mark_suggested(ledger, settings, due, now, hooked_only=True)
+    return {s.contact.person_id: s.hook if s.contact.first_name else None for s in due if not s.suggested}
 
 
 def naive_suggestions(ledger: Ledger, settings: Settings, now: datetime) -> int:
@@ -390,10 +387,12 @@ def main(argv: list[str] | None = None) -> int:
         standings_count = len(standings)
         del standings  # not alive while the plan is timed (see best_of)
         plan_s, plan = best_of(lambda: plan_cycle(ledger, settings, NOW), runs)
-        hooks = {s.contact.person_id: s.hook for s in plan.standings if s.due and not s.suggested}
+        planned = [n.standing for n in plan.notes] + plan.needs_note + plan.over_budget
+        hooks = {s.contact.person_id: s.hook for s in planned}
         sugg_s, found = best_of(lambda: suggestions(ledger, settings, NOW), runs)
         naive_plan_s, naive_hooked = best_of(lambda: naive_hooks(ledger, settings, NOW), 1)
-        hook_mismatches = sum(hooks.get(pid, "missing") != hook for pid, hook in naive_hooked.items())
+        # The plan keeps one ledger person per real person (same_person_marks): compare those it kept.
+        hook_mismatches = sum(naive_hooked.get(pid, "missing") != hook for pid, hook in hooks.items())
         naive_due_s, naive = best_of(lambda: naive_due_list(ledger, settings, NOW), 1)
         naive_sugg_s, naive_found = best_of(lambda: naive_suggestions(ledger, settings, NOW), 1)
         ledger.close()

@@ -318,7 +318,8 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     settings = obj.settings()
     ledger = controllers.open_state(obj.state_dir)
     now = controllers.utcnow()
-    rows = controllers.standings(ledger, settings, now)
+    shown = 0 if as_json else (1 << 30 if show_all else 30)
+    rows = controllers.standings(ledger, settings, now, marked=shown)
     if as_json:
         _hint_if_never_synced(obj, ledger, err=True)  # stdout stays a JSON array
         click.echo(_json_lines([controllers.person_json(s) for s in rows]))

@@ -158,7 +158,7 @@ def person_json(s: Standing) -> dict[str, Any]:
         "ball_in_my_court": c.ball_in_my_court,
         "due": s.due,
         "reason": s.reason,
-        "suggested": s.suggested,
+        "named": c.configured or c.imported,
         "cadence_days": round(s.cadence.total_seconds() / 86400, 2),
         "overdue": round(s.overdue, 3),
     }
@@ -254,7 +254,13 @@ def goal_line(goal: MonthGoal, streak: int) -> str:
     return line + f"; streak: {streak} month{'s' if streak != 1 else ''} in a row."
 
 
-def standings(ledger: Ledger, settings: Settings, now: datetime) -> list[Standing]:
+def standings(ledger: Ledger, settings: Settings, now: datetime, *, marked: int = 0) -> list[Standing]:
+    """Everyone's standing; the first ``marked`` rows also say whether they are only a suggestion.
+
+    Whether an unnamed person is close enough for notes reads their history: `status` asks it
+    of the rows it shows, not of 50,000 people.
+    """
     rows = assess(ledger, settings, now)
-    mark_suggested(ledger, settings, rows, now)
+    if marked:
+        mark_suggested(ledger, settings, rows[:marked], now)
     return rows

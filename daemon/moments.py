@@ -68,6 +68,16 @@ _ROLE = re.compile(
 )
 
 
+# Every keyword some moment needs: a title with none of them is no moment (the planner asks this of
+# every due person's latest titles).
+_ANY_MOMENT = re.compile(
+    r"lunch|dinner|breakfast|brunch|coffee|drink|beer|pint|tea\b|trip|hike|climb|ski|camping|meet-?up|conference"
+    r"|workshop|summit|hackathon|off-?site|retreat|talk|keynote|panel|book club|reading group|concert|gig|photo"
+    r"|picture|pics|slides|deck|role|job|position|promotion",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Moment:
     """A shared moment a note may mention, said as a person would."""
@@ -105,6 +115,8 @@ def read_moment(title: str, *, met: bool, sent_by_me: bool) -> Moment | None:
     "your slides"). The caller decides whether the thread or meeting was small and
     two-sided; this only reads the words.
     """
+    if _ANY_MOMENT.search(title) is None:
+        return None  # most titles name no moment at all: one search says so
     text = _REPLY.sub("", title).strip()
     if not text or len(text) > 60 or is_farewell(text) or sensitive_pattern().search(text):
         return None
