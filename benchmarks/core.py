@@ -257,7 +257,7 @@ def naive_hooks(ledger: Ledger, settings: Settings, now: datetime) -> dict[int, 
         )
         s.hook = _pick_hook(ledger, s, met, mail, now)
     mark_suggested(ledger, settings, due, now, hooked_only=True)
-    return {s.contact.person_id: s.hook if s.contact.first_name else None for s in due if not s.suggested}
+    return {s.contact.person_id: s.hook if s.contact.greeting_name else None for s in due if not s.suggested}
 
 
 def naive_suggestions(ledger: Ledger, settings: Settings, now: datetime) -> int:

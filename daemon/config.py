@@ -359,6 +359,7 @@ class Person(_Strict):
     cadence: Duration | None = None
     note: str = ""  # what I value in them, as you would jot it down: read and turned to address them
     say: str = ""  # your own words to them, used as a sentence exactly as written
+    greet: str = ""  # what a note calls them ("Dad", "Nan", "Bobby"); default: their first name
     tags: list[str] = []
     company: str = ""
     title: str = ""

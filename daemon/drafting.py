@@ -148,7 +148,7 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
     moment = hook.moment if hook else None
     return {
         "me": me_context(settings),
-        "person": person_context(c),
+        "person": {**person_context(c), "first_name": c.greeting_name},  # "Hi Dad," where they set `greet`
         "relation": relation_of(c, settings),
         "careful": bool(c.profile and c.profile.note and read_note(c.profile.note).shape == SENSITIVE),
         "hook": {"kind": hook.kind if hook else "", "text": hook.text if hook else ""},
@@ -173,14 +173,19 @@ _WORK = re.compile(r"work|colleague|cowork|client|mentor|investor|alumni|network
                    re.IGNORECASE)
 
 
+_PUBLIC_MAIL = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com",
+                          "icloud.com", "me.com", "proton.me", "protonmail.com", "gmx.de", "web.de", "aol.com"})
+
+
 def relation_of(c: Contact, settings: Settings) -> str:
-    """family | friend | work | other: from their group's name, else a mail domain we share."""
+    """family | friend | colleague | work | other: their group's name, else a company domain we share."""
     group = c.profile.group if c.profile else ""
+    mine = {a.rpartition("@")[2] for a in settings.me.addresses} - _PUBLIC_MAIL
+    same_company = any(e.rpartition("@")[2] in mine for e in c.emails)
     for name, pattern in (("family", _FAMILY), ("friend", _FRIENDS), ("work", _WORK)):
         if group and pattern.search(group):
-            return name
-    mine = {a.rpartition("@")[2] for a in settings.me.addresses}
-    return "work" if any(e.rpartition("@")[2] in mine for e in c.emails) else "other"
+            return "colleague" if name == "work" and same_company else name
+    return "colleague" if same_company else "other"
 
 
 _GARBLED = "\ufffd"  # U+FFFD REPLACEMENT CHARACTER: what a decoder leaves of bytes it could not read

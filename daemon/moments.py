@@ -57,7 +57,7 @@ _EVENT = re.compile(
     re.IGNORECASE,
 )
 _PHOTOS = re.compile(
-    r"^(?:(?:the|my|our|some)\s+)?(?:(?P<pre>(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2})\s+)?(?P<kind>photos|pictures|pics|slides|deck)"
+    r"^(?:(?:the|my|our|some)\s+)?(?:(?P<pre>(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2})\s+)?(?P<kind>photos|pictures|pics|slides)"
     r"(?:\s+(?:from|of)\s+(?P<post>(?:the\s+)?(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2}))?\W*$",
     re.IGNORECASE,
 )
@@ -103,6 +103,11 @@ def says_goodbye(title: str) -> bool:
     return _GOODBYE.search(_REPLY.sub("", title)) is not None and not _REPLY.match(title)
 
 
+def could_be_moment(title: str, *, series: bool = False) -> bool:
+    """A quick first look: does this title carry a word some moment needs (or may it be a series)?"""
+    return series or _ANY_MOMENT.search(title) is not None
+
+
 def is_farewell(title: str) -> bool:
     """A goodbye ("Last day at Acme", "Farewell drinks for Scott", "My new address")."""
     return _FAREWELL.search(title) is not None
@@ -132,9 +137,9 @@ def read_moment(title: str, *, met: bool, sent_by_me: bool) -> Moment | None:
 
 
 def series_moment(frequency: str) -> Moment:
-    """A recurring meeting of ours: "our monthly catch-ups"; "since our last monthly catch-up"."""
-    phrase = f"our {frequency} catch-ups" if frequency else "our catch-ups"
-    return Moment(SERIES, phrase, f"our last {frequency} catch-up" if frequency else "our last catch-up")
+    """A recurring meeting of ours: "our monthly sessions"; "since our last monthly session"."""
+    phrase = f"our {frequency} sessions" if frequency else "our regular sessions"
+    return Moment(SERIES, phrase, f"our last {frequency} session" if frequency else "our last session")
 
 
 def _place(words: str | None) -> str:
@@ -149,7 +154,16 @@ _COMMON = frozenset(
 
 
 def _common(words: str) -> str:
-    return " ".join(w.lower() if w.lower() in _COMMON and w not in ("Christmas",) else w for w in words.split())
+    """ "Beach photos" -> "beach", "Stockholm" stays: a word English knows is lowered, a name is not."""
+    return " ".join(w.lower() if w.lower() in _COMMON or _known_word(w) else w for w in words.split())
+
+
+def _known_word(word: str) -> bool:
+    if not word[:1].isupper() or not word[1:].islower() or word in ("Christmas", "Easter"):
+        return False
+    from .notes import is_common_word  # lemminflect, only for a title that names photos or slides
+
+    return is_common_word(word.lower())
 
 
 def _meal(text: str) -> Moment | None:
@@ -201,7 +215,7 @@ def _pictures(text: str, *, met: bool, sent_by_me: bool) -> Moment | None:
     if not m or met:
         return None
     kind = m["kind"].lower()
-    kind = {"pics": "photos", "pictures": "photos", "deck": "slides"}.get(kind, kind)
+    kind = {"pics": "photos", "pictures": "photos"}.get(kind, kind)
     pre, post = _place(m["pre"]), _place(m["post"])
     if not pre and not post:
         return None  # "Photos": of what?

@@ -178,6 +178,13 @@ time adventure visit tour
 """.split()
 )
 
+# Their job, home and family: "her kids", "his new job", "their address" are facts, not things to praise.
+_THEIR_LIFE = frozenset(
+    "job role company startup business house flat home new address number phone birthday wife husband partner "
+    "kids kid children son daughter mum mom dad mother father parents baby brother sister family dog cat "
+    "girlfriend boyfriend boss team salary".split()
+)
+
 # What a person is, not what they did or made: "I still think about your laugh" reads like a eulogy.
 _PERSONAL_TRAITS = frozenset("laugh smile voice eyes face hair looks style energy presence hugs hug".split())
 
@@ -273,6 +280,17 @@ def _is_known(word: str) -> bool:
     return w in _FUNCTION or w in _ADVERBS or bool(_pos(w)) or bool(_pos(w.split("'")[0]))
 
 
+def _is_plural_noun(word: str) -> bool:
+    lemmas = _pos(word).get("NOUN", ())
+    return bool(lemmas) and word not in lemmas and word.endswith("s")
+
+
+def is_common_word(word: str) -> bool:
+    """Does English know this word as a noun or adjective ("beach", "graduation"), rather than a name?"""
+    pos = _pos(word)
+    return "NOUN" in pos or "ADJ" in pos
+
+
 def _verb_form(word: str) -> str:
     """ "3sg", "past", "base" or "" for a verb form; "is"/"has"/"does" included."""
     w = word.lower()
@@ -351,12 +369,19 @@ def _join(toks: list[_Tok]) -> str:
 # -- turning a note to address them -------------------------------------------------------------
 
 
+_THEY = frozenset({"they", "they're", "they've", "they'd", "they'll"})
+_THEM = frozenset({"them", "their", "theirs", "themselves", "themself"})
+
+
 def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
     """The note with every he/she/they/him/his/her/their turned to you/your, verbs agreeing.
 
     None when a pronoun cannot be turned with confidence ("it" standing for them, a name
     other than theirs as the subject of a clause is fine and left alone).
     """
+    lows = [t.low for t in toks if not t.quoted]
+    if any(w in _THEM for w in lows) and not (any(w in _THEY for w in lows) or lows[:1] == ["their"]):
+        return None  # "faster than I can explain them": the ideas, not the person
     out: list[_Tok] = []
     for i in range(len(toks)):
         t = toks[i]
@@ -377,6 +402,8 @@ def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
                 toks = [*toks[: i + 1], *rest]
             continue
         if low in _OBJECTS:
+            if low == "them" and any(_is_plural_noun(p.low) for p in toks[1:i]):
+                return None  # "sketches ideas faster than I can explain them": the ideas, not the person
             out.append(_Tok(t.lead, _match_case(_OBJECTS[low], t.word), t.tail))
             continue
         if low == "her":
@@ -643,7 +670,7 @@ def _possessive(text: str, toks: list[_Tok]) -> ReadNote:
 
 def _first_person(text: str, toks: list[_Tok]) -> ReadNote:
     clause = _strip_end(_join(toks))
-    if toks[0].low == "we" and len(toks) > 1 and _verb_form(toks[1].low) == "past" and "together" in clause.lower():
+    if toks[0].low == "we" and len(toks) > 1 and _verb_form(toks[1].low) == "past" and toks[1].low != "had":
         return ReadNote(text, FIRST_PERSON, phrase="when " + clause[:1].lower() + clause[1:], past=True)
     return ReadNote(text, FIRST_PERSON, sentence=_sentence(clause))
 
@@ -663,7 +690,8 @@ def _past_after_you(toks: list[_Tok]) -> bool:
 
 
 def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNote:
-    """One sentence of a note."""
+    """One sentence of a note; a trailing one-word aside (", rare", ", kindly") is left out."""
+    text = re.sub(r",\s*[A-Za-z]+[.!]*$", "", text) if re.search(r"\s\S+\s", text) else text
     toks = _lower_first(_tokens(text))
     if not toks:
         return NO_NOTE
@@ -685,7 +713,7 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     turned = _address_them(toks, names)
     praise_elsewhere = turned is not None and whole is not None and _has_praise(_tokens(whole))
     if turned is None:
-        return _unreadable(text, "circleback could not tell who 'it' is")
+        return _unreadable(text, "circleback could not tell who 'it' or 'them' is")
     body = _join(turned)
     if first in _FIRST_PERSON:
         if re.search(
@@ -709,20 +737,7 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
         noun = turned[1].low if len(turned) > 1 else ""
         if turned[0].low != "your" or noun in _FUNCTION:
             return _unreadable(text, "circleback could not tell what of theirs it names")
-        if _FACT_RE.search(body) or noun in (
-            "job",
-            "role",
-            "company",
-            "startup",
-            "business",
-            "house",
-            "flat",
-            "new",
-            "address",
-            "number",
-            "phone",
-            "birthday",
-        ):
+        if noun in _THEIR_LIFE or _DIGIT.search(body) or re.search(r"\b(?:now|ex-\w+|former)\b", body):
             return _fact(text)
         return _possessive(text, turned)
     if first in ("our", "that", "the", "a", "an", "one"):
@@ -797,10 +812,16 @@ def _is_english(text: str) -> bool:
         return False
     lower = [w for w in words if not w[:1].isupper()] or words  # names and titles tell nothing
     if len(lower) < 3:
-        return all(map(_is_known, lower)) or len(lower) < 2
+        return True  # "top bloke", "their zines": too few words to call it another language
     known = sum(_is_known(w.removesuffix("n't").removesuffix("'s").removesuffix("'t")) for w in lower)
     return known * 2 >= len(lower)  # "his pierogi every christmas": half known is English enough
 
+
+# A reminder to oneself: "ask about the intro", "TODO give back his guidebook", "chase the invoice".
+_TO_SELF = re.compile(
+    r"(?i)^(?:todo|to do|tbd|ask (?:him|her|them|about)|send (?:him|her|them)\b|chase|remind|remember to|follow up"
+    r"|call (?:him|her|them)|check (?:in|on|if|whether)|get back|return|give back|don'?t forget|must|need to|should)\b"
+)
 
 # Shorthand people type in notes, spelt out before reading ("w/o burning bridges").
 _SHORTHAND = {
@@ -834,6 +855,13 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     odd = "?" in raw or "http" in raw.lower() or "@" in raw or re.search(r"[a-z]/[a-z]|\b(\w+) \1\b", raw, re.I)
     if len(raw) > MAX_QUOTED or odd:
         return _unreadable(raw, f"too long or not a description (a question, a link); at most {MAX_QUOTED} characters")
+    if _TO_SELF.match(raw):
+        return ReadNote(
+            raw,
+            UNREADABLE,
+            reason="a note to yourself (a reminder or a to-do), not something to say to them",
+            suggestion="keep it as it is; add what you value in them as a separate `note`, or your words in `say`",
+        )
     names = frozenset(n.lower() for n in names)
     parts = [p.strip() for p in re.split(r"\s*[;:]\s+|\s+[—–]\s+|\s+-\s+|(?<=[a-z])\.\s+", raw.strip().rstrip(".!"))]
     parts = [p for p in parts if p]

@@ -21,7 +21,7 @@ from itertools import islice
 
 from .config import Settings
 from .ledger import Ledger, iso
-from .moments import Moment, read_moment, says_goodbye, series_moment
+from .moments import Moment, could_be_moment, read_moment, says_goodbye, series_moment
 from .notes import ReadNote, read_note, read_say
 from .relations import (
     Contact,
@@ -348,7 +348,9 @@ def _pick_hook(
         return Hook("note", note.preview(), note=note)
     candidates = []
     for kind, row in (("meeting", meeting), ("thread", thread)):
-        if row is None or not is_specific(row[0]):
+        if row is None or not could_be_moment(row[0], series=kind == "meeting" and c.met_count >= 3):
+            continue
+        if not is_specific(row[0]):
             continue
         title, at = row
         moment = _moment(ledger, c, kind, title, at)
@@ -367,7 +369,7 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
     """The moment a title names, if the meeting was small or the thread was two-sided; else None.
 
     A title that reads as a moment (``read_moment``) or, for a person met three times or
-    more, a recurring meeting ("our monthly catch-ups").
+    more, a recurring meeting ("our monthly sessions").
     """
     series = kind == "meeting" and c.met_count >= 3
     if not series and read_moment(title, met=kind == "meeting", sent_by_me=False) is None:
@@ -408,7 +410,7 @@ _FREQUENCIES = ((8, "weekly"), (16, "fortnightly"), (35, "monthly"), (100, "quar
 
 
 def _series(ledger: Ledger, person_id: int, title: str, at: str) -> Moment | None:
-    """A meeting held three times or more under one title: "our weekly / monthly catch-ups"."""
+    """A meeting held three times or more under one title: "our weekly / monthly sessions"."""
     # The latest 24 meetings, down the (person, channel, at) index: a series shows among them, and a
     # person met thousands of times costs no more than one met a dozen.
     rows = ledger.conn.execute(
@@ -529,7 +531,7 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
         if s.hook is not None and s.contact.ball_in_my_court and asked:
             s.hook = None  # a "catching up" that ignores their unanswered question: they deserve a reply
             s.reason += "; their last mail asked you something and has no answer: reply to it instead"
-        if s.hook is not None and not s.contact.first_name:
+        if s.hook is not None and not s.contact.greeting_name:
             s.hook = None
             s.reason += "; no name to greet them by (add `name` under [[people]])"
         if s.hook is None:

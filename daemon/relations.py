@@ -428,6 +428,12 @@ class Contact:
         return first_name_of(p.name if p and p.name else self.name, emails[0] if emails else "")
 
     @property
+    def greeting_name(self) -> str:
+        """What a note to them says after "Hi": their ``greet`` ("Dad"), else their first name."""
+        p = self.profile
+        return p.greet.strip() if p and p.greet.strip() else self.first_name
+
+    @property
     def display_name(self) -> str:
         if self.profile and self.profile.name:
             return self.profile.name

@@ -165,6 +165,8 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"rough (?:patch|year|time)", r"going through", r"not doing (?:well|great)",
     r"(?:don'?t|do not|never) (?:mention|bring (?:it|that|this|him|her) up|ask about)",
     r"go gently", r"tread carefully", r"be careful", r"touchy", r"sore (?:point|subject)",
+    r"owe[sd]? me", r"pink slip", r"sued", r"suing", r"bankrupt(?:cy)?", r"left (?:him|her|them)",
+    r"(?:his|her|their) ex", r"hasn'?t paid", r"unpaid", r"money", r"bucks", r"quid", r"debt",
 )
 # Subjects only: paperwork and news that are no small talk in a note, yet fine in a
 # private note about a person ("the night we debugged the payments outage").

@@ -84,7 +84,7 @@ def reference_plan(ledger: Ledger, s: Settings, now: datetime) -> dict[str, Any]
         st_.hook = _pick_hook(ledger, st_, met, mail, now)
         due.append(st_)
     mark_suggested(ledger, s, due, now, hooked_only=True)
-    hooks = {x.contact.person_id: (x.hook if x.contact.first_name else None) for x in due if not x.suggested}
+    hooks = {x.contact.person_id: (x.hook if x.contact.greeting_name else None) for x in due if not x.suggested}
     return {"hooks": hooks, "order": [x.contact.person_id for x in due if not x.suggested],
             "suggested": [x.contact.person_id for x in due if x.suggested]}
 

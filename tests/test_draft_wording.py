@@ -225,7 +225,7 @@ def test_a_recurring_meeting_is_our_monthly_catch_ups(ledger: Ledger) -> None:
 
     subject, body = only_draft(ledger, s)
 
-    assert "since our last monthly catch-up." in body
+    assert "since our last monthly session." in body
     assert "1:1" not in body
 
 
@@ -384,6 +384,16 @@ def test_say_stands_alone_and_a_hard_time_gets_no_breezy_line(ledger: Ledger) ->
     assert opening == "Thinking of you all. Pint whenever, no need to reply."
     assert closing.splitlines()[0] in ("Best,", "Warmly,", "All the best,", "Cheers,")  # no question, no filler
     assert "hope" not in body and "dad" not in body
+
+
+def test_greet_is_what_the_note_calls_them(ledger: Ledger) -> None:
+    s = settings([named("always has a good podcast recommendation", group="family", greet="Dad")])
+    with_history(ledger, s)
+
+    _, body = only_draft(ledger, s)
+
+    assert body.splitlines()[0] in ("Hi Dad,", "Hello Dad,", "Hey Dad,")
+    assert "Dana" not in body
 
 
 @pytest.mark.parametrize("i", range(8))

@@ -53,6 +53,6 @@ def test_their_own_goodbye(subject, bye) -> None:
     assert says_goodbye(subject) is bye
 
 
-def test_a_series_is_our_catch_ups() -> None:
-    assert series_moment("monthly").phrase == "our monthly catch-ups"
-    assert series_moment("weekly").since == "our last weekly catch-up"
+def test_a_series_is_our_sessions() -> None:
+    assert series_moment("monthly").phrase == "our monthly sessions"
+    assert series_moment("weekly").since == "our last weekly session"

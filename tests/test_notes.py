@@ -79,6 +79,24 @@ def test_every_example_is_read_as_its_shape_says(row):
         ("His talk at the meetup", "I still think about your talk at the meetup."),
         # first person
         ("I owe him a coffee", "I owe you a coffee."),
+        ("I still owe her dinner for looking after the cat", "I still owe you dinner for looking after the cat."),
+        (
+            "we pulled an all-nighter before the launch",
+            "I still think about when we pulled an all-nighter before the launch.",
+        ),
+        (
+            "Taught me how to say no to a VP w/o burning bridges",
+            "You taught me how to say no to a VP without burning bridges.",
+        ),
+        ("the one who told me to stop apologising", "I still remember how you told me to stop apologising."),
+        (
+            "Pays every invoice within a week, rare!!",
+            "I've always appreciated how you pay every invoice within a week.",
+        ),
+        (
+            "his talk at ProductCon on saying no to roadmaps",
+            "I still think about your talk at ProductCon on saying no to roadmaps.",
+        ),
         ("I still use her onboarding checklist", "I still use your onboarding checklist."),
         # praise nouns and adjectives
         ("the best manager I ever had", "I've always thought of you as the best manager I ever had."),
@@ -114,6 +132,15 @@ def test_notes_of_our_own_read_as_a_person_would_write_them(typed, reads):
         ("immer hilfsbereit, kennt jeden in Berlin", FOREIGN),
         ("très drôle et toujours partant", FOREIGN),
         ("told her about the fellowship and she pushed me to apply", UNREADABLE),
+        ("sketches ideas faster than I can explain them", UNREADABLE),  # them: the ideas, not the person
+        ("they sketch ideas faster than I can explain them", UNREADABLE),
+        ("owes me 200 bucks from the Vegas trip", SENSITIVE),
+        ("got the pink slip in January", SENSITIVE),
+        ("her husband left her in the summer", SENSITIVE),
+        ("he got sacked from Philips in Aug, don't bring it up", SENSITIVE),
+        ("her mum's poorly again", SENSITIVE),
+        ("ask about intro to his VC friend. send deck first!!", UNREADABLE),  # a note to self
+        ("TODO give back his guidebook", UNREADABLE),
         ("ask about the thing?", UNREADABLE),
         ("x" * 20 + " " + "always helps " * 20, UNREADABLE),
     ],
