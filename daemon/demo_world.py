@@ -342,7 +342,7 @@ _FAMILY = (
         "last thread 20 days ago, 2-week cadence (family weighs double)",
         (_p("james.morgan@example.com", 20, "Sunday lunch at the allotment", 730, _F_GAP),),
         hook="note; thread 'Sunday lunch at the allotment'",
-        config={"group": "family",
+        config={"group": "family", "greet": "Dad",
                 "note": "taught me to fix anything with patience and a flask of tea"},
     ),
 )
@@ -955,7 +955,7 @@ def _toml(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-_PERSON_KEYS = ("group", "company", "title", "note", "offers", "seeks", "linkedin")
+_PERSON_KEYS = ("group", "greet", "company", "title", "note", "offers", "seeks", "linkedin")
 
 
 def _person_toml(spec: _Spec) -> list[str]:
