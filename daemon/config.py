@@ -516,6 +516,17 @@ class Settings(_Strict):
                     ("accounts", i, "name"),
                     f"{a.name!r} is already the name of accounts[{first[a.name]}]; each account needs its own name",
                 )
+        owner: dict[str, int] = {}
+        for i, p in enumerate(self.people):
+            for e in p.emails:
+                j = owner.setdefault(e, i)
+                if j != i:  # merged silently, one of them would vanish and a note go out under the wrong name
+                    who = self.people[j].name or self.people[j].emails[0]
+                    raise KeyProblem(
+                        ("people", i, "emails"),
+                        f"{e!r} is already an address of people[{j}] ({who}); an address belongs to one person: "
+                        "merge the two entries or remove it from one",
+                    )
         if self.drafting.account and self.drafting.account not in first:
             raise KeyProblem(
                 ("drafting", "account"),

@@ -89,6 +89,11 @@ path = "~/.calendars/personal"
         ('[[people]]\ngroup = "friends"\n', "people[0]: a person needs a name or at least one address"),
         ('[drafting]\naccount = "nope"\n', "drafting.account: 'nope' names no account; known: (none)"),
         (
+            '[[people]]\nname = "Maya Patel"\nemails = ["maya@x.org"]\n'
+            '[[people]]\nname = "Robert Lee"\nemails = ["rob@x.org", "Maya@x.org"]\n',
+            "people[1].emails: 'maya@x.org' is already an address of people[0] (Maya Patel)",
+        ),
+        (
             '[[accounts]]\nname = "a"\nkind = "ics"\npath = "x"\n[[accounts]]\nname = "a"\nkind = "ics"\npath = "y"\n',
             "accounts[1].name: 'a' is already the name of accounts[0]; each account needs its own name",
         ),
