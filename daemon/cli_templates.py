@@ -29,7 +29,7 @@ from .config import Person, Settings, not_a_folder
 from .drafting import TEMPLATES, check_linkedin_length, me_context, person_context, relation_of
 from .errors import CirclebackError, TemplateError
 from .intros import _canonical_tags, intro_context
-from .moments import read_moment, series_moment
+from .moments import read_moment
 from .notes import NO_NOTE, read_note, read_say
 from .relations import Contact
 from .templating import TemplateRenderer, template_names
@@ -124,8 +124,6 @@ def note_samples(settings: Settings, now: datetime) -> list[tuple[str, dict[str,
         assert moment is not None, title
         ctx = _note_context(settings, plain, now, hook, moment={**moment.as_context(), "days_ago": 120})
         out.append((f"a {hook} ({kind}): {title!r}", ctx))
-    series = {**series_moment("monthly").as_context(), "days_ago": 40}
-    out.append(("a recurring meeting", _note_context(settings, plain, now, "meeting", moment=series)))
     linkedin_only = _person(3, "Dana Lee", [], last, note="your talk on accessible maps",
                             linkedin="https://www.linkedin.com/in/dana-lee-sample")  # fmt: skip
     out.append(("a LinkedIn-only person", _note_context(settings, linkedin_only, now, "note")))

@@ -220,10 +220,12 @@ def last_thread(ledger: Ledger, person_id: int, now: datetime, zone: tzinfo = UT
     return _last(ledger, person_id, ("sent", "received"), now, zone)
 
 
-def sender_of(settings: Settings) -> Address:
+def sender_of(settings: Settings, via: str | None = None) -> Address:
+    """From: the address of mine last used with the recipient (``via``) if it is still mine, else the first."""
     if not settings.me.addresses:
         raise DraftBuildError("set [me] addresses in the config: drafts need a From address")
-    return Address(email=settings.me.addresses[0], name=settings.me.name)
+    email = via if via in settings.me.addresses else settings.me.addresses[0]
+    return Address(email=email, name=settings.me.name)
 
 
 def compose(
@@ -243,15 +245,16 @@ def compose(
             recipient = recipient_of(note.standing, ledger)
     else:
         recipient = recipient_of(note.standing, ledger)
-    message_id, message = build_message(settings, [recipient], rendered, note.key, now)
+    via = ledger.my_address_for(note.standing.contact.person_id) if recipient != sender else None
+    message_id, message = build_message(settings, [recipient], rendered, note.key, now, via)
     return Draft(note, recipient, rendered, message_id, message)
 
 
 def build_message(
-    settings: Settings, to: list[Address], rendered: RenderedNote, key: str, now: datetime
+    settings: Settings, to: list[Address], rendered: RenderedNote, key: str, now: datetime, via: str | None = None
 ) -> tuple[str, bytes]:
-    """(Message-ID, bytes) of one draft from me to ``to``."""
-    sender = sender_of(settings)
+    """(Message-ID, bytes) of one draft from me (``via``, the address I last used with them) to ``to``."""
+    sender = sender_of(settings, via)
     message_id = new_message_id(sender.email.rsplit("@", 1)[1])
     message = build_draft(
         sender=sender, to=to, subject=rendered.subject, body=rendered.body, message_id=message_id, key=key, date=now

@@ -162,6 +162,9 @@ MIGRATIONS: list[list[str]] = [
     # person uses now, not the one they said goodbye from ("My new address", "Last day at Acme").
     [
         "ALTER TABLE addresses ADD COLUMN last_at TEXT",  # NULL until seen again: the config's order holds
+        # And which of my own addresses I last used with each person: notes are written from it.
+        "ALTER TABLE people ADD COLUMN via TEXT",
+        "ALTER TABLE people ADD COLUMN via_at TEXT",
     ],
 ]
 
@@ -397,6 +400,18 @@ class Ledger:
             "UPDATE addresses SET last_at = ? WHERE address = ? AND (last_at IS NULL OR last_at < ?)",
             ((iso(at), address, iso(at)) for address, at in times.items()),
         )
+
+    def my_address_used(self, via: dict[int, tuple[str, datetime]]) -> None:
+        """Record which of my addresses each person was last in touch with (the later time wins)."""
+        self.conn.executemany(
+            "UPDATE people SET via = ?, via_at = ? WHERE id = ? AND (via_at IS NULL OR via_at <= ?)",
+            ((addr, iso(at), pid, iso(at)) for pid, (addr, at) in via.items()),
+        )
+
+    def my_address_for(self, person_id: int) -> str | None:
+        """The address of mine this person and I last used, if one was seen."""
+        row = self.conn.execute("SELECT via FROM people WHERE id = ?", (person_id,)).fetchone()
+        return row[0] if row and row[0] else None
 
     def latest_address(self, person_id: int) -> str | None:
         """The address this person used most recently, if any was seen in mail or a meeting."""

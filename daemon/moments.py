@@ -23,7 +23,6 @@ EVENT = "event"
 PHOTOS = "photos"
 SLIDES = "slides"
 ROLE = "role"
-SERIES = "series"
 
 # Names and places are told by their capitals ("Lunch at Dishoom", not "lunch at work"): the
 # keywords match in any case, the capitals with (?-i:...).
@@ -36,7 +35,7 @@ _FAREWELL = re.compile(
 )
 _MEAL = re.compile(
     r"^(?:(?:a |quick |catch[- ]up (?:over |at )?)?(?P<meal>lunch|dinner|breakfast|brunch|coffee|drinks|beers?|"
-    r"a drink|a coffee|a pint|pints|tea)\b)"
+    r"a drink|a coffee|a pint|pints|tea|curry|pizza|tapas|ramen|sushi|burgers?|wine|a bite)\b)"
     r"(?:\s*(?:at|in|@)\s+(?P<place>(?-i:[A-Z])[\w'&.-]*(?:\s+(?-i:[A-Z])[\w'&.-]*){0,3}))?"
     r"(?:\s+(?:with|w/)\s+[^,]{1,40})?"
     r"(?:\s*(?:on|next|this|tomorrow|today|tonight|\?|!|soon|sometime)\b.*)?\W*$",
@@ -51,19 +50,20 @@ _TRIP = re.compile(
 )
 _EVENT = re.compile(
     r"^(?:the |our )?(?P<name>(?:(?-i:[A-Z0-9])[\w'&.-]*\s+){0,3})(?P<kind>meetup|meet-up|conference|workshop|summit|"
-    r"hackathon|offsite|off-site|retreat|talk|keynote|panel|book club|reading group|concert|gig)"
+    r"hackathon|offsite|off-site|retreat|talk|keynote|panel|book club|reading group|concert|gig|marathon|half marathon"
+    r"|race|parkrun|book launch|launch party|exhibition|opening|congress)"
     r"(?:\s+(?P<prep>at|in)\s+(?P<place>(?-i:[A-Z])[\w'&.-]*(?:\s+(?-i:[A-Z])[\w'&.-]*){0,2}))?"
     r"(?:\s+(?P<year>20\d\d))?\W*$",
     re.IGNORECASE,
 )
 _PHOTOS = re.compile(
     r"^(?:(?:the|my|our|some)\s+)?(?:(?P<pre>(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2})\s+)?(?P<kind>photos|pictures|pics|slides)"
-    r"(?:\s+(?:from|of)\s+(?P<post>(?:the\s+)?(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2}))?\W*$",
+    r"(?:\s+(?P<prep>from|of)\s+(?P<post>(?:the\s+)?(?-i:[A-Z])[\w'-]*(?:\s+(?-i:[A-Z])[\w'-]*){0,2}))?\W*$",
     re.IGNORECASE,
 )
 _ROLE = re.compile(
-    r"^(?:(?:huge\s+|many\s+|big\s+)?congrat(?:s|ulations)\s+(?:on|for)\s+(?:the|your)\s+)?"
-    r"(?P<what>new (?:role|job|position|gig)|promotion)\b.*$",
+    r"^(?:(?:huge\s+|many\s+|big\s+)?congrat(?:s|ulations)\s+(?:on|for)\s+(?:(?:the|your)\s+)?)?"
+    r"(?P<what>new (?:role|job|position|gig)|promotion|making partner)\b.*$",
     re.IGNORECASE,
 )
 
@@ -73,7 +73,8 @@ _ROLE = re.compile(
 _ANY_MOMENT = re.compile(
     r"lunch|dinner|breakfast|brunch|coffee|drink|beer|pint|tea\b|trip|hike|climb|ski|camping|meet-?up|conference"
     r"|workshop|summit|hackathon|off-?site|retreat|talk|keynote|panel|book club|reading group|concert|gig|photo"
-    r"|picture|pics|slides|deck|role|job|position|promotion",
+    r"|picture|pics|slides|role|job|position|promotion|partner|curry|pizza|tapas|ramen|sushi|burger|wine|bite"
+    r"|marathon|race|parkrun|launch|exhibition|opening|congress",
     re.IGNORECASE,
 )
 
@@ -103,9 +104,9 @@ def says_goodbye(title: str) -> bool:
     return _GOODBYE.search(_REPLY.sub("", title)) is not None and not _REPLY.match(title)
 
 
-def could_be_moment(title: str, *, series: bool = False) -> bool:
-    """A quick first look: does this title carry a word some moment needs (or may it be a series)?"""
-    return series or _ANY_MOMENT.search(title) is not None
+def could_be_moment(title: str) -> bool:
+    """A quick first look: does this title carry a word some moment needs?"""
+    return _ANY_MOMENT.search(title) is not None
 
 
 def is_farewell(title: str) -> bool:
@@ -113,12 +114,13 @@ def is_farewell(title: str) -> bool:
     return _FAREWELL.search(title) is not None
 
 
-def read_moment(title: str, *, met: bool, sent_by_me: bool) -> Moment | None:
+def read_moment(title: str, *, met: bool, sent_by_me: bool, names: frozenset[str] = frozenset()) -> Moment | None:
     """The shared moment a meeting title (``met``) or a mail subject names, or None.
 
-    ``sent_by_me``: for mail, who wrote the latest message ("the slides I sent you" or
-    "your slides"). The caller decides whether the thread or meeting was small and
-    two-sided; this only reads the words.
+    ``sent_by_me``: for mail, who started the thread ("the slides I sent you" or "your
+    slides"); ``names``: the words of their name, never said back ("Lunch at Fiona's" to
+    Fiona is "our last lunch", "Hélène's talk" to Hélène is "your talk"). The caller decides
+    whether the thread or meeting was small and two-sided; this only reads the words.
     """
     if _ANY_MOMENT.search(title) is None:
         return None  # most titles name no moment at all: one search says so
@@ -128,18 +130,12 @@ def read_moment(title: str, *, met: bool, sent_by_me: bool) -> Moment | None:
     if "#" in text or re.search(r"\d{3,}", re.sub(r"\b20\d\d\b", "", text)):
         return None  # a ticket, a deal or an order number: routine
     return (
-        _meal(text)
+        _meal(text, names)
         or _trip(text)
-        or _event(text)
+        or _event(text, names)
         or _pictures(text, met=met, sent_by_me=sent_by_me)
         or _role(text, sent_by_me=sent_by_me)
     )
-
-
-def series_moment(frequency: str) -> Moment:
-    """A recurring meeting of ours: "our monthly sessions"; "since our last monthly session"."""
-    phrase = f"our {frequency} sessions" if frequency else "our regular sessions"
-    return Moment(SERIES, phrase, f"our last {frequency} session" if frequency else "our last session")
 
 
 def _place(words: str | None) -> str:
@@ -166,7 +162,12 @@ def _known_word(word: str) -> bool:
     return is_common_word(word.lower())
 
 
-def _meal(text: str) -> Moment | None:
+def _theirs(words: str, names: frozenset[str]) -> bool:
+    """Does a place or a name in a title name them ("Fiona's", "Hélène")?"""
+    return any(w.lower().removesuffix("'s").removesuffix("’s") in names for w in words.split())
+
+
+def _meal(text: str, names: frozenset[str] = frozenset()) -> Moment | None:
     m = _MEAL.match(text)
     if not m:
         return None
@@ -175,6 +176,8 @@ def _meal(text: str) -> Moment | None:
         meal, meal
     )
     place = _place(m["place"])
+    if _theirs(place, names):
+        place = ""  # "Lunch at Fiona's", to Fiona: our last lunch
     phrase = f"our {meal} at {place}" if place else f"our last {meal}"
     return Moment(MEAL, phrase, phrase)
 
@@ -196,7 +199,7 @@ def _trip(text: str) -> Moment | None:
     return Moment(TRIP, phrase, phrase)
 
 
-def _event(text: str) -> Moment | None:
+def _event(text: str, names: frozenset[str] = frozenset()) -> Moment | None:
     m = _EVENT.match(text)
     if not m:
         return None
@@ -205,6 +208,13 @@ def _event(text: str) -> Moment | None:
     place = _place(m["place"])
     if not name and not place:
         return None  # "Workshop": which one? Too bare to say back.
+    owner = name.split()[0] if name and re.match(r"^\w[\w-]*['’]s$", name.split()[0]) else ""
+    if owner:  # "Hélène's talk at ESEM": hers, not "the Hélène's talk"
+        rest = " ".join(name.split()[1:])
+        whose = "your" if _theirs(owner, names) else owner
+        where = f" {m['prep'].lower()} {place}" if place else ""
+        phrase = f"{whose} " + " ".join(x for x in (_common(rest), kind) if x) + where
+        return Moment(EVENT, phrase, phrase)
     where = f" {m['prep'].lower()} {place}" if place else ""
     phrase = "the " + " ".join(x for x in (_common(name), kind) if x) + where
     return Moment(EVENT, phrase, phrase)
@@ -219,7 +229,7 @@ def _pictures(text: str, *, met: bool, sent_by_me: bool) -> Moment | None:
     pre, post = _place(m["pre"]), _place(m["post"])
     if not pre and not post:
         return None  # "Photos": of what?
-    what = f"{_common(pre)} {kind}" if pre else f"{kind} from {post}"
+    what = f"{_common(pre)} {kind}" if pre else f"{kind} {(m['prep'] or 'from').lower()} {post}"
     if sent_by_me:
         return Moment(SLIDES if kind == "slides" else PHOTOS, f"the {what} I sent you", f"I sent you the {what}")
     return Moment(SLIDES if kind == "slides" else PHOTOS, f"your {what}", f"you sent me your {what}")
@@ -230,6 +240,6 @@ def _role(text: str, *, sent_by_me: bool) -> Moment | None:
     if not m:
         return None
     what = m["what"].lower()
-    what = "new role" if what.startswith("new") else what
+    what = "new role" if what.startswith("new") else "promotion" if what == "making partner" else what
     since = f"I wrote about your {what}" if sent_by_me else f"you told me about your {what}"
     return Moment(ROLE, f"your {what}", since)

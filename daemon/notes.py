@@ -38,7 +38,7 @@ from typing import Any
 
 from .wording import personal_sensitive
 
-# The shapes, as ../shared/notes/examples.tsv names them, and what we add.
+# The shapes, as tests/data/notes/examples.tsv names them, and what we add.
 VERB_PHRASE = "verb-phrase"  # "always sends the best book recommendations"
 PRONOUN_CLAUSE = "pronoun-clause"  # "she walked me through my first board meeting"
 POSSESSIVE = "possessive"  # "his sourdough", "her advice on pricing changed how I run the studio"
@@ -245,7 +245,9 @@ _HER_OBJECT_BEFORE = _FUNCTION | _ADVERBS | {"", "again", "too", "once", "twice"
 _TO_A_PERSON = frozenset(
     "owe owes owed give gives gave send sends sent show shows showed tell tells told buy buys bought promise "
     "promised lend lent pay paid teach taught offer offered bring brought ask asked thank thanked call called "
-    "email emailed text texted introduce introduced".split()
+    "email emailed text texted introduce introduced let lets make makes made help helps helped see saw seen "
+    "hear heard watch watched meet met miss missed visit visited drive drove take took invite invited hire "
+    "hired".split()
 )
 _IRREGULAR = {
     "has": "have",
@@ -670,6 +672,8 @@ def _possessive(text: str, toks: list[_Tok]) -> ReadNote:
 
 def _first_person(text: str, toks: list[_Tok]) -> ReadNote:
     clause = _strip_end(_join(toks))
+    if re.search(r"\bfor (?:\d+|many|ten|twenty|\w+ty) (?:years|yrs|months)\b", clause, re.I):
+        return _fact(text)  # "we ran the camp together for 11 years": history, not a moment
     if toks[0].low == "we" and len(toks) > 1 and _verb_form(toks[1].low) == "past" and toks[1].low != "had":
         return ReadNote(text, FIRST_PERSON, phrase="when " + clause[:1].lower() + clause[1:], past=True)
     return ReadNote(text, FIRST_PERSON, sentence=_sentence(clause))
@@ -737,7 +741,7 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
         noun = turned[1].low if len(turned) > 1 else ""
         if turned[0].low != "your" or noun in _FUNCTION:
             return _unreadable(text, "circleback could not tell what of theirs it names")
-        if noun in _THEIR_LIFE or _DIGIT.search(body) or re.search(r"\b(?:now|ex-\w+|former)\b", body):
+        if noun in _THEIR_LIFE or re.search(r"\b(?:now|ex-\w+|former)\b", body):
             return _fact(text)
         return _possessive(text, turned)
     if first in ("our", "that", "the", "a", "an", "one"):
@@ -823,6 +827,12 @@ _TO_SELF = re.compile(
     r"|call (?:him|her|them)|check (?:in|on|if|whether)|get back|return|give back|don'?t forget|must|need to|should)\b"
 )
 
+# What someone did for the user: a deed worth saying back as a second sentence ("helped me rethink pricing").
+_HELPED = re.compile(
+    r"(?i)\b(?:taught|helped|pushed|saved|backed|showed|introduced|encouraged|championed|covered|vouched|"
+    r"stood up|got me|gave me|talked me|believed)\b"
+)
+
 # Shorthand people type in notes, spelt out before reading ("w/o burning bridges").
 _SHORTHAND = {
     "w/o": "without", "w/": "with", "b/c": "because", "tho": "though", "thru": "through", "wkend": "weekend",
@@ -832,10 +842,20 @@ _SHORTHAND = {
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in _SHORTHAND) + r")(?![\w/])", re.I)
 
 
+_CALENDAR_WORDS = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|april|june|july|august"
+    r"|september|october|november|december)\b"
+)
+
+# Where a note's sentences part: ";", ":", a dash, or a full stop or "!" (not an initial's: "J. Park").
+_PARTS = re.compile(r"\s*[;:]\s+|\s+[—–]\s+|\s+-\s+|(?<!\b[A-Z])[.!]+\s+")
+
+
 def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> ReadNote:
     """Read a private note about a person; ``names`` are the words of their name ("dana")."""
     raw = re.sub(r"\s+([,.;:!?])", r"\1", " ".join(text.split()))  # "her ," -> "her,"
     raw = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()], raw)
+    raw = _CALENDAR_WORDS.sub(lambda m: m.group(0).capitalize(), raw)  # "every sunday" -> "every Sunday"
     if not raw:
         return NO_NOTE
     if personal_sensitive(raw):
@@ -852,9 +872,10 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
             reason="not in English: circleback only carries English notes into a sentence",
             suggestion="write your own words to them under `say`; they are used as they are",
         )
-    odd = "?" in raw or "http" in raw.lower() or "@" in raw or re.search(r"[a-z]/[a-z]|\b(\w+) \1\b", raw, re.I)
-    if len(raw) > MAX_QUOTED or odd:
-        return _unreadable(raw, f"too long or not a description (a question, a link); at most {MAX_QUOTED} characters")
+    if len(raw) > MAX_QUOTED:
+        return _unreadable(raw, f"too long to carry into a note: at most {MAX_QUOTED} characters")
+    if "?" in raw or "http" in raw.lower() or "@" in raw or re.search(r"[a-z]/[a-z]|\b(\w+) \1\b", raw, re.I):
+        return _unreadable(raw, "it holds a question, a link, an address or shorthand circleback cannot say back")
     if _TO_SELF.match(raw):
         return ReadNote(
             raw,
@@ -863,7 +884,7 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
             suggestion="keep it as it is; add what you value in them as a separate `note`, or your words in `say`",
         )
     names = frozenset(n.lower() for n in names)
-    parts = [p.strip() for p in re.split(r"\s*[;:]\s+|\s+[—–]\s+|\s+-\s+|(?<=[a-z])\.\s+", raw.strip().rstrip(".!"))]
+    parts = [p.strip() for p in _PARTS.split(raw.strip().rstrip(".!"))]
     parts = [p for p in parts if p]
     main = _part(parts[0], names, raw if len(parts) > 1 else None)
     if main.shape == UNREADABLE and _is_fact(raw):
@@ -877,8 +898,8 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
             continue  # "she's the bravest person I know. quit law to become a potter": the praise is the note
         if not more.quotable:
             return _unreadable(raw, "one part of it could not be carried into a sentence: " + more.reason)
-        if more.how and not more.past:
-            continue  # "Still sends a birthday card every year" said back as "You still send ..." reads like a file
+        if more.how and not (more.past and _HELPED.search(p)):
+            continue  # "Still sends a card every year", "retired same term as me": facts said back read like a file
         extra.append(more.sentence or more.preview())
     return ReadNote(
         raw,
@@ -890,6 +911,18 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         tuple(extra),
         main.past,
     )
+
+
+# The user's own instruction to wait: "let him reach out first", "wait for her to get in touch".
+_HOLD = re.compile(
+    r"(?i)\b(?:let (?:him|her|them) (?:reach out|get in touch|come to me|make the first move)|wait for (?:him|her|them)"
+    r"|give (?:him|her|them) (?:space|time)|(?:do not|don'?t) (?:contact|reach out|get in touch|email|write))\b"
+)
+
+
+def says_wait(note: str) -> bool:
+    """Does the user's note say not to write first ("let him reach out first", "give her space")?"""
+    return _HOLD.search(note) is not None
 
 
 def read_say(text: str) -> ReadNote:

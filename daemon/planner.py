@@ -21,8 +21,8 @@ from itertools import islice
 
 from .config import Settings
 from .ledger import Ledger, iso
-from .moments import Moment, could_be_moment, read_moment, says_goodbye, series_moment
-from .notes import ReadNote, read_note, read_say
+from .moments import Moment, could_be_moment, read_moment, says_goodbye
+from .notes import ReadNote, read_note, read_say, says_wait
 from .relations import (
     Contact,
     cadence_for,
@@ -348,7 +348,7 @@ def _pick_hook(
         return Hook("note", note.preview(), note=note)
     candidates = []
     for kind, row in (("meeting", meeting), ("thread", thread)):
-        if row is None or not could_be_moment(row[0], series=kind == "meeting" and c.met_count >= 3):
+        if row is None or not could_be_moment(row[0]):
             continue
         if not is_specific(row[0]):
             continue
@@ -368,11 +368,12 @@ MOMENT_MAX_PEOPLE = 5
 def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Moment | None:
     """The moment a title names, if the meeting was small or the thread was two-sided; else None.
 
-    A title that reads as a moment (``read_moment``) or, for a person met three times or
-    more, a recurring meeting ("our monthly sessions").
+    Who sent the photos or wrote about the new role is read from the thread's first message,
+    not its latest reply. A recurring meeting is no hook on its own: "It's been six weeks since
+    our last monthly session" said nothing a reader would send (three blind reviews).
     """
-    series = kind == "meeting" and c.met_count >= 3
-    if not series and read_moment(title, met=kind == "meeting", sent_by_me=False) is None:
+    names = _names_of(c)
+    if read_moment(title, met=kind == "meeting", sent_by_me=False, names=names) is None:
         return None  # the words name no moment: no need to look at who was there
     channels = ("met",) if kind == "meeting" else ("sent", "received")
     marks = ",".join("?" * len(channels))
@@ -384,11 +385,6 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
     if row is None:
         return None
     channel, account, source_id, thread = row
-    moment = read_moment(title, met=kind == "meeting", sent_by_me=channel == "sent")
-    if moment is None and series:
-        moment = _series(ledger, c.person_id, title, at)
-    if moment is None:
-        return None
     (others,) = ledger.conn.execute(
         "SELECT COUNT(DISTINCT person_id) FROM interactions WHERE account = ? AND source_id = ?", (account, source_id)
     ).fetchone()
@@ -396,7 +392,19 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
         return None
     if kind == "thread" and channel == "sent" and not _they_wrote_in(ledger, c.person_id, thread):
         return None  # a thread they never answered is not an exchange
-    return moment
+    if kind == "thread" and thread:
+        first = ledger.conn.execute(
+            "SELECT channel FROM interactions WHERE person_id = ? AND thread = ? AND channel IN ('sent', 'received') "
+            "ORDER BY at, channel DESC LIMIT 1",
+            (c.person_id, thread),
+        ).fetchone()
+        channel = first[0] if first else channel
+    return read_moment(title, met=kind == "meeting", sent_by_me=channel == "sent", names=names)
+
+
+def _names_of(c: Contact) -> frozenset[str]:
+    """Their name's words ("fiona", "hélène"): a title that names them is said without the name."""
+    return frozenset(w.lower() for w in re.findall(r"[^\W\d_]{2,}", c.display_name) if "@" not in c.display_name)
 
 
 def _they_wrote_in(ledger: Ledger, person_id: int, thread: str) -> bool:
@@ -404,26 +412,6 @@ def _they_wrote_in(ledger: Ledger, person_id: int, thread: str) -> bool:
         "SELECT 1 FROM interactions WHERE person_id = ? AND channel = 'received' AND thread = ? LIMIT 1",
         (person_id, thread),
     ).fetchone() is not None
-
-
-_FREQUENCIES = ((8, "weekly"), (16, "fortnightly"), (35, "monthly"), (100, "quarterly"))
-
-
-def _series(ledger: Ledger, person_id: int, title: str, at: str) -> Moment | None:
-    """A meeting held three times or more under one title: "our weekly / monthly sessions"."""
-    # The latest 24 meetings, down the (person, channel, at) index: a series shows among them, and a
-    # person met thousands of times costs no more than one met a dozen.
-    rows = ledger.conn.execute(
-        "SELECT at, title FROM interactions WHERE person_id = ? AND channel = 'met' AND at <= ? "
-        "ORDER BY at DESC LIMIT 24",
-        (person_id, at),
-    )
-    times = [datetime.fromisoformat(t) for t, same in rows if same == title][:12]
-    if len(times) < 3:
-        return None
-    gaps = sorted((a - b).days for a, b in zip(times, times[1:], strict=False))
-    typical = gaps[len(gaps) // 2]
-    return series_moment(next((name for days, name in _FREQUENCIES if typical <= days), ""))
 
 
 def _latest_titles(
@@ -531,6 +519,9 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
         if s.hook is not None and s.contact.ball_in_my_court and asked:
             s.hook = None  # a "catching up" that ignores their unanswered question: they deserve a reply
             s.reason += "; their last mail asked you something and has no answer: reply to it instead"
+        if s.hook is not None and s.contact.profile and says_wait(s.contact.profile.note):
+            s.hook = None
+            s.reason += "; your note says to wait for them to get in touch"
         if s.hook is not None and not s.contact.greeting_name:
             s.hook = None
             s.reason += "; no name to greet them by (add `name` under [[people]])"

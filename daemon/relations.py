@@ -310,6 +310,7 @@ def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], wh
         if result.full:
             ledger.forget_channels(account, ("sent", "received"))
         person_of = _people_oldest_first(ledger, [(record.timestamp, people) for record, _, people in found])
+        via: dict[int, tuple[str, datetime]] = {}
         for record, channel, people in found:
             if record.circleback_key and record.direction is Direction.SENT:
                 # One of our drafts, sent with our header intact: close its intent.
@@ -331,8 +332,21 @@ def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], wh
             ]
             counts.counted += 1
             ledger.add_interactions(account, record.source_id, rows)
+            mine = _my_address_in(record, who)
+            if mine:
+                for r in rows:
+                    if r.person_id not in via or via[r.person_id][1] <= record.timestamp:
+                        via[r.person_id] = (mine, record.timestamp)
+        ledger.my_address_used(via)
         ledger.set_cursor(account, "mail", result.cursor)
     return counts
+
+
+def _my_address_in(record: MailRecord, who: Identity) -> str:
+    """Which of my addresses a message was from (sent) or to (received)."""
+    if record.direction is Direction.SENT:
+        return record.sender.email if record.sender and record.sender.email in who.mine else ""
+    return next((a.email for a in (*record.to, *record.cc) if a.email in who.mine), "")
 
 
 def ingest_events(ledger: Ledger, account: str, result: SyncResult[EventRecord], who: Identity) -> IngestCounts:
@@ -343,6 +357,7 @@ def ingest_events(ledger: Ledger, account: str, result: SyncResult[EventRecord],
         if result.full:
             ledger.forget_channels(account, ("met",))
         person_of = _people_oldest_first(ledger, [(record.start, people) for record, people in found])
+        via: dict[int, tuple[str, datetime]] = {}
         for record, people in found:
             ledger.forget_source(account, record.source_id)
             if not people:
@@ -351,6 +366,11 @@ def ingest_events(ledger: Ledger, account: str, result: SyncResult[EventRecord],
             rows = [Interaction(person_of[addr], "met", record.start, record.uid, record.title) for addr, _ in people]
             counts.counted += 1
             ledger.add_interactions(account, record.source_id, rows)
+            mine = next((a.email for a in record.attendees if a.email in who.mine), "")
+            for r in rows if mine else ():
+                if r.person_id not in via or via[r.person_id][1] <= record.start:
+                    via[r.person_id] = (mine, record.start)
+        ledger.my_address_used(via)
         ledger.set_cursor(account, "calendar", result.cursor)
     return counts
 

@@ -167,6 +167,12 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"go gently", r"tread carefully", r"be careful", r"touchy", r"sore (?:point|subject)",
     r"owe[sd]? me", r"pink slip", r"sued", r"suing", r"bankrupt(?:cy)?", r"left (?:him|her|them)",
     r"(?:his|her|their) ex", r"hasn'?t paid", r"unpaid", r"money", r"bucks", r"quid", r"debt",
+    r"let (?:\w+ )?go", r"(?-i:RIF)", r"passed (?:in|away|last|suddenly|recently)", r"lost the (?:last )?one",
+    r"lost (?:a|the|our|their|her|his) (?:baby|pregnancy)",
+    r"(?:did|doing|served) (?:\w+ )?(?:yrs?|years|months) inside",
+    r"lent (?:him|her|them)", r"not public", r"expecting",
+    r"due in (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*",
+    r"drinking", r"(?-i:DUI)", r"(?-i:GMC)", r"hearing",
 )
 # Subjects only: paperwork and news that are no small talk in a note, yet fine in a
 # private note about a person ("the night we debugged the payments outage").

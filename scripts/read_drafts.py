@@ -673,7 +673,7 @@ def build_enron(args: argparse.Namespace, user: str) -> World:
 # ---------------------------------------------------------------------------------------- world
 
 
-PERSON_KEYS = ("name", "emails", "group", "cadence", "note", "say", "tags", "company", "title", "linkedin",
+PERSON_KEYS = ("name", "emails", "group", "cadence", "note", "say", "greet", "tags", "company", "title", "linkedin",
                "offers", "seeks", "keep_apart", "do_not_contact")
 PASS_TABLES = ("sync", "cadence", "filters", "drafting", "intros", "goals", "digest")
 BODIES_ME = ("Thanks, that's really helpful.", "Sounds great, count me in.", "Brilliant, speak soon.",

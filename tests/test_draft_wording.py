@@ -217,16 +217,14 @@ def test_a_meal_with_a_crowd_is_no_hook(ledger: Ledger) -> None:
     assert [n.standing.contact.display_name for n in plan_cycle(ledger, s, NOW).notes] == []
 
 
-def test_a_recurring_meeting_is_our_monthly_catch_ups(ledger: Ledger) -> None:
+def test_a_recurring_meeting_alone_is_no_hook(ledger: Ledger) -> None:
+    # "It's been six weeks since our last monthly session" said nothing a reader would send.
     s = settings([named()])
     apply_people(ledger, s)
     events = [meeting(f"ev{i}", DANA, when=days_ago(60 + 30 * i), title="Dana / Alex 1:1") for i in range(5)]
     ingest_events(ledger, "cal", SyncResult(events, {}), Identity.from_settings(s))
 
-    subject, body = only_draft(ledger, s)
-
-    assert "since our last monthly session." in body
-    assert "1:1" not in body
+    assert plan_cycle(ledger, s, NOW).notes == []
 
 
 @pytest.mark.parametrize(("title", "said"), [
@@ -359,6 +357,23 @@ def test_a_note_goes_to_the_address_they_use_now(ledger: Ledger) -> None:
     (to, _, _), = drafts(ledger, s)
 
     assert new in to and DANA not in to
+
+
+def test_a_note_is_written_from_the_address_i_use_with_them(ledger: Ledger) -> None:
+    work = "alex.kim@work.example"
+    s = Settings.model_validate({
+        "me": {"name": "Alex Kim", "addresses": [ME, work]}, "cadence": {"default": "30d"},
+        "people": [named("always sends the best books")],
+    })
+    apply_people(ledger, s)
+    mine = dataclasses.replace(mail("1", sender=ME, to=(DANA,), when=days_ago(61), subject="Q3 plan"),
+                               sender=Address(work, "Alex Kim"))
+    ingest_mail(ledger, "work", SyncResult([mine], {}), Identity.from_settings(s))
+
+    note = plan_cycle(ledger, s, NOW).notes[0]
+    parsed = message_from_bytes(compose(ledger, s, TemplateRenderer(), note, NOW).message, policy=policy.default)
+
+    assert parsed["From"].addresses[0].addr_spec == work
 
 
 def test_no_name_no_note(ledger: Ledger) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from circleback.daemon.moments import read_moment, says_goodbye, series_moment
+from circleback.daemon.moments import read_moment, says_goodbye
 
 
 @pytest.mark.parametrize(("title", "met", "mine", "phrase", "since"), [
@@ -19,6 +19,10 @@ from circleback.daemon.moments import read_moment, says_goodbye, series_moment
     ("The workshop in Porto", True, False, "the workshop in Porto", "the workshop in Porto"),
     ("Stockholm photos", False, False, "your Stockholm photos", "you sent me your Stockholm photos"),
     ("Holiday photos", False, True, "the holiday photos I sent you", "I sent you the holiday photos"),
+    ("Photos of Ella", False, False, "your photos of Ella", "you sent me your photos of Ella"),
+    ("Curry at Akbar's", True, False, "our curry at Akbar's", "our curry at Akbar's"),
+    ("Congratulations on making partner", False, True, "your promotion", "I wrote about your promotion"),
+    ("Manchester Marathon", True, False, "the Manchester marathon", "the Manchester marathon"),
     ("Re: Berlin slides", False, True, "the Berlin slides I sent you", "I sent you the Berlin slides"),
     ("Congrats on the new role!", False, True, "your new role", "I wrote about your new role"),
     ("Promotion!", False, False, "your promotion", "you told me about your promotion"),
@@ -40,6 +44,16 @@ def test_routine_work_farewells_and_sensitive_titles_are_no_moment(title) -> Non
     assert read_moment(title, met=False, sent_by_me=True) is None
 
 
+@pytest.mark.parametrize(("title", "phrase"), [
+    ("Lunch at Fiona's", "our last lunch"),  # to Fiona: not "our lunch at Fiona's"
+    ("Fiona's talk at ESEM", "your talk at ESEM"),
+    ("Ngaire's book launch", "Ngaire's book launch"),  # someone else's: theirs, not "the Ngaire's"
+])
+def test_a_title_that_names_them_is_said_to_them(title, phrase) -> None:
+    moment = read_moment(title, met=True, sent_by_me=False, names=frozenset({"fiona", "reyes"}))
+    assert moment is not None and moment.phrase == phrase
+
+
 def test_photos_are_mail_not_a_meeting() -> None:
     assert read_moment("Stockholm photos", met=True, sent_by_me=False) is None
 
@@ -51,8 +65,3 @@ def test_photos_are_mail_not_a_meeting() -> None:
 ])
 def test_their_own_goodbye(subject, bye) -> None:
     assert says_goodbye(subject) is bye
-
-
-def test_a_series_is_our_sessions() -> None:
-    assert series_moment("monthly").phrase == "our monthly sessions"
-    assert series_moment("weekly").since == "our last weekly session"

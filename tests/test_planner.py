@@ -143,7 +143,7 @@ def test_hook_preference_note_then_latest_moment(ledger: Ledger) -> None:
     hooks = {n.standing.contact.emails[0]: (n.standing.hook.kind, n.standing.hook.text) for n in plan.notes}
     assert hooks == {
         "noted@x.example": ("note", "I really appreciate how you always ask the question nobody else thought of."),
-        "threaded@x.example": ("thread", "your offsite photos"),
+        "threaded@x.example": ("thread", "the offsite photos I sent you"),  # I started the thread
         "met@x.example": ("meeting", "our lunch at Dishoom"),
     }
     # a forward is no exchange, and a mail they never answered no thread of ours
