@@ -181,6 +181,17 @@ def _is_initial(word: str) -> bool:
     return all(len(piece) <= 1 for piece in word.split("."))
 
 
+_LAST_FIRST = re.compile(r"^\s*([^\W\d_][\w'’ -]*?),\s*([^\W\d_][\w'’. -]*?)\s*$")
+
+
+def natural_order(name: str) -> str:
+    """ "García, José" -> "José García", as address books export it; "Acme, Inc." stays as it is."""
+    m = _LAST_FIRST.match(name)
+    if not m or m.group(2).rstrip(".").lower() in ("inc", "ltd", "llc", "gmbh", "jr", "sr", "phd", "md"):
+        return name
+    return f"{m.group(2)} {m.group(1)}"
+
+
 def same_person_key(name: str) -> str:
     """A name as two ledger people may share it: "Shapiro, Richard", "Richard Shapiro" and "richard  shapiro"
     give "richard shapiro". Initials are left out ("Richard B. Shapiro"); a single word gives "" (too
@@ -457,7 +468,7 @@ class Contact:
     def display_name(self) -> str:
         if self.profile and self.profile.name:
             return self.profile.name
-        return self.name or (self.emails[0] if self.emails else f"person {self.person_id}")
+        return natural_order(self.name) or (self.emails[0] if self.emails else f"person {self.person_id}")
 
 
 IMPORT_SOURCES = frozenset({"linkedin", "vcard"})

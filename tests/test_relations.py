@@ -316,3 +316,12 @@ def test_the_newest_meeting_gives_the_attendee_name(ledger, settings, who) -> No
     )
     ingest_events(ledger, "cal", SyncResult([new, old], {}), who)
     assert by_email(ledger, settings)["bo@x.example"].display_name == "Bo Chen"
+
+
+@pytest.mark.parametrize(("header", "shown"), [
+    ("García, José", "José García"), ("Park, Jo", "Jo Park"), ("Acme, Inc.", "Acme, Inc."), ("Jo Park", "Jo Park"),
+])
+def test_a_last_first_name_is_shown_first_last(header: str, shown: str) -> None:
+    from circleback.daemon.relations import natural_order
+
+    assert natural_order(header) == shown
