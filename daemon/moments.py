@@ -23,6 +23,8 @@ EVENT = "event"
 PHOTOS = "photos"
 SLIDES = "slides"
 ROLE = "role"
+# Moments said from one side ("your photos", "the slides I sent you"): who started the thread decides.
+MINE_OR_THEIRS = frozenset({"photos", "slides", "role"})
 
 # Names and places are told by their capitals ("Lunch at Dishoom", not "lunch at work"): the
 # keywords match in any case, the capitals with (?-i:...).
@@ -71,10 +73,10 @@ _ROLE = re.compile(
 # Every keyword some moment needs: a title with none of them is no moment (the planner asks this of
 # every due person's latest titles).
 _ANY_MOMENT = re.compile(
-    r"lunch|dinner|breakfast|brunch|coffee|drink|beer|pint|tea\b|trip|hike|climb|ski|camping|meet-?up|conference"
+    r"\b(?:lunch|dinner|breakfast|brunch|coffee|drink|beer|pint|tea\b|trip|hike|climb|ski|camping|meet-?up|conference"
     r"|workshop|summit|hackathon|off-?site|retreat|talk|keynote|panel|book club|reading group|concert|gig|photo"
     r"|picture|pics|slides|role|job|position|promotion|partner|curry|pizza|tapas|ramen|sushi|burger|wine|bite"
-    r"|marathon|race|parkrun|launch|exhibition|opening|congress",
+    r"|marathon|race|parkrun|launch|exhibition|opening|congress)",
     re.IGNORECASE,
 )
 
@@ -199,7 +201,16 @@ def _trip(text: str) -> Moment | None:
     return Moment(TRIP, phrase, phrase)
 
 
+_EVENT_WORD = re.compile(
+    r"\b(?:meetup|meet-up|conference|workshop|summit|hackathon|offsite|off-site|retreat|talk|keynote|panel|book club"
+    r"|reading group|concert|gig|marathon|race|parkrun|launch|exhibition|opening|congress)\b",
+    re.IGNORECASE,
+)
+
+
 def _event(text: str, names: frozenset[str] = frozenset()) -> Moment | None:
+    if _EVENT_WORD.search(text) is None:
+        return None  # the full pattern backtracks over the name words: ask it only when it can match
     m = _EVENT.match(text)
     if not m:
         return None

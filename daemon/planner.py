@@ -21,7 +21,7 @@ from itertools import islice
 
 from .config import Settings
 from .ledger import Ledger, iso
-from .moments import Moment, could_be_moment, read_moment, says_goodbye
+from .moments import MINE_OR_THEIRS, Moment, could_be_moment, read_moment, says_goodbye
 from .notes import ReadNote, read_note, read_say, says_wait
 from .relations import (
     Contact,
@@ -373,7 +373,8 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
     our last monthly session" said nothing a reader would send (three blind reviews).
     """
     names = _names_of(c)
-    if read_moment(title, met=kind == "meeting", sent_by_me=False, names=names) is None:
+    moment = read_moment(title, met=kind == "meeting", sent_by_me=False, names=names)
+    if moment is None:
         return None  # the words name no moment: no need to look at who was there
     channels = ("met",) if kind == "meeting" else ("sent", "received")
     marks = ",".join("?" * len(channels))
@@ -392,6 +393,8 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
         return None
     if kind == "thread" and channel == "sent" and not _they_wrote_in(ledger, c.person_id, thread):
         return None  # a thread they never answered is not an exchange
+    if moment.kind not in MINE_OR_THEIRS:
+        return moment  # a meal, a trip, an event: ours, whoever wrote first
     if kind == "thread" and thread:
         first = ledger.conn.execute(
             "SELECT channel FROM interactions WHERE person_id = ? AND thread = ? AND channel IN ('sent', 'received') "
