@@ -182,11 +182,14 @@ def notes(obj: Any) -> None:
 
 def note_report(settings: Settings) -> list[str]:
     """One entry per [[people]] note or `say`: the sentence a check-in opens with, or why not."""
+    from .drafting import is_family_group
     from .notes import read_note, read_say
 
     out = []
     for p in settings.people:
         who = p.name or (p.emails[0] if p.emails else p.linkedin)
+        if is_family_group(p.group) and not p.greet.strip():
+            out.append(f'{who}: family, greeted by first name; set greet = "Mum" (or what you call them) if not')
         if p.say.strip():
             out.append(f"{who} (say): {read_say(p.say).sentence}")
             continue

@@ -177,6 +177,10 @@ _PUBLIC_MAIL = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail
                           "icloud.com", "me.com", "proton.me", "protonmail.com", "gmx.de", "web.de", "aol.com"})
 
 
+def is_family_group(group: str) -> bool:
+    return bool(group) and _FAMILY.search(group) is not None
+
+
 def relation_of(c: Contact, settings: Settings) -> str:
     """family | friend | colleague | work | other: their group's name, else a company domain we share."""
     group = c.profile.group if c.profile else ""

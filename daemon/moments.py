@@ -116,6 +116,10 @@ def is_farewell(title: str) -> bool:
     return _FAREWELL.search(title) is not None
 
 
+# Moments a mail subject may only propose ("Coffee at Ritual?"): said back, they may never have happened.
+_PROPOSED = frozenset({MEAL, TRIP, EVENT})
+
+
 def read_moment(title: str, *, met: bool, sent_by_me: bool, names: frozenset[str] = frozenset()) -> Moment | None:
     """The shared moment a meeting title (``met``) or a mail subject names, or None.
 
@@ -131,13 +135,16 @@ def read_moment(title: str, *, met: bool, sent_by_me: bool, names: frozenset[str
         return None
     if "#" in text or re.search(r"\d{3,}", re.sub(r"\b20\d\d\b", "", text)):
         return None  # a ticket, a deal or an order number: routine
-    return (
+    moment = (
         _meal(text, names)
         or _trip(text)
         or _event(text, names)
         or _pictures(text, met=met, sent_by_me=sent_by_me)
         or _role(text, sent_by_me=sent_by_me)
     )
+    if moment is not None and not met and moment.kind in _PROPOSED and "?" in text:
+        return None  # "Dinner at State Bird?" asked; only the calendar says it happened
+    return moment
 
 
 def _place(words: str | None) -> str:
@@ -241,8 +248,8 @@ def _pictures(text: str, *, met: bool, sent_by_me: bool) -> Moment | None:
     if not pre and not post:
         return None  # "Photos": of what?
     what = f"{_common(pre)} {kind}" if pre else f"{kind} {(m['prep'] or 'from').lower()} {post}"
-    if sent_by_me:
-        return Moment(SLIDES if kind == "slides" else PHOTOS, f"the {what} I sent you", f"I sent you the {what}")
+    if sent_by_me:  # "since I sent you the photos" reads like "you never answered": they did
+        return Moment(SLIDES if kind == "slides" else PHOTOS, f"the {what} I sent you", f"the {what}")
     return Moment(SLIDES if kind == "slides" else PHOTOS, f"your {what}", f"you sent me your {what}")
 
 
@@ -252,5 +259,5 @@ def _role(text: str, *, sent_by_me: bool) -> Moment | None:
         return None
     what = m["what"].lower()
     what = "new role" if what.startswith("new") else "promotion" if what == "making partner" else what
-    since = f"I wrote about your {what}" if sent_by_me else f"you told me about your {what}"
+    since = f"I congratulated you on your {what}" if sent_by_me else f"you told me about your {what}"
     return Moment(ROLE, f"your {what}", since)

@@ -771,7 +771,15 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
 
 
 def _praise_noun(text: str, noun: str, shape: str = PRAISE_NOUN) -> ReadNote:
-    """ "a natural teacher" -> "I've always thought of you as a natural teacher"; never with a clause hanging off."""
+    """ "a natural teacher" -> "I've always thought of you as a natural teacher"; never with a clause hanging off.
+
+    A bare trait ("a thoughtful person", "an incredibly generous person") is refused: said back, it is
+    the emptiest compliment there is. What they did is the note.
+    """
+    words = noun.lower().split()
+    if words[-1] in ("person", "human", "soul", "guy", "man", "woman", "one") and len(words) <= 4:
+        return _unreadable(text, "it says what they are like, not what they did: said back it is an empty compliment",
+                           "write what they did: 'shares every gig he can't take', 'always asks how I am'")
     if "," in noun or " - " in noun:
         return _unreadable(text, "circleback could not put what follows the description into the same sentence")
     one = re.match(r"(?i)(?:the|a) one who (\w+)(.*)$", noun)

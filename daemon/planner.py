@@ -22,7 +22,7 @@ from itertools import islice
 from .config import Settings
 from .ledger import Ledger, iso
 from .moments import MINE_OR_THEIRS, Moment, could_be_moment, read_moment, says_goodbye
-from .notes import ReadNote, read_note, read_say, says_wait
+from .notes import SENSITIVE, ReadNote, read_note, read_say, says_wait
 from .relations import (
     Contact,
     cadence_for,
@@ -511,15 +511,18 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     mark_suggested(ledger, settings, due, now, hooked_only=True)
     suggested = [s for s in due if s.suggested]
     due = [s for s in due if not s.suggested]
-    last_from_them = _latest_received(ledger, [s.contact.person_id for s in due if s.hook], now)
+    last_from_them = _latest_received(ledger, [s.contact.person_id for s in due], now)
     for s in due:
         theirs = last_from_them.get(s.contact.person_id, "")
+        if s.hook is not None and s.hook.moment is not None and _careful(s.contact) and _DRINKS.search(s.hook.text):
+            s.hook = None  # drinks, to someone with a hard time noted (a DUI, rehab): no
+            s.reason += "; the only hook is drinks, and your note says they are going through something"
         # A goodbye from someone with one known address: it may be dead. With two, write to the first listed.
         if s.hook is not None and says_goodbye(theirs) and len(s.contact.emails) < 2:
             s.hook = None
             s.reason += "; their last mail said goodbye: that address may be dead (add a newer one to [[people]])"
-        asked = theirs.rstrip().endswith("?") and not _REPLY_PREFIX.match(theirs)  # their question, not a reply
-        if s.hook is not None and s.contact.ball_in_my_court and asked:
+        asked = "?" in theirs and not _REPLY_PREFIX.match(theirs)  # their question, not a reply to mine
+        if s.contact.ball_in_my_court and asked:
             s.hook = None  # a "catching up" that ignores their unanswered question: they deserve a reply
             s.reason += "; their last mail asked you something and has no answer: reply to it instead"
         if s.hook is not None and s.contact.profile and says_wait(s.contact.profile.note):
@@ -591,6 +594,14 @@ def mark_suggested(
 
 def _named(c: Contact) -> bool:
     return c.configured or c.imported
+
+
+_DRINKS = re.compile(r"\b(?:drinks|pints?|beers?|wine)\b", re.IGNORECASE)
+
+
+def _careful(c: Contact) -> bool:
+    """Does the user's note say they are going through something hard?"""
+    return bool(c.profile and c.profile.note and read_note(c.profile.note).shape == SENSITIVE)
 
 
 def _latest_received(ledger: Ledger, person_ids: list[int], now: datetime) -> dict[int, str]:

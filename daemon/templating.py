@@ -273,8 +273,10 @@ def ago(days: int | float) -> str:
         return _count(int(d / 7 + 0.5), "week")
     if d < 45:
         return "about a month"
-    if d < 60:
+    if d < 53:
         return "about six weeks"
+    if d < 60:
+        return "almost two months"
     if d < 320:
         return "about " + _count(months(d), "month")
     if d < 365:

@@ -192,19 +192,29 @@ def test_a_thread_they_never_answered_is_no_hook(ledger: Ledger) -> None:
     assert plan_cycle(ledger, s, NOW).notes == []
 
 
+def exchange(ledger: Ledger, s: Settings, subject: str) -> None:
+    """My mail to Dana and her answer, in one thread, two months ago."""
+    apply_people(ledger, s)
+    mine = dataclasses.replace(mail("1", sender=ME, to=(DANA,), when=days_ago(61), subject=subject), thread_id="t1")
+    yes = dataclasses.replace(mail("2", sender=DANA, when=days_ago(60), subject="Re: " + subject), thread_id="t1")
+    ingest_mail(ledger, "home", SyncResult([mine, yes], {}), Identity.from_settings(s))
+
+
 def test_a_thread_they_answered_is_a_hook(ledger: Ledger) -> None:
     s = settings([named()])
-    apply_people(ledger, s)
-    ask = dataclasses.replace(mail("1", sender=ME, to=(DANA,), when=days_ago(61), subject="Lunch next week?"),
-                              thread_id="t1")
-    yes = dataclasses.replace(mail("2", sender=DANA, when=days_ago(60), subject="Re: Lunch next week?"),
-                              thread_id="t1")
-    ingest_mail(ledger, "home", SyncResult([ask, yes], {}), Identity.from_settings(s))
+    exchange(ledger, s, "Photos from Lisbon")
 
     subject, body = only_draft(ledger, s)
 
-    assert "since our last lunch." in body
+    assert "since the photos from Lisbon." in body  # not "since I sent you": they answered
     assert_honest(subject, body)
+
+
+def test_a_meal_only_proposed_in_mail_is_no_hook(ledger: Ledger) -> None:
+    s = settings([named()])
+    exchange(ledger, s, "Lunch next week?")
+
+    assert plan_cycle(ledger, s, NOW).notes == []  # asked, maybe never eaten: only the calendar says it happened
 
 
 def test_a_meal_with_a_crowd_is_no_hook(ledger: Ledger) -> None:
@@ -278,9 +288,10 @@ def _two_way(ledger: Ledger, s: Settings, who: str, n: int, span_days: int, name
     records = []
     for i in range(n):
         at = days_ago(60 + span_days * i / max(1, n - 1))
-        records.append(dataclasses.replace(mail(f"{who}s{i}", sender=ME, to=(who,), when=at, subject="Lunch?"),
+        subject = "Photos from Lisbon"
+        records.append(dataclasses.replace(mail(f"{who}s{i}", sender=ME, to=(who,), when=at, subject=subject),
                                            to=(Address(who, name),), thread_id=f"{who}{i}"))
-        records.append(dataclasses.replace(mail(f"{who}r{i}", sender=who, when=at, subject="Re: Lunch?"),
+        records.append(dataclasses.replace(mail(f"{who}r{i}", sender=who, when=at, subject="Re: " + subject),
                                            sender=Address(who, name), thread_id=f"{who}{i}"))
     ingest_mail(ledger, "home", SyncResult(records, {}), Identity.from_settings(s))
 
@@ -291,7 +302,7 @@ def test_an_unnamed_person_with_a_strong_history_gets_a_note(ledger: Ledger) -> 
 
     (to, _, body), = drafts(ledger, s)
 
-    assert "sam.lee@example.org" in to and "our last lunch" in body
+    assert "sam.lee@example.org" in to and "since the photos from Lisbon." in body
 
 
 @pytest.mark.parametrize(("n", "span"), [(1, 0), (3, 20)])  # one exchange; three within three weeks

@@ -9,22 +9,22 @@ from circleback.daemon.moments import read_moment, says_goodbye
 
 @pytest.mark.parametrize(("title", "met", "mine", "phrase", "since"), [
     ("Lunch at Dishoom", True, False, "our lunch at Dishoom", "our lunch at Dishoom"),
-    ("Re: Lunch next week?", False, True, "our last lunch", "our last lunch"),
+    ("Re: Lunch next week?", True, False, "our last lunch", "our last lunch"),  # in the calendar: it happened
     ("Coffee with Dana at Monmouth", True, False, "our last coffee", "our last coffee"),  # no name, no place
     ("Drinks at The Crown", True, False, "our drinks at The Crown", "our drinks at The Crown"),
     ("Trip to Lisbon", True, False, "our trip to Lisbon", "our trip to Lisbon"),
-    ("Climbing on Saturday?", False, True, "our last climb", "our last climb"),
+    ("Climbing on Saturday?", True, False, "our last climb", "our last climb"),
     ("PyData Berlin meetup", True, False, "the PyData Berlin meetup", "the PyData Berlin meetup"),
     ("Talk at PyCon", True, False, "the talk at PyCon", "the talk at PyCon"),
     ("The workshop in Porto", True, False, "the workshop in Porto", "the workshop in Porto"),
     ("Stockholm photos", False, False, "your Stockholm photos", "you sent me your Stockholm photos"),
-    ("Holiday photos", False, True, "the holiday photos I sent you", "I sent you the holiday photos"),
+    ("Holiday photos", False, True, "the holiday photos I sent you", "the holiday photos"),
     ("Photos of Ella", False, False, "your photos of Ella", "you sent me your photos of Ella"),
     ("Curry at Akbar's", True, False, "our curry at Akbar's", "our curry at Akbar's"),
-    ("Congratulations on making partner", False, True, "your promotion", "I wrote about your promotion"),
+    ("Congratulations on making partner", False, True, "your promotion", "I congratulated you on your promotion"),
     ("Manchester Marathon", True, False, "the Manchester marathon", "the Manchester marathon"),
-    ("Re: Berlin slides", False, True, "the Berlin slides I sent you", "I sent you the Berlin slides"),
-    ("Congrats on the new role!", False, True, "your new role", "I wrote about your new role"),
+    ("Re: Berlin slides", False, True, "the Berlin slides I sent you", "the Berlin slides"),
+    ("Congrats on the new role!", False, True, "your new role", "I congratulated you on your new role"),
     ("Promotion!", False, False, "your promotion", "you told me about your promotion"),
 ])
 def test_a_shared_moment_is_said_as_a_person_would(title, met, mine, phrase, since) -> None:
@@ -52,6 +52,11 @@ def test_routine_work_farewells_and_sensitive_titles_are_no_moment(title) -> Non
 def test_a_title_that_names_them_is_said_to_them(title, phrase) -> None:
     moment = read_moment(title, met=True, sent_by_me=False, names=frozenset({"fiona", "reyes"}))
     assert moment is not None and moment.phrase == phrase
+
+
+def test_a_meal_only_asked_about_in_mail_may_never_have_happened() -> None:
+    assert read_moment("Dinner at State Bird?", met=False, sent_by_me=True) is None
+    assert read_moment("Dinner at State Bird?", met=True, sent_by_me=False) is not None
 
 
 def test_photos_are_mail_not_a_meeting() -> None:
