@@ -378,20 +378,24 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
         return None  # the words name no moment: no need to look at who was there
     channels = ("met",) if kind == "meeting" else ("sent", "received")
     marks = ",".join("?" * len(channels))
+    # One statement: the message or meeting, how many people besides me were on it, and whether they
+    # ever wrote in its thread (the planner asks this of every due person whose title names a moment).
     row = ledger.conn.execute(
-        f"SELECT channel, account, source_id, thread FROM interactions WHERE person_id = ? AND at = ? AND title = ? "
-        f"AND channel IN ({marks}) ORDER BY channel DESC LIMIT 1",  # 'sent' before 'received'
+        f"""SELECT i.channel, i.thread,
+                  (SELECT COUNT(DISTINCT j.person_id) FROM interactions j
+                    WHERE j.account = i.account AND j.source_id = i.source_id),
+                  EXISTS (SELECT 1 FROM interactions r WHERE r.person_id = i.person_id AND r.channel = 'received'
+                          AND r.thread = i.thread AND i.thread != '')
+           FROM interactions i WHERE i.person_id = ? AND i.at = ? AND i.title = ? AND i.channel IN ({marks})
+           ORDER BY i.channel DESC LIMIT 1""",  # 'sent' before 'received'
         (c.person_id, at, title, *channels),
     ).fetchone()
     if row is None:
         return None
-    channel, account, source_id, thread = row
-    (others,) = ledger.conn.execute(
-        "SELECT COUNT(DISTINCT person_id) FROM interactions WHERE account = ? AND source_id = ?", (account, source_id)
-    ).fetchone()
+    channel, thread, others, they_wrote = row
     if others > MOMENT_MAX_PEOPLE - 1:  # the people besides me
         return None
-    if kind == "thread" and channel == "sent" and not _they_wrote_in(ledger, c.person_id, thread):
+    if kind == "thread" and channel == "sent" and not they_wrote:
         return None  # a thread they never answered is not an exchange
     if moment.kind not in MINE_OR_THEIRS:
         return moment  # a meal, a trip, an event: ours, whoever wrote first
@@ -408,13 +412,6 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
 def _names_of(c: Contact) -> frozenset[str]:
     """Their name's words ("fiona", "hélène"): a title that names them is said without the name."""
     return frozenset(w.lower() for w in re.findall(r"[^\W\d_]{2,}", c.display_name) if "@" not in c.display_name)
-
-
-def _they_wrote_in(ledger: Ledger, person_id: int, thread: str) -> bool:
-    return bool(thread) and ledger.conn.execute(
-        "SELECT 1 FROM interactions WHERE person_id = ? AND channel = 'received' AND thread = ? LIMIT 1",
-        (person_id, thread),
-    ).fetchone() is not None
 
 
 def _latest_titles(
