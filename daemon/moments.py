@@ -36,11 +36,12 @@ _FAREWELL = re.compile(
     re.IGNORECASE,
 )
 _MEAL = re.compile(
-    r"^(?:(?:a |quick |catch[- ]up (?:over |at )?)?(?P<meal>lunch|dinner|breakfast|brunch|coffee|drinks|beers?|"
+    r"^(?:(?:a |quick |catch[- ]up (?:over |at )?|(?:sunday|saturday|friday|monday|tuesday|wednesday|thursday) )?"
+    r"(?P<meal>lunch|dinner|breakfast|brunch|coffee|drinks|beers?|"
     r"a drink|a coffee|a pint|pints|tea|curry|pizza|tapas|ramen|sushi|burgers?|wine|a bite)\b)"
-    r"(?:\s*(?:at|in|@)\s+(?P<place>(?-i:[A-Z])[\w'&.-]*(?:\s+(?-i:[A-Z])[\w'&.-]*){0,3}))?"
+    r"(?:\s*(?:at|in|@)\s+(?P<place>(?-i:[A-Z])[\w'&.-]*(?:\s+(?-i:[A-Z])[\w'&.-]*){0,3})\b)?"
     r"(?:\s+(?:with|w/)\s+[^,]{1,40})?"
-    r"(?:\s*(?:on|next|this|tomorrow|today|tonight|\?|!|soon|sometime)\b.*)?\W*$",
+    r"(?:(?:\s+|\s*,\s*)(?:on|next|this|tomorrow|today|tonight|soon|sometime|after|before|then)\b.*|\s*[?!].*)?\W*$",
     re.IGNORECASE,
 )
 _TRIP = re.compile(
@@ -65,7 +66,7 @@ _PHOTOS = re.compile(
 )
 _ROLE = re.compile(
     r"^(?:(?:huge\s+|many\s+|big\s+)?congrat(?:s|ulations)\s+(?:on|for)\s+(?:(?:the|your)\s+)?)?"
-    r"(?P<what>new (?:role|job|position|gig)|promotion|making partner)\b.*$",
+    r"(?P<what>new (?:role|job|position|gig)|promotion|making partner|(?-i:[A-Z])[\w&.-]* (?:job|offer|role))\b.*$",
     re.IGNORECASE,
 )
 
@@ -75,7 +76,7 @@ _ROLE = re.compile(
 _ANY_MOMENT = re.compile(
     r"\b(?:lunch|dinner|breakfast|brunch|coffee|drink|beer|pint|tea\b|trip|hike|climb|ski|camping|meet-?up|conference"
     r"|workshop|summit|hackathon|off-?site|retreat|talk|keynote|panel|book club|reading group|concert|gig|photo"
-    r"|picture|pics|slides|role|job|position|promotion|partner|curry|pizza|tapas|ramen|sushi|burger|wine|bite"
+    r"|picture|pics|slides|role|job|offer|position|promotion|partner|curry|pizza|tapas|ramen|sushi|burger|wine|bite"
     r"|marathon|race|parkrun|launch|exhibition|opening|congress)",
     re.IGNORECASE,
 )
@@ -258,6 +259,6 @@ def _role(text: str, *, sent_by_me: bool) -> Moment | None:
     if not m:
         return None
     what = m["what"].lower()
-    what = "new role" if what.startswith("new") else "promotion" if what == "making partner" else what
+    what = "promotion" if what in ("promotion", "making partner") else "new role"
     since = f"I congratulated you on your {what}" if sent_by_me else f"you told me about your {what}"
     return Moment(ROLE, f"your {what}", since)

@@ -845,7 +845,7 @@ _HELPED = re.compile(
 _SHORTHAND = {
     "w/o": "without", "w/": "with", "b/c": "because", "tho": "though", "thru": "through", "wkend": "weekend",
     "wknd": "weekend", "abt": "about", "ppl": "people", "yr": "year", "yrs": "years", "mgr": "manager",
-    "&": "and", "thx": "thanks", "bc": "because", "esp": "especially", "govt": "government",
+    "&": "and", "+": "and", "thx": "thanks", "bc": "because", "esp": "especially", "govt": "government",
 }
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in _SHORTHAND) + r")(?![\w/])", re.I)
 
@@ -893,7 +893,8 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         )
     names = frozenset(n.lower() for n in names)
     parts = [p.strip() for p in _PARTS.split(raw.strip().rstrip(".!"))]
-    parts = [p for p in parts if p]
+    # A one-word fragment ("captain.", "Twice.") says nothing to carry: the rest of the note is read.
+    parts = [p for p in parts if p and (len(p.split()) > 1 or len(parts) == 1)] or [raw]
     main = _part(parts[0], names, raw if len(parts) > 1 else None)
     if main.shape == UNREADABLE and _is_fact(raw):
         return _fact(raw)

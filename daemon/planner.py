@@ -515,7 +515,7 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
             s.hook = None  # drinks, to someone with a hard time noted (a DUI, rehab): no
             s.reason += "; the only hook is drinks, and your note says they are going through something"
         # A goodbye from someone with one known address: it may be dead. With two, write to the first listed.
-        if s.hook is not None and says_goodbye(theirs) and len(s.contact.emails) < 2:
+        if says_goodbye(theirs) and len(s.contact.emails) < 2:
             s.hook = None
             s.reason += "; their last mail said goodbye: that address may be dead (add a newer one to [[people]])"
         asked = "?" in theirs and not _REPLY_PREFIX.match(theirs)  # their question, not a reply to mine

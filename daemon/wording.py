@@ -173,6 +173,7 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"lent (?:him|her|them)", r"not public", r"expecting",
     r"due in (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*",
     r"drinking", r"(?-i:DUI)", r"(?-i:GMC)", r"hearing",
+    r"making rent", r"barely", r"shut(?: down)?", r"(?:don'?t|do not|never) send", r"struggles?",
 )
 # Subjects only: paperwork and news that are no small talk in a note, yet fine in a
 # private note about a person ("the night we debugged the payments outage").

@@ -23,6 +23,9 @@ from circleback.daemon.moments import read_moment, says_goodbye
     ("Curry at Akbar's", True, False, "our curry at Akbar's", "our curry at Akbar's"),
     ("Congratulations on making partner", False, True, "your promotion", "I congratulated you on your promotion"),
     ("Manchester Marathon", True, False, "the Manchester marathon", "the Manchester marathon"),
+    ("Ramen at Kinton after the meetup", True, False, "our ramen at Kinton", "our ramen at Kinton"),  # not "Kint"
+    ("Coffee at Hix, then a walk", True, False, "our coffee at Hix", "our coffee at Hix"),
+    ("Congrats on the Wealthsimple offer!", False, False, "your new role", "you told me about your new role"),
     ("Re: Berlin slides", False, True, "the Berlin slides I sent you", "the Berlin slides"),
     ("Congrats on the new role!", False, True, "your new role", "I congratulated you on your new role"),
     ("Promotion!", False, False, "your promotion", "you told me about your promotion"),

@@ -141,6 +141,7 @@ def test_notes_of_our_own_read_as_a_person_would_write_them(typed, reads):
         ("her mum's poorly again", SENSITIVE),
         ("ask about intro to his VC friend. send deck first!!", UNREADABLE),  # a note to self
         ("TODO give back his guidebook", UNREADABLE),
+        ("nothing permanent since the Post shut. barely making rent", SENSITIVE),
         ("ask about the thing?", UNREADABLE),
         ("x" * 20 + " " + "always helps " * 20, UNREADABLE),
     ],
