@@ -502,8 +502,7 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     notes: list[PlannedNote] = []
     needs_note: list[Standing] = []
     over_budget: list[Standing] = []
-    recent = {m for s in standings if not s.due for m in same_person_marks(s.contact.display_name, s.contact.emails)}
-    due = _one_per_person([s for s in standings if s.due], recent)
+    due = _one_per_person([s for s in standings if s.due], [s for s in standings if not s.due])
     _hooks(ledger, due, by_id, now)
     mark_suggested(ledger, settings, due, now, hooked_only=True)
     suggested = [s for s in due if s.suggested]
@@ -540,22 +539,39 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     return Plan(now, standings, notes, needs_note, over_budget, budget_left, quiet, suggested)
 
 
-def _one_per_person(due: list[Standing], recent: set[str]) -> list[Standing]:
+def _one_per_person(due: list[Standing], not_due: list[Standing]) -> list[Standing]:
     """The due, one per person: ledger people who are one person at two addresses get one note.
 
     ``relations.same_person_marks`` says who they are ("Shapiro, Richard" at rshapiro@ and
-    richard.shapiro@enron.com). Only the most urgent is kept, and none if either is not due
-    (in touch recently, or a draft is waiting): ``recent`` holds the marks of the not due.
+    richard.shapiro@enron.com). Only the most urgent is kept, and none if the other is not due
+    (in touch recently, or a draft is waiting). The not-due are marked only where a word of
+    their name or a local part meets one of the due's: on 50,000 people most are not looked at.
     """
+    marks = [same_person_marks(s.contact.display_name, s.contact.emails) for s in due]
+    words = {w for ms in marks for m in ms for w in _mark_words(m)}
+    seen: set[str] = set()
+    for s in not_due:
+        c = s.contact
+        near = any(e.partition("@")[0] in words for e in c.emails) or any(
+            w in words for w in c.display_name.lower().replace(",", " ").split()
+        )
+        if near:
+            seen |= same_person_marks(c.display_name, c.emails)
     keep = []
-    seen = set(recent)
-    for s in due:
-        marks = same_person_marks(s.contact.display_name, s.contact.emails)
-        if marks & seen:
+    for s, ms in zip(due, marks, strict=True):
+        if ms & seen:
             continue
-        seen |= marks
+        seen |= ms
         keep.append(s)
     return keep
+
+
+def _mark_words(mark: str) -> tuple[str, ...]:
+    """The words a mark was made from: a name's last word, or a local part."""
+    if mark.startswith("local:"):
+        return (mark[6:],)
+    name = mark.partition("@")[0].rstrip("~")
+    return (name.rpartition(" ")[2],)
 
 
 def mark_suggested(
