@@ -102,8 +102,8 @@ SAMPLE_MOMENTS = {
     "trip": ("meeting", "Trip to Lisbon", False),
     "event": ("meeting", "PyData Berlin meetup", False),
     "photos": ("thread", "Stockholm photos", False),
-    "slides": ("thread", "Berlin slides", True),
-    "role": ("thread", "Congrats on the new role!", True),
+    "slides": ("thread", "Berlin slides", False),
+    "role": ("thread", "Congrats on the new role!", False),
 }
 
 

@@ -249,8 +249,8 @@ def _pictures(text: str, *, met: bool, sent_by_me: bool) -> Moment | None:
     if not pre and not post:
         return None  # "Photos": of what?
     what = f"{_common(pre)} {kind}" if pre else f"{kind} {(m['prep'] or 'from').lower()} {post}"
-    if sent_by_me:  # "since I sent you the photos" reads like "you never answered": they did
-        return Moment(SLIDES if kind == "slides" else PHOTOS, f"the {what} I sent you", f"the {what}")
+    if sent_by_me:  # "since I sent you the photos" only logs my own mail: no moment of ours
+        return None
     return Moment(SLIDES if kind == "slides" else PHOTOS, f"your {what}", f"you sent me your {what}")
 
 
@@ -260,5 +260,6 @@ def _role(text: str, *, sent_by_me: bool) -> Moment | None:
         return None
     what = m["what"].lower()
     what = "promotion" if what in ("promotion", "making partner") else "new role"
-    since = f"I congratulated you on your {what}" if sent_by_me else f"you told me about your {what}"
-    return Moment(ROLE, f"your {what}", since)
+    if sent_by_me:  # "since I congratulated you" only logs my own mail
+        return None
+    return Moment(ROLE, f"your {what}", f"you told me about your {what}")

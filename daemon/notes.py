@@ -551,7 +551,8 @@ def _agree(toks: list[_Tok], start: int) -> list[_Tok]:
     if i < len(out):
         out[i] = _Tok(out[i].lead, _to_you(out[i].word), out[i].tail, out[i].quoted)
     for j in range(i + 1, len(out) - 1):
-        if out[j].low not in ("and", "then", "but", "or") or out[j].quoted:
+        comma = out[j].tail == "," and not out[j].quoted  # "always brings the oranges, always knows ..."
+        if (out[j].low not in ("and", "then", "but", "or") or out[j].quoted) and not comma:
             continue
         k = j + 1
         while k < len(out) and out[k].low in _ADVERBS:
@@ -670,8 +671,14 @@ def _possessive(text: str, toks: list[_Tok]) -> ReadNote:
     return ReadNote(text, POSSESSIVE, phrase=_strip_end(_join(_lower_first(toks))))
 
 
+_OWED_THANKS = re.compile(r"(?i)^I (?:still )?owe you (?:a |an )?(?:proper |big |huge )?thank(?:s|-you| you) (for .+)$")
+
+
 def _first_person(text: str, toks: list[_Tok]) -> ReadNote:
     clause = _strip_end(_join(toks))
+    owed = _OWED_THANKS.match(clause)
+    if owed:  # a note to self to say thanks: the note says it
+        return ReadNote(text, FIRST_PERSON, sentence=f"I never properly thanked you {owed.group(1)}, so: thank you.")
     if re.search(r"\bfor (?:\d+|many|ten|twenty|\w+ty) (?:years|yrs|months)\b", clause, re.I):
         return _fact(text)  # "we ran the camp together for 11 years": history, not a moment
     if toks[0].low == "we" and len(toks) > 1 and _verb_form(toks[1].low) == "past" and toks[1].low != "had":
@@ -927,6 +934,18 @@ _HOLD = re.compile(
     r"(?i)\b(?:let (?:him|her|them) (?:reach out|get in touch|come to me|make the first move)|wait for (?:him|her|them)"
     r"|give (?:him|her|them) (?:space|time)|(?:do not|don'?t) (?:contact|reach out|get in touch|email|write))\b"
 )
+
+
+# Big news for them that a stock note must not step over: a birth, a wedding, an engagement.
+_BIG_NEWS = re.compile(
+    r"(?i)\b(?:born|newborn|new baby|just had (?:a|her|his|their) (?:baby|son|daughter|boy|girl)|got married"
+    r"|just married|wedding (?:is|was|on|in)|engaged)\b"
+)
+
+
+def big_news(note: str) -> bool:
+    """Does the user's note record big news for them (a birth, a wedding)? Then the note is theirs to write."""
+    return _BIG_NEWS.search(note) is not None
 
 
 def says_wait(note: str) -> bool:

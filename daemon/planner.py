@@ -22,7 +22,7 @@ from itertools import islice
 from .config import Settings
 from .ledger import Ledger, iso
 from .moments import MINE_OR_THEIRS, Moment, could_be_moment, read_moment, says_goodbye
-from .notes import SENSITIVE, ReadNote, read_note, read_say, says_wait
+from .notes import SENSITIVE, ReadNote, big_news, read_note, read_say, says_wait
 from .relations import (
     Contact,
     cadence_for,
@@ -357,8 +357,17 @@ def _pick_hook(
         if moment is not None:
             candidates.append(Hook(kind, moment.phrase, datetime.fromisoformat(at), moment))
     if candidates:
-        return max(candidates, key=lambda h: h.at or now)
+        hook = max(candidates, key=lambda h: h.at or now)
+        last = c.last_contact
+        # "It's been five months since the talk" when they wrote last month is not true: the moment
+        # must be where we left off (within a few days of the last contact either way).
+        if hook.at is not None and last is not None and last - hook.at > _LEFT_OFF:
+            return None
+        return hook
     return None
+
+
+_LEFT_OFF = timedelta(days=3)
 
 
 # "Never a thread of more than about five people": a moment is shared by a few.
@@ -410,8 +419,11 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
 
 
 def _names_of(c: Contact) -> frozenset[str]:
-    """Their name's words ("fiona", "hélène"): a title that names them is said without the name."""
-    return frozenset(w.lower() for w in re.findall(r"[^\W\d_]{2,}", c.display_name) if "@" not in c.display_name)
+    """Their name's words ("fiona", "hélène") and what I call them ("mum"): a title naming them is said without."""
+    words = {w.lower() for w in re.findall(r"[^\W\d_]{2,}", c.display_name) if "@" not in c.display_name}
+    if c.profile and c.profile.greet:
+        words |= {w.lower() for w in re.findall(r"[^\W\d_]{2,}", c.profile.greet)}
+    return frozenset(words)
 
 
 def _latest_titles(
@@ -524,6 +536,9 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
         if s.hook is not None and s.contact.profile and says_wait(s.contact.profile.note):
             s.hook = None
             s.reason += "; your note says to wait for them to get in touch"
+        if s.hook is not None and s.contact.profile and big_news(s.contact.profile.note):
+            s.hook = None  # a birth, a wedding: a stock note would be worse than none
+            s.reason += "; your note records big news for them: this one is yours to write"
         if s.hook is not None and not s.contact.greeting_name:
             s.hook = None
             s.reason += "; no name to greet them by (add `name` under [[people]])"

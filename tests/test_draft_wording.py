@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import re
+from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -192,22 +193,32 @@ def test_a_thread_they_never_answered_is_no_hook(ledger: Ledger) -> None:
     assert plan_cycle(ledger, s, NOW).notes == []
 
 
-def exchange(ledger: Ledger, s: Settings, subject: str) -> None:
-    """My mail to Dana and her answer, in one thread, two months ago."""
+def exchange(ledger: Ledger, s: Settings, subject: str, *, theirs_first: bool = False) -> None:
+    """Two mails in one thread two months ago: mine and Dana's answer (or hers and my answer)."""
     apply_people(ledger, s)
-    mine = dataclasses.replace(mail("1", sender=ME, to=(DANA,), when=days_ago(61), subject=subject), thread_id="t1")
-    yes = dataclasses.replace(mail("2", sender=DANA, when=days_ago(60), subject="Re: " + subject), thread_id="t1")
-    ingest_mail(ledger, "home", SyncResult([mine, yes], {}), Identity.from_settings(s))
+    first, second = (DANA, ME) if theirs_first else (ME, DANA)
+    one = dataclasses.replace(mail("1", sender=first, to=(ME if first == DANA else DANA,), when=days_ago(61),
+                                   subject=subject), thread_id="t1")
+    two = dataclasses.replace(mail("2", sender=second, to=(ME if second == DANA else DANA,), when=days_ago(60),
+                                   subject="Re: " + subject), thread_id="t1")
+    ingest_mail(ledger, "home", SyncResult([one, two], {}), Identity.from_settings(s))
 
 
-def test_a_thread_they_answered_is_a_hook(ledger: Ledger) -> None:
+def test_their_photos_that_i_answered_are_a_hook(ledger: Ledger) -> None:
     s = settings([named()])
-    exchange(ledger, s, "Photos from Lisbon")
+    exchange(ledger, s, "Photos from Lisbon", theirs_first=True)
 
     subject, body = only_draft(ledger, s)
 
-    assert "since the photos from Lisbon." in body  # not "since I sent you": they answered
+    assert "since you sent me your photos from Lisbon." in body
     assert_honest(subject, body)
+
+
+def test_my_own_photos_are_no_hook_even_answered(ledger: Ledger) -> None:
+    s = settings([named()])
+    exchange(ledger, s, "Photos from Lisbon")  # "since I sent you the photos": a log of my own mail
+
+    assert plan_cycle(ledger, s, NOW).notes == []
 
 
 def test_a_meal_only_proposed_in_mail_is_no_hook(ledger: Ledger) -> None:
@@ -239,7 +250,7 @@ def test_a_recurring_meeting_alone_is_no_hook(ledger: Ledger) -> None:
 
 @pytest.mark.parametrize(("title", "said"), [
     ("Stockholm photos", "since you sent me your Stockholm photos."),
-    ("Congrats on the new role!", "since you told me about your new role."),
+    ("Congrats on the new role!", "I hope the new role is going well."),
 ])
 def test_photos_and_a_new_role_are_theirs(ledger: Ledger, title: str, said: str) -> None:
     s = settings([named()])
@@ -288,11 +299,11 @@ def _two_way(ledger: Ledger, s: Settings, who: str, n: int, span_days: int, name
     records = []
     for i in range(n):
         at = days_ago(60 + span_days * i / max(1, n - 1))
-        subject = "Photos from Lisbon"
-        records.append(dataclasses.replace(mail(f"{who}s{i}", sender=ME, to=(who,), when=at, subject=subject),
+        subject = "Photos from Lisbon"  # theirs, answered: a moment of ours
+        records.append(dataclasses.replace(mail(f"{who}r{i}", sender=who, when=at - timedelta(hours=1),
+                                                subject=subject), sender=Address(who, name), thread_id=f"{who}{i}"))
+        records.append(dataclasses.replace(mail(f"{who}s{i}", sender=ME, to=(who,), when=at, subject="Re: " + subject),
                                            to=(Address(who, name),), thread_id=f"{who}{i}"))
-        records.append(dataclasses.replace(mail(f"{who}r{i}", sender=who, when=at, subject="Re: " + subject),
-                                           sender=Address(who, name), thread_id=f"{who}{i}"))
     ingest_mail(ledger, "home", SyncResult(records, {}), Identity.from_settings(s))
 
 
@@ -302,7 +313,7 @@ def test_an_unnamed_person_with_a_strong_history_gets_a_note(ledger: Ledger) -> 
 
     (to, _, body), = drafts(ledger, s)
 
-    assert "sam.lee@example.org" in to and "since the photos from Lisbon." in body
+    assert "sam.lee@example.org" in to and "your photos from Lisbon." in body
 
 
 @pytest.mark.parametrize(("n", "span"), [(1, 0), (3, 20)])  # one exchange; three within three weeks
@@ -410,6 +421,26 @@ def test_say_stands_alone_and_a_hard_time_gets_no_breezy_line(ledger: Ledger) ->
     assert opening == "Thinking of you all. Pint whenever, no need to reply."
     assert closing.splitlines()[0] in ("Best,", "Warmly,", "All the best,", "Cheers,")  # no question, no filler
     assert "hope" not in body and "dad" not in body
+
+
+def test_big_news_is_the_users_to_write(ledger: Ledger) -> None:
+    s = settings([named("always sends the best books. baby Ella born in May")])
+    with_history(ledger, s)
+
+    plan = plan_cycle(ledger, s, NOW)
+
+    assert plan.notes == [] and "big news" in plan.needs_note[0].reason
+
+
+def test_a_title_at_their_place_is_said_without_it(ledger: Ledger) -> None:
+    s = settings([named(greet="Mum", group="family")])
+    apply_people(ledger, s)
+    ingest_events(ledger, "cal", SyncResult([meeting("ev1", DANA, when=days_ago(60), title="Dinner at Mum's")], {}),
+                  Identity.from_settings(s))
+
+    _, body = only_draft(ledger, s)
+
+    assert "since our last dinner." in body and "Mum's" not in body
 
 
 def test_greet_is_what_the_note_calls_them(ledger: Ledger) -> None:

@@ -143,11 +143,12 @@ def test_hook_preference_note_then_latest_moment(ledger: Ledger) -> None:
     hooks = {n.standing.contact.emails[0]: (n.standing.hook.kind, n.standing.hook.text) for n in plan.notes}
     assert hooks == {
         "noted@x.example": ("note", "I really appreciate how you always ask the question nobody else thought of."),
-        "threaded@x.example": ("thread", "the offsite photos I sent you"),  # I started the thread
         "met@x.example": ("meeting", "our lunch at Dishoom"),
     }
-    # a forward is no exchange, and a mail they never answered no thread of ours
-    assert sorted(x.contact.emails[0] for x in plan.needs_note) == ["fwd@x.example", "never@x.example"]
+    # a forward is no exchange, a mail they never answered no thread of ours, and my own photos, though
+    # answered, only a log of my own mail
+    assert sorted(x.contact.emails[0] for x in plan.needs_note) == [
+        "fwd@x.example", "never@x.example", "threaded@x.example"]
 
 
 def test_priority_is_overdue_ratio_times_group_weight(ledger: Ledger) -> None:
@@ -388,13 +389,22 @@ def test_the_patterns_are_compiled_on_first_use_not_at_import() -> None:
 def test_a_sensitive_latest_thread_gives_way_to_a_safe_hook_or_none(ledger: Ledger) -> None:
     s = make_settings(people=named("ann@x.example", "bo@x.example"))
     feed(ledger, s,
-         mails=[*replied("1", "ann@x.example", 40, "funeral arrangements"),
+         mails=[*replied("1", "ann@x.example", 80, "funeral arrangements"),
                 *replied("2", "bo@x.example", 40, "Invoice #4471")],
-         events=[meeting("m", "ann@x.example", when=days_ago(80), title="Lunch at Dishoom")])
+         events=[meeting("m", "ann@x.example", when=days_ago(40), title="Lunch at Dishoom")])
     plan = plan_cycle(ledger, s, NOW)
     assert [(n.standing.contact.emails[0], n.standing.hook.kind, n.standing.hook.text) for n in plan.notes] == [
         ("ann@x.example", "meeting", "our lunch at Dishoom")]
     assert [x.contact.emails[0] for x in plan.needs_note] == ["bo@x.example"]
+
+
+def test_a_moment_is_no_hook_once_there_was_contact_after_it(ledger: Ledger) -> None:
+    # "It's been five months since our lunch" when they wrote last month is not true.
+    s = make_settings(people=named("ann@x.example"))
+    feed(ledger, s, mails=replied("1", "ann@x.example", 40, "Q3 numbers"),
+         events=[meeting("m", "ann@x.example", when=days_ago(150), title="Lunch at Dishoom")])
+    plan = plan_cycle(ledger, s, NOW)
+    assert plan.notes == [] and [x.contact.emails[0] for x in plan.needs_note] == ["ann@x.example"]
 
 
 def test_sharing_a_cc_list_is_no_hook(ledger: Ledger) -> None:
