@@ -18,7 +18,6 @@ from .config import Settings
 from .errors import DraftBuildError, TemplateError
 from .ledger import Ledger, iso, parse_iso
 from .message import build_draft, new_message_id
-from .notes import NO_NOTE, SENSITIVE, read_note
 from .planner import LINKEDIN, PlannedNote, Standing, is_specific, read_profile_note, strip_reply_prefix
 from .relations import Contact, name_from_address
 from .templating import RenderedNote, TemplateRenderer, clip, first_name
@@ -144,6 +143,8 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
     last = c.last_contact
     hook = s.hook
     zone = settings.me.zone
+    from .notes import NO_NOTE, SENSITIVE, read_note  # the note reader: only when a note is drafted
+
     note_read = hook.note if hook and hook.note else read_profile_note(c)
     moment = hook.moment if hook else None
     return {

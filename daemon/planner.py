@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .ledger import Ledger, iso
-from .moments import MINE_OR_THEIRS, Moment, could_be_moment, read_moment, says_goodbye
-from .notes import SENSITIVE, ReadNote, big_news, read_note, read_say, says_wait
 from .relations import (
     Contact,
     cadence_for,
@@ -33,6 +32,10 @@ from .relations import (
     same_person_marks,
 )
 from .wording import sensitive_pattern
+
+if TYPE_CHECKING:  # the note reader and the moments are loaded when a plan needs them, not by `status`
+    from .moments import Moment
+    from .notes import ReadNote
 
 _sensitive = sensitive_pattern
 
@@ -342,6 +345,8 @@ def _pick_hook(
     and only one that names a moment we shared, in a small meeting or a thread they wrote in
     (``_moment``). No mutual hook: that two people shared a Cc list says nothing about either.
     """
+    from .moments import could_be_moment
+
     c = standing.contact
     note = read_profile_note(c)
     if note is not None:
@@ -381,6 +386,8 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
     not its latest reply. A recurring meeting is no hook on its own: "It's been six weeks since
     our last monthly session" said nothing a reader would send (three blind reviews).
     """
+    from .moments import MINE_OR_THEIRS, read_moment
+
     names = _names_of(c)
     moment = read_moment(title, met=kind == "meeting", sent_by_me=False, names=names)
     if moment is None:
@@ -506,6 +513,9 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     them). An over-budget person with a note, meeting or thread hook keeps ``mutual``
     empty. On 50,000 people that is a sixth of the due list (benchmarks/core.py).
     """
+    from .moments import says_goodbye
+    from .notes import big_news, says_wait
+
     standings = assess(ledger, settings, now)
     by_id = {s.contact.person_id: s.contact for s in standings}
     used = ledger.drafts_created_since(now - timedelta(days=7), BUDGETED_KINDS)
@@ -629,6 +639,8 @@ _DRINKS = re.compile(r"\b(?:drinks|pints?|beers?|wine)\b", re.IGNORECASE)
 
 def _careful(c: Contact) -> bool:
     """Does the user's note say they are going through something hard?"""
+    from .notes import SENSITIVE, read_note
+
     return bool(c.profile and c.profile.note and read_note(c.profile.note).shape == SENSITIVE)
 
 
@@ -657,6 +669,8 @@ def _hooks(ledger: Ledger, due: list[Standing], by_id: dict[int, Contact], now: 
 
 def read_profile_note(c: Contact) -> ReadNote | None:
     """The person's ``say``, else their ``note`` as the reader carries it; None if neither can be quoted."""
+    from .notes import read_say
+
     p = c.profile
     if p is None:
         return None
@@ -670,6 +684,8 @@ def read_profile_note(c: Contact) -> ReadNote | None:
 
 @lru_cache(maxsize=4096)
 def _read(text: str, names: frozenset[str]) -> ReadNote:
+    from .notes import read_note
+
     return read_note(text, names)
 
 
