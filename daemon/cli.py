@@ -26,8 +26,9 @@ from .suggest import command, command_prefix, complete_commands
 
 class Context:
     def __init__(self, config: Path | None, state_dir: Path | None) -> None:
-        self.config_path = config or controllers.default_config_path()
-        self.state_dir = state_dir or controllers.default_state_dir()
+        # "~/…" as typed in quotes or in a unit file's Environment= reaches us unexpanded
+        self.config_path = config.expanduser() if config else controllers.default_config_path()
+        self.state_dir = state_dir.expanduser() if state_dir else controllers.default_state_dir()
 
     def settings(self) -> Settings:
         return load_settings(self.config_path)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -129,14 +130,20 @@ def _delete(box: DraftBox, entry: OutboxEntry) -> None:
 # -- the user's say over one person -------------------------------------------------------
 
 
+def _folded(text: str) -> str:
+    """Lower case without accents: `snooze zoe` finds Zoë, `skip jose` finds José."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def find_person(ledger: Ledger, settings: Settings, query: str, now: datetime) -> Contact:
     """The one person an address, a name or a unique part of a name points to."""
-    q = query.strip().lower()
+    q = _folded(query.strip())
     people = contacts(ledger, settings, now)
-    exact = [c for c in people if q in c.emails or c.display_name.lower() == q]
+    exact = [c for c in people if q in c.emails or _folded(c.display_name) == q]
     if len(exact) == 1:
         return exact[0]
-    partial = exact or [c for c in people if q and q in c.display_name.lower()]
+    partial = exact or [c for c in people if q and q in _folded(c.display_name)]
     if len(partial) == 1:
         return partial[0]
     if not partial:

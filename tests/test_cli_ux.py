@@ -330,3 +330,12 @@ def test_the_demo_clock_is_never_ahead_and_never_in_quiet_hours(tmp_path: Path) 
             assert at.microsecond == 0
     midday = datetime(2026, 11, 20, 12, 34, 56, tzinfo=UTC)
     assert demo_now(midday) == midday  # outside quiet hours: the run's own time
+
+
+def test_a_config_path_with_a_tilde_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "--config '~/…'" in quotes, or CIRCLEBACK_CONFIG in a unit file, reaches circleback unexpanded
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "cb.toml").write_text('[me]\nname = "A B"\naddresses = ["a@b.example"]\n', encoding="utf-8")
+    out = CliRunner().invoke(main, ["--config", "~/cb.toml", "--state-dir", "~/state", "config", "path"])
+    assert out.exit_code == 0, out.output
+    assert f"config: {tmp_path / 'cb.toml'}" in out.output and f"state:  {tmp_path / 'state'}" in out.output

@@ -16,6 +16,7 @@ from circleback.daemon.ledger import Ledger
 from circleback.daemon.lifecycle import (
     DraftWaiting,
     PersonNotFound,
+    find_person,
     plan_nudge,
     skip,
     snooze,
@@ -196,6 +197,16 @@ def test_find_person_refuses_ambiguity(ledger: Ledger) -> None:
         snooze(ledger, s, "a", timedelta(days=3), NOW)  # in "Ann Lee" and in "Bo Park"
     with pytest.raises(PersonNotFound, match="no person matches"):
         skip(ledger, s, "zed", NOW)
+
+
+def test_a_name_is_found_without_its_accents(ledger: Ledger) -> None:
+    s = Settings.model_validate({
+        "me": {"name": "Me Myself", "addresses": [ME]},
+        "people": [{"name": "Zoë Müller", "emails": ["zoe@x.example"]}, {"name": "José Núñez", "emails": [BO]}],
+    })
+    Engine(s, ledger, {}).sync()
+    assert find_person(ledger, s, "zoe", NOW).emails == ["zoe@x.example"]
+    assert find_person(ledger, s, "JOSE NUNEZ", NOW).emails == [BO]
 
 
 def test_nudge_is_outside_the_budget_and_drafted_once(ledger: Ledger) -> None:
