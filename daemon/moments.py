@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .wording import sensitive_pattern
 
@@ -121,6 +122,7 @@ def is_farewell(title: str) -> bool:
 _PROPOSED = frozenset({MEAL, TRIP, EVENT})
 
 
+@lru_cache(maxsize=16384)  # a plan asks it of each title twice (to gather, then to decide); titles repeat
 def read_moment(title: str, *, met: bool, sent_by_me: bool, names: frozenset[str] = frozenset()) -> Moment | None:
     """The shared moment a meeting title (``met``) or a mail subject names, or None.
 

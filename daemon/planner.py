@@ -159,6 +159,7 @@ def _quotable(subject: str) -> bool:
     return _sensitive().search(subject) is None and _notice().search(subject) is None and not _shouts(subject)
 
 
+@lru_cache(maxsize=16384)  # asked of every due person's latest titles, twice per plan
 def is_specific(text: str) -> bool:
     """Is this subject or title a hook: about something, exchanged rather than forwarded, and safe to quote back?
 
@@ -338,6 +339,7 @@ def _pick_hook(
     meeting: tuple[str, str] | None,
     thread: tuple[str, str] | None,
     now: datetime,
+    facts: _Facts | None = None,
 ) -> Hook | None:
     """The user's own words first (``say``, then a note the reader could carry), else a shared moment.
 
@@ -345,20 +347,13 @@ def _pick_hook(
     and only one that names a moment we shared, in a small meeting or a thread they wrote in
     (``_moment``). No mutual hook: that two people shared a Cc list says nothing about either.
     """
-    from .moments import could_be_moment
-
     c = standing.contact
     note = read_profile_note(c)
     if note is not None:
         return Hook("note", note.preview(), note=note)
     candidates = []
-    for kind, row in (("meeting", meeting), ("thread", thread)):
-        if row is None or not could_be_moment(row[0]):
-            continue
-        if not is_specific(row[0]):
-            continue
-        title, at = row
-        moment = _moment(ledger, c, kind, title, at)
+    for kind, title, at in _titles_to_read(meeting, thread):
+        moment = _moment(ledger, c, kind, title, at, facts)
         if moment is not None:
             candidates.append(Hook(kind, moment.phrase, datetime.fromisoformat(at), moment))
     if candidates:
@@ -375,16 +370,35 @@ def _pick_hook(
 _LEFT_OFF = timedelta(days=3)
 
 
+def _titles_to_read(meeting: tuple[str, str] | None, thread: tuple[str, str] | None) -> list[tuple[str, str, str]]:
+    """(kind, title, at) of the latest meeting and mail whose words may name a moment."""
+    from .moments import could_be_moment
+
+    return [
+        (kind, row[0], row[1])
+        for kind, row in (("meeting", meeting), ("thread", thread))
+        if row is not None and could_be_moment(row[0]) and is_specific(row[0])
+    ]
+
+
 # "Never a thread of more than about five people": a moment is shared by a few.
 MOMENT_MAX_PEOPLE = 5
 
 
-def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Moment | None:
+# Per (person, kind, title, at): the message or meeting's channel and thread, how many people were on
+# it, whether they ever wrote in the thread, and who wrote its first message.
+_Facts = dict[tuple[int, str, str, str], tuple[str, str, int, int, str | None]]
+
+
+def _moment(
+    ledger: Ledger, c: Contact, kind: str, title: str, at: str, facts: _Facts | None = None
+) -> Moment | None:
     """The moment a title names, if the meeting was small or the thread was two-sided; else None.
 
     Who sent the photos or wrote about the new role is read from the thread's first message,
     not its latest reply. A recurring meeting is no hook on its own: "It's been six weeks since
-    our last monthly session" said nothing a reader would send (three blind reviews).
+    our last monthly session" said nothing a reader would send (three blind reviews). ``facts``:
+    what ``_moment_facts`` read for the whole plan at once; without it, this one is read.
     """
     from .moments import MINE_OR_THEIRS, read_moment
 
@@ -392,37 +406,50 @@ def _moment(ledger: Ledger, c: Contact, kind: str, title: str, at: str) -> Momen
     moment = read_moment(title, met=kind == "meeting", sent_by_me=False, names=names)
     if moment is None:
         return None  # the words name no moment: no need to look at who was there
-    channels = ("met",) if kind == "meeting" else ("sent", "received")
-    marks = ",".join("?" * len(channels))
-    # One statement: the message or meeting, how many people besides me were on it, and whether they
-    # ever wrote in its thread (the planner asks this of every due person whose title names a moment).
-    row = ledger.conn.execute(
-        f"""SELECT i.channel, i.thread,
-                  (SELECT COUNT(DISTINCT j.person_id) FROM interactions j
-                    WHERE j.account = i.account AND j.source_id = i.source_id),
-                  EXISTS (SELECT 1 FROM interactions r WHERE r.person_id = i.person_id AND r.channel = 'received'
-                          AND r.thread = i.thread AND i.thread != '')
-           FROM interactions i WHERE i.person_id = ? AND i.at = ? AND i.title = ? AND i.channel IN ({marks})
-           ORDER BY i.channel DESC LIMIT 1""",  # 'sent' before 'received'
-        (c.person_id, at, title, *channels),
-    ).fetchone()
-    if row is None:
+    key = (c.person_id, kind, title, at)
+    found = (facts if facts is not None else _moment_facts(ledger, [key])).get(key)
+    if found is None:
         return None
-    channel, thread, others, they_wrote = row
+    channel, thread, others, they_wrote, first = found
     if others > MOMENT_MAX_PEOPLE - 1:  # the people besides me
         return None
     if kind == "thread" and channel == "sent" and not they_wrote:
         return None  # a thread they never answered is not an exchange
     if moment.kind not in MINE_OR_THEIRS:
         return moment  # a meal, a trip, an event: ours, whoever wrote first
-    if kind == "thread" and thread:
-        first = ledger.conn.execute(
-            "SELECT channel FROM interactions WHERE person_id = ? AND thread = ? AND channel IN ('sent', 'received') "
-            "ORDER BY at, channel DESC LIMIT 1",
-            (c.person_id, thread),
-        ).fetchone()
-        channel = first[0] if first else channel
+    if kind == "thread" and thread and first:
+        channel = first
     return read_moment(title, met=kind == "meeting", sent_by_me=channel == "sent", names=names)
+
+
+_MOMENT_FACTS_SQL = """
+    WITH c AS (SELECT key AS k, json_extract(value, '$[0]') AS pid, json_extract(value, '$[1]') AS kind,
+                      json_extract(value, '$[2]') AS title, json_extract(value, '$[3]') AS at
+               FROM json_each(:keys)),
+    m AS (SELECT c.k, c.kind, i.person_id, i.account, i.source_id, i.channel, i.thread,
+                 ROW_NUMBER() OVER (PARTITION BY c.k ORDER BY i.channel DESC) AS rn  -- 'sent' before 'received'
+          FROM c JOIN interactions i ON i.person_id = c.pid AND i.at = c.at AND i.title = c.title
+           AND ((c.kind = 'meeting' AND i.channel = 'met')
+                OR (c.kind = 'thread' AND i.channel IN ('sent', 'received'))))
+    SELECT m.k, m.channel, m.thread,
+           (SELECT COUNT(DISTINCT j.person_id) FROM interactions j
+             WHERE j.account = m.account AND j.source_id = m.source_id),
+           EXISTS (SELECT 1 FROM interactions r WHERE r.person_id = m.person_id AND r.channel = 'received'
+                   AND r.thread = m.thread AND m.thread != ''),
+           CASE WHEN m.kind = 'thread' AND m.thread != '' THEN
+               (SELECT f.channel FROM interactions f WHERE f.person_id = m.person_id AND f.thread = m.thread
+                AND f.channel IN ('sent', 'received') ORDER BY f.at, f.channel DESC LIMIT 1) END
+    FROM m WHERE m.rn = 1
+"""
+
+
+def _moment_facts(ledger: Ledger, keys: list[tuple[int, str, str, str]]) -> _Facts:
+    """What ``_moment`` needs to know of each title, for many people in one statement."""
+    if not keys:
+        return {}
+    rows = ledger.conn.execute(_MOMENT_FACTS_SQL, {"keys": json.dumps([list(k) for k in keys])})
+    return {keys[k]: (channel, thread, others, they_wrote, first) for k, channel, thread, others, they_wrote, first
+            in rows}
 
 
 def _names_of(c: Contact) -> frozenset[str]:
@@ -661,10 +688,20 @@ def _hooks(ledger: Ledger, due: list[Standing], by_id: dict[int, Contact], now: 
 
     The latest titles are read only for people without a note the reader could carry.
     """
+    from .moments import read_moment
+
     titled = [s.contact.person_id for s in due if read_profile_note(s.contact) is None]
     latest = _latest_titles(ledger, titled, now) if titled else {}
+    # Every title that reads as a moment is looked up in one statement, not one query each.
+    keys = [
+        (pid, kind, title, at)
+        for pid in titled
+        for kind, title, at in _titles_to_read(*latest.get(pid, (None, None)))
+        if read_moment(title, met=kind == "meeting", sent_by_me=False, names=_names_of(by_id[pid])) is not None
+    ]
+    facts = _moment_facts(ledger, keys)
     for s in due:
-        s.hook = _pick_hook(ledger, s, *latest.get(s.contact.person_id, (None, None)), now)
+        s.hook = _pick_hook(ledger, s, *latest.get(s.contact.person_id, (None, None)), now, facts)
 
 
 def read_profile_note(c: Contact) -> ReadNote | None:
