@@ -18,7 +18,15 @@ from .config import Settings
 from .errors import DraftBuildError, TemplateError
 from .ledger import Ledger, iso, parse_iso
 from .message import build_draft, new_message_id
-from .planner import LINKEDIN, PlannedNote, Standing, is_specific, read_profile_note, strip_reply_prefix
+from .planner import (
+    LINKEDIN,
+    PlannedNote,
+    Standing,
+    is_careful,
+    is_specific,
+    read_profile_note,
+    strip_reply_prefix,
+)
 from .relations import Contact, name_from_address
 from .templating import RenderedNote, TemplateRenderer, clip, first_name
 
@@ -143,7 +151,7 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
     last = c.last_contact
     hook = s.hook
     zone = settings.me.zone
-    from .notes import NO_NOTE, SENSITIVE, read_note  # the note reader: only when a note is drafted
+    from .notes import NO_NOTE  # the note reader: only when a note is drafted
 
     note_read = hook.note if hook and hook.note else read_profile_note(c)
     moment = hook.moment if hook else None
@@ -151,7 +159,7 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
         "me": me_context(settings),
         "person": {**person_context(c), "first_name": c.greeting_name},  # "Hi Dad," where they set `greet`
         "relation": relation_of(c, settings),
-        "careful": bool(c.profile and c.profile.note and read_note(c.profile.note).shape == SENSITIVE),
+        "careful": is_careful(c),
         "hook": {"kind": hook.kind if hook else "", "text": hook.text if hook else ""},
         "note": (note_read or NO_NOTE).as_context(),
         "moment": {**moment.as_context(), "days_ago": (now - hook.at).days if hook and hook.at else 0}

@@ -540,9 +540,6 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     them). An over-budget person with a note, meeting or thread hook keeps ``mutual``
     empty. On 50,000 people that is a sixth of the due list (benchmarks/core.py).
     """
-    from .moments import says_goodbye
-    from .notes import big_news, says_wait
-
     standings = assess(ledger, settings, now)
     by_id = {s.contact.person_id: s.contact for s in standings}
     used = ledger.drafts_created_since(now - timedelta(days=7), BUDGETED_KINDS)
@@ -558,27 +555,10 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     due = [s for s in due if not s.suggested]
     last_from_them = _latest_received(ledger, [s.contact.person_id for s in due], now)
     for s in due:
-        theirs = last_from_them.get(s.contact.person_id, "")
-        if s.hook is not None and s.hook.moment is not None and _careful(s.contact) and _DRINKS.search(s.hook.text):
-            s.hook = None  # drinks, to someone with a hard time noted (a DUI, rehab): no
-            s.reason += "; the only hook is drinks, and your note says they are going through something"
-        # A goodbye from someone with one known address: it may be dead. With two, write to the first listed.
-        if says_goodbye(theirs) and len(s.contact.emails) < 2:
+        held = _held_back(s, last_from_them.get(s.contact.person_id, ""))
+        if held:
             s.hook = None
-            s.reason += "; their last mail said goodbye: that address may be dead (add a newer one to [[people]])"
-        asked = "?" in theirs and not _REPLY_PREFIX.match(theirs)  # their question, not a reply to mine
-        if s.contact.ball_in_my_court and asked:
-            s.hook = None  # a "catching up" that ignores their unanswered question: they deserve a reply
-            s.reason += "; their last mail asked you something and has no answer: reply to it instead"
-        if s.hook is not None and s.contact.profile and says_wait(s.contact.profile.note):
-            s.hook = None
-            s.reason += "; your note says to wait for them to get in touch"
-        if s.hook is not None and s.contact.profile and big_news(s.contact.profile.note):
-            s.hook = None  # a birth, a wedding: a stock note would be worse than none
-            s.reason += "; your note records big news for them: this one is yours to write"
-        if s.hook is not None and not s.contact.greeting_name:
-            s.hook = None
-            s.reason += "; no name to greet them by (add `name` under [[people]])"
+            s.reason += "; " + held
         if s.hook is None:
             needs_note.append(s)
         elif quiet or len(notes) >= budget_left:
@@ -661,14 +641,41 @@ def _named(c: Contact) -> bool:
     return c.configured or c.imported
 
 
+def _held_back(s: Standing, theirs: str) -> str:
+    """Why no check-in goes to this due person now, whatever the hook ("" when nothing holds it back).
+
+    ``theirs``: the subject of their latest mail to me. The reasons are said in `status`.
+    """
+    from .moments import says_goodbye
+    from .notes import big_news, says_wait
+
+    c = s.contact
+    note = c.profile.note if c.profile else ""
+    if says_goodbye(theirs) and len(c.emails) < 2:  # with two addresses, we write to the newer one
+        return "their last mail said goodbye: that address may be dead (add a newer one to [[people]])"
+    if c.ball_in_my_court and "?" in theirs and not _REPLY_PREFIX.match(theirs):  # their question, not a reply
+        return "their last mail asked you something and has no answer: reply to it instead"
+    if s.hook is None:
+        return ""
+    if s.hook.moment is not None and is_careful(c) and _DRINKS.search(s.hook.text):
+        return "the only hook is drinks, and your note says they are going through something"
+    if says_wait(note):
+        return "your note says to wait for them to get in touch"
+    if big_news(note):  # a birth, a wedding: a stock note would be worse than none
+        return "your note records big news for them: this one is yours to write"
+    if not c.greeting_name:
+        return "no name to greet them by (add `name` under [[people]])"
+    return ""
+
+
 _DRINKS = re.compile(r"\b(?:drinks|pints?|beers?|wine)\b", re.IGNORECASE)
 
 
-def _careful(c: Contact) -> bool:
-    """Does the user's note say they are going through something hard?"""
-    from .notes import SENSITIVE, read_note
+def is_careful(c: Contact) -> bool:
+    """Does the user's note say they are going through something hard (no breezy lines, no drinks)?"""
+    from .notes import SENSITIVE
 
-    return bool(c.profile and c.profile.note and read_note(c.profile.note).shape == SENSITIVE)
+    return bool(c.profile and c.profile.note.strip()) and _read(c.profile.note.strip(), frozenset()).shape == SENSITIVE
 
 
 def _latest_received(ledger: Ledger, person_ids: list[int], now: datetime) -> dict[int, str]:

@@ -93,6 +93,13 @@ def with_history(ledger: Ledger, s: Settings, subject: str = "Q3 numbers", ago: 
     ingest_mail(ledger, "home", SyncResult([sent, back], {}), who)
 
 
+def met(ledger: Ledger, s: Settings, title: str, days: int, *others: str) -> None:
+    """Dana (and ``others``) and I met ``days`` ago at a meeting called ``title``."""
+    apply_people(ledger, s)
+    event = meeting("ev1", DANA, *others, when=days_ago(days), title=title)
+    ingest_events(ledger, "cal", SyncResult([event], {}), Identity.from_settings(s))
+
+
 # -- notes as people type them --------------------------------------------------------------------------
 
 
@@ -122,9 +129,7 @@ def test_every_example_note_reads_as_a_sentence_or_stays_out(ledger: Ledger, row
                                    "was let go in the reorg", "had a miscarriage last year"])
 def test_a_sensitive_note_is_never_quoted_even_with_another_hook(ledger: Ledger, typed: str) -> None:
     s = settings([named(typed)])
-    apply_people(ledger, s)
-    event = meeting("ev1", DANA, when=days_ago(70), title="Lunch at Dishoom")
-    ingest_events(ledger, "cal", SyncResult([event], {}), Identity.from_settings(s))
+    met(ledger, s, "Lunch at Dishoom", 70)
 
     subject, body = only_draft(ledger, s)
 
@@ -148,9 +153,7 @@ def test_say_is_used_as_the_user_wrote_it(ledger: Ledger) -> None:
 
 def test_a_shared_meal_is_said_as_a_person_would_without_quotes_or_dates(ledger: Ledger) -> None:
     s = settings([named()])
-    apply_people(ledger, s)
-    event = meeting("ev1", DANA, when=days_ago(200), title="Lunch at Dishoom")
-    ingest_events(ledger, "cal", SyncResult([event], {}), Identity.from_settings(s))
+    met(ledger, s, "Lunch at Dishoom", 200)
 
     subject, body = only_draft(ledger, s)
 
@@ -160,9 +163,7 @@ def test_a_shared_meal_is_said_as_a_person_would_without_quotes_or_dates(ledger:
 
 def test_a_title_that_names_them_is_said_without_the_name(ledger: Ledger) -> None:
     s = settings([named()])
-    apply_people(ledger, s)
-    event = meeting("ev1", DANA, when=days_ago(200), title="Coffee with Dana at Monmouth")
-    ingest_events(ledger, "cal", SyncResult([event], {}), Identity.from_settings(s))
+    met(ledger, s, "Coffee with Dana at Monmouth", 200)
 
     subject, body = only_draft(ledger, s)
 
@@ -231,9 +232,7 @@ def test_a_meal_only_proposed_in_mail_is_no_hook(ledger: Ledger) -> None:
 def test_a_meal_with_a_crowd_is_no_hook(ledger: Ledger) -> None:
     others = [f"p{i}@example.org" for i in range(5)]
     s = settings([named()])
-    apply_people(ledger, s)
-    event = meeting("ev1", DANA, *others, when=days_ago(60), title="Team dinner at Hawksmoor")
-    ingest_events(ledger, "cal", SyncResult([event], {}), Identity.from_settings(s))
+    met(ledger, s, "Team dinner at Hawksmoor", 60, *others)
 
     assert [n.standing.contact.display_name for n in plan_cycle(ledger, s, NOW).notes] == []
 
@@ -434,9 +433,7 @@ def test_big_news_is_the_users_to_write(ledger: Ledger) -> None:
 
 def test_a_title_at_their_place_is_said_without_it(ledger: Ledger) -> None:
     s = settings([named(greet="Mum", group="family")])
-    apply_people(ledger, s)
-    ingest_events(ledger, "cal", SyncResult([meeting("ev1", DANA, when=days_ago(60), title="Dinner at Mum's")], {}),
-                  Identity.from_settings(s))
+    met(ledger, s, "Dinner at Mum's", 60)
 
     _, body = only_draft(ledger, s)
 
