@@ -62,10 +62,10 @@ from pathlib import Path
 from typing import Any
 
 from circleback.daemon.config import Settings, load_settings
-from circleback.daemon.intros import _canonical_tags, normalise, suggestions
-from circleback.daemon.ledger import Ledger, iso, parse_iso
-from circleback.daemon.planner import Hook, _pick_hook, assess, mark_suggested, plan_cycle
-from circleback.daemon.relations import apply_people
+from circleback.daemon.core.contacts import apply_people
+from circleback.daemon.core.intros import _canonical_tags, normalise, suggestions
+from circleback.daemon.core.planner import Hook, _pick_hook, assess, mark_suggested, plan_cycle
+from circleback.daemon.store.ledger import Ledger, iso, parse_iso
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 HISTORY = timedelta(days=3 * 365)
@@ -313,7 +313,7 @@ def run_cli(args: list[str], prelude: str = "") -> float:
     """Wall seconds of one ``status``-style subprocess (``prelude``: Python run before the CLI)."""
     if prelude:
         code = f"{prelude}; import runpy, sys; sys.argv = ['circleback', *sys.argv[1:]]; " \
-               "runpy.run_module('circleback.daemon.cli', run_name='__main__')"
+               "runpy.run_module('circleback.daemon.cli.main', run_name='__main__')"
         cmd = [sys.executable, "-c", code, *args]
     else:
         cmd = [sys.executable, "-m", "circleback.daemon.cli", *args]

@@ -50,8 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fake_google import GMAIL_COSTS, NOISE_CATEGORIES, Bucket, FakeGoogle  # noqa: E402
 
 from circleback.connectors.base import ConnectorContext  # noqa: E402
-from circleback.connectors.gmail import PAGE_SIZE, Call, GmailConnector, _message_request  # noqa: E402
-from circleback.connectors.google_auth import GmailAccount  # noqa: E402
+from circleback.connectors.google.auth import GmailAccount  # noqa: E402
+from circleback.connectors.google.gmail import PAGE_SIZE, Call, GmailConnector, _message_request  # noqa: E402
 from circleback.connectors.tokens import write_private  # noqa: E402
 
 log = logging.getLogger("benchmarks.gmail_sync")

@@ -28,11 +28,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from circleback.daemon import controllers
+from circleback.daemon.app import session
+from circleback.daemon.app.demo_world import build_world
 from circleback.daemon.config import load_settings
-from circleback.daemon.demo_world import build_world
-from circleback.daemon.engine import Engine
-from circleback.daemon.service import SPEEDUP_ENV, read_status
+from circleback.daemon.core.engine import Engine
+from circleback.daemon.service.clock import SPEEDUP_ENV
+from circleback.daemon.service.statusfile import read_status
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 POLL_SECONDS = 15 * 60
@@ -94,12 +95,12 @@ def naive(root: Path, polls: int) -> float:
     settings = load_settings(world.config_path, environ=False)
     started = time.process_time()
     for n in range(polls):
-        ledger = controllers.open_state(root / f"naive-state-{n}")
-        connectors = controllers.open_connectors(settings, NOW, state_dir=root / f"naive-state-{n}")
+        ledger = session.open_state(root / f"naive-state-{n}")
+        connectors = session.open_connectors(settings, NOW, state_dir=root / f"naive-state-{n}")
         try:
             Engine(settings, ledger, connectors).run_cycle(NOW, write=False)
         finally:
-            controllers.close_connectors(connectors)
+            session.close_connectors(connectors)
             ledger.close()
     return (time.process_time() - started) * 1000 / polls
 

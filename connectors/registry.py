@@ -17,9 +17,9 @@ CONNECTORS: dict[str, str] = {
     "ics": "circleback.connectors.ics:IcsConnector",
     "imap": "circleback.connectors.imap:ImapConnector",
     "caldav": "circleback.connectors.caldav:CalDavConnector",
-    "outlook": "circleback.connectors.outlook:OutlookConnector",
-    "gmail": "circleback.connectors.gmail:GmailConnector",
-    "google_calendar": "circleback.connectors.google_calendar:GoogleCalendarConnector",
+    "outlook": "circleback.connectors.microsoft.outlook:OutlookConnector",
+    "gmail": "circleback.connectors.google.gmail:GmailConnector",
+    "google_calendar": "circleback.connectors.google.calendar:GoogleCalendarConnector",
 }
 
 

@@ -103,7 +103,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from circleback.daemon.demo_world import _fold, _ics_text  # noqa: E402
+from circleback.daemon.app.demo_world import _fold, _ics_text  # noqa: E402
 
 ENRON_DIR = Path("/work/shared/corpus/email/enron")
 ENRON_ZONE = "America/Chicago"
@@ -385,9 +385,9 @@ def _status_main(argv: list[str]) -> int:
     opts = parser.parse_args(argv)
     now = datetime.fromisoformat(opts.now).astimezone(UTC).replace(microsecond=0)
 
-    from circleback.daemon import controllers
+    from circleback.daemon.app import session
 
-    controllers.utcnow = lambda: now  # what `status` calls for "now"
+    session.utcnow = lambda: now  # what `status` calls for "now"
     from circleback.daemon.cli import main as cli_main
 
     words = ["--config", str(opts.config), "--state-dir", str(opts.state), "status"] + (["--all"] if opts.all else [])
@@ -400,10 +400,10 @@ def _status_main(argv: list[str]) -> int:
     sys.stdout.flush()
 
     from circleback.daemon.config import load_settings
-    from circleback.daemon.planner import plan_cycle
+    from circleback.daemon.core.planner import plan_cycle
 
     settings = load_settings(opts.config, environ=False)
-    ledger = controllers.open_state(opts.state)
+    ledger = session.open_state(opts.state)
     try:
         plan = plan_cycle(ledger, settings, now)
         waiting = ledger.outbox(states=("pending", "drafted"))

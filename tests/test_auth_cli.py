@@ -10,8 +10,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from circleback.daemon.auth_cli import auth
-from circleback.daemon.auth_ms_cli import microsoft
+from circleback.daemon.cli.auth import auth
+from circleback.daemon.cli.auth_ms import microsoft
 from circleback.daemon.config import load_settings
 from circleback.daemon.errors import ConfigError
 

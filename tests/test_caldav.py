@@ -567,7 +567,7 @@ def test_the_daemon_pauses_a_caldav_account_whose_password_is_refused(guarded, t
     import subprocess
     import sys
 
-    from circleback.daemon import service
+    from circleback.daemon.service import statusfile
 
     _calendar_as(guarded, "right-password").save_event(single("work-1"))
     config = tmp_path / "config.toml"
@@ -580,7 +580,7 @@ def test_the_daemon_pauses_a_caldav_account_whose_password_is_refused(guarded, t
                          env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 77, out.stderr
     assert "every account's credential was revoked" in out.stderr and "Traceback" not in out.stderr
-    status = service.read_status(tmp_path / "state")
+    status = statusfile.read_status(tmp_path / "state")
     assert status is not None
     dav = status["accounts"]["dav"]
     assert dav["paused"] and "refused the credentials (401) for alice" in dav["last_error"], dav

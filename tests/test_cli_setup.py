@@ -15,8 +15,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from circleback.daemon import cli_setup, controllers
-from circleback.daemon.cli_setup import config_init, packaged_file, systemd_quote, systemd_unit, unit_text
+from circleback.daemon.app import session
+from circleback.daemon.cli import setup as cli_setup
+from circleback.daemon.cli.setup import config_init, packaged_file, systemd_quote, systemd_unit, unit_text
 from circleback.daemon.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +30,7 @@ def cli() -> click.Group:
 
 
 def context(config: Path, state: Path | None = None) -> SimpleNamespace:
-    return SimpleNamespace(config_path=config, state_dir=state or controllers.default_state_dir())
+    return SimpleNamespace(config_path=config, state_dir=state or session.default_state_dir())
 
 
 # --- package data ----------------------------------------------------------------------------------

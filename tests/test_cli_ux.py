@@ -19,15 +19,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from circleback.daemon import controllers
-from circleback.daemon.cli import _ago, main
+from circleback.daemon.app import session
+from circleback.daemon.app.demo import demo_now, run_demo
+from circleback.daemon.app.suggest import command as suggested
+from circleback.daemon.app.suggest import complete_commands
+from circleback.daemon.cli import main
+from circleback.daemon.cli.main import _ago
 from circleback.daemon.config import load_settings
-from circleback.daemon.demo import demo_now, run_demo
-from circleback.daemon.ledger import Ledger, iso
-from circleback.daemon.planner import in_quiet_hours
-from circleback.daemon.suggest import command as suggested
-from circleback.daemon.suggest import complete_commands
-from circleback.daemon.templating import ago
+from circleback.daemon.core import goals
+from circleback.daemon.core.planner import in_quiet_hours
+from circleback.daemon.core.templating import ago
+from circleback.daemon.store.ledger import Ledger, iso
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # 10:00 in London: outside the demo's quiet hours
 NOW_TEXT = NOW.isoformat()
@@ -68,7 +70,7 @@ def test_a_read_only_state_dir_is_one_line_and_exit_73(tmp_path: Path, monkeypat
     state = tmp_path / "state"
     state.mkdir()
     real_access = os.access
-    monkeypatch.setattr(controllers.os, "access",
+    monkeypatch.setattr(session.os, "access",
                         lambda p, mode: not (Path(p) == state and mode & os.W_OK) and real_access(p, mode))
     for command in (["run", "--once"], ["snooze", "Priya", "30d"]):
         out = CliRunner().invoke(main, ["--config", str(maildir_config(tmp_path, tmp_path)),
@@ -146,8 +148,8 @@ def test_an_account_needing_authorising_outranks_one_that_failed(tmp_path: Path)
 def test_hints_name_only_the_options_that_differ_from_the_defaults(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     config, state = tmp_path / "my config.toml", tmp_path / "state"
-    monkeypatch.setattr(controllers, "default_config_path", lambda: config)
-    monkeypatch.setattr(controllers, "default_state_dir", lambda: state)
+    monkeypatch.setattr(session, "default_config_path", lambda: config)
+    monkeypatch.setattr(session, "default_state_dir", lambda: state)
     here = SimpleNamespace(config_path=config, state_dir=state)
     elsewhere = SimpleNamespace(config_path=tmp_path / "c2.toml", state_dir=Path("st"))
     assert suggested(here, "auth", "google", "my mail") == "circleback auth google 'my mail'"
@@ -274,7 +276,7 @@ def test_people_by_month_matches_a_conversion_of_every_row(zone: str) -> None:
         c.executemany("INSERT INTO interactions (account, source_id, person_id, channel, at, thread, title) "
                       "VALUES ('a', ?, ?, ?, ?, '', '')", [(str(n), p, ch, at) for p, ch, at, n in rows])
     counted = [(p, at) for p, ch, at, _ in rows if ch in ("sent", "met")]
-    assert list(controllers._people_by_month(ledger, tz, now)) == _naive_people_by_month(counted, tz)
+    assert list(goals._people_by_month(ledger, tz, now)) == _naive_people_by_month(counted, tz)
 
 
 # -- nudge and the demo ---------------------------------------------------------------------------
@@ -283,7 +285,7 @@ def test_people_by_month_matches_a_conversion_of_every_row(zone: str) -> None:
 def test_nudge_with_a_draft_already_waiting_drafts_nothing_new(tmp_path: Path) -> None:
     result = run_demo(tmp_path / "demo", now=NOW)
     args = ["--config", str(result.config_path), "--state-dir", str(result.state_dir)]
-    ledger = controllers.open_state(result.state_dir)
+    ledger = session.open_state(result.state_dir)
     waiting = ledger.outbox(states=("drafted",))
     before = len(ledger.outbox())
     ledger.close()
@@ -292,7 +294,7 @@ def test_nudge_with_a_draft_already_waiting_drafts_nothing_new(tmp_path: Path) -
     assert out.exit_code == 0, out.output
     assert f"a check-in to {checkin.recipient} is already waiting in Drafts (since 2026-11-20)" in out.output
     assert "nothing new drafted" in out.output
-    ledger = controllers.open_state(result.state_dir)
+    ledger = session.open_state(result.state_dir)
     assert len(ledger.outbox()) == before
     # Someone with no draft waiting does get one: the check above is about the waiting draft.
     busy = {e.person_id for e in ledger.outbox(states=("pending", "drafted"))}

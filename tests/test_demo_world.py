@@ -22,16 +22,8 @@ import icalendar
 import pytest
 import recurring_ical_events
 
+from circleback.daemon.app.demo_world import ME_PERSONAL, ME_WORK, STAFF, STATUSES, DemoWorld, build_world, demo_anchor
 from circleback.daemon.config import Settings, load_settings
-from circleback.daemon.demo_world import (
-    ME_PERSONAL,
-    ME_WORK,
-    STAFF,
-    STATUSES,
-    DemoWorld,
-    build_world,
-    demo_anchor,
-)
 
 ANCHOR = demo_anchor(date(2025, 6, 18))  # a Wednesday in summer time
 ME = {ME_PERSONAL, ME_WORK}

@@ -10,14 +10,14 @@ import pytest
 from records import ME, mail
 
 from circleback.connectors.base import DraftRef, SyncResult
-from circleback.daemon.cli_people import draft_kinds
+from circleback.daemon.cli.people import draft_kinds
 from circleback.daemon.config import Settings
-from circleback.daemon.controllers import goal_line, goal_streak, month_goal
-from circleback.daemon.digest import DIGEST, KIND_LABELS, digest_period
-from circleback.daemon.engine import Engine
-from circleback.daemon.intros import INTRO_KINDS
-from circleback.daemon.ledger import Ledger
-from circleback.daemon.planner import CHECKIN, LINKEDIN, NUDGE, plan_cycle
+from circleback.daemon.core.digest import DIGEST, KIND_LABELS, digest_period
+from circleback.daemon.core.engine import Engine
+from circleback.daemon.core.goals import goal_line, goal_streak, month_goal
+from circleback.daemon.core.intros import INTRO_KINDS
+from circleback.daemon.core.planner import CHECKIN, LINKEDIN, NUDGE, plan_cycle
+from circleback.daemon.store.ledger import Ledger
 
 ANN, BO, CY = "ann@x.example", "bo@x.example", "cy@x.example"
 DEV = "dev.null@x.example"

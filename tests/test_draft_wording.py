@@ -23,12 +23,14 @@ from records import ME, NOW, days_ago, mail, meeting
 
 from circleback.connectors.base import Address, SyncResult
 from circleback.daemon.config import Settings
-from circleback.daemon.drafting import compose, note_context
-from circleback.daemon.ledger import Interaction, Ledger
-from circleback.daemon.planner import Hook, plan_cycle
-from circleback.daemon.relations import Identity, apply_people, ingest_events, ingest_mail
-from circleback.daemon.templating import TemplateRenderer
-from circleback.daemon.wording import personal_sensitive
+from circleback.daemon.core.classify import Identity
+from circleback.daemon.core.contacts import apply_people
+from circleback.daemon.core.drafting import compose, note_context
+from circleback.daemon.core.ingest import ingest_events, ingest_mail
+from circleback.daemon.core.planner import Hook, plan_cycle
+from circleback.daemon.core.templating import TemplateRenderer
+from circleback.daemon.core.wording import personal_sensitive
+from circleback.daemon.store.ledger import Interaction, Ledger
 
 DANA = "dana.reyes@example.org"
 EXAMPLES = list(csv.DictReader((Path(__file__).parent / "data" / "notes" / "examples.tsv").open(), delimiter="\t"))

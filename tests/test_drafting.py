@@ -14,11 +14,13 @@ from records import ME, NOW, days_ago, mail, meeting
 
 from circleback.connectors.base import SyncResult
 from circleback.daemon.config import Settings
-from circleback.daemon.drafting import me_context, note_context
-from circleback.daemon.ledger import Ledger
-from circleback.daemon.planner import plan_cycle
-from circleback.daemon.relations import Identity, apply_people, ingest_events, ingest_mail
-from circleback.daemon.templating import TemplateRenderer
+from circleback.daemon.core.classify import Identity
+from circleback.daemon.core.contacts import apply_people
+from circleback.daemon.core.drafting import me_context, note_context
+from circleback.daemon.core.ingest import ingest_events, ingest_mail
+from circleback.daemon.core.planner import plan_cycle
+from circleback.daemon.core.templating import TemplateRenderer
+from circleback.daemon.store.ledger import Ledger
 from tests.test_templating import KEYS
 
 DANA = "dana.reyes@example.org"

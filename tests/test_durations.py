@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from circleback.daemon.cli import main
-from circleback.daemon.durations import format_duration, months, parse_duration, parse_poll_interval
+from circleback.daemon.config.durations import format_duration, months, parse_duration, parse_poll_interval
 
 
 @pytest.mark.parametrize(

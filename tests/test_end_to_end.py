@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from circleback.daemon.app.demo_world import build_world
 from circleback.daemon.cli import main
-from circleback.daemon.demo_world import build_world
-from circleback.daemon.faults import CRASH_EXIT_CODE
+from circleback.daemon.core.faults import CRASH_EXIT_CODE
 
 # 10:00 in London: outside the demo's quiet hours (21:00-07:00).
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -72,7 +72,7 @@ def test_demo_prints_the_table_and_leaves_specific_drafts_once(tmp_path: Path) -
 
 
 def test_each_demo_draft_mentions_its_hook(tmp_path: Path) -> None:
-    from circleback.daemon.demo import run_demo
+    from circleback.daemon.app.demo import run_demo
 
     result = run_demo(tmp_path / "demo", now=NOW)
     assert len(result.new_drafts) >= 3
@@ -89,7 +89,7 @@ def test_each_demo_draft_mentions_its_hook(tmp_path: Path) -> None:
 
 
 def test_status_json_has_the_documented_fields(tmp_path: Path) -> None:
-    from circleback.daemon.demo import run_demo
+    from circleback.daemon.app.demo import run_demo
 
     result = run_demo(tmp_path / "demo", now=NOW)
     out = CliRunner().invoke(
@@ -134,7 +134,7 @@ def test_config_check_names_the_problem(tmp_path: Path) -> None:
 
 
 def test_a_second_instance_is_refused(tmp_path: Path) -> None:
-    from circleback.daemon.controllers import instance_lock
+    from circleback.daemon.app.session import instance_lock
     from circleback.daemon.errors import StateError
 
     with instance_lock(tmp_path), pytest.raises(StateError, match=f"pid {os.getpid()}"), instance_lock(tmp_path):
@@ -164,7 +164,7 @@ def check_no_duplicate_no_loss(world, state: Path) -> list[str]:
 
 def _cycle_child(args: list[str], crash_after: int, count_file: str) -> None:
     """A forked child running the real CLI entry point; dies at its Nth checkpoint."""
-    from circleback.daemon import faults
+    from circleback.daemon.core import faults
 
     faults.checkpoint.limit, faults.checkpoint.seen = crash_after, 0
     code = 0
@@ -271,7 +271,7 @@ def test_the_real_command_survives_sigkill(tmp_path: Path) -> None:
 
 def test_a_vanished_mail_or_calendar_folder_is_an_error_not_a_deletion(tmp_path: Path) -> None:
     """An unmounted disk must not read as 'the user deleted every draft' or 'every meeting'."""
-    from circleback.daemon.demo import run_demo
+    from circleback.daemon.app.demo import run_demo
 
     result = run_demo(tmp_path / "demo", now=NOW)
     assert result.new_drafts

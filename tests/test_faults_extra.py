@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 
 from circleback.connectors.base import Address, Direction, MailRecord, Skip, SyncResult
 from circleback.connectors.mailheaders import parse_mail_headers
+from circleback.daemon.app.demo_world import build_world
 from circleback.daemon.cli import main
-from circleback.daemon.demo_world import build_world
+from circleback.daemon.core.message import build_draft, clean_header_value
 from circleback.daemon.errors import DraftBuildError
-from circleback.daemon.ledger import Ledger, LedgerFull
-from circleback.daemon.message import build_draft, clean_header_value
+from circleback.daemon.store.ledger import Ledger, LedgerFull
 from tests.contract import CONTEXT, ME, NOW, build_message
 from tests.fake_google import FakeGoogle
 from tests.fake_graph import FakeGraph
@@ -166,8 +166,8 @@ def _google_account(cls: Any, tmp_path: Path, fake: FakeGoogle) -> Any:
 
 
 def test_gmail_internal_dates_far_off_never_crash_and_the_past_is_skipped(google: FakeGoogle, tmp_path: Path) -> None:
-    from circleback.connectors.gmail import GmailConnector
-    from circleback.connectors.google_auth import GmailAccount
+    from circleback.connectors.google.auth import GmailAccount
+    from circleback.connectors.google.gmail import GmailConnector
 
     personal = ["INBOX", "CATEGORY_PERSONAL"]
     google.add_message(build_message(1), personal)
@@ -188,8 +188,8 @@ def test_gmail_internal_dates_far_off_never_crash_and_the_past_is_skipped(google
 
 
 def test_google_calendar_events_far_off_never_crash_and_the_past_is_skipped(google: FakeGoogle, tmp_path: Path) -> None:
-    from circleback.connectors.google_auth import GoogleCalendarAccount
-    from circleback.connectors.google_calendar import GoogleCalendarConnector
+    from circleback.connectors.google.auth import GoogleCalendarAccount
+    from circleback.connectors.google.calendar import GoogleCalendarConnector
 
     def event(eid: str, start: datetime) -> dict[str, Any]:
         stamp = start.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -213,8 +213,8 @@ def test_google_calendar_events_far_off_never_crash_and_the_past_is_skipped(goog
 
 
 def test_outlook_dates_far_off_never_crash(tmp_path: Path) -> None:
-    from circleback.connectors.ms_auth import OutlookAccount
-    from circleback.connectors.outlook import OutlookConnector, StaticToken
+    from circleback.connectors.microsoft.auth import OutlookAccount
+    from circleback.connectors.microsoft.outlook import OutlookConnector, StaticToken
     from tests.fake_graph import TOKEN
 
     fake = FakeGraph().start()
@@ -237,9 +237,9 @@ def test_outlook_dates_far_off_never_crash(tmp_path: Path) -> None:
 def test_google_calendar_a_slow_response_times_out_and_is_retried(
     google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import circleback.connectors.google_auth as google_auth
-    from circleback.connectors.google_auth import GoogleCalendarAccount, RetryPolicy
-    from circleback.connectors.google_calendar import GoogleCalendarConnector
+    import circleback.connectors.google.auth as google_auth
+    from circleback.connectors.google.auth import GoogleCalendarAccount, RetryPolicy
+    from circleback.connectors.google.calendar import GoogleCalendarConnector
 
     monkeypatch.setattr(google_auth, "HTTP_TIMEOUT", 0.3)
     monkeypatch.setattr(google_auth.authorised_http, "__defaults__", (0.3,))
@@ -275,8 +275,8 @@ def test_google_calendar_retries_exhausted_are_one_clear_error_and_the_cursor_wa
     naming the call and the status, returns no partial result, and the next sync from the same cursor reads
     the change exactly once."""
     from circleback.connectors.base import ConnectorError
-    from circleback.connectors.google_auth import GoogleCalendarAccount, RetryPolicy
-    from circleback.connectors.google_calendar import GoogleCalendarConnector
+    from circleback.connectors.google.auth import GoogleCalendarAccount, RetryPolicy
+    from circleback.connectors.google.calendar import GoogleCalendarConnector
 
     monkeypatch.setattr(GoogleCalendarConnector, "retry_policy", RetryPolicy(attempts=4, base=0.01, cap=0.05))
     google.put_event(_coffee("e1", 3))
@@ -303,8 +303,8 @@ def test_google_calendar_an_expired_access_token_is_refreshed_once_and_the_call_
 ) -> None:
     """Google drops the access token early (401 on events.list): one refresh at the token endpoint, the
     same call again, and the sync goes on from its cursor with nothing lost or doubled."""
-    from circleback.connectors.google_auth import GoogleCalendarAccount
-    from circleback.connectors.google_calendar import GoogleCalendarConnector
+    from circleback.connectors.google.auth import GoogleCalendarAccount
+    from circleback.connectors.google.calendar import GoogleCalendarConnector
 
     google.put_event(_coffee("e1", 3))
     conn = GoogleCalendarConnector(_google_account(GoogleCalendarAccount, tmp_path, google), CONTEXT,
@@ -471,8 +471,8 @@ def _mail(n: int, who: str, when: datetime, direction: Direction) -> MailRecord:
 
 def test_core_a_mail_dated_far_in_the_future_never_hides_a_person() -> None:
     from circleback.daemon.config import Settings
-    from circleback.daemon.engine import Engine
-    from circleback.daemon.planner import plan_cycle
+    from circleback.daemon.core.engine import Engine
+    from circleback.daemon.core.planner import plan_cycle
 
     settings = Settings.model_validate({"me": {"name": "Me", "addresses": [ME]}, "people": [
         {"name": "Ann Example", "emails": ["ann@example.com"], "note": "Ann builds the best violins"},
@@ -545,8 +545,8 @@ def _assert_clean(records: list[MailRecord]) -> None:
 
 
 def test_gmail_hostile_header_values_come_out_clean(google: FakeGoogle, tmp_path: Path) -> None:
-    from circleback.connectors.gmail import GmailConnector
-    from circleback.connectors.google_auth import GmailAccount
+    from circleback.connectors.google.auth import GmailAccount
+    from circleback.connectors.google.gmail import GmailConnector
 
     google.add_message(_hostile(1), ["INBOX", "CATEGORY_PERSONAL"])
     conn = GmailConnector(_google_account(GmailAccount, tmp_path, google), CONTEXT)
@@ -557,8 +557,8 @@ def test_gmail_hostile_header_values_come_out_clean(google: FakeGoogle, tmp_path
 
 
 def test_outlook_hostile_header_values_come_out_clean() -> None:
-    from circleback.connectors.ms_auth import OutlookAccount
-    from circleback.connectors.outlook import OutlookConnector, StaticToken
+    from circleback.connectors.microsoft.auth import OutlookAccount
+    from circleback.connectors.microsoft.outlook import OutlookConnector, StaticToken
     from tests.fake_graph import TOKEN, message_json
 
     fake = FakeGraph().start()
@@ -590,7 +590,7 @@ def _calendar_draft(calendar: Any, tmp_path: Path) -> tuple[Any, list[bytes]]:
 
     from circleback.connectors.maildir import MaildirConnector
     from circleback.daemon.config import MaildirAccount, Settings
-    from circleback.daemon.engine import Engine
+    from circleback.daemon.core.engine import Engine
 
     mail = tmp_path / "mail"
     mailbox.Maildir(mail, create=True).add_folder("Drafts")
@@ -650,8 +650,8 @@ def _google_hostile_event(google: FakeGoogle) -> None:
 def test_google_calendar_hostile_event_titles_never_reach_a_draft_header(google: FakeGoogle, tmp_path: Path) -> None:
     """A title or attendee name with CR/LF, NUL, escape codes, an RFC 2047 word and 3,000 characters: the
     draft that quotes the meeting still re-parses to exactly our headers, each one clean line."""
-    from circleback.connectors.google_auth import GoogleCalendarAccount
-    from circleback.connectors.google_calendar import GoogleCalendarConnector
+    from circleback.connectors.google.auth import GoogleCalendarAccount
+    from circleback.connectors.google.calendar import GoogleCalendarConnector
 
     _google_hostile_event(google)
     calendar = GoogleCalendarConnector(_google_account(GoogleCalendarAccount, tmp_path, google), CONTEXT)
@@ -661,8 +661,8 @@ def test_google_calendar_hostile_event_titles_never_reach_a_draft_header(google:
 def test_google_calendar_hostile_event_titles_come_out_as_one_clean_line(google: FakeGoogle, tmp_path: Path) -> None:
     """As the mail connectors do with subjects and names (and the CalDAV/ics reader with titles): a hostile
     title and attendee name come out of the connector as one clean line, and so does the note's quote."""
-    from circleback.connectors.google_auth import GoogleCalendarAccount
-    from circleback.connectors.google_calendar import GoogleCalendarConnector
+    from circleback.connectors.google.auth import GoogleCalendarAccount
+    from circleback.connectors.google.calendar import GoogleCalendarConnector
 
     _google_hostile_event(google)
     account = _google_account(GoogleCalendarAccount, tmp_path, google)

@@ -19,8 +19,8 @@ from contract import CONTEXT, ME, NOW, DraftBoxContract, MailSourceContract, bui
 from fake_google import FakeGoogle, fake_google  # noqa: F401 - the fixture
 
 from circleback.connectors.base import ConnectorError, Direction, SendRefused
-from circleback.connectors.gmail import GmailConnector
-from circleback.connectors.google_auth import GmailAccount, RetryPolicy, build_service
+from circleback.connectors.google.auth import GmailAccount, RetryPolicy, build_service
+from circleback.connectors.google.gmail import GmailConnector
 from circleback.connectors.tokens import write_private
 
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05)
@@ -191,7 +191,7 @@ def test_incremental_skips_noise_and_picks_up_mail_moved_out_of_promotions(backe
 
 
 def test_history_pages_are_followed_until_no_next_page_token(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
-    import circleback.connectors.gmail as gmail
+    import circleback.connectors.google.gmail as gmail
 
     cursor = backend.connector.sync_mail(None).cursor
     fill(backend, 7)
@@ -272,7 +272,7 @@ def test_a_whole_batch_failing_is_retried(backend: Backend) -> None:
 
 
 def test_slow_responses_time_out_and_are_retried(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
-    import circleback.connectors.google_auth as google_auth
+    import circleback.connectors.google.auth as google_auth
 
     monkeypatch.setattr(google_auth, "HTTP_TIMEOUT", 0.3)
     monkeypatch.setattr(google_auth.authorised_http, "__defaults__", (0.3,))
@@ -410,7 +410,7 @@ def test_no_send_request_can_leave_the_connector(backend: Backend) -> None:
 def test_a_send_hidden_in_a_batch_is_refused(backend: Backend) -> None:
     from googleapiclient.http import BatchHttpRequest
 
-    from circleback.connectors.google_auth import batch_uri
+    from circleback.connectors.google.auth import batch_uri
 
     service, http = backend.connector._thread_service()
     batch = BatchHttpRequest(batch_uri=batch_uri(backend.connector.config))
@@ -455,7 +455,7 @@ def _world(fake: FakeGoogle) -> None:
 
 def _engine(fake: FakeGoogle, tmp_path: Path, ledger: Any, checkpoint: Any = None) -> Any:
     from circleback.daemon.config import Settings
-    from circleback.daemon.engine import Engine
+    from circleback.daemon.core.engine import Engine
 
     settings = Settings.model_validate({
         "me": {"name": "Me Myself", "addresses": [ME], "timezone": "Europe/London"},
@@ -477,7 +477,7 @@ def _draft_keys(fake: FakeGoogle) -> list[str]:
 
 
 def _cycle(fake: FakeGoogle, tmp_path: Path, db: Path, checkpoint: Any = None) -> Any:
-    from circleback.daemon.ledger import Ledger
+    from circleback.daemon.store.ledger import Ledger
 
     ledger = Ledger.open(db)
     engine = _engine(fake, tmp_path, ledger, checkpoint)
@@ -542,7 +542,7 @@ def test_a_cycle_killed_at_any_checkpoint_never_duplicates_a_draft(tmp_path: Pat
 
 
 def _pages_of(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    import circleback.connectors.gmail as gmail
+    import circleback.connectors.google.gmail as gmail
 
     monkeypatch.setattr(gmail, "PAGE_SIZE", size)
 
@@ -678,7 +678,7 @@ def test_a_list_failing_for_good_fails_the_sync_and_stops_every_list(backend: Ba
 
 def test_a_probed_message_deleted_meanwhile_counts_as_inside_the_lookback(
         backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
-    from circleback.connectors import gmail
+    from circleback.connectors.google import gmail
 
     fill(backend, 4)
     real = gmail.GmailConnector._inside
@@ -769,7 +769,7 @@ def test_a_kill_while_listing_resumes_the_lists_and_rereads_only_the_killed_chun
 def test_a_resumed_list_drops_the_settled_ids_of_the_page_it_lists_again() -> None:
     """The everything list resumes at its last page (a token may count from a mailbox that lost
     messages since): that page's ids already settled are not planned twice; unsettled ones stay."""
-    from circleback.connectors.gmail import _PlanState
+    from circleback.connectors.google.gmail import _PlanState
 
     labels = ["CATEGORY_PROMOTIONS"]
     state = _PlanState(0, labels)
@@ -790,7 +790,7 @@ def test_a_resumed_list_drops_the_settled_ids_of_the_page_it_lists_again() -> No
 def test_a_chunk_that_lists_no_page_passes_the_lists_position_on_unchanged() -> None:
     """Chunks that end before the everything list answers must not wear down its page count
     or forget the settled ids of the page the next chunk lists again, nor those it settles."""
-    from circleback.connectors.gmail import _PlanState
+    from circleback.connectors.google.gmail import _PlanState
 
     labels = ["CATEGORY_PROMOTIONS"]
     state = _PlanState(0, labels)
@@ -812,7 +812,7 @@ def test_a_chunk_that_lists_no_page_passes_the_lists_position_on_unchanged() -> 
 
 
 def _record_from(headers: dict[str, str]) -> Any:
-    from circleback.connectors.gmail import gmail_record
+    from circleback.connectors.google.gmail import gmail_record
 
     msg = {"id": "m1", "threadId": "m1", "labelIds": ["INBOX"], "internalDate": "1741600000000",
            "payload": {"headers": [{"name": k, "value": v} for k, v in headers.items()]}}

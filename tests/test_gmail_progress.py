@@ -13,7 +13,7 @@ from fake_google import FakeGoogle, fake_google  # noqa: F401 - the fixture
 from test_gmail import PERSONAL, account
 from test_progress import Pipe, Terminal, as_stderr, leaks, secret_messages
 
-from circleback.connectors.gmail import GmailConnector
+from circleback.connectors.google.gmail import GmailConnector
 
 
 def _sync(fake: FakeGoogle, tmp_path: Path) -> int:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from circleback.daemon.config import Settings
-from circleback.daemon.controllers import goal_line, goal_streak, month_goal
-from circleback.daemon.ledger import Interaction, Ledger
+from circleback.daemon.core.goals import goal_line, goal_streak, month_goal
+from circleback.daemon.store.ledger import Interaction, Ledger
 
 # Mid-June in Berlin; the ledger below spans January to June.
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)

@@ -23,10 +23,9 @@ from pydantic import ValidationError
 from test_auth_cli import cli_obj
 from test_gmail import FAST, PERSONAL, account
 
-from circleback.connectors import google_auth
 from circleback.connectors.base import AuthRevoked, ConnectorError
-from circleback.connectors.gmail import GmailConnector
-from circleback.connectors.google_auth import (
+from circleback.connectors.google import auth as google_auth
+from circleback.connectors.google.auth import (
     GMAIL_SCOPES,
     GmailAccount,
     GoogleCalendarAccount,
@@ -36,8 +35,9 @@ from circleback.connectors.google_auth import (
     installed_flow,
     token_path,
 )
+from circleback.connectors.google.gmail import GmailConnector
 from circleback.connectors.tokens import TokenFileError
-from circleback.daemon.auth_cli import auth
+from circleback.daemon.cli.auth import auth
 
 
 @pytest.fixture(autouse=True)
@@ -230,7 +230,7 @@ def test_the_auth_command_saves_a_private_token(fake_google: FakeGoogle, tmp_pat
         flow.oauth2session.state = "st8"
         return flow
 
-    monkeypatch.setattr("circleback.daemon.auth_cli.installed_flow", fixed_state_flow)
+    monkeypatch.setattr("circleback.daemon.cli.auth.installed_flow", fixed_state_flow)
     obj = cli_obj(tmp_path, config)
     pasted = f"http://localhost:{port}/?state=st8&code=good-code\n"
 

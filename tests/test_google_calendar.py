@@ -14,8 +14,8 @@ from fake_google import FakeGoogle, fake_google  # noqa: F401 - the fixture
 from test_gmail import FAST, token_file
 
 from circleback.connectors.base import AuthRevoked, ConnectorError, ResponseStatus
-from circleback.connectors.google_auth import GoogleCalendarAccount
-from circleback.connectors.google_calendar import GoogleCalendarConnector
+from circleback.connectors.google.auth import GoogleCalendarAccount
+from circleback.connectors.google.calendar import GoogleCalendarConnector
 
 
 def calendar_account(tmp_path: Path, fake: FakeGoogle, **over: Any) -> GoogleCalendarAccount:

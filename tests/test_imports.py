@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from circleback.daemon.config import Settings
-from circleback.daemon.imports import ImportError_, import_file, parse_linkedin_csv, parse_vcard
-from circleback.daemon.ledger import Ledger
-from circleback.daemon.relations import apply_people, contacts
+from circleback.daemon.core.contacts import apply_people, contacts
+from circleback.daemon.core.imports import ImportError_, import_file, parse_linkedin_csv, parse_vcard
+from circleback.daemon.store.ledger import Ledger
 
 ME = "me@example.org"
 
@@ -122,7 +122,7 @@ def test_two_config_people_are_never_merged_by_an_import(ledger: Ledger) -> None
 
 
 def test_cli_import_reports_counts_and_leaves_the_config_alone(tmp_path: Path) -> None:
-    from circleback.daemon.cli_people import import_group
+    from circleback.daemon.cli.people import import_group
 
     config = tmp_path / "config.toml"
     config.write_text(f'[me]\naddresses = ["{ME}"]\n\n[[people]]\nname = "Priya R."\n'

@@ -21,8 +21,8 @@ from test_lifecycle import Box
 
 from circleback.connectors.base import Address, Direction
 from circleback.daemon.config import Settings
-from circleback.daemon.engine import Engine
-from circleback.daemon.intros import (
+from circleback.daemon.core.engine import Engine
+from circleback.daemon.core.intros import (
     ASK,
     FOLLOWUP,
     INTRO,
@@ -33,9 +33,9 @@ from circleback.daemon.intros import (
     list_intros,
     suggestions,
 )
-from circleback.daemon.ledger import Ledger
-from circleback.daemon.lifecycle import find_person
-from circleback.daemon.templating import TemplateRenderer
+from circleback.daemon.core.lifecycle import find_person
+from circleback.daemon.core.templating import TemplateRenderer
+from circleback.daemon.store.ledger import Ledger
 
 MATEO, RAFAEL = "mateo@x.example", "rafael@x.example"
 LUKAS, NADIA = "lukas@x.example", "nadia@x.example"
@@ -342,9 +342,9 @@ def test_cli_walks_an_introduction_on_the_demo_maildir(tmp_path: Path) -> None:
 
     from click.testing import CliRunner
 
+    from circleback.daemon.app.demo_world import build_world
     from circleback.daemon.cli import main
-    from circleback.daemon.cli_people import intros as intros_cmd
-    from circleback.daemon.demo_world import build_world
+    from circleback.daemon.cli.people import intros as intros_cmd
 
     when = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     world = build_world(tmp_path / "w", anchor=when)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from circleback.daemon.ledger import Ledger
+from circleback.daemon.store.ledger import Ledger
 
 ANNA = "anna@example.com"
 

@@ -10,10 +10,8 @@ from records import ME, NOW, days_ago, mail
 
 from circleback.connectors.base import DraftRef, SyncResult
 from circleback.daemon.config import Settings
-from circleback.daemon.engine import Engine
-from circleback.daemon.errors import CirclebackError
-from circleback.daemon.ledger import Ledger
-from circleback.daemon.lifecycle import (
+from circleback.daemon.core.engine import Engine
+from circleback.daemon.core.lifecycle import (
     DraftWaiting,
     PersonNotFound,
     find_person,
@@ -23,8 +21,10 @@ from circleback.daemon.lifecycle import (
     stale_entries,
     waiting_draft,
 )
-from circleback.daemon.planner import plan_cycle
-from circleback.daemon.templating import TemplateRenderer
+from circleback.daemon.core.planner import plan_cycle
+from circleback.daemon.core.templating import TemplateRenderer
+from circleback.daemon.errors import CirclebackError
+from circleback.daemon.store.ledger import Ledger
 
 ANN = "ann@x.example"
 BO = "bo@x.example"

@@ -16,8 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from circleback.connectors.base import Address
-from circleback.daemon.errors import DraftBuildError
-from circleback.daemon.message import (
+from circleback.daemon.core.message import (
     MAX_DISPLAY_NAME,
     MAX_SUBJECT,
     build_draft,
@@ -27,6 +26,7 @@ from circleback.daemon.message import (
     plan_draft,
     verify_draft,
 )
+from circleback.daemon.errors import DraftBuildError
 
 ME = Address("ana@example.com", "Ana Lima")
 JO = Address("jo@example.org", "Jo Park")
@@ -434,7 +434,7 @@ def test_a_clock_with_microseconds_still_builds_a_draft() -> None:
     from datetime import UTC, datetime
 
     from circleback.connectors.base import Address
-    from circleback.daemon.message import build_draft
+    from circleback.daemon.core.message import build_draft
 
     raw = build_draft(sender=Address("me@example.org", "Me"), to=[Address("ann@example.com", "Ann")],
                       subject="Hello", body="How are you?\n", message_id="m1@example.org", key="k1",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from circleback.daemon.moments import read_moment, says_goodbye
+from circleback.daemon.core.moments import read_moment, says_goodbye
 
 
 @pytest.mark.parametrize(("title", "met", "mine", "phrase", "since"), [

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from test_auth_cli import cli_obj
 
 from circleback.connectors.base import AuthRevoked, ConnectorError
-from circleback.connectors.ms_auth import SCOPES, MsalTokens, OutlookAccount, token_cache_path
+from circleback.connectors.microsoft.auth import SCOPES, MsalTokens, OutlookAccount, token_cache_path
 from circleback.connectors.tokens import TokenFileError
-from circleback.daemon.auth_ms_cli import microsoft
+from circleback.daemon.cli.auth_ms import microsoft
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 TENANT_ID = "99999999-8888-7777-6666-555555555555"

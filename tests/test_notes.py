@@ -11,15 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from circleback.daemon.notes import (
-    FACT,
-    FOREIGN,
-    QUOTABLE_SHAPES,
-    SENSITIVE,
-    UNREADABLE,
-    read_note,
-    read_say,
-)
+from circleback.daemon.core.notes import FACT, FOREIGN, QUOTABLE_SHAPES, SENSITIVE, UNREADABLE, read_note, read_say
 
 EXAMPLES = list(csv.DictReader((Path(__file__).parent / "data" / "notes" / "examples.tsv").open(), delimiter="\t"))
 

@@ -13,8 +13,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from records import NOW
 
 from circleback.connectors.base import DraftRef
-from circleback.daemon.ledger import Interaction, Ledger
-from circleback.daemon.outbox import Outbox, OutboxReport
+from circleback.daemon.core.outbox import Outbox, OutboxReport
+from circleback.daemon.store.ledger import Interaction, Ledger
 
 
 class Crash(BaseException):

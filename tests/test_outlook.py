@@ -22,8 +22,8 @@ import requests
 import responses
 
 from circleback.connectors.base import ConnectorContext, Direction, EventRecord, ResponseStatus, SendRefused
-from circleback.connectors.ms_auth import OutlookAccount
-from circleback.connectors.outlook import (
+from circleback.connectors.microsoft.auth import OutlookAccount
+from circleback.connectors.microsoft.outlook import (
     MESSAGE_FIELDS,
     GraphError,
     OutlookConnector,
@@ -620,8 +620,8 @@ def settings_and_mailbox(fake: FakeGraph) -> Any:
 
 
 def run_cycle(endpoint: str, settings: Any, state: Path, crash_after: int = 0) -> None:
-    from circleback.daemon.engine import Engine
-    from circleback.daemon.ledger import Ledger
+    from circleback.daemon.core.engine import Engine
+    from circleback.daemon.store.ledger import Ledger
 
     seen = 0
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from circleback.connectors import outlook
+from circleback.connectors.microsoft import outlook
 from tests.contract import build_message
 from tests.fake_graph import FakeGraph
 from tests.test_outlook import connector, fake  # noqa: F401 - the fixture

@@ -14,21 +14,21 @@ from records import ME, NOW, days_ago, mail, meeting
 
 from circleback.connectors.base import SyncResult
 from circleback.daemon.config import Settings
-from circleback.daemon.ledger import Ledger
-from circleback.daemon.planner import (
-    checkin_period,
-    intent_key,
+from circleback.daemon.core.classify import Identity
+from circleback.daemon.core.contacts import apply_people
+from circleback.daemon.core.ingest import ingest_events, ingest_mail
+from circleback.daemon.core.planner import checkin_period, intent_key, plan_cycle
+from circleback.daemon.core.subjects import (
     is_notice,
     is_quotable,
     is_sensitive,
     is_shouting,
     is_specific,
-    plan_cycle,
     says_nothing,
     strip_reply_prefix,
 )
-from circleback.daemon.relations import Identity, apply_people, ingest_events, ingest_mail
-from circleback.daemon.wording import SENSITIVE_WORDS
+from circleback.daemon.core.wording import SENSITIVE_WORDS
+from circleback.daemon.store.ledger import Ledger
 
 
 def make_settings(**over: object) -> Settings:
@@ -378,7 +378,7 @@ def test_forwards_are_not_hooks(subject: str, forwarded: bool) -> None:
 
 def test_the_patterns_are_compiled_on_first_use_not_at_import() -> None:
     # `circleback status` imports the planner but never asks about a title: no compile at start-up.
-    code = ("import circleback.daemon.planner as p; "
+    code = ("import circleback.daemon.core.planner; import circleback.daemon.core.subjects as p; "
             "print(p._sensitive.cache_info().currsize, p._notice.cache_info().currsize, "
             "p._forwarded.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -10,17 +10,11 @@ from records import ME, NOW, days_ago, mail, meeting
 
 from circleback.connectors.base import Address, ResponseStatus, SyncResult
 from circleback.daemon.config import Settings
-from circleback.daemon.ledger import SCHEMA_VERSION, Ledger
-from circleback.daemon.relations import (
-    Identity,
-    contacts,
-    first_name_of,
-    ingest_events,
-    ingest_mail,
-    is_role_address,
-    mail_counterparts,
-    name_from_address,
-)
+from circleback.daemon.core.classify import Identity, is_role_address, mail_counterparts
+from circleback.daemon.core.contacts import contacts
+from circleback.daemon.core.ingest import ingest_events, ingest_mail
+from circleback.daemon.core.names import first_name_of, name_from_address
+from circleback.daemon.store.ledger import SCHEMA_VERSION, Ledger
 
 
 @pytest.fixture
@@ -172,7 +166,7 @@ def test_full_resync_forgets_the_accounts_old_meetings(ledger, settings, who) ->
 
 
 def test_configured_person_with_two_addresses_is_one_person(ledger, who) -> None:
-    from circleback.daemon.relations import apply_people
+    from circleback.daemon.core.contacts import apply_people
 
     ingest_mail(
         ledger,
@@ -322,6 +316,6 @@ def test_the_newest_meeting_gives_the_attendee_name(ledger, settings, who) -> No
     ("García, José", "José García"), ("Park, Jo", "Jo Park"), ("Acme, Inc.", "Acme, Inc."), ("Jo Park", "Jo Park"),
 ])
 def test_a_last_first_name_is_shown_first_last(header: str, shown: str) -> None:
-    from circleback.daemon.relations import natural_order
+    from circleback.daemon.core.names import natural_order
 
     assert natural_order(header) == shown

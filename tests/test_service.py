@@ -26,10 +26,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from circleback.daemon import service
-from circleback.daemon.config import MaildirAccount
-from circleback.daemon.demo_world import DemoWorld, build_world
-from circleback.daemon.sdnotify import Notifier, monotonic_usec
+from circleback.daemon.app.demo_world import DemoWorld, build_world
+from circleback.daemon.config import MaildirAccount, durations
+from circleback.daemon.service import clock, journal, schedule, statusfile, watch
+from circleback.daemon.service.sdnotify import Notifier, monotonic_usec
 
 # 10:00 in London: outside the demo's quiet hours (21:00-07:00).
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -106,7 +106,7 @@ class Daemon:
         return self.stderr_path.read_text()
 
     def status(self) -> dict:
-        return service.read_status(self.state) or {}
+        return statusfile.read_status(self.state) or {}
 
     def wait_status(self, predicate: Callable[[dict], bool], timeout: float = 20.0) -> dict:
         deadline = time.monotonic() + timeout
@@ -421,7 +421,7 @@ def test_every_account_revoked_exits_77(tmp_path: Path, notify: NotifySocket, fa
                          env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 77, out.stderr
     assert "every account's credential was revoked" in out.stderr
-    status = service.read_status(tmp_path / "s")
+    status = statusfile.read_status(tmp_path / "s")
     assert status and status["state"].startswith("exited") and all(a["paused"] for a in status["accounts"].values())
     notify.wait_for(lambda m: m.get("STOPPING") == "1", timeout=2)
 
@@ -446,7 +446,7 @@ SPEEDUP = 21600  # 0.2 s of real time is 72 minutes: weeks pass, people fall due
 
 
 def _service_child(args: list[str]) -> None:
-    os.environ[service.SPEEDUP_ENV] = str(SPEEDUP)
+    os.environ[clock.SPEEDUP_ENV] = str(SPEEDUP)
     os.environ.pop("NOTIFY_SOCKET", None)
     from circleback.daemon.cli import main
 
@@ -506,27 +506,27 @@ def test_sigkill_at_random_moments_of_the_loop_never_duplicates_a_draft(tmp_path
 
 
 def test_backoff_doubles_per_failure_and_is_capped() -> None:
-    assert service.backoff_seconds(900, 0) == 900
-    assert [service.backoff_seconds(900, n) for n in (1, 2, 3)] == [1800, 3600, 7200]
-    assert service.backoff_seconds(900, 30) == service.MAX_BACKOFF_SECONDS
-    assert service.backoff_seconds(86400, 5) == 86400  # a daily account never polls more often when failing
+    assert schedule.backoff_seconds(900, 0) == 900
+    assert [schedule.backoff_seconds(900, n) for n in (1, 2, 3)] == [1800, 3600, 7200]
+    assert schedule.backoff_seconds(900, 30) == schedule.MAX_BACKOFF_SECONDS
+    assert schedule.backoff_seconds(86400, 5) == 86400  # a daily account never polls more often when failing
 
 
 def test_poll_intervals_come_from_the_account_when_config_has_them() -> None:
     settings = SimpleNamespace(accounts=[SimpleNamespace(name="mail", kind="imap", poll_interval="5min"),
                                          SimpleNamespace(name="cal", kind="caldav")])
-    assert service.poll_intervals(settings, 900.0) == {"mail": 300.0, "cal": 900.0}  # type: ignore[arg-type]
-    assert service.parse_poll_interval(timedelta(hours=1)) == 3600
-    assert service.parse_poll_interval("90s") == service.parse_poll_interval(90) == 90
+    assert schedule.poll_intervals(settings, 900.0) == {"mail": 300.0, "cal": 900.0}  # type: ignore[arg-type]
+    assert durations.parse_poll_interval(timedelta(hours=1)) == 3600
+    assert durations.parse_poll_interval("90s") == durations.parse_poll_interval(90) == 90
     for bad in ("15m", "0s", "soon", True):
         with pytest.raises(ValueError):
-            service.parse_poll_interval(bad)
+            durations.parse_poll_interval(bad)
 
 
 def test_schedule_keeps_history_of_unchanged_accounts_and_retimes_them() -> None:
     a = SimpleNamespace(name="mail", kind="maildir", path="/m")
     b = SimpleNamespace(name="cal", kind="ics", path="/c")
-    sched = service.Schedule()
+    sched = schedule.Schedule()
     sched.update(SimpleNamespace(accounts=[a, b]), {"mail": 900.0, "cal": 900.0})  # type: ignore[arg-type]
     assert sched.due(0.0) == ["mail", "cal"]
     sched.accounts["mail"].succeeded(10.0, NOW)
@@ -541,7 +541,7 @@ def test_schedule_keeps_history_of_unchanged_accounts_and_retimes_them() -> None
 
 
 def test_all_revoked_means_at_least_one_account() -> None:
-    sched = service.Schedule()
+    sched = schedule.Schedule()
     assert not sched.all_revoked()
     sched.update(SimpleNamespace(accounts=[SimpleNamespace(name="x", kind="imap")]), {"x": 1.0})  # type: ignore[arg-type]
     sched.accounts["x"].revoked = "gone"
@@ -551,7 +551,7 @@ def test_all_revoked_means_at_least_one_account() -> None:
 def test_config_watcher_ignores_a_touch_and_sees_a_content_change(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text("a = 1\n")
-    watcher = service.ConfigWatcher(path)
+    watcher = watch.ConfigWatcher(path)
     watcher.remember()
     assert not watcher.changed()
     os.utime(path, ns=(1, 1))
@@ -564,9 +564,9 @@ def test_config_watcher_ignores_a_touch_and_sees_a_content_change(tmp_path: Path
 
 
 def test_status_file_is_private_and_replaced_atomically(tmp_path: Path) -> None:
-    service.write_status(tmp_path, {"state": "running"})
-    service.write_status(tmp_path, {"state": "stopped"})
-    path = service.status_path(tmp_path)
+    statusfile.write_status(tmp_path, {"state": "running"})
+    statusfile.write_status(tmp_path, {"state": "stopped"})
+    path = statusfile.status_path(tmp_path)
     assert path.stat().st_mode & 0o777 == 0o600
     assert json.loads(path.read_text()) == {"state": "stopped"}
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
@@ -574,17 +574,17 @@ def test_status_file_is_private_and_replaced_atomically(tmp_path: Path) -> None:
 
 def test_journal_formatter_one_line_with_priority() -> None:
     record = logging.LogRecord("circleback.x", logging.ERROR, __file__, 1, "bad: %s", ("a\nb",), None)
-    assert service.OneLineFormatter(journal=True).format(record) == "<3>circleback.x: bad: a; b"
-    plain = service.OneLineFormatter(journal=False).format(record)
+    assert journal.OneLineFormatter(journal=True).format(record) == "<3>circleback.x: bad: a; b"
+    plain = journal.OneLineFormatter(journal=False).format(record)
     assert plain.endswith("ERROR circleback.x: bad: a; b") and plain[:4].isdigit()
 
 
 def test_journal_stream_must_be_our_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOURNAL_STREAM", "1:2")
-    assert not service.journal_stream()  # inherited from a parent whose stderr was the journal
+    assert not journal.journal_stream()  # inherited from a parent whose stderr was the journal
     st = os.fstat(2)
     monkeypatch.setenv("JOURNAL_STREAM", f"{st.st_dev}:{st.st_ino}")
-    assert service.journal_stream()
+    assert journal.journal_stream()
 
 
 def test_notifier_strips_newlines_and_is_silent_without_a_socket(notify: NotifySocket) -> None:
@@ -597,11 +597,11 @@ def test_notifier_strips_newlines_and_is_silent_without_a_socket(notify: NotifyS
 
 
 def test_the_clock_can_be_pinned_and_compressed_for_tests_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(service.SPEEDUP_ENV, raising=False)
-    real = service.ServiceClock.from_env(None)
+    monkeypatch.delenv(clock.SPEEDUP_ENV, raising=False)
+    real = clock.ServiceClock.from_env(None)
     assert not real.artificial and abs(real.now() - datetime.now(UTC)) < timedelta(seconds=2)
-    monkeypatch.setenv(service.SPEEDUP_ENV, "3600")
-    fast = service.ServiceClock.from_env(NOW)
+    monkeypatch.setenv(clock.SPEEDUP_ENV, "3600")
+    fast = clock.ServiceClock.from_env(NOW)
     time.sleep(0.05)
     assert fast.now() - NOW >= timedelta(seconds=150)  # 0.05 s real is three virtual minutes
     assert fast.real_seconds(3600) == 1.0
@@ -623,7 +623,7 @@ def test_run_once_exits_like_the_service_when_accounts_need_authorising(
                          env={**os.environ, "CB_TEST_PASSWORD": "x"}, capture_output=True, text=True, timeout=60)
     assert out.returncode == 77, out.stderr
     assert "work (imap): needs authorising: the IMAP server refused the login for alex" in out.stdout
-    status = service.read_status(tmp_path / "s")
-    assert status and status["state"] == service.ONCE_STATE
+    status = statusfile.read_status(tmp_path / "s")
+    assert status and status["state"] == statusfile.ONCE_STATE
     assert status["accounts"]["work"]["paused"]
     assert status["accounts"]["home"]["paused"] is every  # "home" is IMAP in one case, Maildir in the other

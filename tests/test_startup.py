@@ -66,7 +66,7 @@ def test_status_json_imports_no_sdk_nor_rich(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []  # a fresh ledger: nobody yet
     assert loaded(modules, HEAVY) == []
-    assert "circleback.daemon.planner" in modules  # the check itself sees the modules status does use
+    assert "circleback.daemon.core.planner" in modules  # the check itself sees the modules status does use
 
 
 @pytest.mark.parametrize("args", [["config", "check"], ["config", "path"], ["--help"]], ids=" ".join)

@@ -19,11 +19,12 @@ from fake_google import FakeGoogle, fake_google  # noqa: F401 - the fixture
 from test_auth_cli import ME
 from test_google_auth import client_secrets, free_port
 
-from circleback.connectors import google_auth
-from circleback.connectors.google_auth import GmailAccount, token_path
-from circleback.connectors.ms_auth import OutlookAccount, token_cache_path
+from circleback.connectors.google import auth as google_auth
+from circleback.connectors.google.auth import GmailAccount, token_path
+from circleback.connectors.microsoft.auth import OutlookAccount, token_cache_path
 from circleback.connectors.tokens import token_file, write_private
-from circleback.daemon import auth_cli, controllers, doctor
+from circleback.daemon.app import doctor, session
+from circleback.daemon.cli import auth as auth_cli
 from circleback.daemon.cli import main
 from circleback.daemon.config import load_settings
 
@@ -139,7 +140,7 @@ def test_auth_with_a_state_dir_is_what_run_and_doctor_find(fake_google: FakeGoog
     checks = doctor.run_checks(config, state, home=tmp_path)
     assert [c for c in checks if c.failed] == []
     assert next(c for c in checks if c.name == "token personal").detail == str(token)
-    connector = controllers.open_connectors(load_settings(config), state_dir=state)["personal"]
+    connector = session.open_connectors(load_settings(config), state_dir=state)["personal"]
     try:
         assert connector.tokens.path == token
         assert connector.tokens.access_token()  # refreshed with the refresh token auth saved
@@ -152,7 +153,7 @@ def test_an_old_token_keeps_working_and_doctor_says_where_to_move_it(fake_google
     config = write_config(tmp_path, fake_google)
     old = saved_token(old_default / "google-personal.json")
 
-    connector = controllers.open_connectors(load_settings(config), state_dir=state)["personal"]
+    connector = session.open_connectors(load_settings(config), state_dir=state)["personal"]
     try:
         assert connector.tokens.path == old and connector.tokens.access_token()
     finally:
@@ -165,4 +166,4 @@ def test_an_old_token_keeps_working_and_doctor_says_where_to_move_it(fake_google
 def test_opening_connectors_needs_the_state_dir_said_out_loud(tmp_path: Path, fake_google: FakeGoogle) -> None:
     settings = load_settings(write_config(tmp_path, fake_google))
     with pytest.raises(TypeError, match="state_dir"):  # no quiet fall-back to the pre-state-dir token folder
-        controllers.open_connectors(settings)
+        session.open_connectors(settings)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from circleback.daemon.errors import ConfigError
-from circleback.daemon.service import AllAccountsRevoked
+from circleback.daemon.service.loop import AllAccountsRevoked
 
 UNITS = Path(__file__).resolve().parent.parent / "systemd"
 SYSTEM_UNIT = UNITS / "circleback-system.service"

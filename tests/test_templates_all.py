@@ -13,13 +13,15 @@ from records import ME, NOW, days_ago, mail
 
 from circleback.connectors.base import SyncResult
 from circleback.daemon.config import Settings
-from circleback.daemon.drafting import compose
+from circleback.daemon.core.classify import Identity
+from circleback.daemon.core.contacts import apply_people
+from circleback.daemon.core.drafting import compose
+from circleback.daemon.core.ingest import ingest_mail
+from circleback.daemon.core.notes import read_note
+from circleback.daemon.core.planner import CHECKIN, LINKEDIN, plan_cycle
+from circleback.daemon.core.templating import TemplateRenderer
 from circleback.daemon.errors import TemplateError
-from circleback.daemon.ledger import Ledger
-from circleback.daemon.notes import read_note
-from circleback.daemon.planner import CHECKIN, LINKEDIN, plan_cycle
-from circleback.daemon.relations import Identity, apply_people, ingest_mail
-from circleback.daemon.templating import TemplateRenderer
+from circleback.daemon.store.ledger import Ledger
 from tests.test_templating import KEYS, context
 
 OLD = "old@x.example"

@@ -11,16 +11,18 @@ from click.testing import CliRunner, Result
 from records import ME, NOW, days_ago, mail
 
 from circleback.connectors.base import SyncResult
-from circleback.daemon.cli import Context
-from circleback.daemon.cli_templates import digest_sample, note_samples, templates_group
+from circleback.daemon.cli.main import Context
+from circleback.daemon.cli.templates import digest_sample, note_samples, templates_group
 from circleback.daemon.config import Person, Settings
-from circleback.daemon.digest import digest_context
-from circleback.daemon.drafting import TEMPLATES, note_context
-from circleback.daemon.intros import _canonical_tags, intro_context
-from circleback.daemon.ledger import Ledger
-from circleback.daemon.planner import plan_cycle
-from circleback.daemon.relations import Contact, Identity, apply_people, ingest_mail
-from circleback.daemon.templating import TemplateRenderer
+from circleback.daemon.core.classify import Identity
+from circleback.daemon.core.contacts import Contact, apply_people
+from circleback.daemon.core.digest import digest_context
+from circleback.daemon.core.drafting import TEMPLATES, note_context
+from circleback.daemon.core.ingest import ingest_mail
+from circleback.daemon.core.intros import _canonical_tags, intro_context
+from circleback.daemon.core.planner import plan_cycle
+from circleback.daemon.core.templating import TemplateRenderer
+from circleback.daemon.store.ledger import Ledger
 
 GOOD_LINKEDIN = """Subject: Hello again
 

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from circleback.daemon.errors import TemplateError
-from circleback.daemon.notes import read_note
-from circleback.daemon.templating import (
+from circleback.daemon.core.notes import read_note
+from circleback.daemon.core.templating import (
     RenderedNote,
     TemplateRenderer,
     ago,
@@ -25,6 +24,7 @@ from circleback.daemon.templating import (
     template_names,
     variant,
 )
+from circleback.daemon.errors import TemplateError
 
 CHECKIN = "checkin.txt.j2"
 KEYS = [f"person:{i}:checkin:2025-W14" for i in range(16)]  # enough to reach every variant

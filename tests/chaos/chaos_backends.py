@@ -25,20 +25,20 @@ from imapclient import IMAPClient
 # Imported here, in the parent, so that a forked cycle spends its time cycling, not importing.
 from circleback.connectors.base import ConnectorContext
 from circleback.connectors.caldav import CalDavConnector
-from circleback.connectors.gmail import GmailConnector
-from circleback.connectors.google_auth import GmailAccount, GoogleCalendarAccount
-from circleback.connectors.google_calendar import GoogleCalendarConnector
+from circleback.connectors.google.auth import GmailAccount, GoogleCalendarAccount
+from circleback.connectors.google.calendar import GoogleCalendarConnector
+from circleback.connectors.google.gmail import GmailConnector
 from circleback.connectors.imap import ImapConnector
 from circleback.connectors.maildir import MaildirConnector
-from circleback.connectors.ms_auth import OutlookAccount
-from circleback.connectors.outlook import OutlookConnector, StaticToken
+from circleback.connectors.microsoft.auth import OutlookAccount
+from circleback.connectors.microsoft.outlook import OutlookConnector, StaticToken
 from circleback.connectors.tokens import write_private
-from circleback.daemon import faults
+from circleback.daemon.app.demo_world import build_world
 from circleback.daemon.cli import main
 from circleback.daemon.config import CalDavAccount, ImapAccount, MaildirAccount, Settings
-from circleback.daemon.demo_world import build_world
-from circleback.daemon.engine import Engine
-from circleback.daemon.ledger import Ledger
+from circleback.daemon.core import faults
+from circleback.daemon.core.engine import Engine
+from circleback.daemon.store.ledger import Ledger
 
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)  # a Tuesday, 10:00 UTC: outside default quiet hours
 DEMO_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # as tests/test_end_to_end.py

@@ -26,7 +26,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Protocol
 
-from circleback.daemon.faults import CRASH_EXIT_CODE
+from circleback.daemon.core.faults import CRASH_EXIT_CODE
 
 KEY_HEADER = "X-Circleback-Key"
 KILLED = (-signal.SIGKILL, CRASH_EXIT_CODE)

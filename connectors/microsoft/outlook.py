@@ -1,0 +1,844 @@
+"""Outlook / Microsoft 365 over Microsoft Graph: mail and calendar by delta query, drafts without Mail.Send.
+
+* Mail: one message delta round per folder (``/me/mailFolders/{id}/messages/delta``,
+  PROVIDERS.md: delta is per folder) over every folder except Junk Email,
+  Deleted Items, Drafts and Outbox. Each folder keeps its own ``@odata.deltaLink``
+  (or, mid-round, its ``@odata.nextLink``) in the cursor, so one folder's expired
+  token costs a resync of that folder only.
+* Calendar: ``/me/calendarView/delta`` over ``[now - lookback, now + lookahead]``.
+  The window is baked into the token, so moving it is a planned full resync
+  (``SyncResult.full``).
+* Drafts: ``POST /me/messages`` (JSON) with our ``x-circleback-key`` in
+  ``internetMessageHeaders`` - custom headers must start with ``x-`` and can only
+  be set at create. Replies: ``createReply`` on the newest message of the thread,
+  then ``PATCH``. Nothing here can send: every request goes through
+  :class:`~circleback.connectors.http.GuardedSession`.
+
+Throttling (PROVIDERS.md: 10,000 requests per 10 minutes and 4 concurrent
+requests per app per mailbox): a semaphore keeps at most 4 requests in flight,
+and 429/503/504 are retried after ``Retry-After``. ``$batch`` is not used: its
+items count one by one against the same limits and run in parallel (more than 4
+get throttled), and delta pages cannot be batched anyway - each ``nextLink``
+comes from the previous page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.policy
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Protocol
+from urllib.parse import quote, urlencode, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from ..base import (
+    Address,
+    Attendee,
+    AuthRevoked,
+    Connector,
+    ConnectorContext,
+    ConnectorError,
+    Cursor,
+    Direction,
+    DraftRef,
+    EventRecord,
+    MailRecord,
+    ResponseStatus,
+    SendRefused,
+    Skip,
+    SyncResult,
+)
+from ..http import GuardedSession
+from ..mailheaders import clean_address, clean_text
+from ..progress import SyncProgress
+from .auth import MsalTokens, OutlookAccount
+
+log = logging.getLogger(__name__)
+
+CURSOR_VERSION = 1
+MAX_CONCURRENT = 4  # Outlook: 4 concurrent requests per app per mailbox (PROVIDERS.md)
+# Messages a first sync reads before it shows progress: a delta round says nothing of its size, so
+# the progress is a count, shown from here on (tens of pages, several seconds at Graph's pace).
+PROGRESS_FROM = 5000
+KEY_HEADER = "x-circleback-key"  # Graph: custom internetMessageHeaders must start with "x-"
+MESSAGE_FIELDS = (
+    "sender,from,toRecipients,ccRecipients,sentDateTime,receivedDateTime,"
+    "conversationId,internetMessageId,subject,isDraft,inferenceClassification"
+)
+# Folders are re-listed this often; between listings an idle poll costs one request per folder.
+FOLDER_REFRESH = timedelta(hours=6)
+# Graph names these folders by well-known name in v1.0 paths (/me/mailFolders/sentitems).
+WELL_KNOWN = frozenset({"inbox", "sentitems", "drafts", "junkemail", "deleteditems", "outbox", "archive"})
+# Error codes Graph answers when a delta token can no longer be used (graph/errors, delta-query-overview).
+RESYNC_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyncrequired"})
+RETRY_STATUS = frozenset({429, 503, 504})  # throttled, or Graph's "service unavailable / gateway timeout"
+_GRAPH_SENDS = re.compile(r"(?i)/(reply|replyall|forward)/?$")
+NOT_FOUND_CODES = frozenset({"erroritemnotfound", "errorinvalididmalformed", "itemnotfound"})
+
+_RESPONSES = {
+    "accepted": ResponseStatus.ACCEPTED,
+    "organizer": ResponseStatus.ACCEPTED,  # whoever called the meeting is going
+    "tentativelyaccepted": ResponseStatus.TENTATIVE,
+    "declined": ResponseStatus.DECLINED,
+    "notresponded": ResponseStatus.NEEDS_ACTION,
+    "none": ResponseStatus.NEEDS_ACTION,
+}
+
+
+# --- errors and the HTTP client --------------------------------------------------------------
+
+
+class GraphError(ConnectorError):
+    """Graph answered with an error; ``code`` is Graph's error code, lower-cased."""
+
+    def __init__(self, message: str, *, status: int = 0, code: str = "", location: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code.lower()
+        self.location = location
+
+    @property
+    def needs_resync(self) -> bool:
+        # 410 Gone is the documented reset (delta-query-overview, "Synchronization reset");
+        # otherwise match the exact codes, never "any 4xx" (STYLE.md: lieer #301).
+        return self.status == 410 or self.code in RESYNC_CODES
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404 or (self.status == 400 and self.code in NOT_FOUND_CODES)
+
+
+class _Transient(Exception):
+    """A failure worth another try: throttling, a gateway hiccup, a cut-off body."""
+
+    def __init__(self, message: str, retry_after: float | None = None, status: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class TokenSource(Protocol):
+    def access_token(self, *, force_refresh: bool = False) -> str: ...
+
+
+class StaticToken:
+    """A fixed bearer token (tests, the benchmark)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def access_token(self, *, force_refresh: bool = False) -> str:
+        return self.token
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds (RFC 9110 10.2.3: delay-seconds or an HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:  # Graph sends whole seconds; a fraction costs nothing to accept
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class GraphClient:
+    """Graph over a guarded requests session: at most 4 in flight, retries only what is safe."""
+
+    attempts: ClassVar[int] = 5
+    backoff_base: ClassVar[float] = 1.0  # seconds; doubles per attempt when Retry-After is absent
+    backoff_max: ClassVar[float] = 60.0
+    max_retry_after: ClassVar[float] = 300.0  # a longer throttle ends this cycle; the next one resumes
+    timeout: ClassVar[tuple[float, float]] = (10.0, 60.0)  # connect, read
+
+    def __init__(self, endpoint: str, tokens: TokenSource, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.tokens = tokens
+        self.session = GuardedSession()
+        self.session.headers["Accept"] = "application/json"
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=MAX_CONCURRENT)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._slots = threading.BoundedSemaphore(MAX_CONCURRENT)
+        self._sleep = sleep
+        self.requests_made = 0
+        self._count_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def url(self, path: str, params: dict[str, str] | None = None) -> str:
+        query = f"?{urlencode(params, safe='$,=')}" if params else ""
+        return f"{self.endpoint}{path}{query}"
+
+    def same_origin(self, link: str) -> bool:
+        """Only follow links back to our Graph endpoint: they carry our bearer token."""
+        a, b = urlsplit(link), urlsplit(self.endpoint)
+        return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
+
+    # -- public calls ----------------------------------------------------------------------
+
+    def get_json(self, url: str, *, prefer: str = "") -> dict[str, Any]:
+        """GET and decode; reads are idempotent, so every transient failure is retried."""
+        headers = {"Prefer": prefer} if prefer else {}
+        return self._retrying(lambda: _json_body(self._once("GET", url, headers=headers)), idempotent=True)
+
+    def get_bytes(self, url: str) -> bytes:
+        return self._retrying(lambda: self._once("GET", url).content, idempotent=True)
+
+    def write(self, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST/PATCH: retried only on 429, which Graph answers before doing anything."""
+        return self._retrying(lambda: _json_body(self._once(method, url, json=body)), idempotent=False)
+
+    # -- machinery -------------------------------------------------------------------------
+
+    def _retrying(self, call: Callable[[], Any], *, idempotent: bool) -> Any:
+        def worth_retrying(exc: BaseException) -> bool:
+            if not isinstance(exc, _Transient):
+                return False
+            return idempotent or exc.status == 429
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait,
+            retry=retry_if_exception(worth_retrying),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(call)
+        except _Transient as exc:
+            raise GraphError(f"Graph is unavailable after {self.attempts} tries: {exc}") from None
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = getattr(exc, "retry_after", None)
+        if hinted is not None:
+            if hinted > self.max_retry_after:
+                raise GraphError(f"Graph asks to wait {hinted:.0f} s (Retry-After); resuming next cycle")
+            return float(hinted)
+        return min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
+
+    def _once(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        response = self._send(method, url, self.tokens.access_token(), **kwargs)
+        if response.status_code == 401:
+            # An access token can be revoked before it expires: refresh once, then give up.
+            response = self._send(method, url, self.tokens.access_token(force_refresh=True), **kwargs)
+            if response.status_code == 401:
+                raise AuthRevoked(f"Graph refused a fresh token: {_error_text(response)}")
+        if response.status_code in RETRY_STATUS:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            raise _Transient(f"HTTP {response.status_code} on {method} {_path(url)}", wait, response.status_code)
+        if response.status_code >= 400:
+            raise _graph_error(method, url, response)
+        return response
+
+    def _send(self, method: str, url: str, token: str, **kwargs: Any) -> requests.Response:
+        if _GRAPH_SENDS.search(_path(url)):
+            # Graph's reply/replyAll/forward actions send at once (createReply* only drafts);
+            # the shared guard's pattern does not know them yet.
+            raise SendRefused(f"refused {method} {_path(url)}: circleback never sends mail")
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        with self._slots:
+            with self._count_lock:
+                self.requests_made += 1
+            try:
+                return self.session.request(
+                    method, url, headers=headers, timeout=self.timeout, allow_redirects=False, **kwargs
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise _Transient(f"{type(exc).__name__} on {method} {_path(url)}") from None
+
+
+def _json_body(response: requests.Response) -> dict[str, Any]:
+    if not response.content:
+        return {}
+    try:
+        data = response.json()
+    except ValueError:
+        # A body cut off mid-stream: a network problem, worth a retry of the same read.
+        raise _Transient(f"response is not complete JSON ({len(response.content)} bytes)") from None
+    if not isinstance(data, dict):
+        raise GraphError(f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _graph_error(method: str, url: str, response: requests.Response) -> GraphError:
+    code = ""
+    with contextlib.suppress(ValueError, AttributeError):
+        code = str(response.json().get("error", {}).get("code", ""))
+    return GraphError(
+        f"HTTP {response.status_code} on {method} {_path(url)}: {_error_text(response)}",
+        status=response.status_code,
+        code=code,
+        location=response.headers.get("Location", ""),
+    )
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        err = response.json().get("error", {})
+        return f"{err.get('code', '')}: {err.get('message', '')}".strip(": ")
+    except (ValueError, AttributeError):
+        return response.reason or ""
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+# --- Graph JSON -> records ----------------------------------------------------------------------
+
+
+def graph_time(value: Any) -> datetime | None:
+    """A Graph timestamp ("2016-12-09T20:30:00.0000000", "...Z") as aware UTC, or None."""
+    if not isinstance(value, str) or len(value) < 19:
+        return None
+    text = value.strip().removesuffix("Z")
+    head, dot, frac = text.partition(".")
+    text = head + (dot + frac[:6] if frac else "")  # Graph writes 7 fractional digits; Python reads 6
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def graph_address(value: Any) -> Address | None:
+    """``{"emailAddress": {"name", "address"}}`` -> Address, cleaned like every connector's."""
+    inner = value.get("emailAddress") if isinstance(value, dict) else None
+    if not isinstance(inner, dict):
+        return None
+    email_addr = clean_address(str(inner.get("address") or ""))
+    if not email_addr:
+        return None
+    return Address(email_addr, clean_text(str(inner.get("name") or "")))
+
+
+def graph_addresses(values: Any) -> tuple[Address, ...]:
+    found: dict[str, Address] = {}
+    for value in values if isinstance(values, list) else []:
+        addr = graph_address(value)
+        if addr:
+            found.setdefault(addr.email, addr)
+    return tuple(found.values())
+
+
+def message_record(
+    item: dict[str, Any], *, folder: str, sent_folder: bool, mine: frozenset[str]
+) -> MailRecord | Skip | None:
+    """One message of a delta page; None for ``@removed`` (a removed message still happened)."""
+    graph_id = str(item.get("id") or "")
+    where = f"{folder}/{graph_id or '?'}"
+    if "@removed" in item:
+        return None
+    if not graph_id:
+        return Skip(where, "message without id")
+    sender = graph_address(item.get("from")) or graph_address(item.get("sender"))
+    if sender is None and not sent_folder:
+        return Skip(where, "no usable From address")
+    sent = sent_folder or (sender is not None and sender.email in mine)
+    first, second = ("sentDateTime", "receivedDateTime") if sent else ("receivedDateTime", "sentDateTime")
+    when = graph_time(item.get(first)) or graph_time(item.get(second))
+    if when is None:
+        return Skip(where, f"no usable {first}")
+    message_id = str(item.get("internetMessageId") or "").strip().strip("<>").strip()
+    return MailRecord(
+        source_id=message_id or f"graph:{graph_id}",
+        timestamp=when,
+        direction=Direction.SENT if sent else Direction.RECEIVED,
+        sender=sender,
+        to=graph_addresses(item.get("toRecipients")),
+        cc=graph_addresses(item.get("ccRecipients")),
+        subject=clean_text(str(item.get("subject") or "")),
+        message_id=message_id,
+        thread_id=str(item.get("conversationId") or message_id or graph_id),
+        folder=folder,
+        # Outlook's Focused Inbox: "other" is its verdict of bulk or automated mail.
+        category="other" if str(item.get("inferenceClassification", "")).lower() == "other" else "",
+        is_draft=item.get("isDraft") is True,
+    )
+
+
+def event_record(item: dict[str, Any], *, mine: frozenset[str], zone: ZoneInfo, now: datetime) -> EventRecord | Skip:
+    """One event of a calendarView delta page (asked for in UTC)."""
+    graph_id = str(item.get("id") or "").strip()
+    if not graph_id:
+        return Skip("calendar/?", "event without id")
+    if "@removed" in item:
+        # Only the id survives; the ledger forgets what it knew of it (start/end are placeholders).
+        return EventRecord(source_id=graph_id, uid=graph_id, start=now, end=now, cancelled=True)
+    all_day = item.get("isAllDay") is True
+    start = _event_time(item.get("start"), zone, all_day)
+    end = _event_time(item.get("end"), zone, all_day)
+    if start is None:
+        return Skip(f"calendar/{graph_id}", "no usable start time")
+    organizer = graph_address(item.get("organizer"))
+    attendees = _attendees(item.get("attendees"), organizer)
+    return EventRecord(
+        source_id=graph_id,  # calendarView gives each occurrence its own id
+        uid=str(item.get("iCalUId") or graph_id),
+        start=start,
+        end=max(end or start, start),
+        title=clean_text(str(item.get("subject") or "")),
+        organizer=organizer.email if organizer else "",
+        attendees=attendees,
+        cancelled=item.get("isCancelled") is True,
+        my_status=_my_status(item, attendees, mine),
+        all_day=all_day,
+    )
+
+
+def _event_time(value: Any, zone: ZoneInfo, all_day: bool) -> datetime | None:
+    if not isinstance(value, dict):
+        return None
+    when = graph_time(value.get("dateTime"))
+    if when is None:
+        return None
+    if all_day:
+        # An all-day date belongs to the user's own zone, whatever zone Graph printed it in.
+        return datetime.combine(when.date(), datetime.min.time(), zone).astimezone(UTC)
+    tz_name = str(value.get("timeZone") or "UTC")
+    if tz_name.upper() in ("UTC", "Z", "COORDINATED UNIVERSAL TIME"):
+        return when
+    try:  # we ask for UTC (Prefer: outlook.timezone); an IANA name is still readable
+        return when.replace(tzinfo=ZoneInfo(tz_name)).astimezone(UTC)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None  # a Windows zone name we cannot map: say so rather than guess
+
+
+def _attendees(values: Any, organizer: Address | None) -> tuple[Attendee, ...]:
+    found: dict[str, Attendee] = {}
+    for value in values if isinstance(values, list) else []:
+        addr = graph_address(value)
+        if addr is None or addr.email in found:
+            continue
+        status = value.get("status") if isinstance(value.get("status"), dict) else {}
+        response = str(status.get("response") or "").lower()
+        found[addr.email] = Attendee(
+            email=addr.email,
+            name=addr.name,
+            status=_RESPONSES.get(response, ResponseStatus.UNKNOWN),
+            is_organizer=organizer is not None and addr.email == organizer.email,
+            is_resource=str(value.get("type") or "").lower() == "resource",
+        )
+    if organizer and organizer.email not in found:
+        # Graph lists the organizer apart from the attendees; they take part all the same.
+        return (Attendee(organizer.email, organizer.name, ResponseStatus.ACCEPTED, True), *found.values())
+    return tuple(found.values())
+
+
+def _my_status(item: dict[str, Any], attendees: tuple[Attendee, ...], mine: frozenset[str]) -> ResponseStatus:
+    if item.get("isOrganizer") is True:
+        return ResponseStatus.ACCEPTED
+    own = item.get("responseStatus")
+    if isinstance(own, dict) and own.get("response"):
+        return _RESPONSES.get(str(own["response"]).lower(), ResponseStatus.UNKNOWN)
+    for person in attendees:
+        if person.email in mine:
+            return person.status
+    return ResponseStatus.UNKNOWN
+
+
+# --- drafts: RFC 5322 bytes -> Graph JSON ---------------------------------------------------------
+
+_PARSER = BytesParser(policy=email.policy.default)
+
+
+def draft_json(message: bytes, key: str) -> tuple[dict[str, Any], str]:
+    """The POST /me/messages body for ``message``, and the Message-ID it answers ("" if none)."""
+    msg = _PARSER.parsebytes(message)
+    if str(msg.get(KEY_HEADER, "")).strip() != key:
+        raise ValueError(f"the draft must carry 'X-Circleback-Key: {key}' in its header")
+    body = {
+        "subject": clean_text(str(msg.get("subject", ""))),
+        "body": {"contentType": "text", "content": _plain_body(msg)},
+        "toRecipients": _recipients(msg, "to"),
+        "ccRecipients": _recipients(msg, "cc"),
+        "internetMessageHeaders": [{"name": KEY_HEADER, "value": key}],
+    }
+    return body, str(msg.get("in-reply-to", "")).strip().strip("<>")
+
+
+def _plain_body(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    return str(part.get_content()) if part is not None else ""
+
+
+def _recipients(msg: EmailMessage, name: str) -> list[dict[str, Any]]:
+    out = []
+    for header in msg.get_all(name) or []:
+        for addr in getattr(header, "addresses", ()):
+            email_addr = clean_address(addr.addr_spec)
+            if email_addr:
+                out.append({"emailAddress": {"address": email_addr, "name": clean_text(addr.display_name)}})
+    return out
+
+
+# --- cursor state ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Folder:
+    id: str
+    name: str
+    sent: bool = False
+
+
+@dataclass(slots=True)
+class FolderPass:
+    """One folder's share of a mail sync."""
+
+    folder: Folder
+    link: str | None  # where the next sync resumes: a deltaLink, or a nextLink mid-round
+    records: list[MailRecord] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    requests: int = 0
+    resynced: bool = False
+
+
+# --- the connector ---------------------------------------------------------------------------------
+
+
+class OutlookConnector(Connector):
+    kind: ClassVar[str] = "outlook"
+
+    def __init__(
+        self,
+        config: OutlookAccount,
+        context: ConnectorContext | None = None,
+        *,
+        tokens: TokenSource | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(config, context)
+        self.config: OutlookAccount = config
+        tokens = tokens or MsalTokens(config, state_dir=self.context.state_dir)
+        self.client = GraphClient(config.graph_endpoint, tokens, sleep=sleep)
+        self.skip_names = frozenset(s.lower() for s in config.skip_folders)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- MailSource ---------------------------------------------------------------------------
+
+    def sync_mail(self, cursor: Cursor | None) -> SyncResult[MailRecord]:
+        state = cursor if cursor and cursor.get("v") == CURSOR_VERSION else None
+        now = self.context.current_time()
+        folders, me, listed_at = self._folders(state, now)
+        links = {fid: f.get("link") for fid, f in (state or {}).get("folders", {}).items()}
+        mine = self.context.my_addresses | frozenset(me)
+        progress = SyncProgress(self.account, "reading mail headers", None, min_total=PROGRESS_FROM, unit="messages")
+        lock = threading.Lock()  # the folders are read by several threads
+
+        def count(read: int) -> None:
+            with lock:
+                progress.advance(read)
+
+        def sync(folder: Folder) -> FolderPass:
+            link = links.get(folder.id)
+            return self._sync_folder(folder, link, mine, None if link else count)  # first reads only
+
+        with progress, ThreadPoolExecutor(max_workers=MAX_CONCURRENT,
+                                          thread_name_prefix=f"graph-{self.account}") as pool:
+            passes = list(pool.map(sync, folders))
+        return self._mail_result(passes, me, listed_at, now)
+
+    def _mail_result(self, passes: list[FolderPass], me: list[str], listed_at: str, now: datetime) -> SyncResult:
+        horizon = now - timedelta(days=self.context.lookback_days)
+        seen: set[str] = set()
+        records: list[MailRecord] = []
+        skipped: list[Skip] = []
+        for p in passes:
+            skipped += p.skipped
+            for r in p.records:
+                # The same change can come twice (delta replays); and older mail is outside lookback.
+                if r.source_id not in seen and r.timestamp >= horizon:
+                    seen.add(r.source_id)
+                    records.append(r)
+        cursor = {
+            "v": CURSOR_VERSION,
+            "listed_at": listed_at,
+            "me": me,
+            "folders": {p.folder.id: {"name": p.folder.name, "sent": p.folder.sent, "link": p.link} for p in passes},
+        }
+        return SyncResult(records=records, cursor=cursor, skipped=skipped)
+
+    def _folders(self, state: Cursor | None, now: datetime) -> tuple[list[Folder], list[str], str]:
+        listed = graph_time(state.get("listed_at")) if state else None
+        if state and listed and now - listed < FOLDER_REFRESH:
+            known = [Folder(fid, f["name"], bool(f["sent"])) for fid, f in state["folders"].items()]
+            return known, list(state.get("me", [])), state["listed_at"]
+        folders, me = self.discover()
+        return folders, me, now.isoformat()
+
+    def discover(self) -> tuple[list[Folder], list[str]]:
+        """Every mail folder to read (Sent Items marked) and my own addresses, in a few round trips."""
+        # Independent lookups go out together; the semaphore keeps them within 4 in flight.
+        names = sorted({"sentitems"} | (self.skip_names & set(WELL_KNOWN)))
+        with ThreadPoolExecutor(max_workers=MAX_CONCURRENT, thread_name_prefix=f"graph-{self.account}") as pool:
+            me = pool.submit(self._my_addresses)
+            top = pool.submit(self._folder_pages, "/me/mailFolders")
+            ids = dict(zip(names, pool.map(self._well_known_id, names), strict=True))
+            skip_ids = {fid for name, fid in ids.items() if fid and name in self.skip_names}
+            found = list(self._walk_folders(top.result(), "", skip_ids))
+            return [Folder(fid, name, sent=fid == ids["sentitems"]) for fid, name in found], me.result()
+
+    def discover_folders(self) -> list[Folder]:
+        return self.discover()[0]
+
+    def _my_addresses(self) -> list[str]:
+        me = self.client.get_json(self.client.url("/me", {"$select": "mail,userPrincipalName"}))
+        found = {clean_address(str(me.get(k) or "")) for k in ("mail", "userPrincipalName")}
+        return sorted(a for a in found if a)
+
+    def _well_known_id(self, name: str) -> str:
+        # v1.0 mailFolder has no wellKnownName property, but a well-known name works as
+        # the folder id in the path; ids do not change, so this runs once per refresh.
+        try:
+            folder = self.client.get_json(self.client.url(f"/me/mailFolders/{name}", {"$select": "id"}))
+        except GraphError as exc:
+            if exc.not_found:
+                return ""  # e.g. a mailbox without an archive folder
+            raise
+        return str(folder.get("id", ""))
+
+    def _folder_pages(self, path: str) -> list[dict[str, Any]]:
+        params = {"$select": "id,displayName,childFolderCount", "$top": "100"}
+        url: str | None = self.client.url(path, params)
+        out: list[dict[str, Any]] = []
+        while url:
+            page = self.client.get_json(url)
+            out += [f for f in page.get("value", []) if isinstance(f, dict)]
+            url = self._next(page)
+        return out
+
+    def _walk_folders(self, level: list[dict[str, Any]], prefix: str, skip_ids: set[str]) -> Iterator[tuple[str, str]]:
+        for f in level:
+            fid, name = str(f.get("id", "")), clean_text(str(f.get("displayName", "")))
+            if not fid or fid in skip_ids or name.lower() in self.skip_names:
+                continue  # a skipped folder's subfolders go with it
+            full = f"{prefix}/{name}" if prefix else name
+            yield fid, full
+            if int(f.get("childFolderCount") or 0) > 0:
+                children = self._folder_pages(f"/me/mailFolders/{quote(fid, safe='')}/childFolders")
+                yield from self._walk_folders(children, full, skip_ids)
+
+    def _next(self, page: dict[str, Any]) -> str | None:
+        link = page.get("@odata.nextLink")
+        if link and not self.client.same_origin(str(link)):
+            raise GraphError(f"refusing to follow a nextLink to another host: {urlsplit(str(link)).netloc}")
+        return str(link) if link else None
+
+    def _initial_mail_url(self, folder: Folder) -> str:
+        path = f"/me/mailFolders/{quote(folder.id, safe='')}/messages/delta"
+        return self.client.url(path, {"$select": MESSAGE_FIELDS})
+
+    def _sync_folder(self, folder: Folder, link: str | None, mine: frozenset[str],
+                     count: Callable[[int], None] | None = None) -> FolderPass:
+        result = FolderPass(folder, link)
+        url = link or self._initial_mail_url(folder)
+        prefer = f"odata.maxpagesize={self.config.page_size}"
+        while True:
+            try:
+                page = self.client.get_json(url, prefer=prefer)
+            except GraphError as exc:
+                if exc.needs_resync and not result.resynced:
+                    log.info("%s: folder %s: delta state expired (%s); resyncing that folder", self.account,
+                             folder.name, exc.code or exc.status)
+                    result.resynced = True
+                    url = self._restart_url(exc, folder)
+                    continue
+                result.skipped.append(Skip(folder.name, f"sync stopped, resumes next cycle: {exc}"))
+                return result
+            result.requests += 1
+            if not self._take_messages(page, folder, mine, result):
+                return result  # not a delta page at all: keep the old link, say it once
+            if count is not None:
+                count(len(page["value"]))
+            next_link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink")
+            follow = str(next_link or delta_link or "")
+            if not follow or not self.client.same_origin(follow):
+                result.skipped.append(Skip(folder.name, "delta page without a usable nextLink or deltaLink"))
+                return result
+            result.link = url = follow
+            if not next_link:
+                return result
+
+    def _restart_url(self, exc: GraphError, folder: Folder) -> str:
+        # 410 carries a Location to restart from (delta-query-overview); follow it only home.
+        if exc.location and self.client.same_origin(exc.location):
+            return exc.location
+        return self._initial_mail_url(folder)
+
+    def _take_messages(self, page: dict[str, Any], folder: Folder, mine: frozenset[str], into: FolderPass) -> bool:
+        values = page.get("value")
+        if not isinstance(values, list):
+            into.skipped.append(Skip(folder.name, "delta page without a value list"))
+            return False
+        for item in values:
+            if not isinstance(item, dict):
+                into.skipped.append(Skip(folder.name, "delta item is not an object"))
+                continue
+            got = message_record(item, folder=folder.name, sent_folder=folder.sent, mine=mine)
+            if isinstance(got, Skip):
+                into.skipped.append(got)
+            elif got is not None:
+                into.records.append(got)
+        return True
+
+    # -- CalendarSource -----------------------------------------------------------------------
+
+    def sync_events(self, cursor: Cursor | None) -> SyncResult[EventRecord]:
+        now = self.context.current_time()
+        lookahead = self.config.lookahead or timedelta(days=self.context.lookahead_days)
+        lookback = timedelta(days=self.context.lookback_days)
+        state = cursor if cursor and cursor.get("v") == CURSOR_VERSION else None
+        full = state is None or self._window_moves(state, now, lookback, lookahead)
+        if full:
+            state = self._new_window(now, lookback, lookahead)
+        assert state is not None
+        try:
+            records, skipped, link = self._calendar_round(state["link"], now)
+        except GraphError as exc:
+            if full or not exc.needs_resync:
+                raise
+            log.info("%s: calendar delta state expired (%s); full resync", self.account, exc.code or exc.status)
+            state, full = self._new_window(now, lookback, lookahead), True
+            records, skipped, link = self._calendar_round(state["link"], now)
+        return SyncResult(records=records, cursor={**state, "link": link}, skipped=skipped, full=full)
+
+    def _window_moves(self, state: Cursor, now: datetime, lookback: timedelta, lookahead: timedelta) -> bool:
+        start, end = graph_time(state.get("start")), graph_time(state.get("end"))
+        if start is None or end is None or not state.get("link"):
+            return True
+        if state.get("span") != [lookback.total_seconds(), lookahead.total_seconds()]:
+            return True  # the configured window changed
+        # Re-anchor once half the lookahead is used up, so meetings ahead stay visible.
+        return end - now < lookahead / 2
+
+    def _new_window(self, now: datetime, lookback: timedelta, lookahead: timedelta) -> Cursor:
+        start, end = now - lookback, now + lookahead
+        params = {"startDateTime": _iso(start), "endDateTime": _iso(end)}
+        return {
+            "v": CURSOR_VERSION,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "span": [lookback.total_seconds(), lookahead.total_seconds()],
+            "link": self.client.url("/me/calendarView/delta", params),
+        }
+
+    def _calendar_round(self, url: str, now: datetime) -> tuple[list[EventRecord], list[Skip], str]:
+        # Prefer preferences may share one header (RFC 7240 2); UTC keeps times unambiguous.
+        prefer = f'odata.maxpagesize={self.config.page_size}, outlook.timezone="UTC"'
+        zone = ZoneInfo(self.context.timezone)
+        records: dict[str, EventRecord] = {}
+        skipped: list[Skip] = []
+        while True:
+            page = self.client.get_json(url, prefer=prefer)
+            for item in page.get("value") or []:
+                got = event_record(item, mine=self.context.my_addresses, zone=zone, now=now) if isinstance(
+                    item, dict) else Skip("calendar/?", "delta item is not an object")
+                if isinstance(got, Skip):
+                    skipped.append(got)
+                elif str(item.get("type", "")).lower() != "seriesmaster":  # occurrences carry the meetings
+                    records[got.source_id] = got  # a replayed change: the later copy wins
+            follow = str(page.get("@odata.nextLink") or page.get("@odata.deltaLink") or "")
+            if not follow or not self.client.same_origin(follow):
+                raise GraphError("calendar delta page without a usable nextLink or deltaLink")
+            url = follow
+            if not page.get("@odata.nextLink"):
+                return list(records.values()), skipped, url
+
+    # -- DraftBox -----------------------------------------------------------------------------
+
+    def create_draft(self, message: bytes, key: str, reply_to: str | None = None) -> DraftRef:
+        """Save ``message`` in Drafts; never retried blindly (the outbox reconciles first)."""
+        body, in_reply_to = draft_json(message, key)
+        original = self._find_message(reply_to or in_reply_to) if (reply_to or in_reply_to) else None
+        if original:
+            draft = self._create_reply(original, body)
+        else:
+            draft = self.client.write("POST", self.client.url("/me/messages"), body)
+        draft_id = str(draft.get("id") or "")
+        if not draft_id:
+            raise GraphError("Graph created a draft but returned no id")
+        return DraftRef(self.account, draft_id, key)
+
+    def _create_reply(self, original: str, body: dict[str, Any]) -> dict[str, Any]:
+        # The key header goes in with createReply: custom headers can only be set at create.
+        headers = {"internetMessageHeaders": body["internetMessageHeaders"]}
+        reply_url = self.client.url(f"/me/messages/{quote(original, safe='')}/createReply")
+        draft = self.client.write("POST", reply_url, {"message": headers})
+        patch = {k: v for k, v in body.items() if k != "internetMessageHeaders"}
+        draft_id = quote(str(draft.get("id", "")), safe="")
+        self.client.write("PATCH", self.client.url(f"/me/messages/{draft_id}"), patch)
+        return draft
+
+    def _find_message(self, message_id: str) -> str | None:
+        """The Graph id of the newest message with this Message-ID, or None."""
+        wanted = "<" + message_id.strip().strip("<>") + ">"
+        params = {
+            "$filter": f"internetMessageId eq '{wanted.replace(chr(39), chr(39) * 2)}'",
+            "$select": "id,receivedDateTime",
+        }
+        page = self.client.get_json(self.client.url("/me/messages", params))
+        found = [m for m in page.get("value", []) if isinstance(m, dict) and m.get("id")]
+        if not found:
+            log.info("%s: %s not found; the draft starts a new thread", self.account, wanted)
+            return None
+        newest = max(found, key=lambda m: graph_time(m.get("receivedDateTime")) or datetime.min.replace(tzinfo=UTC))
+        return str(newest["id"])
+
+    def list_drafts(self) -> list[DraftRef]:
+        # internetMessageHeaders over a Drafts listing, rather than an extended property and
+        # $filter: the same header then travels in the draft's MIME ($value) and in the sent copy.
+        params = {"$select": "internetMessageHeaders", "$top": "100"}
+        url: str | None = self.client.url("/me/mailFolders/drafts/messages", params)
+        out: list[DraftRef] = []
+        while url:
+            page = self.client.get_json(url)
+            for item in page.get("value", []):
+                if isinstance(item, dict) and item.get("id"):
+                    out.append(DraftRef(self.account, str(item["id"]), _key_of(item)))
+            url = self._next(page)
+        return out
+
+    def get_draft(self, ref: DraftRef) -> bytes | None:
+        try:
+            return self.client.get_bytes(self.client.url(f"/me/messages/{quote(ref.ref, safe='')}/$value"))
+        except GraphError as exc:
+            if exc.not_found:  # Graph answers 400 ErrorInvalidIdMalformed for ids it never issued
+                return None
+            raise
+
+
+def _key_of(item: dict[str, Any]) -> str:
+    for header in item.get("internetMessageHeaders") or []:
+        if isinstance(header, dict) and str(header.get("name", "")).lower() == KEY_HEADER:
+            return clean_text(str(header.get("value", "")))
+    return ""
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,599 @@
+"""The ``circleback`` command: a thin layer over the app, the engine and the service."""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..app import session
+from ..app import status as standing
+from ..app.suggest import command, command_prefix, complete_commands
+from ..config import Settings, load_settings
+from ..config.durations import months
+from ..core import goals
+from ..core.planner import Standing
+from ..errors import CirclebackError
+from .support import HelpGroup, console
+from .support import handle_errors as _handle_errors
+from .support import parse_now as _parse_now
+
+
+class Context:
+    def __init__(self, config: Path | None, state_dir: Path | None) -> None:
+        # "~/…" as typed in quotes or in a unit file's Environment= reaches us unexpanded
+        self.config_path = config.expanduser() if config else session.default_config_path()
+        self.state_dir = state_dir.expanduser() if state_dir else session.default_state_dir()
+
+    def settings(self) -> Settings:
+        return load_settings(self.config_path)
+
+
+@click.group(cls=HelpGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="circleback", prog_name="circleback", message="%(prog)s %(version)s")
+@click.option("--config", "config", type=click.Path(path_type=Path), envvar="CIRCLEBACK_CONFIG",
+              help="Config file (default: ~/.config/circleback/config.toml).")
+@click.option("--state-dir", type=click.Path(path_type=Path), envvar="CIRCLEBACK_STATE_DIR",
+              help="Where the ledger lives (default: ~/.local/state/circleback).")
+@click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, state_dir: Path | None, verbose: int, quiet: bool) -> None:
+    """circleback keeps you in touch with the people who matter.
+
+    It reads the headers of your mail and calendar (never bodies), learns when
+    you last were in touch with each person, and leaves short, personal notes
+    in your Drafts folder for you to edit and send. It never sends anything.
+
+    \b
+    Start here:
+      circleback demo              a sample world, no account needed
+      circleback config check      validate your config file
+      circleback run --once        one sync-and-draft cycle
+      circleback status            who is due, and why
+    """
+    level = logging.WARNING if quiet or not verbose else logging.DEBUG if verbose > 1 else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = Context(config, state_dir)
+
+
+# -- demo ----------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              help="Where to build the sample world (default: a fixed folder under the system temp dir, "
+                   "so a second run reuses it).")
+@click.option("--fresh", is_flag=True, help="Delete an existing demo world first.")
+@click.option("--now", "now_text", hidden=True, help="Pin the demo clock (ISO 8601, for tests).")
+@_handle_errors
+def demo(directory: Path | None, fresh: bool, now_text: str | None) -> None:
+    """Build a sample world and run one real cycle on it.
+
+    The world is a Maildir and a folder of .ics files: about 40 people over two
+    years (colleagues, friends, family, a mailing list, newsletters,
+    auto-replies, recurring 1:1s, a large all-hands, cancelled and declined
+    meetings). The same engine the daemon uses reads it, prints who is due, and
+    leaves drafts in the demo's Drafts folder. No network, no account.
+
+    \b
+    Example:
+      circleback demo
+      circleback demo --dir ./demo && ls ./demo/Mail/.Drafts/cur
+    """
+    from ..app.demo import run_demo
+
+    result = run_demo(directory, fresh=fresh, now=_parse_now(now_text))
+    _print_standings(result.standings, result.now, title=f"People in the demo world ({result.world_dir})")
+    _print_needs_note(result.needs_note)
+    console().print()
+    written = sum(result.written.values())
+    if written:
+        console().print(f"[bold]{written} new draft(s)[/] ({draft_kinds(result.written)}) in {result.drafts_dir}:")
+    else:
+        console().print(f"No new drafts: the {len(result.waiting) + len(result.intro_drafts)} from the last run "
+                        f"are still waiting in {result.drafts_dir}.")
+    for path in result.new_drafts or result.waiting:
+        _print_draft_file(path)
+    print_demo_intros(result)
+    for line in result.problems:
+        _print_problem(line)
+    console().print(f"\nRan in {result.seconds:.2f}s. Try: "
+                    f"{command_prefix(result.config_path, result.state_dir)} status", markup=False)
+
+
+def _print_draft_file(path: Path) -> None:
+    from email import message_from_bytes, policy
+
+    msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+    body = msg.get_body(("plain",))
+    text = body.get_content() if body else ""
+    lines = [ln for ln in text.splitlines() if ln.strip()][:3]
+    console().print(f"\n{path}", markup=False)
+    console().print(f"  To:      {msg['To']}")
+    console().print(f"  Subject: {msg['Subject']}")
+    for ln in lines:
+        console().print(f"  │ {ln}", markup=False)
+
+
+# -- run -----------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one cycle and exit.")
+@click.option("--interval", default="15min", show_default=True,
+              help="Default time between polls of an account (e.g. 90s, 15min, 1h).")
+@click.option("--now", "now_text", hidden=True, help="Pin the clock (ISO 8601, for tests).")
+@click.pass_obj
+@_handle_errors
+def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
+    """Sync every account and leave the due notes in Drafts.
+
+    Without --once it keeps running: each account polls at its own interval,
+    a failing account backs off alone, and config edits apply without a
+    restart (SIGHUP or saving the file). Under systemd it speaks sd_notify
+    (Type=notify, WatchdogSec=).
+
+    \b
+    Exit codes:
+      0   --once: every account synced; otherwise: stopped by SIGTERM/SIGINT
+      73  state directory unusable, or another instance running
+      75  --once: an account failed, none needs authorising (the next run retries it)
+      77  --once: an account needs authorising (any others synced); otherwise:
+          every account needs authorising, or its credential was revoked
+      78  invalid config at start
+
+    \b
+    Example:
+      circleback run --once       one cycle, then exit (cron, testing)
+      circleback run              keep running (systemd: see systemd/)
+      systemctl --user reload circleback    re-read the config now
+    """
+    settings = obj.settings()
+    seconds = _interval_seconds(interval)
+    if once:
+        with session.instance_lock(obj.state_dir):
+            report = _one_cycle(obj, settings, _parse_now(now_text))
+            _record_once(obj.state_dir, report)
+        _print_cycle(obj, report)
+        code = _once_exit_code(report)
+        if code:
+            sys.exit(code)
+        return
+    from ..service import clock, journal, loop
+
+    params = click.get_current_context().find_root().params
+    level = logging.WARNING if params.get("quiet") else logging.DEBUG if params.get("verbose", 0) > 1 else logging.INFO
+    journal.configure_logging(level)
+    clock = clock.ServiceClock.from_env(_parse_now(now_text))
+    with session.instance_lock(obj.state_dir):
+        daemon = loop.Service(obj.config_path, obj.state_dir, settings, default_interval=seconds, clock=clock)
+        sys.exit(daemon.run())
+
+
+def _interval_seconds(text: str) -> float:
+    from ..config.durations import parse_poll_interval
+
+    try:
+        return parse_poll_interval(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+def _one_cycle(obj: Context, settings: Settings, now: datetime | None) -> Any:
+    from ..core.engine import Engine
+
+    ledger = session.open_state(obj.state_dir)
+    connectors = session.open_connectors(settings, now, state_dir=obj.state_dir)
+    try:
+        return Engine(settings, ledger, connectors).run_cycle(now or session.utcnow())
+    finally:
+        session.close_connectors(connectors)
+        ledger.close()
+
+
+EX_TEMPFAIL = 75  # sysexits.h: "try again later"; the service, too, retries a failing account
+
+
+def _record_once(state_dir: Path, report: Any) -> None:
+    """Leave the accounts' outcome where `status` and `doctor` look for the service's."""
+    from ..service.statusfile import once_status, status_path, write_status
+
+    try:
+        write_status(state_dir, once_status(report))
+    except OSError as exc:
+        logging.getLogger(__name__).warning("cannot write %s: %s", status_path(state_dir), exc)
+
+
+def _once_exit_code(report: Any) -> int:
+    """0, or why not: 77 when any account needs authorising, else 75.
+
+    An account that needs the user must not read as "try again later": cron would retry it
+    for ever and the user, never told, would never sign in again.
+    """
+    from ..service.loop import AllAccountsRevoked
+
+    total = len(report.accounts)
+    failed = [a for a in report.accounts if a.error]
+    if not failed:
+        return 0
+    unauthorised = [a.name for a in failed if a.needs_auth]
+    broken = [a.name for a in failed if not a.needs_auth]
+    parts = []
+    if unauthorised:
+        parts.append(f"{len(unauthorised)} of {total} account(s) need authorising ({', '.join(unauthorised)}; "
+                     "see above)")
+    if broken:
+        parts.append(f"{len(broken)} of {total} account(s) failed ({', '.join(broken)})")
+    parts.append("the others were synced" if len(failed) < total else "nothing was synced")
+    click.echo("error: " + "; ".join(parts), err=True)
+    return AllAccountsRevoked.exit_code if unauthorised else EX_TEMPFAIL
+
+
+def _account_line(obj: Context, acc: Any) -> str:
+    """``home (maildir): 120 messages (80 personal)``, or what went wrong, once."""
+    if acc.error:
+        why = complete_commands(obj, str(acc.error))
+        return f"{acc.name} ({acc.kind}): {'needs authorising' if acc.needs_auth else 'failed'}: {why}"
+    parts = []
+    if acc.mail:
+        parts.append(f"{acc.mail.records} messages ({acc.mail.counted} personal)")
+    if acc.events:
+        parts.append(f"{acc.events.records} events ({acc.events.counted} meetings)")
+    if acc.skipped:
+        parts.append(f"{len(acc.skipped)} skipped")
+    return f"{acc.name} ({acc.kind}): " + (", ".join(parts) or "nothing new")
+
+
+def _print_problem(line: str) -> None:
+    from rich.markup import escape  # a problem may quote "[drafting]" or a path in brackets
+
+    console().print(f"[yellow]problem:[/] {escape(line)}")
+
+
+def _print_cycle(obj: Context, report: Any) -> None:
+    for acc in report.accounts:
+        console().print(_account_line(obj, acc), markup=False)
+    ob = report.outbox
+    console().print(f"drafts: {len(ob.created)} written, {len(ob.reconciled)} reconciled, "
+                  f"{len(ob.sent)} sent by you, {len(ob.deleted)} deleted by you")
+    if report.plan and report.plan.quiet:
+        console().print("quiet hours: no drafts now")
+    if getattr(report, "digest", None):
+        console().print(f"weekly digest ({report.digest.period}) is in Drafts")
+    for line in report.problems + [f"{k}: {v}" for k, v in ob.failed.items()]:
+        _print_problem(line)
+
+
+# -- doctor --------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_obj
+def doctor(obj: Context) -> None:
+    """Check the config, state directory, tokens, accounts, clock and install.
+
+    Each check prints one line (pass, FAIL or hint) and, when something is
+    wrong, the fix. Exits 1 if any check failed; hints never fail.
+
+    \b
+    Example:
+      circleback doctor
+      sudo -u circleback circleback --config /etc/circleback/config.toml \\
+          --state-dir /var/lib/circleback doctor
+    """
+    from ..app.doctor import format_check, run_checks
+
+    checks = run_checks(obj.config_path, obj.state_dir)
+    for check in checks:
+        for line in format_check(check):
+            click.echo(line)
+    failed = sum(c.failed for c in checks)
+    click.echo(f"{failed} problem(s) found." if failed else "All checks passed.")
+    sys.exit(1 if failed else 0)
+
+
+# -- status and plan ---------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of people instead of a table, one person a line.")
+@click.option("--all", "show_all", is_flag=True, help="Show everyone, not only the 30 most urgent.")
+@click.pass_obj
+@_handle_errors
+def status(obj: Context, as_json: bool, show_all: bool) -> None:
+    """Who you are in touch with, who is due, and why.
+
+    Reads the ledger only (no network). Run `circleback run --once` to sync first.
+
+    \b
+    Example:
+      circleback status
+      circleback status --json | jq '.[] | select(.due) | .name'
+    """
+    settings = obj.settings()
+    ledger = session.open_state(obj.state_dir)
+    now = session.utcnow()
+    shown = 0 if as_json else (1 << 30 if show_all else 30)
+    rows = standing.standings(ledger, settings, now, marked=shown)
+    if as_json:
+        _hint_if_never_synced(obj, ledger, err=True)  # stdout stays a JSON array
+        click.echo(_json_lines([standing.person_json(s) for s in rows]))
+        return
+    _print_standings(rows if show_all else rows[:30], now, title="circleback status")
+    _hint_if_never_synced(obj, ledger)
+    goal = goals.month_goal(ledger, settings, now)
+    console().print(goals.goal_line(goal, goals.goal_streak(ledger, settings, now)), markup=False)
+    from ..core.lifecycle import stale_entries
+    from ..service.statusfile import read_status
+
+    waiting = ledger.outbox(states=("pending", "drafted"))
+    stale = len(stale_entries(ledger))
+    stale_note = f" ({stale} stale: they wrote first)" if stale else ""
+    console().print(f"Drafts waiting for you: {len(waiting)}{stale_note}.")
+    _print_service_status(obj, read_status(obj.state_dir))
+
+
+def _json_lines(items: list[dict[str, Any]]) -> str:
+    """A JSON array with one compact object a line: `jq` reads it whole, `grep` and `less` a person at a time.
+
+    ``indent=2`` made 50,000 people 23 MB and took longer to print than to work out.
+    """
+    if not items:
+        return "[]"
+    return "[\n" + ",\n".join(json.dumps(item, separators=(",", ":")) for item in items) + "\n]"
+
+
+def _hint_if_never_synced(obj: Context, ledger: Any, *, err: bool = False) -> bool:
+    if not session.never_synced(ledger):
+        return False
+    click.echo(f"Nothing synced yet: run `{command(obj, 'run', '--once')}` first.", err=err)
+    return True
+
+
+def _print_service_status(obj: Context, svc: dict[str, Any] | None) -> None:
+    """What the service, or the last `run --once`, said: its summary, a rejected config edit, failing accounts."""
+    from ..service.statusfile import ONCE_STATE
+
+    if not svc:
+        return
+    if svc.get("state") == ONCE_STATE:
+        console().print(f"Last `run --once` ({svc.get('updated_at')}): {svc['summary']}", markup=False)
+    else:
+        console().print(f"Service ({svc['state']}, pid {svc['pid']}): {svc['summary']}", markup=False)
+    if svc.get("reload_error"):
+        console().print(f"Config edit rejected at {svc['reload_error_at']}: {svc['reload_error']}", markup=False)
+    for name, acc in svc.get("accounts", {}).items():
+        if acc.get("paused") or acc.get("last_error"):
+            state = "paused" if acc.get("paused") else "failing"
+            console().print(f"  {name}: {state}: {complete_commands(obj, acc.get('last_error', ''))}", markup=False)
+
+
+@main.command()
+@click.option("--sync", "do_sync", is_flag=True, help="Sync accounts into the ledger first (drafts nothing).")
+@click.pass_obj
+@_handle_errors
+def plan(obj: Context, do_sync: bool) -> None:
+    """Dry run: what would be drafted now and why, rendered to stdout.
+
+    Nothing is written to Drafts and no intent is recorded.
+
+    \b
+    Example:
+      circleback plan
+      circleback plan --sync
+    """
+    from ..core.drafting import compose
+    from ..core.engine import Engine
+    from ..core.planner import plan_cycle
+
+    settings = obj.settings()
+    ledger = session.open_state(obj.state_dir)
+    now = session.utcnow()
+    engine = Engine(settings, ledger, session.open_connectors(settings, state_dir=obj.state_dir) if do_sync else {})
+    if do_sync:
+        with session.instance_lock(obj.state_dir):
+            for acc in engine.sync():
+                if acc.error:
+                    console().print(_account_line(obj, acc), markup=False)
+    if _hint_if_never_synced(obj, ledger):
+        return
+    the_plan = plan_cycle(ledger, settings, now)
+    if the_plan.quiet:
+        console().print("Quiet hours now: nothing would be drafted until they end.")
+    console().print(f"Budget left this week: {the_plan.budget_left}.")
+    for note in the_plan.notes:
+        s = note.standing
+        console().print(f"\n[bold]{s.contact.display_name}[/] — {s.reason}; hook: {s.hook.kind if s.hook else ''}")
+        try:
+            draft = compose(ledger, settings, engine.renderer, note, now)
+        except CirclebackError as exc:
+            _print_problem(str(exc))
+            continue
+        console().print(f"Subject: {draft.rendered.subject}\n", markup=False)
+        console().print(draft.rendered.body, markup=False)
+    _print_needs_note(the_plan.needs_note)
+    if the_plan.over_budget:
+        names = ", ".join(s.contact.display_name for s in the_plan.over_budget)
+        console().print(f"\nDue but over this week's budget: {names}")
+
+
+# -- config -----------------------------------------------------------------------
+
+
+@main.group(cls=HelpGroup)
+def config() -> None:
+    """Create, check or locate the config file."""
+
+
+@config.command("check")
+@click.pass_obj
+def config_check(obj: Context) -> None:
+    """Validate the config file; print every problem with its key path.
+
+    \b
+    Example:
+      circleback --config ~/.config/circleback/config.toml config check
+    """
+    try:
+        settings = obj.settings()
+    except CirclebackError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
+    kinds = ", ".join(f"{a.name} ({a.kind})" for a in settings.accounts) or "no accounts"
+    click.echo(f"{obj.config_path}: ok — {kinds}; {len(settings.people)} people configured")
+    written = [p for p in settings.people if p.note.strip() and not p.say.strip()]
+    if written:
+        from ..core.notes import read_note
+
+        unread = sum(not read_note(p.note).quotable for p in written)
+        if unread:
+            click.echo(f"{unread} of {len(written)} notes will not be quoted in a draft; `circleback notes` says why")
+
+
+@config.command("path")
+@click.pass_obj
+def config_path(obj: Context) -> None:
+    """Print where circleback looks for its config and keeps its state.
+
+    \b
+    Example:
+      circleback config path
+      circleback --state-dir /srv/circleback config path
+    """
+    click.echo(f"config: {obj.config_path}\nstate:  {obj.state_dir}")
+
+
+# -- shared printing -------------------------------------------------------------------
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    days = (now - then).days
+    if days < 0:
+        return f"in {-days}d"
+    if days < 60:
+        return f"{days}d ago"
+    if days < 730:
+        return f"{months(days)} mo ago"
+    return f"{days // 365} y ago"
+
+
+def _print_standings(rows: list[Standing], now: datetime, *, title: str) -> None:
+    from rich.table import Table  # only for the table view: `status --json` and `run` skip it
+
+    table = Table(title=title, title_justify="left")
+    for col in ("Person", "Last contact", "Channel", "Cadence", "Due", "Why"):
+        table.add_column(col)
+    for s in rows:
+        c = s.contact
+        table.add_row(
+            c.display_name,
+            _ago(now, c.last_contact),
+            c.last_channel + (" · your turn" if c.ball_in_my_court else ""),
+            f"{s.cadence / timedelta(days=1):g}d",
+            ("[yellow]suggest[/]" if s.suggested else "[bold red]due[/]") if s.due else "",
+            s.reason,
+        )
+    console().print(table)
+    _print_suggested([s for s in rows if s.due and s.suggested])
+
+
+def _print_suggested(rows: list[Standing]) -> None:
+    """The drifting people circleback will not write to, and how to change that."""
+    if not rows:
+        return
+    console().print(
+        f"\n{len(rows)} drifting but not named, with little personal history (marked 'suggest'): circleback "
+        "drafts nothing for them. To keep in touch with one, add them to your config, e.g.:",
+        markup=False,
+    )
+    c = rows[0].contact
+    email = c.emails[0] if c.emails else ""
+    console().print(f'  [[people]]\n  name = "{c.display_name}"\n  emails = ["{email}"]', markup=False)
+
+
+def _print_needs_note(rows: list[Standing]) -> None:
+    if not rows:
+        return
+    console().print("\n[bold]Due, but circleback has nothing specific to say (no hook, no draft).[/]")
+    console().print(
+        "A good hook: a `note` under [[people]] on what you value in them ('always asks the question nobody "
+        "else thought of'), your own words in `say`, or a small meeting or two-way thread about a meal, a trip, "
+        "a talk, photos or a new role (`circleback notes` shows how notes will read):",
+        markup=False,
+    )
+    for s in rows:
+        console().print(f"  • {s.contact.display_name} <{', '.join(s.contact.emails)}> — {s.reason}", markup=False)
+
+
+class _LazyGroup(HelpGroup):
+    """A command group whose module is imported the first time its commands are asked for.
+
+    ``auth`` brings the Google and Microsoft SDKs (httplib2, requests, msal): about half a
+    second of imports that ``status`` and ``run`` never need (benchmarks/core.py,
+    ``status_startup_ms``). ``help`` repeats the real group's one line, so that
+    ``circleback --help`` lists the group without importing it.
+    """
+
+    def __init__(self, name: str, load: Callable[[], click.Group], help: str) -> None:  # noqa: A002
+        self._load: Callable[[], click.Group] | None = load
+        super().__init__(name, help=help)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        if self._load is not None:
+            real, self._load = self._load(), None
+            self.help = real.help
+            self._commands.update(real.commands)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = value
+
+
+def _auth_group() -> click.Group:
+    from .auth import auth
+    from .auth_ms import microsoft
+
+    auth.add_command(microsoft)
+    return auth
+
+
+def _templates_group() -> click.Group:
+    from .templates import templates_group  # jinja2 and the sample people: only for `templates`
+
+    return templates_group
+
+
+# Commands that live in their own modules (people, introductions, imports).
+from .people import draft_kinds, import_group, intros, notes, nudge, print_demo_intros, skip, snooze  # noqa: E402
+from .setup import config_init, systemd_unit  # noqa: E402
+
+auth = _LazyGroup(
+    "auth", _auth_group, help="Sign in to a provider account (once; tokens are kept 0600 in the state directory)."
+)
+templates_group = _LazyGroup(
+    "templates", _templates_group, help="Check the templates circleback writes its notes with, defaults and yours."
+)
+for _command in (intros, import_group, snooze, skip, nudge, notes, auth, templates_group, systemd_unit):
+    main.add_command(_command)
+config.add_command(config_init)
+
+# What is imported by now (pydantic, click, the config models: some 30,000 objects) lives until
+# exit. Frozen, it is out of every later collection's way, the one at interpreter exit included:
+# about 25 ms of a quick command's start-up (benchmarks/core.py, ``status_startup_ms``).
+gc.freeze()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""One cycle of circleback: sync every account, notice what the user did, plan, draft.
+
+The same function serves ``circleback demo``, ``run --once`` and the service
+loop. It takes connector objects, a ledger and settings; it knows nothing of
+the CLI or of where the config came from (STYLE.md #1). One account's failure
+is reported and never stops the others (STYLE.md #7).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from circleback.connectors.base import AuthRevoked, Connector, ConnectorError, DraftBox
+
+from ..config import Settings
+from ..errors import CirclebackError
+from ..store.ledger import Ledger, LedgerFull
+from . import faults
+from .classify import Identity
+from .contacts import apply_people
+from .digest import DigestDraft, commit_digest
+from .drafting import Draft, compose
+from .ingest import IngestCounts, ingest_events, ingest_mail
+from .intros import Introducer, IntroReport
+from .lifecycle import LifecycleReport, review
+from .outbox import Checkpoint, Outbox, OutboxReport
+from .planner import Plan, plan_cycle
+from .templating import TemplateRenderer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class AccountReport:
+    name: str
+    kind: str
+    mail: IngestCounts | None = None
+    events: IngestCounts | None = None
+    skipped: list[str] = field(default_factory=list)  # one line per skipped input
+    error: str = ""  # why the sync failed, without the account's name (see account_error)
+    needs_auth: bool = False  # failed because its credential is missing or revoked
+
+
+@dataclass(slots=True)
+class CycleReport:
+    now: datetime
+    accounts: list[AccountReport]
+    plan: Plan | None = None
+    drafts: list[Draft] = field(default_factory=list)  # composed and committed this cycle
+    outbox: OutboxReport = field(default_factory=OutboxReport)
+    problems: list[str] = field(default_factory=list)  # one line each: template or build errors
+    draft_account: str = ""
+    lifecycle: LifecycleReport = field(default_factory=LifecycleReport)
+    intros: IntroReport = field(default_factory=IntroReport)
+    digest: DigestDraft | None = None  # this week's digest, when committed this cycle
+
+
+def account_error(account: str, exc: BaseException) -> str:
+    """Why ``account`` failed, in one line that does not repeat its name.
+
+    Connectors start their messages with the account's name (``"home: ..."``); every
+    caller prints the name itself, so it is dropped here rather than shown twice.
+    """
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.removeprefix(f"{account}: ")
+
+
+def draft_account(settings: Settings, connectors: Mapping[str, Connector]) -> str | None:
+    """The account drafts go to: configured, else the first that holds drafts."""
+    if settings.drafting.account:
+        return settings.drafting.account
+    for name, conn in connectors.items():
+        if isinstance(conn, DraftBox):
+            return name
+    return None
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        connectors: Mapping[str, Connector],
+        *,
+        renderer: TemplateRenderer | None = None,
+        checkpoint: Checkpoint = faults.checkpoint,
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.connectors = connectors
+        self.renderer = renderer or TemplateRenderer(
+            Path(settings.drafting.templates_dir) if settings.drafting.templates_dir else None
+        )
+        self.checkpoint = checkpoint
+
+    # -- sync ---------------------------------------------------------------
+
+    def sync(self) -> list[AccountReport]:
+        who = Identity.from_settings(self.settings)
+        apply_people(self.ledger, self.settings)
+        reports = []
+        for name, conn in self.connectors.items():
+            report = AccountReport(name, conn.kind)
+            try:
+                self._sync_account(name, conn, who, report)
+            except LedgerFull:
+                raise  # not this account's failure: every later write would fail too; stop the cycle
+            except (ConnectorError, OSError, CirclebackError) as exc:
+                report.error = account_error(name, exc)
+                report.needs_auth = isinstance(exc, AuthRevoked)
+                # INFO: the report carries the failure; `run --once` prints it and the service logs it.
+                log.info("account %s: sync failed: %s", name, report.error)
+            reports.append(report)
+        return reports
+
+    def _sync_account(self, name: str, conn: Connector, who: Identity, report: AccountReport) -> None:
+        if hasattr(conn, "sync_mail"):
+            result = conn.sync_mail(self.ledger.cursor(name, "mail"))
+            report.mail = ingest_mail(self.ledger, name, result, who)
+            report.skipped += [f"{s.where}: {s.why}" for s in result.skipped]
+            self.checkpoint("after-mail-sync")
+        if hasattr(conn, "sync_events"):
+            result = conn.sync_events(self.ledger.cursor(name, "calendar"))
+            report.events = ingest_events(self.ledger, name, result, who)
+            report.skipped += [f"{s.where}: {s.why}" for s in result.skipped]
+            self.checkpoint("after-calendar-sync")
+
+    # -- the whole cycle ------------------------------------------------------
+
+    def run_cycle(self, now: datetime, *, write: bool = True) -> CycleReport:
+        """Sync, observe the draft box, plan and (if ``write``) draft."""
+        report = CycleReport(now, self.sync())
+        box_name = draft_account(self.settings, self.connectors)
+        box = self.connectors.get(box_name) if box_name else None
+        outbox = None
+        # The draft account's own sync failure already says why its drafts cannot be read.
+        box_failed = any(a.error for a in report.accounts if a.name == box_name)
+        if isinstance(box, DraftBox) and box_name:
+            report.draft_account = box_name
+            outbox = Outbox(self.ledger, box, box_name, self.checkpoint)
+            try:
+                outbox.observe(now, report.outbox)
+                review(self.ledger, box, box_name, self.settings, now, report.lifecycle)
+            except (ConnectorError, OSError) as exc:
+                if not box_failed:
+                    report.problems.append(f"{box_name}: cannot list drafts: {account_error(box_name, exc)}")
+                box_failed, outbox = True, None
+        if write and outbox is not None:
+            # Before planning check-ins: an ask or introduction drafted now is an open draft for that person.
+            introducer = Introducer(self.ledger, self.settings, self.renderer, box_name or "")
+            introducer.advance(now, report.intros)
+            if self.settings.intros.auto_ask:
+                try:
+                    introducer.auto_ask(now, report.intros)
+                except CirclebackError as exc:
+                    report.intros.problems.append(str(exc))
+            report.problems += report.intros.problems
+        report.plan = plan_cycle(self.ledger, self.settings, now)
+        if not write:
+            return report
+        if outbox is None:
+            if report.plan.notes and not box_failed:
+                report.problems.append(
+                    "no account can hold drafts: add a maildir account or set [drafting] account"
+                )
+            return report
+        if report.plan.quiet:
+            return report  # drafts appear only outside quiet hours, pending ones included
+        self._commit_intents(report, box_name or "", now)
+        self._commit_digest(report, box_name or "", now)
+        try:
+            outbox.deliver(now, report.outbox)
+        except (ConnectorError, OSError) as exc:
+            report.problems.append(f"{box_name}: cannot write drafts: {account_error(box_name or '', exc)}")
+        return report
+
+    def _commit_digest(self, report: CycleReport, account: str, now: datetime) -> None:
+        """After the notes, so that the digest lists them among the drafts waiting."""
+        try:
+            digest = commit_digest(self.ledger, self.settings, self.renderer, account, now)
+        except CirclebackError as exc:
+            report.problems.append(f"weekly digest: {exc}")
+            return
+        if digest is not None:
+            report.digest = digest
+            self.checkpoint("after-digest-commit")
+
+    def _commit_intents(self, report: CycleReport, account: str, now: datetime) -> None:
+        assert report.plan is not None
+        for note in report.plan.notes:
+            try:
+                draft = compose(self.ledger, self.settings, self.renderer, note, now)
+            except CirclebackError as exc:
+                report.problems.append(f"{note.standing.contact.display_name}: {exc}")
+                continue
+            with self.ledger.transaction():
+                added = self.ledger.add_intent(
+                    key=note.key,
+                    person_id=note.standing.contact.person_id,
+                    kind=note.kind,
+                    period=note.period,
+                    account=account,
+                    recipient=draft.recipient.email,
+                    message_id=draft.message_id,
+                    message=draft.message,
+                    now=now,
+                )
+            if added:
+                report.drafts.append(draft)
+                self.checkpoint("after-intent-commit")

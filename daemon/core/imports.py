@@ -1,0 +1,265 @@
+"""People from a LinkedIn export or a vCard file, merged into the ledger by address.
+
+Imported people live in the ledger (``people.company/title/linkedin/source``),
+never in the config: ``[[people]]`` stays the user's own, authoritative and never
+rewritten. An import only fills blanks: a name, company, title or profile link
+already known (written by hand in the config, or by an earlier import) is kept.
+Importing people does not make them "tracked": nobody gets a note because they
+appeared in an address book, only once the user writes to or meets them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ..config import Settings
+from ..errors import CirclebackError
+from ..store.ledger import Ledger, iso
+from .contacts import apply_people
+
+
+class ImportError_(CirclebackError):  # noqa: N801 - "ImportError" is a builtin
+    """The file is not the export it claims to be."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedPerson:
+    name: str
+    emails: tuple[str, ...] = ()
+    company: str = ""
+    title: str = ""
+    linkedin: str = ""
+    where: str = ""  # "line 7", "card 3": for the report
+
+
+@dataclass(slots=True)
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)  # known already; blanks filled or addresses joined
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "where: why"
+
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def _email(text: str) -> str:
+    text = text.strip().strip("<>").lower()
+    return text if _EMAIL.match(text) else ""
+
+
+# -- LinkedIn ---------------------------------------------------------------------------
+
+_LINKEDIN_HEADER = "First Name"
+
+
+def parse_linkedin_csv(text: str) -> tuple[list[ImportedPerson], list[str]]:
+    """LinkedIn's Connections.csv: a "Notes:" preamble, then the header row, then people."""
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.lstrip('"').startswith(_LINKEDIN_HEADER)), None)
+    if start is None:
+        raise ImportError_(
+            'no "First Name, Last Name, URL, Email Address, ..." header found: is this LinkedIn\'s '
+            "Connections.csv (Settings > Data privacy > Get a copy of your data)?"
+        )
+    reader = csv.DictReader(io.StringIO("".join(lines[start:])))
+    people: list[ImportedPerson] = []
+    skipped: list[str] = []
+    for offset, row in enumerate(reader):
+        where = f"line {start + offset + 2}"
+        first = (row.get("First Name") or "").strip()
+        last = (row.get("Last Name") or "").strip()
+        name = " ".join(p for p in (first, last) if p)
+        raw_email = (row.get("Email Address") or "").strip()
+        email = _email(raw_email)
+        url = (row.get("URL") or "").strip()
+        if raw_email and not email:
+            skipped.append(f"{where}: {raw_email!r} is not an email address")
+        if not name and not email:
+            skipped.append(f"{where}: no name and no address")
+            continue
+        if not email and not url:
+            skipped.append(f"{where}: {name}: neither an address nor a profile link")
+            continue
+        people.append(ImportedPerson(
+            name=name, emails=(email,) if email else (), company=(row.get("Company") or "").strip(),
+            title=(row.get("Position") or "").strip(), linkedin=url, where=where,
+        ))  # fmt: skip
+    return people, skipped
+
+
+# -- vCard ------------------------------------------------------------------------------
+
+
+def _unfold(text: str) -> list[str]:
+    """RFC 6350 3.2: a line starting with a space or tab continues the previous one."""
+    out: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line[:1] in (" ", "\t") and out:
+            out[-1] += line[1:]
+        else:
+            out.append(line)
+    # vCard 2.1 quoted-printable soft breaks ("=" at the end) continue the line, too.
+    joined: list[str] = []
+    for line in out:
+        if joined and joined[-1].endswith("=") and "QUOTED-PRINTABLE" in joined[-1].upper():
+            joined[-1] = joined[-1][:-1] + line
+        else:
+            joined.append(line)
+    return joined
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\([\\,;nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
+
+
+def _split_unescaped(value: str, sep: str) -> list[str]:
+    return [_unescape(p) for p in re.split(rf"(?<!\\){re.escape(sep)}", value)]
+
+
+def parse_vcard(text: str) -> tuple[list[ImportedPerson], list[str]]:
+    """vCard 3.0 and 4.0 (Google Contacts, Apple Contacts): FN/N, EMAIL*, ORG, TITLE, URL."""
+    people: list[ImportedPerson] = []
+    skipped: list[str] = []
+    card: dict[str, list[str]] | None = None
+    number = 0
+    for line in _unfold(text.lstrip("\ufeff")):
+        if not line.strip():
+            continue
+        name_part, sep, value = line.partition(":")
+        if not sep:
+            continue
+        # "item1.EMAIL;TYPE=INTERNET" -> "EMAIL" (Apple groups properties as itemN.)
+        prop = name_part.split(";", 1)[0].rsplit(".", 1)[-1].upper()
+        if prop == "BEGIN" and value.strip().upper() == "VCARD":
+            card, number = {}, number + 1
+        elif prop == "END" and value.strip().upper() == "VCARD" and card is not None:
+            found = _card_person(card, f"card {number}")
+            if isinstance(found, str):
+                skipped.append(found)
+            else:
+                people.append(found)
+            card = None
+        elif card is not None:
+            card.setdefault(prop, []).append(value.strip())
+    if number == 0:
+        raise ImportError_("no BEGIN:VCARD found: is this a .vcf export?")
+    return people, skipped
+
+
+def _card_person(card: dict[str, list[str]], where: str) -> ImportedPerson | str:
+    name = _unescape(card.get("FN", [""])[0]).strip()
+    if not name and card.get("N"):
+        parts = _split_unescaped(card["N"][0], ";") + ["", ""]
+        name = " ".join(p for p in (parts[1], parts[0]) if p.strip()).strip()  # given, family
+    emails = tuple(dict.fromkeys(e for raw in card.get("EMAIL", []) if (e := _email(_unescape(raw)))))
+    org = _split_unescaped(card.get("ORG", [""])[0], ";")[0].strip()
+    title = _unescape(card.get("TITLE", [""])[0]).strip()
+    urls = [_unescape(u).strip() for u in card.get("URL", [])]
+    linkedin = next((u for u in urls if "linkedin.com/" in u.lower()), "")
+    if not emails and not linkedin:
+        return f"{where}: {name or '(no name)'}: neither an address nor a LinkedIn link"
+    return ImportedPerson(name, emails, org, title, linkedin, where)
+
+
+# -- merging ----------------------------------------------------------------------------
+
+
+def merge_people(
+    ledger: Ledger, settings: Settings, people: Iterable[ImportedPerson], source: str, now: datetime | None = None
+) -> ImportReport:
+    """Add or enrich ledger people, by address (then by profile link); one transaction."""
+    report = ImportReport()
+    mine = set(settings.me.addresses)
+    created = iso(now or datetime.now(UTC))
+    with ledger.transaction():
+        for p in people:
+            emails = [e for e in p.emails if e not in mine]
+            label = f"{p.name or emails[0] if (p.name or emails) else p.linkedin}"
+            if p.emails and not emails:
+                report.skipped.append(f"{p.where}: {label}: that is your own address")
+                continue
+            ids = _known_ids(ledger, emails, p.linkedin)
+            if not ids:
+                _add(ledger, p, emails, source, created)
+                report.added.append(label)
+                continue
+            configured = _configured(ledger, ids)
+            if len(configured) > 1:
+                # Two [[people]] entries are two people to the user; an address book does not overrule that.
+                report.skipped.append(f"{p.where}: {label}: its addresses belong to {len(configured)} "
+                                      "different [[people]] entries in your config; left apart")
+                continue
+            keep = min(configured or ids)
+            changed = len(ids) > 1
+            if changed:
+                ledger.merge_people(keep, ids)
+            for e in emails:
+                changed |= _attach(ledger, keep, e, p.name)
+            changed |= _fill_blanks(ledger, keep, p)
+            (report.merged if changed else report.unchanged).append(label)
+    return report
+
+
+def _known_ids(ledger: Ledger, emails: list[str], linkedin: str) -> set[int]:
+    ids: set[int] = set()
+    for e in emails:
+        row = ledger.conn.execute("SELECT person_id FROM addresses WHERE address = ?", (e,)).fetchone()
+        if row:
+            ids.add(int(row[0]))
+    if not ids and linkedin:
+        ids |= {int(r[0]) for r in ledger.conn.execute("SELECT id FROM people WHERE linkedin = ?", (linkedin,))}
+    return ids
+
+
+def _configured(ledger: Ledger, ids: set[int]) -> set[int]:
+    marks = ",".join("?" * len(ids))
+    rows = ledger.conn.execute(f"SELECT id FROM people WHERE configured = 1 AND id IN ({marks})", sorted(ids))
+    return {int(r[0]) for r in rows}
+
+
+def _add(ledger: Ledger, p: ImportedPerson, emails: list[str], source: str, created: str) -> None:
+    cur = ledger.conn.execute(
+        "INSERT INTO people (name, company, title, linkedin, source, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (p.name, p.company, p.title, p.linkedin, source, created),
+    )
+    for e in emails:
+        ledger.conn.execute(
+            "INSERT INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)", (e, cur.lastrowid, p.name)
+        )
+
+
+def _attach(ledger: Ledger, person_id: int, email: str, name: str) -> bool:
+    cur = ledger.conn.execute(
+        "INSERT OR IGNORE INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)",
+        (email, person_id, name),
+    )
+    return cur.rowcount == 1
+
+
+def _fill_blanks(ledger: Ledger, person_id: int, p: ImportedPerson) -> bool:
+    """Only empty columns take the import's value: nothing known is overwritten."""
+    changed = 0
+    for column, value in (("name", p.name), ("company", p.company), ("title", p.title), ("linkedin", p.linkedin)):
+        if value:
+            cur = ledger.conn.execute(
+                f"UPDATE people SET {column} = ? WHERE id = ? AND {column} = ''",  # noqa: S608 - fixed names
+                (value, person_id),
+            )
+            changed += cur.rowcount
+    return changed > 0
+
+
+def import_file(ledger: Ledger, settings: Settings, kind: str, text: str) -> ImportReport:
+    parse = {"linkedin": parse_linkedin_csv, "vcard": parse_vcard}[kind]
+    people, skipped = parse(text)
+    apply_people(ledger, settings)  # the config's people first: they are what an import merges into
+    report = merge_people(ledger, settings, people, kind)
+    report.skipped[:0] = skipped
+    return report

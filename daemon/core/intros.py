@@ -1,0 +1,590 @@
+"""Who should meet whom, and the double-opt-in introduction (DESIGN.md, "Introductions").
+
+    (suggested) -> asked -> [A replied, B replied] -> intro_drafted -> intro_sent
+                -> followup -> done                  exits: declined, expired
+
+*Suggested* is never stored: it is worked out from ``offers``/``seeks`` each time.
+An introduction row is written the moment the user (or ``auto_ask``) asks, in
+the same transaction as the two opt-in intents, so a crash leaves either both
+or neither. Every later draft (the introduction, the follow-ups) is an outbox
+intent keyed by (kind, recipient, introduction id): advancing twice, or after a
+restart, finds the key taken and writes nothing new.
+
+Replies are known from thread membership only (headers, never bodies): a
+received message from a party whose thread is the ask's Message-ID, or the
+thread the sent ask became (providers may give a sent draft a new Message-ID).
+A "no" is the user's to record: ``circleback intros decline A B``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..config import Person, Settings
+from ..errors import CirclebackError
+from ..store.ledger import Ledger, OutboxEntry, iso, parse_iso
+from .contacts import Contact, cadence_for, contacts
+from .drafting import build_message, me_context, person_context
+from .planner import canonical_address, intent_key
+from .templating import TemplateRenderer
+
+log = logging.getLogger(__name__)
+
+ASK, INTRO, FOLLOWUP = "intro-ask", "intro", "intro-followup"
+INTRO_KINDS = (ASK, INTRO, FOLLOWUP)
+STATES = ("asked", "intro_drafted", "intro_sent", "followup", "done", "declined", "expired")
+OPEN = ("asked", "intro_drafted", "intro_sent", "followup")
+# How long a deleted introduction draft waits for a late Sent copy before it counts as "not made".
+_LATE_SENT = timedelta(days=2)
+
+# A few everyday equivalences; the user adds their own under [intros] synonyms.
+_SYNONYMS: dict[str, list[str]] = {
+    "seed funding": ["fundraising", "angel investment", "seed investment", "pre-seed funding", "investors"],
+    "ux research": ["user research", "usability research", "design research"],
+    "hiring": ["recruiting", "recruitment", "talent"],
+    "mentoring": ["mentorship", "career advice", "coaching"],
+    "engineering": ["software engineering", "developers"],
+}
+
+
+class IntroError(CirclebackError):
+    """An introduction the rules do not allow, or one that does not exist."""
+
+
+def _canonical_tags(settings: Settings) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for canon, others in [*_SYNONYMS.items(), *settings.intros.synonyms.items()]:
+        c = _clean(canon)
+        table[c] = table.get(c, c)
+        for o in others:
+            table[_clean(o)] = table[c]
+    return table
+
+
+def _clean(tag: str) -> str:
+    text = re.sub(r"[^\w\s]+", " ", tag.lower())
+    return " ".join(text.split())
+
+
+def normalise(tag: str, table: dict[str, str]) -> str:
+    c = _clean(tag)
+    if c in table:
+        return table[c]
+    if c.endswith("s") and c[:-1] in table:  # "investors" / "investor"
+        return table[c[:-1]]
+    return c
+
+
+# -- suggestions --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Suggestion:
+    a: Contact  # the one who seeks
+    b: Contact  # the one who offers
+    tags: list[str]  # what b offers that a seeks
+    back: list[str]  # what a offers that b seeks ("" when the help goes one way)
+    context: list[str] = field(default_factory=list)  # shared context, in words
+
+    @property
+    def reason(self) -> str:
+        text = f"{self.a.display_name} seeks {', '.join(self.tags)}; {self.b.display_name} offers it"
+        if self.back:
+            text += f"; and {self.b.display_name} seeks {', '.join(self.back)}, which {self.a.display_name} offers"
+        return text
+
+
+def _warm(c: Contact, settings: Settings, now: datetime) -> bool:
+    last = c.last_contact
+    return last is not None and now - last <= cadence_for(c, settings) * settings.intros.warm_within
+
+
+def _named_in(person: Person, other: Contact) -> bool:
+    """``keep_apart`` lists names or addresses."""
+    wanted = {k.strip().lower() for k in person.keep_apart}
+    return bool(wanted & ({other.display_name.lower()} | set(other.emails)))
+
+
+def already_correspond(ledger: Ledger, a: int, b: int) -> bool:
+    """Ever together in one thread or meeting: the same source in the same account."""
+    row = ledger.conn.execute(
+        "SELECT 1 FROM interactions x JOIN interactions y ON x.account = y.account AND x.source_id = y.source_id "
+        "WHERE x.person_id = ? AND y.person_id = ? LIMIT 1",
+        (a, b),
+    ).fetchone()
+    return row is not None
+
+
+def _ever_paired(ledger: Ledger) -> set[frozenset[int]]:
+    return {frozenset(r) for r in ledger.conn.execute("SELECT person_a, person_b FROM intros")}
+
+
+def busy_people(ledger: Ledger) -> set[int]:
+    marks = ",".join("?" * len(OPEN))
+    rows = ledger.conn.execute(f"SELECT person_a, person_b FROM intros WHERE state IN ({marks})", OPEN)
+    return {pid for row in rows for pid in row}
+
+
+def pair_problem(ledger: Ledger, a: Contact, b: Contact) -> str:
+    """Why these two must not be introduced, or ""."""
+    problem = _pair_problem(a, b, busy_people(ledger), lambda x, y: already_correspond(ledger, x, y))
+    unnamed = [x.display_name for x in (a, b) if not x.first_name]
+    if not problem and unnamed:  # else "I'd like to introduce you to ," and "An introduction to ?"
+        problem = f"{unnamed[0]} has no first name to introduce them by; give them a name under [[people]]"
+    return problem
+
+
+def _pair_problem(a: Contact, b: Contact, busy: set[int], correspond: Callable[[int, int], bool]) -> str:
+    for x, y in ((a, b), (b, a)):
+        if x.profile and x.profile.do_not_contact:
+            return f"{x.display_name} is marked do_not_contact"
+        if x.profile and _named_in(x.profile, y):
+            return f"{x.display_name} is to be kept apart from {y.display_name}"
+        if not x.emails:
+            return f"{x.display_name} has no address to write to"
+    if a.person_id == b.person_id:
+        return "that is one person"
+    for x in (a, b):
+        if x.person_id in busy:
+            return f"{x.display_name} is already in an open introduction"
+    if correspond(a.person_id, b.person_id):
+        return f"{a.display_name} and {b.display_name} already correspond"
+    return ""
+
+
+class _Companions:
+    """Who shared a thread or meeting with whom, read once per person for one suggestions pass.
+
+    A pass looks at every pair of people with offers or seeks; asking SQLite per pair
+    ("already correspond?", "whom do both know?") cost a self-join per pair, 8 ms each on
+    a million interactions (benchmarks/core.py). Each person's companions are read once
+    instead, in the order the per-pair query walked them.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._walks: dict[int, list[int]] = {}
+        self._sets: dict[int, set[int]] = {}
+        self._names: dict[int, str] = {}
+
+    def walk(self, person_id: int) -> list[int]:
+        """Companions, repeated once per shared row: the person's rows in index order, then by id."""
+        if person_id not in self._walks:
+            rows = self.ledger.conn.execute(
+                "SELECT y.person_id, p.name FROM interactions x "
+                "JOIN interactions y ON x.account = y.account AND x.source_id = y.source_id "
+                "JOIN people p ON p.id = y.person_id WHERE x.person_id = ? "
+                "ORDER BY x.channel, x.at, x.account, x.source_id, y.person_id, y.channel",
+                (person_id,),
+            ).fetchall()
+            self._walks[person_id] = [pid for pid, _ in rows]
+            self._sets[person_id] = {pid for pid, _ in rows}
+            self._names.update(rows)
+        return self._walks[person_id]
+
+    def of(self, person_id: int) -> set[int]:
+        self.walk(person_id)
+        return self._sets[person_id]
+
+    def correspond(self, a: int, b: int) -> bool:
+        return b in self.of(a)
+
+    def both_know(self, a: int, b: int, limit: int = 3) -> list[str]:
+        """Names of people in a thread or meeting with a and with b (at most ``limit``, blanks dropped)."""
+        theirs = self.of(b)
+        names: list[str] = []
+        for pid in self.walk(a):
+            if pid in (a, b) or pid not in theirs:
+                continue
+            name = self._names[pid]
+            if name not in names:
+                names.append(name)
+                if len(names) == limit:
+                    break
+        return [n for n in names if n]
+
+
+def suggestions(ledger: Ledger, settings: Settings, now: datetime) -> list[Suggestion]:
+    """Pairs where one seeks what the other offers, both warm and with a first name, best first."""
+    table = _canonical_tags(settings)
+    people = [
+        c for c in contacts(ledger, settings, now, _profiled_ids(ledger, settings))
+        if c.profile and (c.profile.offers or c.profile.seeks) and c.first_name  # as pair_problem asks
+    ]
+    busy = busy_people(ledger)
+    paired = _ever_paired(ledger)
+    companions = _Companions(ledger)
+    offers = {c.person_id: {normalise(t, table) for t in c.profile.offers} for c in people if c.profile}
+    warm = {c.person_id: _warm(c, settings, now) for c in people}
+    found: list[Suggestion] = []
+    for a in people:
+        assert a.profile is not None
+        seeks = {normalise(t, table) for t in a.profile.seeks}
+        for b in people:
+            assert b.profile is not None
+            if a.person_id == b.person_id or frozenset((a.person_id, b.person_id)) in paired:
+                continue
+            tags = sorted(seeks & offers[b.person_id])
+            if not tags or a.person_id in busy or b.person_id in busy:
+                continue
+            if not (warm[a.person_id] and warm[b.person_id]):
+                continue
+            if _pair_problem(a, b, busy, companions.correspond):
+                continue
+            back = _match(a.profile.offers, b.profile.seeks, table)
+            found.append(Suggestion(a, b, tags, back, _shared_context(ledger, a, b, now, companions)))
+    # Mutual help first, then the warmest pair; one suggestion per unordered pair.
+    found.sort(key=lambda s: (not s.back, -min(_ts(s.a), _ts(s.b)), s.a.display_name, s.b.display_name))
+    seen: set[frozenset[int]] = set()
+    out = []
+    for s in found:
+        pair = frozenset((s.a.person_id, s.b.person_id))
+        if pair not in seen:
+            seen.add(pair)
+            out.append(s)
+    return out
+
+
+def _profiled_ids(ledger: Ledger, settings: Settings) -> set[int]:
+    """Everyone a ``[[people]]`` entry can be the profile of: only they can offer or seek.
+
+    ``contacts`` finds a profile by address, or by LinkedIn URL for an entry without
+    addresses; asking it for these people alone gives the same profiles as asking
+    for everyone, without aggregating the whole ledger.
+    """
+    emails = [e for p in settings.people for e in p.emails]
+    urls = [p.linkedin for p in settings.people if p.linkedin and not p.emails]
+    ids = {
+        pid for (pid,) in ledger.conn.execute(
+            "SELECT person_id FROM addresses WHERE address IN (SELECT value FROM json_each(?))", (json.dumps(emails),)
+        )
+    }
+    ids |= {
+        pid for (pid,) in ledger.conn.execute(
+            "SELECT id FROM people WHERE linkedin IN (SELECT value FROM json_each(?))", (json.dumps(urls),)
+        )
+    }
+    return ids
+
+
+def _ts(c: Contact) -> float:
+    return c.last_contact.timestamp() if c.last_contact else 0.0
+
+
+def _shared_context(
+    ledger: Ledger, a: Contact, b: Contact, now: datetime, companions: _Companions | None = None
+) -> list[str]:
+    out = []
+    if a.profile and b.profile and a.profile.group and a.profile.group == b.profile.group:
+        out.append(f"both in your {a.profile.group}")
+    names = (companions or _Companions(ledger)).both_know(a.person_id, b.person_id)
+    if names:
+        out.append("both know " + ", ".join(names))
+    if a.profile and b.profile and a.profile.company and a.profile.company == b.profile.company:
+        out.append(f"both at {a.profile.company}")
+    return out
+
+
+# -- the state machine --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Intro:
+    id: int
+    a: int
+    b: int
+    state: str
+    reason: str
+    created_at: datetime
+    updated_at: datetime
+    a_replied_at: datetime | None
+    b_replied_at: datetime | None
+    sent_at: datetime | None
+    closed_at: datetime | None
+
+    def replied(self, person_id: int) -> datetime | None:
+        return self.a_replied_at if person_id == self.a else self.b_replied_at
+
+
+_COLS = "id, person_a, person_b, state, reason, created_at, updated_at, a_replied_at, b_replied_at, sent_at, closed_at"
+
+
+def list_intros(ledger: Ledger, states: tuple[str, ...] | None = None) -> list[Intro]:
+    sql = f"SELECT {_COLS} FROM intros"
+    args: tuple[str, ...] = ()
+    if states:
+        sql += f" WHERE state IN ({','.join('?' * len(states))})"
+        args = states
+    out = []
+    for r in ledger.conn.execute(sql + " ORDER BY id", args):
+        out.append(Intro(r[0], r[1], r[2], r[3], r[4], *(parse_iso(t) for t in r[5:])))  # type: ignore[arg-type]
+    return out
+
+
+def _set_state(ledger: Ledger, intro: Intro, state: str, now: datetime, **cols: datetime | None) -> None:
+    assert state in STATES, state
+    closed = iso(now) if state not in OPEN else None
+    sets = ", ".join(f"{k} = ?" for k in cols)
+    extra = [iso(v) if v else None for v in cols.values()]
+    ledger.conn.execute(
+        f"UPDATE intros SET state = ?, updated_at = ?, closed_at = ?{', ' + sets if sets else ''} WHERE id = ?",
+        (state, iso(now), closed, *extra, intro.id),
+    )
+    log.info("introduction %d: %s -> %s", intro.id, intro.state, state)
+    intro.state = state
+
+
+def _entries(ledger: Ledger, intro_id: int, kind: str) -> list[OutboxEntry]:
+    keys = [k for (k,) in ledger.conn.execute(
+        "SELECT key FROM outbox WHERE intro_id = ? AND kind = ? ORDER BY key", (intro_id, kind))]
+    return [e for k in keys if (e := ledger.outbox_entry(k)) is not None]
+
+
+@dataclass(slots=True)
+class IntroReport:
+    asked: list[int] = field(default_factory=list)  # introduction ids
+    changed: list[tuple[int, str]] = field(default_factory=list)  # (id, new state)
+    drafts: int = 0  # intents committed
+    problems: list[str] = field(default_factory=list)
+
+
+class Introducer:
+    """Asks, advances, declines; renders with the user's templates, writes outbox intents."""
+
+    def __init__(self, ledger: Ledger, settings: Settings, renderer: TemplateRenderer, account: str) -> None:
+        self.ledger = ledger
+        self.settings = settings
+        self.renderer = renderer
+        self.account = account
+
+    def _people(self, now: datetime) -> dict[int, Contact]:
+        return {c.person_id: c for c in contacts(self.ledger, self.settings, now)}
+
+    # -- asking ----------------------------------------------------------------------------
+
+    def ask(self, a: Contact, b: Contact, now: datetime, reason: str = "") -> Intro:
+        """Start an introduction: the row and both opt-in intents in one transaction."""
+        problem = pair_problem(self.ledger, a, b)
+        if problem:
+            raise IntroError(f"cannot introduce {a.display_name} and {b.display_name}: {problem}")
+        table = _canonical_tags(self.settings)
+        reason = reason or _reason(a, b, table)
+        with self.ledger.transaction():
+            cur = self.ledger.conn.execute(
+                "INSERT INTO intros (person_a, person_b, state, reason, created_at, updated_at) "
+                "VALUES (?, ?, 'asked', ?, ?, ?)",
+                (a.person_id, b.person_id, reason, iso(now), iso(now)),
+            )
+            intro_id = int(cur.lastrowid or 0)
+            for person, other in ((a, b), (b, a)):
+                self._intent(ASK, intro_id, person, [person], other, now, table)
+        (intro,) = [i for i in list_intros(self.ledger) if i.id == intro_id]
+        return intro
+
+    def auto_ask(self, now: datetime, report: IntroReport) -> None:
+        limit = self.settings.intros.max_asks_per_month
+        local = now.astimezone(self.settings.me.zone)
+        month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        (used,) = self.ledger.conn.execute(
+            "SELECT COUNT(*) FROM intros WHERE created_at >= ?", (iso(month_start),)
+        ).fetchone()
+        while used < limit:
+            found = suggestions(self.ledger, self.settings, now)
+            if not found:
+                return
+            intro = self.ask(found[0].a, found[0].b, now, found[0].reason)
+            report.asked.append(intro.id)
+            report.drafts += 2
+            used += 1
+
+    # -- advancing ---------------------------------------------------------------------------
+
+    def advance(self, now: datetime, report: IntroReport) -> None:
+        """Move every open introduction as far as what the ledger shows allows."""
+        people = self._people(now)
+        for intro in list_intros(self.ledger, OPEN):
+            a, b = people.get(intro.a), people.get(intro.b)
+            if a is None or b is None:
+                continue
+            before = intro.state
+            try:
+                with self.ledger.transaction():
+                    self._step(intro, a, b, now, report)
+            except CirclebackError as exc:
+                report.problems.append(f"introduction {a.display_name} / {b.display_name}: {exc}")
+                continue
+            if intro.state != before:
+                report.changed.append((intro.id, intro.state))
+
+    def _step(self, intro: Intro, a: Contact, b: Contact, now: datetime, report: IntroReport) -> None:
+        table = _canonical_tags(self.settings)
+        if intro.state == "asked":
+            for party in (a, b):
+                if intro.replied(party.person_id) is None:
+                    at = self._reply_at(intro, party)
+                    if at is not None:
+                        column = "a_replied_at" if party.person_id == intro.a else "b_replied_at"
+                        self.ledger.conn.execute(f"UPDATE intros SET {column} = ? WHERE id = ?", (iso(at), intro.id))
+                        setattr(intro, column, at)
+            if intro.a_replied_at and intro.b_replied_at:
+                report.drafts += self._intent(INTRO, intro.id, a, [a, b], b, now, table)
+                _set_state(self.ledger, intro, "intro_drafted", now)
+            elif now - intro.created_at >= self.settings.intros.ask_expires_after:
+                self._withdraw_pending(intro.id, now)
+                _set_state(self.ledger, intro, "expired", now)
+        if intro.state == "intro_drafted":
+            sent_at = self._intro_sent_at(intro, a, b)
+            if sent_at is not None:
+                _set_state(self.ledger, intro, "intro_sent", now, sent_at=sent_at)
+                intro.sent_at = sent_at
+            else:
+                entries = _entries(self.ledger, intro.id, INTRO)
+                if any(e.state == "deleted" and e.closed_at and now - e.closed_at >= _LATE_SENT for e in entries):
+                    _set_state(self.ledger, intro, "declined", now)  # the user chose not to make it
+        if intro.state == "intro_sent" and intro.sent_at and now - intro.sent_at >= self.settings.intros.followup_after:
+            for party, other in ((a, b), (b, a)):
+                report.drafts += self._intent(FOLLOWUP, intro.id, party, [party], other, now, table)
+            _set_state(self.ledger, intro, "followup", now)
+        if intro.state == "followup":
+            entries = _entries(self.ledger, intro.id, FOLLOWUP)
+            if entries and all(e.state not in ("pending", "drafted") for e in entries):
+                _set_state(self.ledger, intro, "done", now)
+
+    def _reply_at(self, intro: Intro, party: Contact) -> datetime | None:
+        asks = [e for e in _entries(self.ledger, intro.id, ASK) if e.person_id == party.person_id]
+        threads = sorted({t for e in asks for t in (e.message_id, e.sent_thread) if t})
+        if not threads:
+            return None
+        marks = ",".join("?" * len(threads))
+        row = self.ledger.conn.execute(
+            f"SELECT MIN(at) FROM interactions WHERE person_id = ? AND channel = 'received' AND thread IN ({marks})",
+            (party.person_id, *threads),
+        ).fetchone()
+        return parse_iso(row[0]) if row else None
+
+    def _intro_sent_at(self, intro: Intro, a: Contact, b: Contact) -> datetime | None:
+        for e in _entries(self.ledger, intro.id, INTRO):
+            if e.state == "sent":
+                return e.closed_at or e.drafted_at or e.created_at
+        # The user may have written the introduction in their own words: one sent message to both.
+        row = self.ledger.conn.execute(
+            "SELECT MIN(x.at) FROM interactions x JOIN interactions y ON x.account = y.account "
+            "AND x.source_id = y.source_id WHERE x.person_id = ? AND y.person_id = ? "
+            "AND x.channel = 'sent' AND y.channel = 'sent' AND x.at >= ?",
+            (a.person_id, b.person_id, iso(intro.created_at)),
+        ).fetchone()
+        return parse_iso(row[0]) if row else None
+
+    # -- declining ---------------------------------------------------------------------------
+
+    def decline(self, a: Contact, b: Contact, now: datetime) -> Intro:
+        pair = {a.person_id, b.person_id}
+        found = [i for i in list_intros(self.ledger, OPEN) if {i.a, i.b} == pair]
+        if not found:
+            raise IntroError(f"no open introduction between {a.display_name} and {b.display_name}")
+        intro = found[0]
+        with self.ledger.transaction():
+            self._withdraw_pending(intro.id, now)
+            _set_state(self.ledger, intro, "declined", now)
+        return intro
+
+    def _withdraw_pending(self, intro_id: int, now: datetime) -> None:
+        """Intents not yet in Drafts are not written any more; drafts already there are the user's."""
+        self.ledger.conn.execute(
+            "UPDATE outbox SET state = 'withdrawn', closed_at = ? WHERE intro_id = ? AND state = 'pending'",
+            (iso(now), intro_id),
+        )
+
+    # -- drafts ------------------------------------------------------------------------------
+
+    def _intent(
+        self, kind: str, intro_id: int, person: Contact, to: list[Contact], other: Contact, now: datetime,
+        table: dict[str, str],
+    ) -> int:
+        """Render one draft and commit its intent; 1 when new, 0 when its key was taken."""
+        from circleback.connectors.base import Address
+
+        from .drafting import TEMPLATES, address_of
+
+        key = intent_key(kind, canonical_address(person), f"intro{intro_id}")
+        if self.ledger.outbox_entry(key) is not None:
+            return 0
+        context = intro_context(self.settings, person, other, table, key, now, self._sent_at(intro_id))
+        rendered = self.renderer.render(TEMPLATES[kind], context)
+        recipients: list[Address] = [address_of(c) for c in to]
+        message_id, message = build_message(self.settings, recipients, rendered, key, now)
+        added = self.ledger.add_intent(
+            key=key, person_id=person.person_id, kind=kind, period=f"intro{intro_id}", account=self.account,
+            recipient=", ".join(r.email for r in recipients), message_id=message_id, message=message, now=now,
+            intro_id=intro_id,
+        )  # fmt: skip
+        return int(added)
+
+    def _sent_at(self, intro_id: int) -> datetime | None:
+        row = self.ledger.conn.execute("SELECT sent_at FROM intros WHERE id = ?", (intro_id,)).fetchone()
+        return parse_iso(row[0]) if row else None
+
+
+def _reason(a: Contact, b: Contact, table: dict[str, str]) -> str:
+    ap, bp = a.profile, b.profile
+    gives = _match(bp.offers if bp else [], ap.seeks if ap else [], table)
+    gets = _match(ap.offers if ap else [], bp.seeks if bp else [], table)
+    parts = []
+    if gives:
+        parts.append(f"{a.display_name} seeks {', '.join(gives)}; {b.display_name} offers it")
+    if gets:
+        parts.append(f"{b.display_name} seeks {', '.join(gets)}; {a.display_name} offers it")
+    return "; ".join(parts) or "introduced by hand"
+
+
+def _match(offers: list[str], seeks: list[str], table: dict[str, str]) -> list[str]:
+    return sorted({normalise(t, table) for t in offers} & {normalise(t, table) for t in seeks})
+
+
+def _match_as_offered(offers: list[str], seeks: list[str], table: dict[str, str]) -> list[str]:
+    """What matches, in the offerer's own wording ("UX research", not the key "ux research").
+
+    The offerer's words read right in every sentence the templates build ("Nadia knows
+    UX research inside out", "you're looking for UX research, and Nadia knows that world").
+    Their order is the order the user listed them; one entry per matched key.
+    """
+    wanted = {normalise(t, table) for t in seeks}
+    shown: dict[str, str] = {}
+    for tag in offers:
+        key = normalise(tag, table)
+        if key in wanted and key not in shown:
+            shown[key] = " ".join(tag.split())
+    return list(shown.values())
+
+
+def intro_context(
+    settings: Settings, person: Contact, other: Contact, table: dict[str, str], key: str, now: datetime,
+    sent_at: datetime | None = None,
+) -> dict[str, Any]:
+    """What intro templates see: ``person`` (the recipient), ``other`` (the other party),
+    ``gives`` (what other offers that person seeks), ``gets`` (the reverse), ``key``.
+
+    ``gives`` and ``gets`` are matched on normalised tags but shown as the user wrote them.
+    """
+    pp, op = person.profile, other.profile
+    return {
+        "me": me_context(settings),
+        "person": person_context(person),
+        "other": person_context(other),
+        "gives": _match_as_offered(op.offers if op else [], pp.seeks if pp else [], table),
+        "gets": _match_as_offered(pp.offers if pp else [], op.seeks if op else [], table),
+        "days_since_intro": (now - sent_at).days if sent_at else None,
+        "key": key,
+    }
+
+
+def find_pair(ledger: Ledger, settings: Settings, a: str, b: str, now: datetime) -> tuple[Contact, Contact]:
+    from .lifecycle import find_person
+
+    return find_person(ledger, settings, a, now), find_person(ledger, settings, b, now)

@@ -1,0 +1,230 @@
+"""What becomes of a draft after the outbox wrote it, and the user's own say over a person.
+
+The outbox notices sent and deleted drafts. This module adds the rest of the
+lifecycle (DESIGN.md, "Drafts and the outbox", step 5):
+
+* **edited** - the draft in Drafts no longer has the bytes we wrote: the user
+  made it theirs, and circleback never touches it again;
+* **stale** - the person wrote to the user after our draft appeared and the
+  draft is still waiting: shown in ``status``; with ``withdraw_stale = true``
+  the draft is removed, but only if the connector can delete drafts
+  (an optional ``delete_draft(ref)``) and only if the user never edited it.
+
+Withdrawal follows the outbox's rule: the decision is committed first
+(state ``withdrawn``), the draft box is touched second, and a withdrawn draft
+still present next cycle is removed then. So a crash can delay a withdrawal,
+never turn it into a "user deleted" cool-down.
+
+It also holds what ``snooze``, ``skip`` and ``nudge`` do, as plain functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from circleback.connectors.base import DraftBox, DraftRef
+
+from ..config import Settings
+from ..errors import CirclebackError
+from ..store.ledger import Ledger, OutboxEntry, iso
+from .contacts import Contact, cadence_for, contacts
+from .drafting import Draft, compose
+from .planner import CHECKIN, LINKEDIN, NUDGE, Hook, PlannedNote, Standing, canonical_address, intent_key
+from .templating import TemplateRenderer
+
+log = logging.getLogger(__name__)
+
+# Keep-in-touch notes go stale when the person writes first; an opt-in ask or an
+# introduction does not: it is about someone else, and the user still means it.
+STALE_KINDS = (CHECKIN, LINKEDIN, NUDGE)
+
+
+@dataclass(slots=True)
+class LifecycleReport:
+    stale: list[OutboxEntry] = field(default_factory=list)  # waiting in Drafts, but they wrote first
+    edited: list[OutboxEntry] = field(default_factory=list)  # the user changed it: left alone
+    withdrawn: list[OutboxEntry] = field(default_factory=list)  # removed this cycle
+
+
+class PersonNotFound(CirclebackError):
+    """No person, or more than one, matches what the user typed."""
+
+
+class DraftWaiting(CirclebackError):
+    """A draft to this person is already waiting: a nudge now would make two notes at once."""
+
+    def __init__(self, person: Contact, entry: OutboxEntry) -> None:
+        super().__init__(f"{person.display_name}: a draft to {entry.recipient} is already waiting; nothing new drafted")
+        self.person = person
+        self.entry = entry
+
+
+def stale_entries(ledger: Ledger, account: str | None = None) -> list[OutboxEntry]:
+    """Drafted notes whose person wrote to the user after the draft appeared."""
+    marks = ",".join("?" * len(STALE_KINDS))
+    sql = (
+        f"SELECT o.key FROM outbox o WHERE o.state = 'drafted' AND o.kind IN ({marks}) "
+        "AND o.person_id IS NOT NULL AND EXISTS (SELECT 1 FROM interactions i WHERE i.person_id = o.person_id "
+        "AND i.channel = 'received' AND i.at > COALESCE(o.drafted_at, o.created_at))"
+    )
+    args: list[object] = list(STALE_KINDS)
+    if account:
+        sql += " AND o.account = ?"
+        args.append(account)
+    keys = [k for (k,) in ledger.conn.execute(sql + " ORDER BY o.created_at, o.key", args)]
+    return [e for k in keys if (e := ledger.outbox_entry(k)) is not None]
+
+
+def is_unedited(box: DraftBox, entry: OutboxEntry) -> bool | None:
+    """True when the draft still holds exactly our bytes; None when it is gone."""
+    if not entry.ref:
+        return None
+    found = box.get_draft(DraftRef(entry.account, entry.ref, entry.key))
+    if found is None:
+        return None
+    return found == entry.message
+
+
+def review(
+    ledger: Ledger, box: DraftBox, account: str, settings: Settings, now: datetime, report: LifecycleReport
+) -> None:
+    """Mark stale drafts; with ``withdraw_stale``, remove the ones the user never touched."""
+    delete = getattr(box, "delete_draft", None)  # optional: only some connectors can
+    withdraw = settings.drafting.withdraw_stale and callable(delete)
+    for entry in stale_entries(ledger, account):
+        if not withdraw:
+            report.stale.append(entry)
+            continue
+        unedited = is_unedited(box, entry)
+        if unedited is None:
+            continue  # gone already: the outbox decides sent or deleted
+        if not unedited:
+            report.edited.append(entry)
+            report.stale.append(entry)
+            continue
+        with ledger.transaction():
+            ledger.close_intent(entry.key, "withdrawn", now)
+        _delete(box, entry)
+        report.withdrawn.append(entry)
+    if callable(delete):
+        _finish_withdrawals(ledger, box, account)
+
+
+def _finish_withdrawals(ledger: Ledger, box: DraftBox, account: str) -> None:
+    """A withdrawal committed just before a crash: its draft may still be there."""
+    for entry in ledger.outbox(states=("withdrawn",), account=account):
+        if is_unedited(box, entry):
+            _delete(box, entry)
+
+
+def _delete(box: DraftBox, entry: OutboxEntry) -> None:
+    assert entry.ref
+    box.delete_draft(DraftRef(entry.account, entry.ref, entry.key))  # type: ignore[attr-defined]
+    log.info("withdrew draft %s: the person wrote first", entry.key)
+
+
+# -- the user's say over one person -------------------------------------------------------
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents: `snooze zoe` finds Zoë, `skip jose` finds José."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def find_person(ledger: Ledger, settings: Settings, query: str, now: datetime) -> Contact:
+    """The one person an address, a name or a unique part of a name points to."""
+    q = _folded(query.strip())
+    people = contacts(ledger, settings, now)
+    exact = [c for c in people if q in c.emails or _folded(c.display_name) == q]
+    if len(exact) == 1:
+        return exact[0]
+    partial = exact or [c for c in people if q and q in _folded(c.display_name)]
+    if len(partial) == 1:
+        return partial[0]
+    if not partial:
+        raise PersonNotFound(f"no person matches {query!r}: give an address or a name from `circleback status`")
+    names = ", ".join(sorted(f"{c.display_name} <{c.emails[0] if c.emails else '?'}>" for c in partial)[:6])
+    raise PersonNotFound(f"{query!r} matches several people ({names}): give an address")
+
+
+def snooze(
+    ledger: Ledger, settings: Settings, query: str, length: timedelta, now: datetime
+) -> tuple[Contact, datetime]:
+    person = find_person(ledger, settings, query, now)
+    until = now + length
+    with ledger.transaction():
+        ledger.set_snooze(person.person_id, until)
+    return person, until
+
+
+def skip(ledger: Ledger, settings: Settings, query: str, now: datetime) -> Contact:
+    """Let this lapse go: the person is due again one cadence from now, as if just in touch."""
+    person = find_person(ledger, settings, query, now)
+    with ledger.transaction():
+        ledger.set_skipped(person.person_id, now)
+    return person
+
+
+def nudge_note(contact: Contact, settings: Settings, about: str, now: datetime) -> PlannedNote:
+    about = " ".join(about.split())
+    if not about:
+        raise CirclebackError('nudge needs --about "a link or a topic": it is what the note is about')
+    if not contact.emails:
+        raise CirclebackError(f"{contact.display_name} has no address to write to; add one under [[people]] emails")
+    # The same person, topic and day give the same key: running the command twice drafts once.
+    period = f"{now.astimezone(settings.me.zone):%Y-%m-%d}:{hashlib.sha256(about.encode()).hexdigest()[:12]}"
+    standing = Standing(contact, cadence_for(contact, settings), True, "nudge", 0.0, 0.0, Hook("about", about))
+    return PlannedNote(standing, NUDGE, period, intent_key(NUDGE, canonical_address(contact), period), about)
+
+
+def plan_nudge(
+    ledger: Ledger,
+    settings: Settings,
+    renderer: TemplateRenderer,
+    query: str,
+    about: str,
+    account: str,
+    now: datetime,
+) -> tuple[Draft, bool]:
+    """Render and commit a nudge intent (outside the budget); (draft, newly added).
+
+    DraftWaiting if another draft to the person is still unsent; the same nudge again is
+    not another draft: it gives (draft, False).
+    """
+    person = find_person(ledger, settings, query, now)
+    if person.profile and person.profile.do_not_contact:
+        raise CirclebackError(f"{person.display_name} is marked do_not_contact in your config")
+    note = nudge_note(person, settings, about, now)
+    waiting = waiting_draft(ledger, person.person_id)
+    if waiting is not None and waiting.key != note.key:
+        raise DraftWaiting(person, waiting)
+    draft = compose(ledger, settings, renderer, note, now)
+    with ledger.transaction():
+        added = ledger.add_intent(
+            key=note.key, person_id=person.person_id, kind=NUDGE, period=note.period, account=account,
+            recipient=draft.recipient.email, message_id=draft.message_id, message=draft.message, now=now,
+        )  # fmt: skip
+    return draft, added
+
+
+def waiting_draft(ledger: Ledger, person_id: int) -> OutboxEntry | None:
+    """The oldest draft to this person that the user has not sent or deleted yet, if any."""
+    row = ledger.conn.execute(
+        "SELECT key FROM outbox WHERE person_id = ? AND state IN ('pending', 'drafted') "
+        "ORDER BY created_at, key LIMIT 1",
+        (person_id,),
+    ).fetchone()
+    return ledger.outbox_entry(row[0]) if row else None
+
+
+def recently_closed(ledger: Ledger, since: datetime) -> dict[str, int]:
+    """How many drafts were sent, deleted or withdrawn since ``since`` (for the digest)."""
+    rows = ledger.conn.execute(
+        "SELECT state, COUNT(*) FROM outbox WHERE closed_at >= ? GROUP BY state", (iso(since),)
+    )
+    return {state: n for state, n in rows}

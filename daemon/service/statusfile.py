@@ -1,0 +1,74 @@
+"""``state_dir/service-status.json``: what the running service, or the last ``run --once``, did,
+for ``status`` and ``doctor``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.engine import CycleReport
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "service-status.json"
+
+
+def status_path(state_dir: Path) -> Path:
+    return state_dir / STATUS_FILE
+
+
+def write_status(state_dir: Path, data: Mapping[str, Any]) -> None:
+    """Atomically: ``status`` may read it at any moment, and a crash must not leave half a file."""
+    path = status_path(state_dir)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)  # no fsync: losing the last status in a power cut is harmless
+
+
+def read_status(state_dir: Path) -> dict[str, Any] | None:
+    """The running (or last) service's status, for ``circleback status`` and ``doctor``."""
+    try:
+        return json.loads(status_path(state_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if dt else None
+
+
+ONCE_STATE = "ran once"
+
+
+def once_status(report: CycleReport) -> dict[str, Any]:
+    """What ``run --once`` leaves for ``status`` and ``doctor``: the service's file, the same keys."""
+    paused = sum(a.needs_auth for a in report.accounts)
+    failing = sum(bool(a.error) for a in report.accounts) - paused
+    parts = [f"{len(report.accounts)} account(s)"]
+    if failing:
+        parts.append(f"{failing} failing")
+    if paused:
+        parts.append(f"{paused} paused (needs authorising)")
+    parts.append(f"{len(report.outbox.created)} draft(s) written")
+    return {
+        "state": ONCE_STATE,
+        "pid": os.getpid(),
+        "summary": ", ".join(parts),
+        "updated_at": _iso(report.now),
+        "accounts": {
+            a.name: {"kind": a.kind, "last_sync": None if a.error else _iso(report.now),
+                     "last_error": a.error or None, "paused": a.needs_auth}
+            for a in report.accounts
+        },
+    }
+
+
+# -- the engine, restricted to the accounts due now ------------------------------------------
