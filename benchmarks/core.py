@@ -65,7 +65,8 @@ from circleback.daemon.config import Settings, load_settings
 from circleback.daemon.core.contacts import apply_people
 from circleback.daemon.core.intros import _canonical_tags, normalise, suggestions
 from circleback.daemon.core.planner import Hook, _pick_hook, assess, mark_suggested, plan_cycle
-from circleback.daemon.store.ledger import Ledger, iso, parse_iso
+from circleback.daemon.store.ledger import Ledger
+from circleback.daemon.store.timestamps import iso, parse_iso
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 HISTORY = timedelta(days=3 * 365)

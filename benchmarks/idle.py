@@ -30,10 +30,10 @@ from pathlib import Path
 
 from circleback.daemon.app import session
 from circleback.daemon.app.demo_world import build_world
+from circleback.daemon.app.statusfile import read_status
 from circleback.daemon.config import load_settings
 from circleback.daemon.core.engine import Engine
 from circleback.daemon.service.clock import SPEEDUP_ENV
-from circleback.daemon.service.statusfile import read_status
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 POLL_SECONDS = 15 * 60

@@ -567,7 +567,7 @@ def test_the_daemon_pauses_a_caldav_account_whose_password_is_refused(guarded, t
     import subprocess
     import sys
 
-    from circleback.daemon.service import statusfile
+    from circleback.daemon.app import statusfile
 
     _calendar_as(guarded, "right-password").save_event(single("work-1"))
     config = tmp_path / "config.toml"

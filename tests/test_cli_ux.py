@@ -29,7 +29,8 @@ from circleback.daemon.config import load_settings
 from circleback.daemon.core import goals
 from circleback.daemon.core.planner import in_quiet_hours
 from circleback.daemon.core.templating import ago
-from circleback.daemon.store.ledger import Ledger, iso
+from circleback.daemon.store.ledger import Ledger
+from circleback.daemon.store.timestamps import iso
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # 10:00 in London: outside the demo's quiet hours
 NOW_TEXT = NOW.isoformat()

@@ -25,7 +25,8 @@ from circleback.daemon.config import Settings
 from circleback.daemon.core.contacts import apply_people, contacts
 from circleback.daemon.core.names import same_person_marks
 from circleback.daemon.core.planner import Standing, _pick_hook, assess, mark_suggested, plan_cycle
-from circleback.daemon.store.ledger import MIGRATIONS, SCHEMA_VERSION, Interaction, Ledger, iso
+from circleback.daemon.store.ledger import MIGRATIONS, SCHEMA_VERSION, Interaction, Ledger
+from circleback.daemon.store.timestamps import iso
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 ME = "me@example.org"

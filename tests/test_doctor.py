@@ -121,7 +121,7 @@ def test_unit_not_installed_is_a_hint_and_enabled_passes(tmp_path: Path) -> None
 def test_a_paused_account_is_a_failure_with_the_fix_for_how_circleback_ran(
     tmp_path: Path, state: str, says: str, fix: str,
 ) -> None:
-    from circleback.daemon.service.statusfile import write_status
+    from circleback.daemon.app.statusfile import write_status
 
     tmp_path.chmod(0o700)
     write_status(tmp_path, {"state": state, "summary": "", "accounts": {

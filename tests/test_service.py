@@ -26,9 +26,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from circleback.daemon.app import statusfile
 from circleback.daemon.app.demo_world import DemoWorld, build_world
 from circleback.daemon.config import MaildirAccount, durations
-from circleback.daemon.service import clock, journal, schedule, statusfile, watch
+from circleback.daemon.service import clock, journal, schedule, watch
 from circleback.daemon.service.sdnotify import Notifier, monotonic_usec
 
 # 10:00 in London: outside the demo's quiet hours (21:00-07:00).

@@ -281,7 +281,7 @@ def check_unit(home: Path, system_dir: Path = Path("/etc/systemd/system")) -> Ch
 
 
 def check_service_status(state_dir: Path, cli: str = "circleback") -> list[Check]:
-    from ..service.statusfile import ONCE_STATE, read_status
+    from .statusfile import ONCE_STATE, read_status
 
     status = read_status(state_dir)
     if not status:

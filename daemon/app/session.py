@@ -7,7 +7,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from circleback.connectors.base import Connector, ConnectorContext
@@ -111,10 +111,6 @@ def open_connectors(settings: Settings, now: datetime | None = None, *,
 def close_connectors(connectors: dict[str, Connector]) -> None:
     for conn in connectors.values():
         conn.close()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)  # the ledger and mail dates keep whole seconds
 
 
 # -- status ------------------------------------------------------------------

@@ -9,10 +9,7 @@ from ..config import Settings
 from ..core.contacts import Contact
 from ..core.planner import Standing, assess, mark_suggested
 from ..store.ledger import Ledger
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
+from ..store.timestamps import iso_or_none
 
 
 def person_json(s: Standing) -> dict[str, Any]:
@@ -21,12 +18,12 @@ def person_json(s: Standing) -> dict[str, Any]:
         "name": c.display_name,
         "emails": c.emails,
         "group": c.profile.group if c.profile else "",
-        "last_contact": _iso(c.last_contact),
+        "last_contact": iso_or_none(c.last_contact),
         "last_channel": c.last_channel or None,
-        "last_sent": _iso(c.last_sent),
-        "last_received": _iso(c.last_received),
-        "last_met": _iso(c.last_met),
-        "next_meeting": _iso(c.next_meeting),
+        "last_sent": iso_or_none(c.last_sent),
+        "last_received": iso_or_none(c.last_received),
+        "last_met": iso_or_none(c.last_met),
+        "next_meeting": iso_or_none(c.next_meeting),
         "ball_in_my_court": c.ball_in_my_court,
         "due": s.due,
         "reason": s.reason,

@@ -21,6 +21,7 @@ from ..config.durations import months
 from ..core import goals
 from ..core.planner import Standing
 from ..errors import CirclebackError
+from ..store.timestamps import utcnow
 from .support import HelpGroup, console
 from .support import handle_errors as _handle_errors
 from .support import parse_now as _parse_now
@@ -192,7 +193,7 @@ def _one_cycle(obj: Context, settings: Settings, now: datetime | None) -> Any:
     ledger = session.open_state(obj.state_dir)
     connectors = session.open_connectors(settings, now, state_dir=obj.state_dir)
     try:
-        return Engine(settings, ledger, connectors).run_cycle(now or session.utcnow())
+        return Engine(settings, ledger, connectors).run_cycle(now or utcnow())
     finally:
         session.close_connectors(connectors)
         ledger.close()
@@ -203,7 +204,7 @@ EX_TEMPFAIL = 75  # sysexits.h: "try again later"; the service, too, retries a f
 
 def _record_once(state_dir: Path, report: Any) -> None:
     """Leave the accounts' outcome where `status` and `doctor` look for the service's."""
-    from ..service.statusfile import once_status, status_path, write_status
+    from ..app.statusfile import once_status, status_path, write_status
 
     try:
         write_status(state_dir, once_status(report))
@@ -320,7 +321,7 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     """
     settings = obj.settings()
     ledger = session.open_state(obj.state_dir)
-    now = session.utcnow()
+    now = utcnow()
     shown = 0 if as_json else (1 << 30 if show_all else 30)
     rows = standing.standings(ledger, settings, now, marked=shown)
     if as_json:
@@ -331,8 +332,8 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     _hint_if_never_synced(obj, ledger)
     goal = goals.month_goal(ledger, settings, now)
     console().print(goals.goal_line(goal, goals.goal_streak(ledger, settings, now)), markup=False)
+    from ..app.statusfile import read_status
     from ..core.lifecycle import stale_entries
-    from ..service.statusfile import read_status
 
     waiting = ledger.outbox(states=("pending", "drafted"))
     stale = len(stale_entries(ledger))
@@ -360,7 +361,7 @@ def _hint_if_never_synced(obj: Context, ledger: Any, *, err: bool = False) -> bo
 
 def _print_service_status(obj: Context, svc: dict[str, Any] | None) -> None:
     """What the service, or the last `run --once`, said: its summary, a rejected config edit, failing accounts."""
-    from ..service.statusfile import ONCE_STATE
+    from ..app.statusfile import ONCE_STATE
 
     if not svc:
         return
@@ -396,7 +397,7 @@ def plan(obj: Context, do_sync: bool) -> None:
 
     settings = obj.settings()
     ledger = session.open_state(obj.state_dir)
-    now = session.utcnow()
+    now = utcnow()
     engine = Engine(settings, ledger, session.open_connectors(settings, state_dir=obj.state_dir) if do_sync else {})
     if do_sync:
         with session.instance_lock(obj.state_dir):

@@ -20,6 +20,7 @@ from ..config import Settings
 from ..config.durations import parse_duration
 from ..errors import CirclebackError
 from ..store.ledger import Ledger
+from ..store.timestamps import utcnow
 from .support import HelpGroup, console, handle_errors, now_option, parse_now
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ MIN_SNOOZE = timedelta(days=1)
 
 
 def _now(text: str | None) -> datetime:
-    return parse_now(text) or session.utcnow()
+    return parse_now(text) or utcnow()
 
 
 @contextmanager

@@ -23,7 +23,6 @@ from typing import Any
 import click
 from jinja2.exceptions import TemplateSyntaxError
 
-from ..app import session
 from ..config import Person, Settings, not_a_folder
 from ..core import goals
 from ..core.contacts import Contact
@@ -33,6 +32,7 @@ from ..core.moments import read_moment
 from ..core.notes import NO_NOTE, read_note, read_say
 from ..core.templating import TemplateRenderer, template_names
 from ..errors import CirclebackError, TemplateError
+from ..store.timestamps import utcnow
 from .support import handle_errors
 
 # A note read in one glance; the same figure the end-to-end test holds the defaults to.
@@ -279,7 +279,7 @@ def templates_check(obj: Any, directory: Path | None) -> None:
         raise CirclebackError(f"--dir {directory} {what}; give the folder that holds your .j2 templates")
     settings: Settings = obj.settings()
     tdir = directory or (Path(settings.drafting.templates_dir) if settings.drafting.templates_dir else None)
-    checks = check_templates(settings, tdir, session.utcnow())
+    checks = check_templates(settings, tdir, utcnow())
     for check in checks:
         status = "ERROR" if check.errors else "ok"
         samples = f"{check.samples} sample(s)" if check.samples else "syntax only"

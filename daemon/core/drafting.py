@@ -16,7 +16,8 @@ from circleback.connectors.base import Address
 
 from ..config import Settings
 from ..errors import DraftBuildError, TemplateError
-from ..store.ledger import Ledger, iso, parse_iso
+from ..store.ledger import Ledger
+from ..store.timestamps import iso, parse_iso
 from .contacts import Contact
 from .message import build_draft, new_message_id
 from .names import name_from_address

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from ..config import Settings
-from ..store.ledger import Ledger, iso
+from ..store.ledger import Ledger
+from ..store.timestamps import iso
 
 
 @dataclass(frozen=True, slots=True)

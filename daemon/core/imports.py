@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 
 from ..config import Settings
 from ..errors import CirclebackError
-from ..store.ledger import Ledger, iso
+from ..store.ledger import Ledger
+from ..store.timestamps import iso
 from .contacts import apply_people
 
 

@@ -14,7 +14,8 @@ from circleback.connectors.base import (
     SyncResult,
 )
 
-from ..store.ledger import Interaction, Ledger, iso
+from ..store.ledger import Interaction, Ledger
+from ..store.timestamps import iso
 from .classify import Identity, mail_counterparts, meeting_counterparts
 
 

@@ -28,7 +28,8 @@ from typing import Any
 
 from ..config import Person, Settings
 from ..errors import CirclebackError
-from ..store.ledger import Ledger, OutboxEntry, iso, parse_iso
+from ..store.ledger import Ledger, OutboxEntry
+from ..store.timestamps import iso, parse_iso
 from .contacts import Contact, cadence_for, contacts
 from .drafting import build_message, me_context, person_context
 from .planner import canonical_address, intent_key

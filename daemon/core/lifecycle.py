@@ -30,7 +30,8 @@ from circleback.connectors.base import DraftBox, DraftRef
 
 from ..config import Settings
 from ..errors import CirclebackError
-from ..store.ledger import Ledger, OutboxEntry, iso
+from ..store.ledger import Ledger, OutboxEntry
+from ..store.timestamps import iso
 from .contacts import Contact, cadence_for, contacts
 from .drafting import Draft, compose
 from .planner import CHECKIN, LINKEDIN, NUDGE, Hook, PlannedNote, Standing, canonical_address, intent_key

@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 
 from circleback.connectors.base import DraftBox, DraftRef
 
-from ..store.ledger import Ledger, OutboxEntry, iso
+from ..store.ledger import Ledger, OutboxEntry
+from ..store.timestamps import iso
 
 log = logging.getLogger(__name__)
 

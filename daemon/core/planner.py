@@ -21,7 +21,8 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..store.ledger import Ledger, iso
+from ..store.ledger import Ledger
+from ..store.timestamps import iso
 from .contacts import Contact, cadence_for, contacts, group_weight, personal_history
 from .names import looks_like_me, same_person_marks
 from .subjects import has_reply_prefix, is_specific

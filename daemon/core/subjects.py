@@ -10,11 +10,12 @@ from .wording import sensitive_pattern
 
 _sensitive = sensitive_pattern
 
-# "Re:" and "Fwd:" as mail clients write them: English, German (AW, WG), Scandinavian (SV),
-# French (TR, transféré), Italian (R, RIF).
-_REPLY_WORDS = "re|aw|sv|rif|r"
+# "Re:" and "Fwd:" as mail clients write them: English, German (AW, WG), Dutch (Antw), Scandinavian
+# (SV), Finnish (VS), French (TR, transféré), Italian (R, RIF), Spanish and Portuguese (Ref). The one
+# list: the planner and the templates' ``strip_reply_prefix`` filter both read it.
+_REPLY_WORDS = "re|aw|antw|sv|vs|rif|ref|r"
 _FORWARD_WORDS = "fw|fwd|wg|tr"
-_PREFIX = r"\s*(?:{})\s*(?:\[\d+\])?\s*:\s*"
+_PREFIX = r"\s*(?:{})(?:\s*[\[(]\d+[\])])?\s*:\s*"  # "Re:", "Re[2]:", "Re(2):"
 _REPLY_PREFIX = re.compile(f"^(?:{_PREFIX.format(_REPLY_WORDS + '|' + _FORWARD_WORDS)})+", re.IGNORECASE)
 # Subjects and titles that say nothing about the person: not a hook.
 _GENERIC = {

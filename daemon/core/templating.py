@@ -29,6 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from ..config.durations import months
 from ..errors import TemplateError
 from .names import first_name_of
+from .subjects import strip_reply_prefix
 
 log = logging.getLogger(__name__)
 
@@ -315,17 +316,6 @@ def day_month(value: date) -> str:
     return f"{value.day} {_MONTHS[value.month - 1]}"
 
 
-_REPLY_PREFIX = re.compile(
-    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|rif|r|ref)(?:\s*[\[(]\d+[\])])?\s*:\s*)+",
-    re.IGNORECASE,
-)
-
-
-def strip_reply_prefix(subject: str) -> str:
-    """A thread subject without "Re:", "Fwd:", "AW:", "Re[2]:" and the like."""
-    return _REPLY_PREFIX.sub("", str(subject)).strip()
-
-
 _LOWER_LEADS = frozenset({"your", "the", "a", "an", "how", "that", "those", "our", "my", "all"})
 
 
@@ -352,7 +342,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "ago": ago,
     "month_year": month_year,
     "day_month": day_month,
-    "strip_reply_prefix": strip_reply_prefix,
+    "strip_reply_prefix": lambda subject: strip_reply_prefix(str(subject)),  # a template may pass Undefined
     "mid_sentence": mid_sentence,
     "and_list": and_list,
     "clip": clip,

@@ -25,16 +25,17 @@ from typing import Any
 from circleback.connectors.base import AuthRevoked, Connector, ConnectorError
 
 from ..app import session
+from ..app.statusfile import status_path, write_status
 from ..config import Settings, load_settings
 from ..core import faults
 from ..core.engine import AccountReport, CycleReport, Engine, account_error
 from ..core.planner import BUDGETED_KINDS
 from ..errors import CirclebackError, ConfigError
 from ..store.ledger import Ledger
+from ..store.timestamps import iso, iso_or_none
 from .clock import ServiceClock
 from .schedule import Schedule, poll_intervals
 from .sdnotify import Notifier, watchdog_seconds
-from .statusfile import _iso, status_path, write_status
 from .watch import CONFIG_CHECK_SECONDS, ConfigWatcher
 
 log = logging.getLogger(__name__)
@@ -331,7 +332,7 @@ class Service:
         if paused:
             parts.append(f"{paused} paused (credential revoked)")
         last = max((s.last_sync for s in accounts if s.last_sync), default=None)
-        parts.append(f"last sync {_iso(last) or 'never'}")
+        parts.append(f"last sync {iso_or_none(last) or 'never'}")
         parts.append(f"{self.drafts_this_week}/{self.settings.drafting.budget_per_week} drafts this week")
         if self.reload_error:
             parts.append("config edit rejected (see circleback status)")
@@ -345,23 +346,23 @@ class Service:
             "pid": os.getpid(),
             "summary": self.summary(),
             "config_path": str(self.config_path),
-            "started_at": _iso(self.started_at),
-            "config_loaded_at": _iso(self.loaded_at),
+            "started_at": iso_or_none(self.started_at),
+            "config_loaded_at": iso_or_none(self.loaded_at),
             "reload_error": self.reload_error,
-            "reload_error_at": _iso(self.reload_error_at),
-            "last_cycle_at": _iso(self.last_tick),
-            "updated_at": _iso(now),
+            "reload_error_at": iso_or_none(self.reload_error_at),
+            "last_cycle_at": iso_or_none(self.last_tick),
+            "updated_at": iso_or_none(now),
             "drafts_this_week": self.drafts_this_week,
             "cycles": self.cycles,
             "accounts": {
                 s.name: {
                     "kind": s.kind,
                     "poll_interval_seconds": s.interval,
-                    "last_sync": _iso(s.last_sync),
+                    "last_sync": iso_or_none(s.last_sync),
                     "last_error": s.last_error or None,
                     "failures": s.failures,
                     "paused": bool(s.revoked),
-                    "next_sync": None if s.revoked else _iso(now + timedelta(seconds=max(0.0, s.next_due - mono))),
+                    "next_sync": None if s.revoked else iso(now + timedelta(seconds=max(0.0, s.next_due - mono))),
                 }
                 for s in self.schedule.accounts.values()
             },

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StateError
+from .timestamps import iso, parse_iso
 
 # channel_totals (schema v3) kept up to date: the statements its triggers run. Part of
 # migration v3 as released: never edit them; a change is a new migration that replaces the triggers.
@@ -183,19 +184,6 @@ def _header_name(name: str, address: str) -> str:
     """A header's display name, or "" when it says nothing more than the address does."""
     name = " ".join(name.split()).strip("'\"")
     return "" if name.lower() == address.lower() else name
-
-
-def iso(dt: datetime) -> str:
-    """Fixed-width UTC text, so that string order is time order in SQL."""
-    if dt.tzinfo is None:
-        raise ValueError("naive datetime reached the ledger")
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,11 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..core.engine import CycleReport
+from ..store.timestamps import iso_or_none
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,6 @@ def read_status(state_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if dt else None
-
-
 ONCE_STATE = "ran once"
 
 
@@ -62,9 +58,9 @@ def once_status(report: CycleReport) -> dict[str, Any]:
         "state": ONCE_STATE,
         "pid": os.getpid(),
         "summary": ", ".join(parts),
-        "updated_at": _iso(report.now),
+        "updated_at": iso_or_none(report.now),
         "accounts": {
-            a.name: {"kind": a.kind, "last_sync": None if a.error else _iso(report.now),
+            a.name: {"kind": a.kind, "last_sync": None if a.error else iso_or_none(report.now),
                      "last_error": a.error or None, "paused": a.needs_auth}
             for a in report.accounts
         },
