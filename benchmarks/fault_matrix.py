@@ -5,11 +5,11 @@
     python benchmarks/fault_matrix.py --chaos-kills 1000   # also run the chaos long mode, record its counts
     python benchmarks/fault_matrix.py --fuzz-examples 100000  # also run the fuzz targets that long
     python benchmarks/fault_matrix.py --add-chaos FILE     # record a long run done by hand
-                                                           # (CIRCLEBACK_CHAOS_RESULTS=FILE pytest tests/chaos ...)
+                                                           # (CIRCLEBACK_CHAOS_RESULTS=FILE pytest tests/system/chaos)
     python benchmarks/fault_matrix.py --add-fuzz-log LOG --fuzz-examples N  # record a fuzz run done by hand
                                                            # (pytest ... --hypothesis-show-statistics > LOG)
 
-The table runs exactly the node ids in tests/fault_matrix.py (``pytest -rA --junitxml``) and reads
+The table runs exactly the node ids in tests/support/fault_matrix.py (``pytest -rA --junitxml``) and reads
 the JUnit XML: ✓ every case passed, ✗ a case failed (or is a strict xfail: a known gap),
 ○ skipped here (e.g. no Dovecot), — no test because the fault cannot happen there.
 Long-run counts are kept in docs/reliability-runs.json, so a plain rerun keeps them.
@@ -32,14 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fault_matrix import CONNECTORS, FAULTS, NOT_APPLICABLE, SCENARIOS, UNTESTED  # noqa: E402
+from tests.support.fault_matrix import CONNECTORS, FAULTS, NOT_APPLICABLE, SCENARIOS, UNTESTED  # noqa: E402
 
 PAGE = ROOT / "docs" / "reliability.md"
 RUNS = ROOT / "docs" / "reliability-runs.json"
 FUZZ_TARGETS = (
-    "tests/test_message.py::test_hostile_names_and_subjects_never_add_a_header",
-    "tests/test_message.py::test_clean_header_value_leaves_one_safe_line",
-    "tests/test_faults_extra.py::test_fuzz_raw_headers_through_parser_and_draft_never_add_a_header",
+    "tests/daemon/core/test_message.py::test_hostile_names_and_subjects_never_add_a_header",
+    "tests/daemon/core/test_message.py::test_clean_header_value_leaves_one_safe_line",
+    "tests/system/test_faults_extra.py::test_fuzz_raw_headers_through_parser_and_draft_never_add_a_header",
 )
 SYMBOL = {"passed": "✓", "failed": "✗", "xfailed": "✗", "skipped": "○"}
 
@@ -134,9 +134,10 @@ def add_chaos(runs: dict[str, list[dict]], path: Path, command: str) -> None:
 def run_chaos(runs: dict[str, list[dict]], kills: int, only: str) -> None:
     results = Path(tempfile.mkdtemp(prefix="cb-chaos-")) / "chaos.jsonl"
     extra = ["-m", "chaos", "-s"] + (["-k", only] if only else [])
-    run_pytest(["tests/chaos"], {"CIRCLEBACK_CHAOS_KILLS": str(kills), "CIRCLEBACK_CHAOS_RESULTS": str(results)}, extra)
+    env = {"CIRCLEBACK_CHAOS_KILLS": str(kills), "CIRCLEBACK_CHAOS_RESULTS": str(results)}
+    run_pytest(["tests/system/chaos"], env, extra)
     if results.exists():
-        add_chaos(runs, results, f"CIRCLEBACK_CHAOS_KILLS={kills} python -m pytest tests/chaos -m chaos"
+        add_chaos(runs, results, f"CIRCLEBACK_CHAOS_KILLS={kills} python -m pytest tests/system/chaos -m chaos"
                   + (f" -k {only}" if only else ""))
 
 
@@ -237,7 +238,8 @@ def render(results: dict[str, tuple[str, str]], runs: dict[str, list[dict]], com
         "Each cell is one test (hover or follow the link for its node id): ✓ passed, ✗ failed or a known gap "
         "(strict xfail), ○ skipped on this machine, ? the fault can happen there but no test proves it yet "
         "(see below), — the fault cannot happen on that connector. "
-        "The registry is `tests/fault_matrix.py`; `tests/test_fault_matrix.py` collects every node id in it.",
+        "The registry is `tests/support/fault_matrix.py`; `tests/system/test_fault_matrix.py` collects every "
+        "node id in it.",
         "",
         *rows,
         "",
@@ -258,7 +260,7 @@ def render(results: dict[str, tuple[str, str]], runs: dict[str, list[dict]], com
               "`PRAGMA integrity_check` ok, no duplicate draft by `X-Circleback-Key` nor by recipient+kind+period "
               "in the outbox, no draft without its intent, no intent marked drafted without its draft; after every "
               "completed restart: exactly the drafts, intents and interactions of one clean run "
-              "(`tests/chaos/`). The default suite runs 3 kills per backend. maildir/ics runs the real CLI "
+              "(`tests/system/chaos/`). The default suite runs 3 kills per backend. maildir/ics runs the real CLI "
               "(`circleback run --once`) and dies at a checkpoint through `daemon/faults.py`'s hook (`os._exit`, "
               "as `CIRCLEBACK_CRASH_AFTER` does); the other backends run the engine in the forked child, which "
               "SIGKILLs itself at the checkpoint. Random-moment kills are real SIGKILLs from the parent. "
@@ -297,8 +299,8 @@ def main() -> int:
     parser.add_argument("--chaos-only", default="", help="pytest -k expression to pick chaos backends")
     parser.add_argument("--fuzz-examples", type=int, default=0, help="run the fuzz targets with N examples")
     parser.add_argument("--add-chaos", type=Path, help="record a CIRCLEBACK_CHAOS_RESULTS file from a run by hand")
-    parser.add_argument("--add-chaos-command", default="CIRCLEBACK_CHAOS_KILLS=1000 python -m pytest tests/chaos "
-                        "-m chaos", help="the command that produced --add-chaos")
+    parser.add_argument("--add-chaos-command", help="the command that produced --add-chaos",
+                        default="CIRCLEBACK_CHAOS_KILLS=1000 python -m pytest tests/system/chaos -m chaos")
     parser.add_argument("--add-fuzz-log", type=Path, help="record a --hypothesis-show-statistics pytest log")
     parser.add_argument("--add-fuzz-seconds", type=float, default=0.0)
     parser.add_argument("--add-fuzz-command", default="")

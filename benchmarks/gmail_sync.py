@@ -45,14 +45,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from fake_google import GMAIL_COSTS, NOISE_CATEGORIES, Bucket, FakeGoogle  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, for tests.support
 
 from circleback.connectors.base import ConnectorContext  # noqa: E402
 from circleback.connectors.google.auth import GmailAccount  # noqa: E402
 from circleback.connectors.google.gmail import PAGE_SIZE, Call, GmailConnector, _message_request  # noqa: E402
 from circleback.connectors.tokens import write_private  # noqa: E402
+from tests.support.fake_google import GMAIL_COSTS, NOISE_CATEGORIES, Bucket, FakeGoogle  # noqa: E402
 
 log = logging.getLogger("benchmarks.gmail_sync")
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from circleback.connectors.base import ConnectorContext  # noqa: E402
 from circleback.connectors.microsoft.auth import OutlookAccount  # noqa: E402
 from circleback.connectors.microsoft.outlook import MAX_CONCURRENT, MESSAGE_FIELDS, OutlookConnector, StaticToken  # noqa: E402
-from tests.fake_graph import ME, TOKEN, FakeGraph  # noqa: E402
+from tests.support.fake_graph import ME, TOKEN, FakeGraph  # noqa: E402
 
 log = logging.getLogger("benchmarks.graph_sync")
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from circleback.connectors import mailheaders  # noqa: E402
 from circleback.connectors.mbox import ScanState, scan_mbox  # noqa: E402
-from tests.corpus import CORPUS  # noqa: E402
+from tests.support.corpus import CORPUS  # noqa: E402
 
 ME = "me@example.org"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

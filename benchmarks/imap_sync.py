@@ -37,9 +37,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from servers import DovecotServer, start_dovecot  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, for tests.support
 
 from circleback.connectors.base import ConnectorContext  # noqa: E402
 from circleback.connectors.imap import (  # noqa: E402
@@ -50,6 +48,7 @@ from circleback.connectors.imap import (  # noqa: E402
     uid_sets,
 )
 from circleback.connectors.imap_fetch import uid_fetch  # noqa: E402
+from tests.support.servers import DovecotServer, start_dovecot  # noqa: E402
 
 log = logging.getLogger("benchmarks.imap_sync")
 

@@ -1,0 +1,189 @@
+"""The note reader: private notes as people type them, turned to address the person or refused.
+
+Every row of tests/data/notes/examples.tsv (copied from the project's shared notes) and
+notes of our own, written the way people write them.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from circleback.daemon.core.notes import FACT, FOREIGN, QUOTABLE_SHAPES, SENSITIVE, UNREADABLE, read_note, read_say
+from tests.support import DATA
+
+EXAMPLES = list(csv.DictReader((DATA / "notes" / "examples.tsv").open(), delimiter="\t"))
+
+
+def _as_written(note) -> str:
+    """The note's second-person form as examples.tsv writes it (one way per shape)."""
+    if note.noun:
+        return ("you were " if note.past else "you're ") + note.noun
+    said = (note.how or note.phrase or note.sentence).rstrip(".")
+    return said if said.startswith("I ") else said[:1].lower() + said[1:]
+
+
+@pytest.mark.parametrize("row", EXAMPLES, ids=[r["note"][:40] for r in EXAMPLES])
+def test_every_example_is_read_as_its_shape_says(row):
+    note = read_note(row["note"])
+    if row["shape"] in ("fact", "sensitive"):
+        assert note.shape == row["shape"]
+        assert not note.quotable and note.reason and note.suggestion
+        assert note.preview() == ""
+        return
+    assert note.quotable, note.reason
+    want = row["second_person"]
+    got = _as_written(note)
+    if row["shape"] == "pronoun-clause":
+        got = got.removeprefix("how ")
+    assert got == want
+
+
+@pytest.mark.parametrize(
+    ("typed", "reads"),
+    [
+        # verb phrases, agreement and tense
+        (
+            "always sends the best book recommendations",
+            "I really appreciate how you always send the best book recommendations.",
+        ),
+        (
+            "got the user experience like no one else",
+            "I still remember how you got the user experience like no one else.",
+        ),
+        ("Helped me move flats twice", "I still remember how you helped me move flats twice."),
+        ("knows everyone in climate tech", "I've always appreciated how you know everyone in climate tech."),
+        ("never takes herself too seriously", "I've always appreciated how you never take yourself too seriously."),
+        # pronoun clauses, with the person's own name as the subject
+        (
+            "Dana always knows the right person to ask",
+            "I really appreciate how you always know the right person to ask.",
+        ),
+        ("she's the reason I stayed in tech", "You're the reason I stayed in tech."),
+        ("he is incredibly patient", "I've always appreciated how patient you are."),
+        (
+            "she was the first to call after the launch",
+            "I still remember how you were the first to call after the launch.",
+        ),
+        # possessives: "her" owning something, or a whole clause
+        ("her advice on pricing changed how I run the studio", "Your advice on pricing changed how I run the studio."),
+        ("His talk at the meetup", "I still think about your talk at the meetup."),
+        # first person
+        ("I owe him a coffee", "I owe you a coffee."),
+        ("I still owe her dinner for looking after the cat", "I still owe you dinner for looking after the cat."),
+        (
+            "we pulled an all-nighter before the launch",
+            "I still think about when we pulled an all-nighter before the launch.",
+        ),
+        (
+            "Taught me how to say no to a VP w/o burning bridges",
+            "You taught me how to say no to a VP without burning bridges.",
+        ),
+        ("the one who told me to stop apologising", "I still remember how you told me to stop apologising."),
+        (
+            "Pays every invoice within a week, rare!!",
+            "I've always appreciated how you pay every invoice within a week.",
+        ),
+        (
+            "his talk at ProductCon on saying no to roadmaps",
+            "I still think about your talk at ProductCon on saying no to roadmaps.",
+        ),
+        ("I still use her onboarding checklist", "I still use your onboarding checklist."),
+        # praise nouns and adjectives
+        ("the best manager I ever had", "I've always thought of you as the best manager I ever had."),
+        ("great listener", "I've always thought of you as a great listener."),
+        ("calm in a crisis", "I've always appreciated how calm you are in a crisis."),
+        # notes already written to them, with a second sentence
+        (
+            "how generous you are with your time; your career-ladder exercise shaped my last two years",
+            "I've always appreciated how generous you are with your time."
+            " Your career-ladder exercise shaped my last two years.",
+        ),
+    ],
+)
+def test_notes_of_our_own_read_as_a_person_would_write_them(typed, reads):
+    assert read_note(typed, {"dana"}).preview() == reads
+
+
+@pytest.mark.parametrize(
+    ("typed", "shape"),
+    [
+        ("ex-colleague at Stripe", FACT),
+        ("plays bass in a band", FACT),
+        ("a friend from uni", FACT),
+        ("Sarah's husband", FACT),
+        ("her kids", FACT),
+        ("just had a baby", FACT),
+        ("Met at PyCon 2019", FACT),
+        ("lost his dad last year", SENSITIVE),
+        ("dad passed in March", SENSITIVE),
+        ("going through a divorce", SENSITIVE),
+        ("burned out after the launch", SENSITIVE),
+        ("between jobs since the spring", SENSITIVE),
+        ("immer hilfsbereit, kennt jeden in Berlin", FOREIGN),
+        ("très drôle et toujours partant", FOREIGN),
+        ("told her about the fellowship and she pushed me to apply", UNREADABLE),
+        ("sketches ideas faster than I can explain them", UNREADABLE),  # them: the ideas, not the person
+        ("they sketch ideas faster than I can explain them", UNREADABLE),
+        ("owes me 200 bucks from the Vegas trip", SENSITIVE),
+        ("got the pink slip in January", SENSITIVE),
+        ("her husband left her in the summer", SENSITIVE),
+        ("he got sacked from Philips in Aug, don't bring it up", SENSITIVE),
+        ("her mum's poorly again", SENSITIVE),
+        ("ask about intro to his VC friend. send deck first!!", UNREADABLE),  # a note to self
+        ("TODO give back his guidebook", UNREADABLE),
+        ("nothing permanent since the Post shut. barely making rent", SENSITIVE),
+        ("ask about the thing?", UNREADABLE),
+        ("x" * 20 + " " + "always helps " * 20, UNREADABLE),
+    ],
+)
+def test_facts_sensitive_foreign_and_unclear_notes_are_never_quoted(typed, shape):
+    note = read_note(typed)
+    assert note.shape == shape
+    assert not note.quotable and note.preview() == ""
+    assert note.reason and note.suggestion
+    assert note.as_context()["text"] == ""
+
+
+def test_foreign_notes_point_to_say():
+    assert "`say`" in read_note("toujours partant pour un café").suggestion
+
+
+def test_say_is_used_as_written():
+    said = read_say("Still thinking about that ridiculous karaoke night")
+    assert said.shape in QUOTABLE_SHAPES
+    assert said.sentence == "Still thinking about that ridiculous karaoke night."
+
+
+def test_an_empty_note_is_no_note():
+    assert read_note("   ").shape == "" and not read_note("").quotable
+
+
+def test_circleback_notes_shows_each_note_as_it_will_read_or_why_not(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from circleback.daemon.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[me]\nname = "Alex Kim"\naddresses = ["me@example.org"]\n\n'
+        '[[people]]\nname = "Dana Reyes"\nemails = ["dana@example.org"]\nnote = "always sends the best books"\n\n'
+        '[[people]]\nname = "Ade Okafor"\nemails = ["ade@example.org"]\n'
+        'note = "His dad passed in March."\n\n'
+        '[[people]]\nname = "Jules Moreau"\nemails = ["jules@example.org"]\n'
+        'note = "toujours partant pour une rando"\n\n'
+        '[[people]]\nname = "Sam Lee"\nemails = ["sam@example.org"]\nsay = "Still laughing about Osaka."\n',
+        encoding="utf-8",
+    )
+
+    out = CliRunner().invoke(main, ["--config", str(config), "notes"])
+
+    assert out.exit_code == 0, out.output
+    assert "Dana Reyes: I really appreciate how you always send the best books." in out.output
+    assert "Ade Okafor: not quoted — sensitive" in out.output and "passed" in out.output  # the user sees their note
+    assert "Jules Moreau: not quoted — not in English" in out.output and "`say`" in out.output
+    assert "Sam Lee (say): Still laughing about Osaka." in out.output
+    checked = CliRunner().invoke(main, ["--config", str(config), "config", "check"])
+    assert "2 of 3 notes will not be quoted in a draft; `circleback notes` says why" in checked.output

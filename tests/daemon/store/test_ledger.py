@@ -1,0 +1,63 @@
+"""Ledger.person_for_address: which display name a person keeps as headers come and go."""
+
+from __future__ import annotations
+
+import pytest
+
+from circleback.daemon.store.ledger import Ledger
+
+ANNA = "anna@example.com"
+
+
+def names(ledger: Ledger, address: str = ANNA) -> tuple[str, str]:
+    """(the person's name, the address's display name)."""
+    row = ledger.conn.execute(
+        "SELECT p.name, a.display_name FROM addresses a JOIN people p ON p.id = a.person_id WHERE a.address = ?",
+        (address,),
+    ).fetchone()
+    return row[0], row[1]
+
+
+def seen(ledger: Ledger, *headers: str, address: str = ANNA) -> int:
+    with ledger.transaction():
+        ids = {ledger.person_for_address(address, name) for name in headers}
+    (person_id,) = ids
+    return person_id
+
+
+@pytest.mark.parametrize("bare", ["", "   ", ANNA, "Anna@Example.com", f'"{ANNA}"'])
+def test_a_later_bare_address_keeps_the_known_name(ledger: Ledger, bare: str) -> None:
+    seen(ledger, "Anna Berg", bare)
+    assert names(ledger) == ("Anna Berg", "Anna Berg")
+
+
+def test_a_name_seen_after_a_bare_address_becomes_the_persons_name(ledger: Ledger) -> None:
+    seen(ledger, "", "Anna Berg")
+    assert names(ledger) == ("Anna Berg", "Anna Berg")
+
+
+def test_the_most_recent_non_empty_name_wins(ledger: Ledger) -> None:
+    seen(ledger, "Anna Berg", "", "Anna Berg-Lund", "")
+    assert names(ledger) == ("Anna Berg-Lund", "Anna Berg-Lund")
+
+
+@pytest.mark.parametrize("configured", ["Anna Berg", ""])
+def test_a_configured_name_is_kept_whatever_the_headers_say(ledger: Ledger, configured: str) -> None:
+    # Blank included: a hostile or wrong calendar name must not become how a draft addresses them.
+    with ledger.transaction():
+        ledger.apply_configured_person(configured, [ANNA])
+    seen(ledger, "A. Berg (Acme)", "")
+    assert names(ledger) == (configured, "A. Berg (Acme)")
+
+
+def test_an_imported_name_is_kept_whatever_the_headers_say(ledger: Ledger) -> None:
+    with ledger.transaction():
+        cur = ledger.conn.execute(
+            "INSERT INTO people (name, source, created_at) VALUES ('Anna Berg', 'vcard', '2026-01-01T00:00:00Z')"
+        )
+        ledger.conn.execute(
+            "INSERT INTO addresses (address, person_id, display_name) VALUES (?, ?, 'Anna Berg')",
+            (ANNA, cur.lastrowid),
+        )
+    seen(ledger, "Berg, Anna")
+    assert names(ledger) == ("Anna Berg", "Berg, Anna")
