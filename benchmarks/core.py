@@ -73,7 +73,7 @@ HISTORY = timedelta(days=3 * 365)
 ME = "me@home.example"
 CONFIGURED = 200
 SDKS = ("googleapiclient", "msal", "imapclient", "caldav", "requests", "icalendar", "httplib2")
-CONNECTOR_MODULES = ("maildir", "mbox", "ics", "imap", "caldav", "outlook", "gmail", "google_calendar")
+CONNECTOR_MODULES = ("maildir", "mbox", "ics", "imap", "caldav", "microsoft.outlook", "google.gmail", "google.calendar")
 FIRST = ["Ada", "Ben", "Chloé", "Dmitri", "Elif", "Femi", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena",
          "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rafael", "Sofia", "Tomás", "Uma", "Viktor", "Wen", "Yara"]
 LAST = ["Abara", "Becker", "Costa", "Dubois", "Eriksen", "Fischer", "García", "Haddad", "Ivanova", "Jensen",
