@@ -28,7 +28,8 @@ from typing import Any
 
 from ..config import Person, Settings
 from ..errors import CirclebackError
-from ..store.ledger import Ledger, OutboxEntry
+from ..store.ledger import Ledger
+from ..store.outbox import OPEN_STATES, OutboxEntry, OutboxState
 from ..store.timestamps import iso, parse_iso
 from .contacts import Contact, cadence_for, contacts
 from .drafting import build_message, me_context, person_context
@@ -342,9 +343,7 @@ def _set_state(ledger: Ledger, intro: Intro, state: str, now: datetime, **cols: 
 
 
 def _entries(ledger: Ledger, intro_id: int, kind: str) -> list[OutboxEntry]:
-    keys = [k for (k,) in ledger.conn.execute(
-        "SELECT key FROM outbox WHERE intro_id = ? AND kind = ? ORDER BY key", (intro_id, kind))]
-    return [e for k in keys if (e := ledger.outbox_entry(k)) is not None]
+    return ledger.intro_entries(intro_id, kind)
 
 
 @dataclass(slots=True)
@@ -446,7 +445,8 @@ class Introducer:
                 intro.sent_at = sent_at
             else:
                 entries = _entries(self.ledger, intro.id, INTRO)
-                if any(e.state == "deleted" and e.closed_at and now - e.closed_at >= _LATE_SENT for e in entries):
+                deleted = [e for e in entries if e.state == OutboxState.DELETED]
+                if any(e.closed_at and now - e.closed_at >= _LATE_SENT for e in deleted):
                     _set_state(self.ledger, intro, "declined", now)  # the user chose not to make it
         if intro.state == "intro_sent" and intro.sent_at and now - intro.sent_at >= self.settings.intros.followup_after:
             for party, other in ((a, b), (b, a)):
@@ -454,7 +454,7 @@ class Introducer:
             _set_state(self.ledger, intro, "followup", now)
         if intro.state == "followup":
             entries = _entries(self.ledger, intro.id, FOLLOWUP)
-            if entries and all(e.state not in ("pending", "drafted") for e in entries):
+            if entries and all(e.state not in OPEN_STATES for e in entries):
                 _set_state(self.ledger, intro, "done", now)
 
     def _reply_at(self, intro: Intro, party: Contact) -> datetime | None:
@@ -471,7 +471,7 @@ class Introducer:
 
     def _intro_sent_at(self, intro: Intro, a: Contact, b: Contact) -> datetime | None:
         for e in _entries(self.ledger, intro.id, INTRO):
-            if e.state == "sent":
+            if e.state == OutboxState.SENT:
                 return e.closed_at or e.drafted_at or e.created_at
         # The user may have written the introduction in their own words: one sent message to both.
         row = self.ledger.conn.execute(
@@ -497,10 +497,7 @@ class Introducer:
 
     def _withdraw_pending(self, intro_id: int, now: datetime) -> None:
         """Intents not yet in Drafts are not written any more; drafts already there are the user's."""
-        self.ledger.conn.execute(
-            "UPDATE outbox SET state = 'withdrawn', closed_at = ? WHERE intro_id = ? AND state = 'pending'",
-            (iso(now), intro_id),
-        )
+        self.ledger.withdraw_pending_for_intro(intro_id, now)
 
     # -- drafts ------------------------------------------------------------------------------
 

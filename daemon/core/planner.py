@@ -104,20 +104,7 @@ def checkin_period(contact: Contact, cadence: timedelta, now: datetime) -> str:
 
 
 def _open_and_cooling(ledger: Ledger, now: datetime, cooldown: timedelta) -> tuple[set[int], set[int]]:
-    open_ids = {
-        pid
-        for (pid,) in ledger.conn.execute(
-            "SELECT DISTINCT person_id FROM outbox WHERE state IN ('pending', 'drafted') AND person_id IS NOT NULL"
-        )
-    }
-    cooling = {
-        pid
-        for (pid,) in ledger.conn.execute(
-            "SELECT DISTINCT person_id FROM outbox WHERE state = 'deleted' AND closed_at >= ?",
-            (iso(now - cooldown),),
-        )
-    }
-    return open_ids, cooling
+    return ledger.people_with_open_intents(), ledger.people_deleted_since(now - cooldown)
 
 
 def assess(ledger: Ledger, settings: Settings, now: datetime) -> list[Standing]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StateError
+from .outbox import OutboxRows
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .timestamps import iso, parse_iso
 
@@ -48,30 +49,11 @@ class Interaction:
     title: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    key: str
-    person_id: int | None
-    kind: str
-    period: str
-    account: str
-    recipient: str
-    message_id: str
-    message: bytes
-    state: str
-    ref: str | None
-    attempts: int
-    created_at: datetime
-    drafted_at: datetime | None
-    closed_at: datetime | None
-    intro_id: int | None = None
-    sent_thread: str = ""
-
-
-class Ledger:
+class Ledger(OutboxRows):
     """One SQLite connection; use :meth:`transaction` for every write."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+        self._conn = conn
         self.conn = conn
         self.path = path
 
@@ -334,79 +316,6 @@ class Ledger:
     def cursor_times(self) -> dict[tuple[str, str], datetime]:
         rows = self.conn.execute("SELECT account, role, updated_at FROM cursors")
         return {(a, r): parse_iso(t) for a, r, t in rows}  # type: ignore[misc]
-
-    # -- outbox ---------------------------------------------------------------
-
-    _OUTBOX_COLS = (
-        "key, person_id, kind, period, account, recipient, message_id, message, state, ref, "
-        "attempts, created_at, drafted_at, closed_at, intro_id, sent_thread"
-    )
-
-    def _entry(self, row: tuple[Any, ...]) -> OutboxEntry:
-        return OutboxEntry(
-            *row[:8], row[8], row[9], row[10], parse_iso(row[11]), parse_iso(row[12]), parse_iso(row[13]),
-            row[14], row[15],
-        )  # type: ignore[arg-type]
-
-    def add_intent(
-        self,
-        *,
-        key: str,
-        person_id: int | None,
-        kind: str,
-        period: str,
-        account: str,
-        recipient: str,
-        message_id: str,
-        message: bytes,
-        now: datetime,
-        intro_id: int | None = None,
-    ) -> bool:
-        """Record a draft intent; False when the key exists (it was planned before)."""
-        cur = self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (key, person_id, kind, period, account, recipient, message_id, "
-            "message, created_at, intro_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, person_id, kind, period, account, recipient, message_id, message, iso(now), intro_id),
-        )
-        return cur.rowcount == 1
-
-    def outbox(self, *, states: tuple[str, ...] | None = None, account: str | None = None) -> list[OutboxEntry]:
-        sql = f"SELECT {self._OUTBOX_COLS} FROM outbox WHERE 1=1"
-        args: list[Any] = []
-        if states:
-            sql += f" AND state IN ({','.join('?' * len(states))})"
-            args += states
-        if account:
-            sql += " AND account = ?"
-            args.append(account)
-        sql += " ORDER BY created_at, key"
-        return [self._entry(r) for r in self.conn.execute(sql, args)]
-
-    def outbox_entry(self, key: str) -> OutboxEntry | None:
-        row = self.conn.execute(f"SELECT {self._OUTBOX_COLS} FROM outbox WHERE key = ?", (key,)).fetchone()
-        return self._entry(row) if row else None
-
-    def note_attempt(self, key: str) -> None:
-        self.conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE key = ?", (key,))
-
-    def mark_drafted(self, key: str, ref: str, now: datetime) -> None:
-        self.conn.execute(
-            "UPDATE outbox SET state = 'drafted', ref = ?, drafted_at = ? WHERE key = ? AND state = 'pending'",
-            (ref, iso(now), key),
-        )
-
-    def close_intent(self, key: str, state: str, now: datetime) -> None:
-        self.conn.execute(
-            "UPDATE outbox SET state = ?, closed_at = ? WHERE key = ?", (state, iso(now), key)
-        )
-
-    def drafts_created_since(self, since: datetime, kinds: tuple[str, ...] | None = None) -> int:
-        sql = "SELECT COUNT(*) FROM outbox WHERE created_at >= ?"
-        args: list[Any] = [iso(since)]
-        if kinds:
-            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
-            args += kinds
-        return int(self.conn.execute(sql, args).fetchone()[0])
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
