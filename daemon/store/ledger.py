@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StateError
+from .intros import IntroRows
 from .outbox import OutboxRows
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .timestamps import iso, parse_iso
@@ -49,7 +50,7 @@ class Interaction:
     title: str = ""
 
 
-class Ledger(OutboxRows):
+class Ledger(OutboxRows, IntroRows):
     """One SQLite connection; use :meth:`transaction` for every write."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
@@ -250,6 +251,19 @@ class Ledger(OutboxRows):
         for address, pid in self.conn.execute("SELECT address, person_id FROM addresses ORDER BY address"):
             out.setdefault(pid, []).append(address)
         return out
+
+    def people_with_addresses(self, addresses: list[str]) -> set[int]:
+        rows = self._conn.execute(
+            "SELECT person_id FROM addresses WHERE address IN (SELECT value FROM json_each(?))",
+            (json.dumps(addresses),),
+        )
+        return {pid for (pid,) in rows}
+
+    def people_with_linkedin(self, urls: list[str]) -> set[int]:
+        rows = self._conn.execute(
+            "SELECT id FROM people WHERE linkedin IN (SELECT value FROM json_each(?))", (json.dumps(urls),)
+        )
+        return {pid for (pid,) in rows}
 
     def configured_without_address(self, name: str, linkedin: str) -> int:
         """A ``[[people]]`` entry known only by its LinkedIn profile: one row, found again by URL."""
