@@ -113,7 +113,7 @@ def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | Non
             report.outbox.created[:0] = asks.created
             waiting = ledger.outbox(states=(OutboxState.DRAFTED,))
             suggested = suggestions(ledger, settings, anchor)
-            names = dict(ledger.conn.execute("SELECT id, name FROM people").fetchall())
+            names = ledger.person_names()
             flying = [(names.get(i.a, "?"), names.get(i.b, "?"), i) for i in list_intros(ledger)]
         finally:
             session.close_connectors(connectors)

@@ -313,7 +313,7 @@ def intros(ctx: click.Context, now_text: str | None) -> None:
     now = _now(now_text)
     with _state(ctx.obj) as (settings, ledger):
         found = suggestions(ledger, settings, now)
-        names = {pid: name for pid, name in ledger.conn.execute("SELECT id, name FROM people")}
+        names = ledger.person_names()
         flying = list_intros(ledger, OPEN)
     print_intros(found, [(names.get(i.a, "?"), names.get(i.b, "?"), i) for i in flying])
 

@@ -22,7 +22,6 @@ from circleback.connectors.base import DraftBox, DraftRef
 
 from ..store.ledger import Ledger
 from ..store.outbox import OutboxEntry, OutboxState
-from ..store.timestamps import iso
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +77,7 @@ class Outbox:
             return False
         # Mail clients rewrite the Date when sending; allow a minute of clock skew.
         since = (entry.drafted_at or entry.created_at) - timedelta(minutes=1)
-        row = self.ledger.conn.execute(
-            "SELECT 1 FROM interactions WHERE person_id = ? AND channel = 'sent' AND at >= ? LIMIT 1",
-            (entry.person_id, iso(since)),
-        ).fetchone()
-        return row is not None
+        return self.ledger.sent_to_since(entry.person_id, since)
 
     def _upgrade_deleted_to_sent(self, now: datetime, report: OutboxReport) -> None:
         """A Sent copy can arrive a sync later than the draft's disappearance."""

@@ -23,8 +23,17 @@ from typing import Any
 from ..errors import StateError
 from .intros import IntroRows
 from .outbox import OutboxRows
+from .reads import InteractionReads
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .timestamps import iso, parse_iso
+
+# An import fills blanks column by column: one fixed statement per column, never a name put into SQL.
+_FILL_BLANK = {
+    "name": "UPDATE people SET name = ? WHERE id = ? AND name = ''",
+    "company": "UPDATE people SET company = ? WHERE id = ? AND company = ''",
+    "title": "UPDATE people SET title = ? WHERE id = ? AND title = ''",
+    "linkedin": "UPDATE people SET linkedin = ? WHERE id = ? AND linkedin = ''",
+}
 
 
 class LedgerFull(StateError):
@@ -50,7 +59,7 @@ class Interaction:
     title: str = ""
 
 
-class Ledger(OutboxRows, IntroRows):
+class Ledger(OutboxRows, IntroRows, InteractionReads):
     """One SQLite connection; use :meth:`transaction` for every write."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
@@ -277,6 +286,46 @@ class Ledger(OutboxRows, IntroRows):
         )
         return int(cur.lastrowid or 0)
 
+    def person_names(self) -> dict[int, str]:
+        return dict(self._conn.execute("SELECT id, name FROM people").fetchall())
+
+    def configured_among(self, person_ids: set[int]) -> set[int]:
+        """Which of these people a ``[[people]]`` entry names."""
+        marks = ",".join("?" * len(person_ids))
+        rows = self._conn.execute(
+            f"SELECT id FROM people WHERE configured = 1 AND id IN ({marks})", sorted(person_ids)
+        )
+        return {int(r[0]) for r in rows}
+
+    def add_imported_person(
+        self, *, name: str, company: str, title: str, linkedin: str, source: str, emails: list[str], now: datetime
+    ) -> None:
+        """A person from a LinkedIn or vCard import (``source``), with their addresses."""
+        cur = self._conn.execute(
+            "INSERT INTO people (name, company, title, linkedin, source, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, company, title, linkedin, source, iso(now)),
+        )
+        for e in emails:
+            self._conn.execute(
+                "INSERT INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)", (e, cur.lastrowid, name)
+            )
+
+    def attach_address(self, person_id: int, address: str, name: str) -> bool:
+        """Give this person ``address`` unless someone has it; True when it was added."""
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)",
+            (address, person_id, name),
+        )
+        return cur.rowcount == 1
+
+    def fill_person_blanks(self, person_id: int, *, name: str, company: str, title: str, linkedin: str) -> bool:
+        """Set each given value only where that column is empty; True when any was set."""
+        changed = 0
+        for column, value in (("name", name), ("company", company), ("title", title), ("linkedin", linkedin)):
+            if value:
+                changed += self._conn.execute(_FILL_BLANK[column], (value, person_id)).rowcount
+        return changed > 0
+
     def set_skipped(self, person_id: int, at: datetime | None) -> None:
         self.conn.execute("UPDATE people SET skipped_at = ? WHERE id = ?", (iso(at) if at else None, person_id))
 
@@ -311,6 +360,13 @@ class Ledger(OutboxRows, IntroRows):
 
     def interaction_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
+
+    def has_synced(self) -> bool:
+        """An account has finished a sync (its cursor is written only then), or an interaction is stored."""
+        row = self._conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM cursors) OR EXISTS (SELECT 1 FROM interactions)"
+        ).fetchone()
+        return bool(row[0])
 
     # -- cursors --------------------------------------------------------------
 
