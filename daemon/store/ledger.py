@@ -64,7 +64,6 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
         self._conn = conn
-        self.conn = conn
         self.path = path
 
     # -- opening -----------------------------------------------------------
@@ -90,7 +89,7 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         return ledger
 
     def _configure(self, *, wal: bool) -> None:
-        c = self.conn
+        c = self._conn
         try:
             c.execute("PRAGMA busy_timeout = 30000")
             if wal:
@@ -115,7 +114,7 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         )
 
     def _migrate(self) -> None:
-        current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        current = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if current > SCHEMA_VERSION:
             raise StateError(
                 f"{self.path}: ledger schema {current} is newer than this circleback "
@@ -124,25 +123,25 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in MIGRATIONS[version - 1]:
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {version}")
+                    self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {version}")
 
     def close(self) -> None:
-        self.conn.close()
+        self._conn.close()
 
     @property
     def schema_version(self) -> int:
-        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        c = self.conn
+    def transaction(self) -> Iterator[None]:
+        c = self._conn
         if c.in_transaction:  # nested use joins the outer transaction
-            yield c
+            yield
             return
         c.execute("BEGIN IMMEDIATE")
         try:
-            yield c
+            yield
             c.execute("COMMIT")
         except BaseException as exc:
             if c.in_transaction:  # a failed COMMIT (disk full) leaves the transaction open
@@ -167,7 +166,7 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         accounts the last one ingested wins, so an old message first seen late (another
         account's first sync, a message moved between folders) can bring an old name back.
         """
-        c = self.conn
+        c = self._conn
         name = _header_name(name, address)
         row = c.execute("SELECT person_id, display_name FROM addresses WHERE address = ?", (address,)).fetchone()
         if row:
@@ -192,7 +191,7 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
 
     def merge_people(self, keep: int, others: Iterable[int]) -> None:
         """Fold ``others`` into ``keep``: addresses, interactions, drafts, intros."""
-        c = self.conn
+        c = self._conn
         for other in others:
             if other == keep:
                 continue
@@ -215,40 +214,40 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         ids = [self.person_for_address(e, name) for e in emails]
         keep = min(ids)
         self.merge_people(keep, set(ids))
-        self.conn.execute(
+        self._conn.execute(
             "UPDATE people SET configured = 1, name = CASE WHEN ? != '' THEN ? ELSE name END WHERE id = ?",
             (name, name, keep),
         )
         return keep
 
     def addresses_of(self, person_id: int) -> list[str]:
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             "SELECT address FROM addresses WHERE person_id = ? ORDER BY address", (person_id,)
         )
         return [r[0] for r in rows]
 
     def address_used(self, times: dict[str, datetime]) -> None:
         """Record when each address was last seen in mail or a meeting (the later time wins)."""
-        self.conn.executemany(
+        self._conn.executemany(
             "UPDATE addresses SET last_at = ? WHERE address = ? AND (last_at IS NULL OR last_at < ?)",
             ((iso(at), address, iso(at)) for address, at in times.items()),
         )
 
     def my_address_used(self, via: dict[int, tuple[str, datetime]]) -> None:
         """Record which of my addresses each person was last in touch with (the later time wins)."""
-        self.conn.executemany(
+        self._conn.executemany(
             "UPDATE people SET via = ?, via_at = ? WHERE id = ? AND (via_at IS NULL OR via_at <= ?)",
             ((addr, iso(at), pid, iso(at)) for pid, (addr, at) in via.items()),
         )
 
     def my_address_for(self, person_id: int) -> str | None:
         """The address of mine this person and I last used, if one was seen."""
-        row = self.conn.execute("SELECT via FROM people WHERE id = ?", (person_id,)).fetchone()
+        row = self._conn.execute("SELECT via FROM people WHERE id = ?", (person_id,)).fetchone()
         return row[0] if row and row[0] else None
 
     def latest_address(self, person_id: int) -> str | None:
         """The address this person used most recently, if any was seen in mail or a meeting."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT address FROM addresses WHERE person_id = ? AND last_at IS NOT NULL "
             "ORDER BY last_at DESC, address LIMIT 1",
             (person_id,),
@@ -257,7 +256,7 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
 
     def all_addresses(self) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
-        for address, pid in self.conn.execute("SELECT address, person_id FROM addresses ORDER BY address"):
+        for address, pid in self._conn.execute("SELECT address, person_id FROM addresses ORDER BY address"):
             out.setdefault(pid, []).append(address)
         return out
 
@@ -276,11 +275,11 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
 
     def configured_without_address(self, name: str, linkedin: str) -> int:
         """A ``[[people]]`` entry known only by its LinkedIn profile: one row, found again by URL."""
-        row = self.conn.execute("SELECT id FROM people WHERE linkedin = ? ORDER BY id LIMIT 1", (linkedin,)).fetchone()
+        row = self._conn.execute("SELECT id FROM people WHERE linkedin = ? ORDER BY id LIMIT 1", (linkedin,)).fetchone()
         if row:
-            self.conn.execute("UPDATE people SET configured = 1, name = ? WHERE id = ?", (name, row[0]))
+            self._conn.execute("UPDATE people SET configured = 1, name = ? WHERE id = ?", (name, row[0]))
             return int(row[0])
-        cur = self.conn.execute(
+        cur = self._conn.execute(
             "INSERT INTO people (name, configured, linkedin, source, created_at) VALUES (?, 1, ?, 'config', ?)",
             (name, linkedin, iso(datetime.now(UTC))),
         )
@@ -327,10 +326,10 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         return changed > 0
 
     def set_skipped(self, person_id: int, at: datetime | None) -> None:
-        self.conn.execute("UPDATE people SET skipped_at = ? WHERE id = ?", (iso(at) if at else None, person_id))
+        self._conn.execute("UPDATE people SET skipped_at = ? WHERE id = ?", (iso(at) if at else None, person_id))
 
     def set_snooze(self, person_id: int, until: datetime | None) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "UPDATE people SET snoozed_until = ? WHERE id = ?", (iso(until) if until else None, person_id)
         )
 
@@ -339,7 +338,7 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
     def add_interactions(self, account: str, source_id: str, rows: Iterable[Interaction]) -> int:
         added = 0
         for r in rows:
-            cur = self.conn.execute(
+            cur = self._conn.execute(
                 "INSERT OR IGNORE INTO interactions (account, source_id, person_id, channel, at, thread, title) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (account, source_id, r.person_id, r.channel, iso(r.at), r.thread, r.title),
@@ -348,18 +347,18 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         return added
 
     def forget_source(self, account: str, source_id: str) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "DELETE FROM interactions WHERE account = ? AND source_id = ?", (account, source_id)
         )
 
     def forget_channels(self, account: str, channels: tuple[str, ...]) -> None:
         marks = ",".join("?" * len(channels))
-        self.conn.execute(
+        self._conn.execute(
             f"DELETE FROM interactions WHERE account = ? AND channel IN ({marks})", (account, *channels)
         )
 
     def interaction_count(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
+        return int(self._conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
 
     def has_synced(self) -> bool:
         """An account has finished a sync (its cursor is written only then), or an interaction is stored."""
@@ -371,21 +370,21 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
     # -- cursors --------------------------------------------------------------
 
     def cursor(self, account: str, role: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT value FROM cursors WHERE account = ? AND role = ?", (account, role)
         ).fetchone()
         return json.loads(row[0]) if row else None
 
     def set_cursor(self, account: str, role: str, value: dict[str, Any]) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO cursors (account, role, value, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (account, role) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (account, role, json.dumps(value, sort_keys=True), iso(datetime.now(UTC))),
         )
 
     def cursor_times(self) -> dict[tuple[str, str], datetime]:
-        rows = self.conn.execute("SELECT account, role, updated_at FROM cursors")
+        rows = self._conn.execute("SELECT account, role, updated_at FROM cursors")
         return {(a, r): parse_iso(t) for a, r, t in rows}  # type: ignore[misc]
 
     def integrity_ok(self) -> bool:
-        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
