@@ -26,7 +26,8 @@ class MonthGoal:
 def month_goal(ledger: Ledger, settings: Settings, now: datetime) -> MonthGoal:
     local = now.astimezone(settings.me.zone)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-    # ``now`` as its own wall-clock time, as this count always read it (an offset is not converted).
+    # The end is now's wall-clock time read as UTC, as this count always compared it: a ``now`` with
+    # another offset (``--now ...+01:00``) is not converted. Kept as is by a behaviour-preserving move.
     n = ledger.people_reached_between(start, now.replace(tzinfo=UTC))
     return MonthGoal(f"{local:%B %Y}", n, settings.goals.people_per_month)
 

@@ -2,7 +2,7 @@
 
 Explicit transactions (``BEGIN IMMEDIATE``), WAL with ``synchronous=FULL`` so a
 committed outbox intent survives a power cut, and a schema versioned with
-``PRAGMA user_version`` whose migrations run one per transaction (STYLE.md #5).
+``PRAGMA user_version`` whose migrations (store/schema.py) run one per transaction (STYLE.md #5).
 
 Only header-derived facts are stored: who, when, which channel, the subject or
 meeting title (the hook a note may mention). Never a body or a snippet.
@@ -60,7 +60,13 @@ class Interaction:
 
 
 class Ledger(OutboxRows, IntroRows, InteractionReads):
-    """One SQLite connection; use :meth:`transaction` for every write."""
+    """One SQLite connection; use :meth:`transaction` for every write.
+
+    Every statement circleback runs is a method here: people, addresses, interactions and
+    cursors in this module; the outbox (store/outbox.py), the introductions (store/intros.py)
+    and what core/ reads of the interactions (store/reads.py) mixed in from theirs. The
+    connection stays private: callers get rows, sets or small dataclasses, never a cursor to write.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
         self._conn = conn
