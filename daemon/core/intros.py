@@ -27,9 +27,9 @@ from typing import Any
 
 from ..config import Person, Settings
 from ..errors import CirclebackError
-from ..store.intros import Intro
 from ..store.ledger import Ledger
 from ..store.outbox import OPEN_STATES, OutboxEntry, OutboxState
+from ..store.timestamps import parse_iso
 from .contacts import Contact, cadence_for, contacts
 from .drafting import build_message, me_context, person_context
 from .planner import canonical_address, intent_key
@@ -272,8 +272,29 @@ def _shared_context(
 # -- the state machine --------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class Intro:
+    id: int
+    a: int
+    b: int
+    state: str
+    reason: str
+    created_at: datetime
+    updated_at: datetime
+    a_replied_at: datetime | None
+    b_replied_at: datetime | None
+    sent_at: datetime | None
+    closed_at: datetime | None
+
+    def replied(self, person_id: int) -> datetime | None:
+        return self.a_replied_at if person_id == self.a else self.b_replied_at
+
+
 def list_intros(ledger: Ledger, states: tuple[str, ...] | None = None) -> list[Intro]:
-    return ledger.intros(states)
+    out = []
+    for r in ledger.intro_rows(states):
+        out.append(Intro(r[0], r[1], r[2], r[3], r[4], *(parse_iso(t) for t in r[5:])))  # type: ignore[arg-type]
+    return out
 
 
 def _set_state(ledger: Ledger, intro: Intro, state: str, now: datetime, sent_at: datetime | None = None) -> None:

@@ -8,30 +8,10 @@ this module writes a move with fixed statements and reads. Mixed into
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from .timestamps import iso, parse_iso
-
-
-@dataclass(slots=True)
-class Intro:
-    id: int
-    a: int
-    b: int
-    state: str
-    reason: str
-    created_at: datetime
-    updated_at: datetime
-    a_replied_at: datetime | None
-    b_replied_at: datetime | None
-    sent_at: datetime | None
-    closed_at: datetime | None
-
-    def replied(self, person_id: int) -> datetime | None:
-        return self.a_replied_at if person_id == self.a else self.b_replied_at
-
 
 _COLS = "id, person_a, person_b, state, reason, created_at, updated_at, a_replied_at, b_replied_at, sent_at, closed_at"
 
@@ -51,16 +31,15 @@ class IntroRows:
 
     # -- the intros table -----------------------------------------------------------------
 
-    def intros(self, states: tuple[str, ...] | None = None) -> list[Intro]:
+    def intro_rows(self, states: tuple[str, ...] | None = None) -> list[tuple[Any, ...]]:
+        """Introductions (all, or in these states) by id: id, the two people, state, reason, then the
+        times as stored: created, updated, a replied, b replied, sent, closed."""
         sql = f"SELECT {_COLS} FROM intros"
         args: tuple[str, ...] = ()
         if states:
             sql += f" WHERE state IN ({','.join('?' * len(states))})"
             args = states
-        out = []
-        for r in self._conn.execute(sql + " ORDER BY id", args):
-            out.append(Intro(r[0], r[1], r[2], r[3], r[4], *(parse_iso(t) for t in r[5:])))  # type: ignore[arg-type]
-        return out
+        return self._conn.execute(sql + " ORDER BY id", args).fetchall()
 
     def add_intro(self, a: int, b: int, reason: str, now: datetime) -> int:
         """A new introduction, asked (its first state); its id."""
