@@ -51,6 +51,7 @@ import argparse
 import itertools
 import random
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -73,7 +74,7 @@ HISTORY = timedelta(days=3 * 365)
 ME = "me@home.example"
 CONFIGURED = 200
 SDKS = ("googleapiclient", "msal", "imapclient", "caldav", "requests", "icalendar", "httplib2")
-CONNECTOR_MODULES = ("maildir", "mbox", "ics", "imap", "caldav", "outlook", "gmail", "google_calendar")
+CONNECTOR_MODULES = ("maildir", "mbox", "ics", "imap", "caldav", "microsoft.outlook", "google.gmail", "google.calendar")
 FIRST = ["Ada", "Ben", "Chloé", "Dmitri", "Elif", "Femi", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena",
          "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rafael", "Sofia", "Tomás", "Uma", "Viktor", "Wen", "Yara"]
 LAST = ["Abara", "Becker", "Costa", "Dubois", "Eriksen", "Fischer", "García", "Haddad", "Ivanova", "Jensen",
@@ -85,6 +86,11 @@ GENERIC = ["Re: hi", "Quick question", "Catch-up", "Re: Re: update", "Thanks!", 
 TAGS = ["seed funding", "fundraising", "ux research", "user research", "hiring", "recruiting", "mentoring",
         "engineering", "design", "marketing", "legal advice", "sales", "product management", "data science",
         "climbing partners", "housing in berlin", "public speaking", "grant writing", "translation", "investors"]
+
+
+def _sql(ledger: Ledger) -> sqlite3.Connection:
+    """The ledger's private connection: the synthetic ledger and the naive baselines are raw SQL on purpose."""
+    return ledger._conn
 
 
 # -- building the ledger ----------------------------------------------------------------------
@@ -179,9 +185,10 @@ def build(root: Path, people: int, total: int) -> tuple[Path, Settings]:
     rows = _interactions(rng, people, total)
     rows.sort()  # primary-key order: the table's B-tree is appended to, not split at random
     ledger = Ledger.open(root / "state" / "ledger.sqlite3")
-    ledger.conn.execute("PRAGMA cache_size = -262144")  # 256 MiB for this connection: the index fits
+    _sql(ledger).execute("PRAGMA cache_size = -262144")  # 256 MiB for this connection: the index fits
     created = iso(NOW - HISTORY)
-    with ledger.transaction() as c:
+    c = _sql(ledger)
+    with ledger.transaction():
         c.executemany(
             "INSERT INTO people (id, name, created_at) VALUES (?, ?, ?)",
             ((pid, f"{FIRST[pid % len(FIRST)]} {LAST[pid % len(LAST)]}", created) for pid in range(1, people + 1)),
@@ -196,7 +203,7 @@ def build(root: Path, people: int, total: int) -> tuple[Path, Settings]:
             rows,
         )
     apply_people(ledger, settings)
-    ledger.conn.execute("ANALYZE")  # what `PRAGMA optimize` would leave behind on a long-lived ledger
+    _sql(ledger).execute("ANALYZE")  # what `PRAGMA optimize` would leave behind on a long-lived ledger
     ledger.close()
     return config, settings
 
@@ -209,12 +216,12 @@ def naive_due_list(ledger: Ledger, settings: Settings, now: datetime) -> list[tu
     profiles = {e: p for p in settings.people for e in p.emails}
     window = settings.drafting.upcoming_window
     out = []
-    for pid, configured in ledger.conn.execute("SELECT id, configured FROM people").fetchall():
-        addrs = [a for (a,) in ledger.conn.execute("SELECT address FROM addresses WHERE person_id = ?", (pid,))]
+    for pid, configured in _sql(ledger).execute("SELECT id, configured FROM people").fetchall():
+        addrs = [a for (a,) in _sql(ledger).execute("SELECT address FROM addresses WHERE person_id = ?", (pid,))]
         last: dict[str, datetime] = {}
         counts = {"sent": 0, "received": 0, "met": 0}
         upcoming = None
-        for channel, at_text in ledger.conn.execute(
+        for channel, at_text in _sql(ledger).execute(
             "SELECT channel, at FROM interactions WHERE person_id = ?", (pid,)
         ):
             at = parse_iso(at_text)
@@ -249,7 +256,7 @@ def naive_hooks(ledger: Ledger, settings: Settings, now: datetime) -> dict[int, 
     due = [s for s in standings if s.due]
     for s in due:
         met, mail = (
-            ledger.conn.execute(
+            _sql(ledger).execute(
                 f"SELECT title, at FROM interactions WHERE person_id = ? AND channel IN ({channels}) AND at <= ? "
                 "ORDER BY at DESC, title DESC LIMIT 1",
                 (s.contact.person_id, iso(now)),
@@ -263,11 +270,12 @@ def naive_hooks(ledger: Ledger, settings: Settings, now: datetime) -> dict[int, 
 
 def naive_suggestions(ledger: Ledger, settings: Settings, now: datetime) -> int:
     """Every ordered pair, each checked with per-pair queries first; returns the pairs found."""
+    conn = _sql(ledger)
     table = _canonical_tags(settings)
     people = []
     for p in settings.people:
         if p.emails and (p.offers or p.seeks) and not p.do_not_contact:
-            (pid,) = ledger.conn.execute("SELECT person_id FROM addresses WHERE address = ?", (p.emails[0],)).fetchone()
+            (pid,) = conn.execute("SELECT person_id FROM addresses WHERE address = ?", (p.emails[0],)).fetchone()
             people.append((pid, p))
     found = 0
     for a, pa in people:
@@ -276,12 +284,12 @@ def naive_suggestions(ledger: Ledger, settings: Settings, now: datetime) -> int:
                 continue
             warm = []
             for pid, p in ((a, pa), (b, pb)):
-                (last,) = ledger.conn.execute(
+                (last,) = conn.execute(
                     "SELECT MAX(at) FROM interactions WHERE person_id = ? AND at <= ?", (pid, iso(now))
                 ).fetchone()
                 cadence = p.cadence or settings.cadence.groups.get(p.group, settings.cadence.default)
                 warm.append(last is not None and now - parse_iso(last) <= cadence * settings.intros.warm_within)
-            together = ledger.conn.execute(
+            together = conn.execute(
                 "SELECT 1 FROM interactions x JOIN interactions y ON x.account = y.account "
                 "AND x.source_id = y.source_id WHERE x.person_id = ? AND y.person_id = ? LIMIT 1", (a, b)
             ).fetchone()

@@ -23,6 +23,7 @@ from ..core.intros import INTRO_KINDS, Introducer, list_intros, suggestions
 from ..core.outbox import Outbox, OutboxReport
 from ..core.planner import Standing
 from ..errors import StateError
+from ..store.outbox import OutboxState
 from . import session
 from .demo_world import ZONE, build_world
 
@@ -110,9 +111,9 @@ def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | Non
             asked = _ask_once(engine, draft_account(settings, connectors) or "", anchor, asks)
             report = engine.run_cycle(anchor)
             report.outbox.created[:0] = asks.created
-            waiting = ledger.outbox(states=("drafted",))
+            waiting = ledger.outbox(states=(OutboxState.DRAFTED,))
             suggested = suggestions(ledger, settings, anchor)
-            names = dict(ledger.conn.execute("SELECT id, name FROM people").fetchall())
+            names = ledger.person_names()
             flying = [(names.get(i.a, "?"), names.get(i.b, "?"), i) for i in list_intros(ledger)]
         finally:
             session.close_connectors(connectors)

@@ -58,10 +58,7 @@ def open_state(state_dir: Path) -> Ledger:
 
 def never_synced(ledger: Ledger) -> bool:
     """No account has finished a sync (its cursor is written only then) and the ledger holds no interaction."""
-    row = ledger.conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM cursors) OR EXISTS (SELECT 1 FROM interactions)"
-    ).fetchone()
-    return not row[0]
+    return not ledger.has_synced()
 
 
 @contextmanager

@@ -208,8 +208,10 @@ def note_report(settings: Settings) -> list[str]:
 
 def _already_waiting(exc: DraftWaiting, settings: Settings) -> str:
     """What nudge says when lifecycle.DraftWaiting refused it: which draft, since when, what to do."""
+    from ..store.outbox import OutboxState
+
     waiting = exc.entry
-    where = "waiting in Drafts" if waiting.state == "drafted" else "queued for Drafts"
+    where = "waiting in Drafts" if waiting.state == OutboxState.DRAFTED else "queued for Drafts"
     return (f"{exc.person.display_name}: a {draft_kind(waiting.kind)} to {waiting.recipient} is already {where} "
             f"(since {waiting.created_at.astimezone(settings.me.zone):%Y-%m-%d}); nothing new drafted. "
             "Edit that one, or delete it and run nudge again.")
@@ -311,7 +313,7 @@ def intros(ctx: click.Context, now_text: str | None) -> None:
     now = _now(now_text)
     with _state(ctx.obj) as (settings, ledger):
         found = suggestions(ledger, settings, now)
-        names = {pid: name for pid, name in ledger.conn.execute("SELECT id, name FROM people")}
+        names = ledger.person_names()
         flying = list_intros(ledger, OPEN)
     print_intros(found, [(names.get(i.a, "?"), names.get(i.b, "?"), i) for i in flying])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +9,7 @@ from typing import Any
 
 from ..config import Person, Settings, StrongHistory
 from ..store.ledger import Ledger
-from ..store.timestamps import iso, parse_iso
+from ..store.timestamps import parse_iso
 from .names import first_name_of, natural_order
 
 # -- per-person summaries ------------------------------------------------------
@@ -125,18 +124,7 @@ def personal_history(ledger: Ledger, person_ids: Collection[int], small: int, no
     A Cc list or a big meeting says little about two people: only messages and meetings
     with few people count. Read for due people only, one statement.
     """
-    rows = ledger.conn.execute(
-        """WITH mine AS (SELECT i.person_id, i.account, i.source_id, i.channel, i.at FROM json_each(:ids) d
-                         JOIN interactions i ON i.person_id = d.value),
-                sizes AS (SELECT m.account, m.source_id, COUNT(DISTINCT j.person_id) AS n
-                          FROM (SELECT DISTINCT account, source_id FROM mine) m
-                          JOIN interactions j ON j.account = m.account AND j.source_id = m.source_id
-                          GROUP BY m.account, m.source_id)
-           SELECT m.person_id, m.channel, COUNT(*), MIN(m.at), MAX(m.at) FROM mine m
-           JOIN sizes s ON s.account = m.account AND s.source_id = m.source_id
-           WHERE s.n <= :small AND m.at <= :now GROUP BY m.person_id, m.channel""",
-        {"ids": json.dumps(sorted(person_ids)), "small": small, "now": iso(now)},
-    )
+    rows = ledger.personal_history_rows(person_ids, small, now)
     counts: dict[int, dict[str, Any]] = {}
     for pid, channel, n, first, last in rows:
         h = counts.setdefault(pid, {"first": None, "last": None})
@@ -147,53 +135,15 @@ def personal_history(ledger: Ledger, person_ids: Collection[int], small: int, no
     return {pid: History(**h) for pid, h in counts.items()}
 
 
-def _channel_sql(channel: str, alias: str) -> str:
-    """(latest at or before :now, how many) for one channel, from its total where that is exact.
-
-    A total is exact while its latest row is not after :now. Mail dated after now (a provider
-    clock decades off) counts only once its date arrives: it must never make a person look
-    recently contacted. Only then are the person's rows read (an index range). Sent and received
-    counts include future rows; met counts do not (a meeting ahead is not a meeting held).
-    """
-    exact = f"{alias}.last_at IS NULL OR {alias}.last_at <= :now"
-    rows = f"FROM interactions WHERE person_id = p.id AND channel = '{channel}'"
-    count = f"coalesce({alias}.n, 0)"
-    if channel == "met":
-        count = f"CASE WHEN {exact} THEN {count} ELSE (SELECT COUNT(*) {rows} AND at <= :now) END"
-    return f"CASE WHEN {exact} THEN {alias}.last_at ELSE (SELECT MAX(at) {rows} AND at <= :now) END, {count}"
-
-
-# Rows: id, name, configured, snoozed, skipped, company, title, linkedin, then (last, count) for
-# sent, received and met, then the next meeting. Identical to grouping the person's interactions
-# (tests/test_core_fastpaths.py), without reading them.
-_CONTACT_SQL = f"""
-    SELECT p.id, p.name, p.configured, p.snoozed_until, p.skipped_at, p.company, p.title, p.linkedin, p.source,
-           {_channel_sql("sent", "ts")}, {_channel_sql("received", "tr")}, {_channel_sql("met", "tm")},
-           CASE WHEN tm.last_at > :now THEN
-               (SELECT MIN(at) FROM interactions WHERE person_id = p.id AND channel = 'met' AND at > :now) END
-    FROM people p
-    LEFT JOIN channel_totals ts ON ts.person_id = p.id AND ts.channel = 'sent'
-    LEFT JOIN channel_totals tr ON tr.person_id = p.id AND tr.channel = 'received'
-    LEFT JOIN channel_totals tm ON tm.person_id = p.id AND tm.channel = 'met'
-    {{where}}
-    ORDER BY p.id
-"""
-
-
 def contacts(
     ledger: Ledger, settings: Settings, now: datetime, person_ids: Collection[int] | None = None
 ) -> list[Contact]:
     """Every person (or only ``person_ids``) with their last contact per channel, in one query.
 
-    The per-channel totals come from ``channel_totals`` (ledger schema v3); see ``_CONTACT_SQL``.
+    The per-channel totals come from ``channel_totals`` (ledger schema v3); see store/reads.py.
     """
-    where = ""
-    args: dict[str, Any] = {"now": iso(now)}
-    if person_ids is not None:
-        where = "WHERE p.id IN (SELECT value FROM json_each(:ids))"
-        args["ids"] = json.dumps(sorted(person_ids))
-    rows = ledger.conn.execute(_CONTACT_SQL.format(where=where), args)
-    emails = ledger.all_addresses() if person_ids is None else _addresses_of(ledger, args["ids"])
+    rows = ledger.contact_rows(now, person_ids)
+    emails = ledger.all_addresses() if person_ids is None else ledger.addresses_by_person(person_ids)
     profiles = _profiles_by_address(settings)
     by_linkedin = {p.linkedin: p for p in settings.people if p.linkedin and not p.emails}
     out = []
@@ -228,19 +178,6 @@ def contacts(
                 imported=source in IMPORT_SOURCES,
             )
         )
-    return out
-
-
-def _addresses_of(ledger: Ledger, ids_json: str) -> dict[int, list[str]]:
-    """``Ledger.all_addresses`` for a few people: the same lists, in the same (address) order."""
-    out: dict[int, list[str]] = {}
-    rows = ledger.conn.execute(
-        "SELECT address, person_id FROM addresses WHERE person_id IN (SELECT value FROM json_each(?)) "
-        "ORDER BY address",
-        (ids_json,),
-    )
-    for address, pid in rows:
-        out.setdefault(pid, []).append(address)
     return out
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import Settings
 from ..store.ledger import Ledger
+from ..store.outbox import OPEN_STATES
 from . import goals
 from .contacts import Contact, contacts
 from .drafting import TEMPLATES, build_message, me_context, sender_of
@@ -71,7 +72,7 @@ def digest_context(ledger: Ledger, settings: Settings, now: datetime, period: st
             for s in plan.over_budget]  # fmt: skip
     stale = {e.key for e in stale_entries(ledger)}
     waiting = []
-    for e in ledger.outbox(states=("pending", "drafted")):
+    for e in ledger.outbox(states=OPEN_STATES):
         if e.kind == DIGEST:
             continue
         c = people.get(e.person_id) if e.person_id is not None else None

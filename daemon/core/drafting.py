@@ -17,7 +17,7 @@ from circleback.connectors.base import Address
 from ..config import Settings
 from ..errors import DraftBuildError, TemplateError
 from ..store.ledger import Ledger
-from ..store.timestamps import iso, parse_iso
+from ..store.timestamps import parse_iso
 from .contacts import Contact
 from .message import build_draft, new_message_id
 from .names import name_from_address
@@ -111,12 +111,7 @@ def person_context(c: Contact) -> dict[str, Any]:
 def _last(
     ledger: Ledger, person_id: int, channels: tuple[str, ...], now: datetime, zone: tzinfo
 ) -> dict[str, Any] | None:
-    marks = ",".join("?" * len(channels))
-    row = ledger.conn.execute(
-        f"SELECT title, at, channel, thread FROM interactions WHERE person_id = ? AND channel IN ({marks}) "
-        "AND at <= ? ORDER BY at DESC, title DESC LIMIT 1",  # ties as planner and channel_totals break them
-        (person_id, *channels, iso(now)),
-    ).fetchone()
+    row = ledger.latest_interaction(person_id, channels, now)
     if not row:
         return None
     at = parse_iso(row[1])
@@ -133,10 +128,7 @@ def _last(
 
 def _wrote_in(ledger: Ledger, person_id: int, thread: str, now: datetime) -> bool:
     """Did this person write in the thread? Only then was it an exchange, not one of my notes to a group."""
-    return bool(thread) and ledger.conn.execute(
-        "SELECT 1 FROM interactions WHERE person_id = ? AND channel = 'received' AND thread = ? AND at <= ? LIMIT 1",
-        (person_id, thread, iso(now)),
-    ).fetchone() is not None
+    return bool(thread) and ledger.wrote_in_thread(person_id, thread, now)
 
 
 def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: datetime) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from ..config import Settings
 from ..errors import CirclebackError
 from ..store.ledger import Ledger
-from ..store.timestamps import iso
 from .contacts import apply_people
 
 
@@ -178,7 +177,7 @@ def merge_people(
     """Add or enrich ledger people, by address (then by profile link); one transaction."""
     report = ImportReport()
     mine = set(settings.me.addresses)
-    created = iso(now or datetime.now(UTC))
+    created = now or datetime.now(UTC)
     with ledger.transaction():
         for p in people:
             emails = [e for e in p.emails if e not in mine]
@@ -188,10 +187,11 @@ def merge_people(
                 continue
             ids = _known_ids(ledger, emails, p.linkedin)
             if not ids:
-                _add(ledger, p, emails, source, created)
+                ledger.add_imported_person(name=p.name, company=p.company, title=p.title, linkedin=p.linkedin,
+                                           source=source, emails=emails, now=created)
                 report.added.append(label)
                 continue
-            configured = _configured(ledger, ids)
+            configured = ledger.configured_among(ids)
             if len(configured) > 1:
                 # Two [[people]] entries are two people to the user; an address book does not overrule that.
                 report.skipped.append(f"{p.where}: {label}: its addresses belong to {len(configured)} "
@@ -202,59 +202,18 @@ def merge_people(
             if changed:
                 ledger.merge_people(keep, ids)
             for e in emails:
-                changed |= _attach(ledger, keep, e, p.name)
-            changed |= _fill_blanks(ledger, keep, p)
+                changed |= ledger.attach_address(keep, e, p.name)
+            changed |= ledger.fill_person_blanks(keep, name=p.name, company=p.company, title=p.title,
+                                                 linkedin=p.linkedin)
             (report.merged if changed else report.unchanged).append(label)
     return report
 
 
 def _known_ids(ledger: Ledger, emails: list[str], linkedin: str) -> set[int]:
-    ids: set[int] = set()
-    for e in emails:
-        row = ledger.conn.execute("SELECT person_id FROM addresses WHERE address = ?", (e,)).fetchone()
-        if row:
-            ids.add(int(row[0]))
+    ids = ledger.people_with_addresses(emails)
     if not ids and linkedin:
-        ids |= {int(r[0]) for r in ledger.conn.execute("SELECT id FROM people WHERE linkedin = ?", (linkedin,))}
+        ids = ledger.people_with_linkedin([linkedin])
     return ids
-
-
-def _configured(ledger: Ledger, ids: set[int]) -> set[int]:
-    marks = ",".join("?" * len(ids))
-    rows = ledger.conn.execute(f"SELECT id FROM people WHERE configured = 1 AND id IN ({marks})", sorted(ids))
-    return {int(r[0]) for r in rows}
-
-
-def _add(ledger: Ledger, p: ImportedPerson, emails: list[str], source: str, created: str) -> None:
-    cur = ledger.conn.execute(
-        "INSERT INTO people (name, company, title, linkedin, source, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (p.name, p.company, p.title, p.linkedin, source, created),
-    )
-    for e in emails:
-        ledger.conn.execute(
-            "INSERT INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)", (e, cur.lastrowid, p.name)
-        )
-
-
-def _attach(ledger: Ledger, person_id: int, email: str, name: str) -> bool:
-    cur = ledger.conn.execute(
-        "INSERT OR IGNORE INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)",
-        (email, person_id, name),
-    )
-    return cur.rowcount == 1
-
-
-def _fill_blanks(ledger: Ledger, person_id: int, p: ImportedPerson) -> bool:
-    """Only empty columns take the import's value: nothing known is overwritten."""
-    changed = 0
-    for column, value in (("name", p.name), ("company", p.company), ("title", p.title), ("linkedin", p.linkedin)):
-        if value:
-            cur = ledger.conn.execute(
-                f"UPDATE people SET {column} = ? WHERE id = ? AND {column} = ''",  # noqa: S608 - fixed names
-                (value, person_id),
-            )
-            changed += cur.rowcount
-    return changed > 0
 
 
 def import_file(ledger: Ledger, settings: Settings, kind: str, text: str) -> ImportReport:

@@ -15,7 +15,6 @@ from circleback.connectors.base import (
 )
 
 from ..store.ledger import Interaction, Ledger
-from ..store.timestamps import iso
 from .classify import Identity, mail_counterparts, meeting_counterparts
 
 
@@ -57,15 +56,7 @@ def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], wh
         for record, channel, people in found:
             if record.circleback_key and record.direction is Direction.SENT:
                 # One of our drafts, sent with our header intact: close its intent.
-                ledger.conn.execute(
-                    "UPDATE outbox SET state = 'sent', closed_at = ? WHERE key = ? AND state != 'sent'",
-                    (iso(record.timestamp), record.circleback_key),
-                )
-                # Gmail and Graph give a sent draft a new Message-ID: replies thread on that one.
-                ledger.conn.execute(
-                    "UPDATE outbox SET sent_thread = ? WHERE key = ?",
-                    (record.thread_id or record.message_id, record.circleback_key),
-                )
+                ledger.sent_copy_seen(record.circleback_key, record.timestamp, record.thread_id or record.message_id)
             if not people:
                 counts.ignored[channel] += 1
                 continue

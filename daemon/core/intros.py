@@ -18,7 +18,6 @@ A "no" is the user's to record: ``circleback intros decline A B``.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -28,8 +27,9 @@ from typing import Any
 
 from ..config import Person, Settings
 from ..errors import CirclebackError
-from ..store.ledger import Ledger, OutboxEntry
-from ..store.timestamps import iso, parse_iso
+from ..store.ledger import Ledger
+from ..store.outbox import OPEN_STATES, OutboxEntry, OutboxState
+from ..store.timestamps import parse_iso
 from .contacts import Contact, cadence_for, contacts
 from .drafting import build_message, me_context, person_context
 from .planner import canonical_address, intent_key
@@ -114,22 +114,15 @@ def _named_in(person: Person, other: Contact) -> bool:
 
 def already_correspond(ledger: Ledger, a: int, b: int) -> bool:
     """Ever together in one thread or meeting: the same source in the same account."""
-    row = ledger.conn.execute(
-        "SELECT 1 FROM interactions x JOIN interactions y ON x.account = y.account AND x.source_id = y.source_id "
-        "WHERE x.person_id = ? AND y.person_id = ? LIMIT 1",
-        (a, b),
-    ).fetchone()
-    return row is not None
+    return ledger.ever_together(a, b)
 
 
 def _ever_paired(ledger: Ledger) -> set[frozenset[int]]:
-    return {frozenset(r) for r in ledger.conn.execute("SELECT person_a, person_b FROM intros")}
+    return ledger.intro_pairs()
 
 
 def busy_people(ledger: Ledger) -> set[int]:
-    marks = ",".join("?" * len(OPEN))
-    rows = ledger.conn.execute(f"SELECT person_a, person_b FROM intros WHERE state IN ({marks})", OPEN)
-    return {pid for row in rows for pid in row}
+    return ledger.people_in_intros(OPEN)
 
 
 def pair_problem(ledger: Ledger, a: Contact, b: Contact) -> str:
@@ -177,13 +170,7 @@ class _Companions:
     def walk(self, person_id: int) -> list[int]:
         """Companions, repeated once per shared row: the person's rows in index order, then by id."""
         if person_id not in self._walks:
-            rows = self.ledger.conn.execute(
-                "SELECT y.person_id, p.name FROM interactions x "
-                "JOIN interactions y ON x.account = y.account AND x.source_id = y.source_id "
-                "JOIN people p ON p.id = y.person_id WHERE x.person_id = ? "
-                "ORDER BY x.channel, x.at, x.account, x.source_id, y.person_id, y.channel",
-                (person_id,),
-            ).fetchall()
+            rows = self.ledger.companions(person_id)
             self._walks[person_id] = [pid for pid, _ in rows]
             self._sets[person_id] = {pid for pid, _ in rows}
             self._names.update(rows)
@@ -261,17 +248,7 @@ def _profiled_ids(ledger: Ledger, settings: Settings) -> set[int]:
     """
     emails = [e for p in settings.people for e in p.emails]
     urls = [p.linkedin for p in settings.people if p.linkedin and not p.emails]
-    ids = {
-        pid for (pid,) in ledger.conn.execute(
-            "SELECT person_id FROM addresses WHERE address IN (SELECT value FROM json_each(?))", (json.dumps(emails),)
-        )
-    }
-    ids |= {
-        pid for (pid,) in ledger.conn.execute(
-            "SELECT id FROM people WHERE linkedin IN (SELECT value FROM json_each(?))", (json.dumps(urls),)
-        )
-    }
-    return ids
+    return ledger.people_with_addresses(emails) | ledger.people_with_linkedin(urls)
 
 
 def _ts(c: Contact) -> float:
@@ -313,38 +290,22 @@ class Intro:
         return self.a_replied_at if person_id == self.a else self.b_replied_at
 
 
-_COLS = "id, person_a, person_b, state, reason, created_at, updated_at, a_replied_at, b_replied_at, sent_at, closed_at"
-
-
 def list_intros(ledger: Ledger, states: tuple[str, ...] | None = None) -> list[Intro]:
-    sql = f"SELECT {_COLS} FROM intros"
-    args: tuple[str, ...] = ()
-    if states:
-        sql += f" WHERE state IN ({','.join('?' * len(states))})"
-        args = states
     out = []
-    for r in ledger.conn.execute(sql + " ORDER BY id", args):
+    for r in ledger.intro_rows(states):
         out.append(Intro(r[0], r[1], r[2], r[3], r[4], *(parse_iso(t) for t in r[5:])))  # type: ignore[arg-type]
     return out
 
 
-def _set_state(ledger: Ledger, intro: Intro, state: str, now: datetime, **cols: datetime | None) -> None:
+def _set_state(ledger: Ledger, intro: Intro, state: str, now: datetime, sent_at: datetime | None = None) -> None:
     assert state in STATES, state
-    closed = iso(now) if state not in OPEN else None
-    sets = ", ".join(f"{k} = ?" for k in cols)
-    extra = [iso(v) if v else None for v in cols.values()]
-    ledger.conn.execute(
-        f"UPDATE intros SET state = ?, updated_at = ?, closed_at = ?{', ' + sets if sets else ''} WHERE id = ?",
-        (state, iso(now), closed, *extra, intro.id),
-    )
+    ledger.set_intro_state(intro.id, state, now, closed=state not in OPEN, sent_at=sent_at)
     log.info("introduction %d: %s -> %s", intro.id, intro.state, state)
     intro.state = state
 
 
 def _entries(ledger: Ledger, intro_id: int, kind: str) -> list[OutboxEntry]:
-    keys = [k for (k,) in ledger.conn.execute(
-        "SELECT key FROM outbox WHERE intro_id = ? AND kind = ? ORDER BY key", (intro_id, kind))]
-    return [e for k in keys if (e := ledger.outbox_entry(k)) is not None]
+    return ledger.intro_entries(intro_id, kind)
 
 
 @dataclass(slots=True)
@@ -377,12 +338,7 @@ class Introducer:
         table = _canonical_tags(self.settings)
         reason = reason or _reason(a, b, table)
         with self.ledger.transaction():
-            cur = self.ledger.conn.execute(
-                "INSERT INTO intros (person_a, person_b, state, reason, created_at, updated_at) "
-                "VALUES (?, ?, 'asked', ?, ?, ?)",
-                (a.person_id, b.person_id, reason, iso(now), iso(now)),
-            )
-            intro_id = int(cur.lastrowid or 0)
+            intro_id = self.ledger.add_intro(a.person_id, b.person_id, reason, now)
             for person, other in ((a, b), (b, a)):
                 self._intent(ASK, intro_id, person, [person], other, now, table)
         (intro,) = [i for i in list_intros(self.ledger) if i.id == intro_id]
@@ -392,9 +348,7 @@ class Introducer:
         limit = self.settings.intros.max_asks_per_month
         local = now.astimezone(self.settings.me.zone)
         month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        (used,) = self.ledger.conn.execute(
-            "SELECT COUNT(*) FROM intros WHERE created_at >= ?", (iso(month_start),)
-        ).fetchone()
+        used = self.ledger.intros_created_since(month_start)
         while used < limit:
             found = suggestions(self.ledger, self.settings, now)
             if not found:
@@ -430,9 +384,12 @@ class Introducer:
                 if intro.replied(party.person_id) is None:
                     at = self._reply_at(intro, party)
                     if at is not None:
-                        column = "a_replied_at" if party.person_id == intro.a else "b_replied_at"
-                        self.ledger.conn.execute(f"UPDATE intros SET {column} = ? WHERE id = ?", (iso(at), intro.id))
-                        setattr(intro, column, at)
+                        if party.person_id == intro.a:
+                            self.ledger.set_intro_replied(intro.id, "a", at)
+                            intro.a_replied_at = at
+                        else:
+                            self.ledger.set_intro_replied(intro.id, "b", at)
+                            intro.b_replied_at = at
             if intro.a_replied_at and intro.b_replied_at:
                 report.drafts += self._intent(INTRO, intro.id, a, [a, b], b, now, table)
                 _set_state(self.ledger, intro, "intro_drafted", now)
@@ -446,7 +403,8 @@ class Introducer:
                 intro.sent_at = sent_at
             else:
                 entries = _entries(self.ledger, intro.id, INTRO)
-                if any(e.state == "deleted" and e.closed_at and now - e.closed_at >= _LATE_SENT for e in entries):
+                deleted = [e for e in entries if e.state == OutboxState.DELETED]
+                if any(e.closed_at and now - e.closed_at >= _LATE_SENT for e in deleted):
                     _set_state(self.ledger, intro, "declined", now)  # the user chose not to make it
         if intro.state == "intro_sent" and intro.sent_at and now - intro.sent_at >= self.settings.intros.followup_after:
             for party, other in ((a, b), (b, a)):
@@ -454,7 +412,7 @@ class Introducer:
             _set_state(self.ledger, intro, "followup", now)
         if intro.state == "followup":
             entries = _entries(self.ledger, intro.id, FOLLOWUP)
-            if entries and all(e.state not in ("pending", "drafted") for e in entries):
+            if entries and all(e.state not in OPEN_STATES for e in entries):
                 _set_state(self.ledger, intro, "done", now)
 
     def _reply_at(self, intro: Intro, party: Contact) -> datetime | None:
@@ -462,25 +420,14 @@ class Introducer:
         threads = sorted({t for e in asks for t in (e.message_id, e.sent_thread) if t})
         if not threads:
             return None
-        marks = ",".join("?" * len(threads))
-        row = self.ledger.conn.execute(
-            f"SELECT MIN(at) FROM interactions WHERE person_id = ? AND channel = 'received' AND thread IN ({marks})",
-            (party.person_id, *threads),
-        ).fetchone()
-        return parse_iso(row[0]) if row else None
+        return self.ledger.first_reply_in(party.person_id, threads)
 
     def _intro_sent_at(self, intro: Intro, a: Contact, b: Contact) -> datetime | None:
         for e in _entries(self.ledger, intro.id, INTRO):
-            if e.state == "sent":
+            if e.state == OutboxState.SENT:
                 return e.closed_at or e.drafted_at or e.created_at
         # The user may have written the introduction in their own words: one sent message to both.
-        row = self.ledger.conn.execute(
-            "SELECT MIN(x.at) FROM interactions x JOIN interactions y ON x.account = y.account "
-            "AND x.source_id = y.source_id WHERE x.person_id = ? AND y.person_id = ? "
-            "AND x.channel = 'sent' AND y.channel = 'sent' AND x.at >= ?",
-            (a.person_id, b.person_id, iso(intro.created_at)),
-        ).fetchone()
-        return parse_iso(row[0]) if row else None
+        return self.ledger.first_sent_to_both(a.person_id, b.person_id, intro.created_at)
 
     # -- declining ---------------------------------------------------------------------------
 
@@ -497,10 +444,7 @@ class Introducer:
 
     def _withdraw_pending(self, intro_id: int, now: datetime) -> None:
         """Intents not yet in Drafts are not written any more; drafts already there are the user's."""
-        self.ledger.conn.execute(
-            "UPDATE outbox SET state = 'withdrawn', closed_at = ? WHERE intro_id = ? AND state = 'pending'",
-            (iso(now), intro_id),
-        )
+        self.ledger.withdraw_pending_for_intro(intro_id, now)
 
     # -- drafts ------------------------------------------------------------------------------
 
@@ -528,8 +472,7 @@ class Introducer:
         return int(added)
 
     def _sent_at(self, intro_id: int) -> datetime | None:
-        row = self.ledger.conn.execute("SELECT sent_at FROM intros WHERE id = ?", (intro_id,)).fetchone()
-        return parse_iso(row[0]) if row else None
+        return self.ledger.intro_sent_at(intro_id)
 
 
 def _reason(a: Contact, b: Contact, table: dict[str, str]) -> str:

@@ -30,8 +30,8 @@ from circleback.connectors.base import DraftBox, DraftRef
 
 from ..config import Settings
 from ..errors import CirclebackError
-from ..store.ledger import Ledger, OutboxEntry
-from ..store.timestamps import iso
+from ..store.ledger import Ledger
+from ..store.outbox import OutboxEntry, OutboxState
 from .contacts import Contact, cadence_for, contacts
 from .drafting import Draft, compose
 from .planner import CHECKIN, LINKEDIN, NUDGE, Hook, PlannedNote, Standing, canonical_address, intent_key
@@ -66,18 +66,7 @@ class DraftWaiting(CirclebackError):
 
 def stale_entries(ledger: Ledger, account: str | None = None) -> list[OutboxEntry]:
     """Drafted notes whose person wrote to the user after the draft appeared."""
-    marks = ",".join("?" * len(STALE_KINDS))
-    sql = (
-        f"SELECT o.key FROM outbox o WHERE o.state = 'drafted' AND o.kind IN ({marks}) "
-        "AND o.person_id IS NOT NULL AND EXISTS (SELECT 1 FROM interactions i WHERE i.person_id = o.person_id "
-        "AND i.channel = 'received' AND i.at > COALESCE(o.drafted_at, o.created_at))"
-    )
-    args: list[object] = list(STALE_KINDS)
-    if account:
-        sql += " AND o.account = ?"
-        args.append(account)
-    keys = [k for (k,) in ledger.conn.execute(sql + " ORDER BY o.created_at, o.key", args)]
-    return [e for k in keys if (e := ledger.outbox_entry(k)) is not None]
+    return ledger.answered_drafts(STALE_KINDS, account)
 
 
 def is_unedited(box: DraftBox, entry: OutboxEntry) -> bool | None:
@@ -108,7 +97,7 @@ def review(
             report.stale.append(entry)
             continue
         with ledger.transaction():
-            ledger.close_intent(entry.key, "withdrawn", now)
+            ledger.close_intent(entry.key, OutboxState.WITHDRAWN, now)
         _delete(box, entry)
         report.withdrawn.append(entry)
     if callable(delete):
@@ -117,7 +106,7 @@ def review(
 
 def _finish_withdrawals(ledger: Ledger, box: DraftBox, account: str) -> None:
     """A withdrawal committed just before a crash: its draft may still be there."""
-    for entry in ledger.outbox(states=("withdrawn",), account=account):
+    for entry in ledger.outbox(states=(OutboxState.WITHDRAWN,), account=account):
         if is_unedited(box, entry):
             _delete(box, entry)
 
@@ -215,17 +204,4 @@ def plan_nudge(
 
 def waiting_draft(ledger: Ledger, person_id: int) -> OutboxEntry | None:
     """The oldest draft to this person that the user has not sent or deleted yet, if any."""
-    row = ledger.conn.execute(
-        "SELECT key FROM outbox WHERE person_id = ? AND state IN ('pending', 'drafted') "
-        "ORDER BY created_at, key LIMIT 1",
-        (person_id,),
-    ).fetchone()
-    return ledger.outbox_entry(row[0]) if row else None
-
-
-def recently_closed(ledger: Ledger, since: datetime) -> dict[str, int]:
-    """How many drafts were sent, deleted or withdrawn since ``since`` (for the digest)."""
-    rows = ledger.conn.execute(
-        "SELECT state, COUNT(*) FROM outbox WHERE closed_at >= ? GROUP BY state", (iso(since),)
-    )
-    return {state: n for state, n in rows}
+    return ledger.oldest_open_entry(person_id)

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 
 from circleback.connectors.base import DraftBox, DraftRef
 
-from ..store.ledger import Ledger, OutboxEntry
-from ..store.timestamps import iso
+from ..store.ledger import Ledger
+from ..store.outbox import OutboxEntry, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +60,15 @@ class Outbox:
 
     def observe(self, now: datetime, report: OutboxReport) -> None:
         """Close drafted intents the user sent or deleted."""
-        drafted = self.ledger.outbox(states=("drafted",), account=self.account)
+        drafted = self.ledger.outbox(states=(OutboxState.DRAFTED,), account=self.account)
         present = self.drafts_by_key() if drafted else {}
         for entry in drafted:
             if entry.key in present:
                 continue
-            state = "sent" if self._sent_since(entry) else "deleted"
+            state = OutboxState.SENT if self._sent_since(entry) else OutboxState.DELETED
             with self.ledger.transaction():
                 self.ledger.close_intent(entry.key, state, now)
-            (report.sent if state == "sent" else report.deleted).append(entry)
+            (report.sent if state == OutboxState.SENT else report.deleted).append(entry)
             log.info("draft %s is gone from Drafts: %s", entry.key, state)
         self._upgrade_deleted_to_sent(now, report)
 
@@ -77,23 +77,19 @@ class Outbox:
             return False
         # Mail clients rewrite the Date when sending; allow a minute of clock skew.
         since = (entry.drafted_at or entry.created_at) - timedelta(minutes=1)
-        row = self.ledger.conn.execute(
-            "SELECT 1 FROM interactions WHERE person_id = ? AND channel = 'sent' AND at >= ? LIMIT 1",
-            (entry.person_id, iso(since)),
-        ).fetchone()
-        return row is not None
+        return self.ledger.sent_to_since(entry.person_id, since)
 
     def _upgrade_deleted_to_sent(self, now: datetime, report: OutboxReport) -> None:
         """A Sent copy can arrive a sync later than the draft's disappearance."""
-        for entry in self.ledger.outbox(states=("deleted",), account=self.account):
+        for entry in self.ledger.outbox(states=(OutboxState.DELETED,), account=self.account):
             if entry.closed_at and entry.closed_at >= now - timedelta(days=2) and self._sent_since(entry):
                 with self.ledger.transaction():
-                    self.ledger.close_intent(entry.key, "sent", now)
+                    self.ledger.close_intent(entry.key, OutboxState.SENT, now)
                 report.sent.append(entry)
 
     def deliver(self, now: datetime, report: OutboxReport) -> None:
         """Write every pending intent as a draft, reconciling by key first."""
-        pending = self.ledger.outbox(states=("pending",), account=self.account)
+        pending = self.ledger.outbox(states=(OutboxState.PENDING,), account=self.account)
         if not pending:
             return
         present = self.drafts_by_key()

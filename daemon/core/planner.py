@@ -10,7 +10,6 @@ as needing a note instead of getting a generic one.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -104,20 +103,7 @@ def checkin_period(contact: Contact, cadence: timedelta, now: datetime) -> str:
 
 
 def _open_and_cooling(ledger: Ledger, now: datetime, cooldown: timedelta) -> tuple[set[int], set[int]]:
-    open_ids = {
-        pid
-        for (pid,) in ledger.conn.execute(
-            "SELECT DISTINCT person_id FROM outbox WHERE state IN ('pending', 'drafted') AND person_id IS NOT NULL"
-        )
-    }
-    cooling = {
-        pid
-        for (pid,) in ledger.conn.execute(
-            "SELECT DISTINCT person_id FROM outbox WHERE state = 'deleted' AND closed_at >= ?",
-            (iso(now - cooldown),),
-        )
-    }
-    return open_ids, cooling
+    return ledger.people_with_open_intents(), ledger.people_deleted_since(now - cooldown)
 
 
 def assess(ledger: Ledger, settings: Settings, now: datetime) -> list[Standing]:
@@ -289,32 +275,11 @@ def _moment(
     return read_moment(title, met=kind == "meeting", sent_by_me=channel == "sent", names=names)
 
 
-_MOMENT_FACTS_SQL = """
-    WITH c AS (SELECT key AS k, json_extract(value, '$[0]') AS pid, json_extract(value, '$[1]') AS kind,
-                      json_extract(value, '$[2]') AS title, json_extract(value, '$[3]') AS at
-               FROM json_each(:keys)),
-    m AS (SELECT c.k, c.kind, i.person_id, i.account, i.source_id, i.channel, i.thread,
-                 ROW_NUMBER() OVER (PARTITION BY c.k ORDER BY i.channel DESC) AS rn  -- 'sent' before 'received'
-          FROM c JOIN interactions i ON i.person_id = c.pid AND i.at = c.at AND i.title = c.title
-           AND ((c.kind = 'meeting' AND i.channel = 'met')
-                OR (c.kind = 'thread' AND i.channel IN ('sent', 'received'))))
-    SELECT m.k, m.channel, m.thread,
-           (SELECT COUNT(DISTINCT j.person_id) FROM interactions j
-             WHERE j.account = m.account AND j.source_id = m.source_id),
-           EXISTS (SELECT 1 FROM interactions r WHERE r.person_id = m.person_id AND r.channel = 'received'
-                   AND r.thread = m.thread AND m.thread != ''),
-           CASE WHEN m.kind = 'thread' AND m.thread != '' THEN
-               (SELECT f.channel FROM interactions f WHERE f.person_id = m.person_id AND f.thread = m.thread
-                AND f.channel IN ('sent', 'received') ORDER BY f.at, f.channel DESC LIMIT 1) END
-    FROM m WHERE m.rn = 1
-"""
-
-
 def _moment_facts(ledger: Ledger, keys: list[tuple[int, str, str, str]]) -> _Facts:
     """What ``_moment`` needs to know of each title, for many people in one statement."""
     if not keys:
         return {}
-    rows = ledger.conn.execute(_MOMENT_FACTS_SQL, {"keys": json.dumps([list(k) for k in keys])})
+    rows = ledger.moment_facts(keys)
     return {keys[k]: (channel, thread, others, they_wrote, first) for k, channel, thread, others, they_wrote, first
             in rows}
 
@@ -338,24 +303,8 @@ def _latest_titles(
     (at, title), as in ``channel_totals``. ``at`` is fixed-width ISO text (20 characters),
     so it is packed in front of the title and the later mail is the greater string.
     """
-    rows = ledger.conn.execute(_LATEST_SQL, {"now": iso(now), "ids": json.dumps(person_ids)})
+    rows = ledger.latest_titles(person_ids, now)
     return {pid: (_unpack(met), _unpack(max(sent or "", received or "") or None)) for pid, met, sent, received in rows}
-
-
-def _latest_sql(channel: str, alias: str) -> str:
-    return f"""CASE WHEN {alias}.last_at IS NULL THEN NULL
-        WHEN {alias}.last_at <= :now THEN {alias}.last_at || {alias}.last_title
-        ELSE (SELECT at || title FROM interactions WHERE person_id = d.value AND channel = '{channel}'
-              AND at <= :now ORDER BY at DESC, title DESC LIMIT 1) END"""
-
-
-_LATEST_SQL = f"""
-    SELECT d.value, {_latest_sql("met", "tm")}, {_latest_sql("sent", "ts")}, {_latest_sql("received", "tr")}
-    FROM json_each(:ids) d
-    LEFT JOIN channel_totals tm ON tm.person_id = d.value AND tm.channel = 'met'
-    LEFT JOIN channel_totals ts ON ts.person_id = d.value AND ts.channel = 'sent'
-    LEFT JOIN channel_totals tr ON tr.person_id = d.value AND tr.channel = 'received'
-"""
 
 
 def _unpack(packed: str | None) -> tuple[str, str] | None:
@@ -376,12 +325,7 @@ def _mutual_for(
     first name a note can use ("you and Jo", never "you and ,"), the first ``limit``.
     """
     shared: dict[int, Counter[int]] = {pid: Counter() for pid in person_ids}
-    rows = ledger.conn.execute(
-        """SELECT a.person_id, b.person_id FROM json_each(?) d
-           JOIN interactions a ON a.person_id = d.value
-           JOIN interactions b ON a.account = b.account AND a.source_id = b.source_id AND b.person_id != a.person_id""",
-        (json.dumps(person_ids),),
-    )
+    rows = ledger.companion_rows(person_ids)
     for pid, other in rows:
         shared[pid][other] += 1
     out = {}
@@ -549,12 +493,7 @@ def _latest_received(ledger: Ledger, person_ids: list[int], now: datetime) -> di
     """The subject of each person's latest mail to me ("My last day at Acme", "Christmas do at ours?")."""
     if not person_ids:
         return {}
-    rows = ledger.conn.execute(
-        "SELECT person_id, last_title FROM channel_totals WHERE channel = 'received' AND last_at <= ? "
-        "AND person_id IN (SELECT value FROM json_each(?))",
-        (iso(now), json.dumps(person_ids)),
-    )
-    return dict(rows)
+    return ledger.latest_received_titles(person_ids, now)
 
 
 def _hooks(ledger: Ledger, due: list[Standing], by_id: dict[int, Contact], now: datetime) -> None:

@@ -2,7 +2,7 @@
 
 Explicit transactions (``BEGIN IMMEDIATE``), WAL with ``synchronous=FULL`` so a
 committed outbox intent survives a power cut, and a schema versioned with
-``PRAGMA user_version`` whose migrations run one per transaction (STYLE.md #5).
+``PRAGMA user_version`` whose migrations (store/schema.py) run one per transaction (STYLE.md #5).
 
 Only header-derived facts are stored: who, when, which channel, the subject or
 meeting title (the hook a note may mention). Never a body or a snippet.
@@ -21,155 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StateError
+from .intros import IntroRows
+from .outbox import OutboxRows
+from .reads import InteractionReads
+from .schema import MIGRATIONS, SCHEMA_VERSION
 from .timestamps import iso, parse_iso
 
-# channel_totals (schema v3) kept up to date: the statements its triggers run. Part of
-# migration v3 as released: never edit them; a change is a new migration that replaces the triggers.
-# (UPSERT and row values need SQLite 3.24, from 2018.)
-_ADD_TOTAL = """INSERT INTO channel_totals (person_id, channel, n, last_at, last_title)
-            VALUES (new.person_id, new.channel, 1, new.at, new.title)
-            ON CONFLICT (person_id, channel) DO UPDATE SET n = n + 1,
-                last_title = CASE WHEN (excluded.last_at, excluded.last_title) > (last_at, last_title)
-                                  THEN excluded.last_title ELSE last_title END,
-                last_at = max(last_at, excluded.last_at)"""
-# The latest row is looked up again (an index seek) only when the row that left was it.
-_DROP_TOTAL = """DELETE FROM channel_totals WHERE person_id = old.person_id AND channel = old.channel AND n = 1;
-            UPDATE channel_totals SET n = n - 1 WHERE person_id = old.person_id AND channel = old.channel;
-            UPDATE channel_totals SET (last_at, last_title) = (
-                SELECT at, title FROM interactions WHERE person_id = old.person_id AND channel = old.channel
-                ORDER BY at DESC, title DESC LIMIT 1)
-            WHERE person_id = old.person_id AND channel = old.channel
-              AND (old.at, old.title) >= (last_at, last_title)"""
-
-# One list of statements per schema version; never edit a released one, append.
-MIGRATIONS: list[list[str]] = [
-    [
-        """CREATE TABLE people (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL DEFAULT '',
-            configured INTEGER NOT NULL DEFAULT 0,
-            snoozed_until TEXT,
-            created_at TEXT NOT NULL
-        )""",
-        """CREATE TABLE addresses (
-            address TEXT PRIMARY KEY,
-            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-            display_name TEXT NOT NULL DEFAULT ''
-        )""",
-        "CREATE INDEX addresses_person ON addresses(person_id)",
-        # One row per (message or meeting) x counterpart. Re-syncing the same
-        # source is idempotent thanks to the primary key.
-        """CREATE TABLE interactions (
-            account TEXT NOT NULL,
-            source_id TEXT NOT NULL,
-            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-            channel TEXT NOT NULL CHECK (channel IN ('sent', 'received', 'met')),
-            at TEXT NOT NULL,
-            thread TEXT NOT NULL DEFAULT '',
-            title TEXT NOT NULL DEFAULT '',
-            PRIMARY KEY (account, source_id, person_id, channel)
-        ) WITHOUT ROWID""",
-        "CREATE INDEX interactions_person ON interactions(person_id, channel, at)",
-        """CREATE TABLE cursors (
-            account TEXT NOT NULL,
-            role TEXT NOT NULL,
-            value TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (account, role)
-        )""",
-        # The outbox: a draft intent is committed (with its rendered message)
-        # before any network call; the provider's ref is committed after.
-        """CREATE TABLE outbox (
-            key TEXT PRIMARY KEY,
-            person_id INTEGER REFERENCES people(id),
-            kind TEXT NOT NULL,
-            period TEXT NOT NULL,
-            account TEXT NOT NULL,
-            recipient TEXT NOT NULL,
-            message_id TEXT NOT NULL,
-            message BLOB NOT NULL,
-            state TEXT NOT NULL DEFAULT 'pending'
-                CHECK (state IN ('pending', 'drafted', 'sent', 'deleted', 'withdrawn')),
-            ref TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            created_at TEXT NOT NULL,
-            drafted_at TEXT,
-            closed_at TEXT
-        )""",
-        "CREATE INDEX outbox_person ON outbox(person_id, state)",
-        "CREATE INDEX outbox_state ON outbox(account, state)",
-        # Room for introductions (issue 5): the double-opt-in state machine.
-        """CREATE TABLE intros (
-            id INTEGER PRIMARY KEY,
-            person_a INTEGER NOT NULL REFERENCES people(id),
-            person_b INTEGER NOT NULL REFERENCES people(id),
-            state TEXT NOT NULL,
-            reason TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""",
-    ],
-    # v2 (issue 5): imported people's details, skips, the introduction state machine,
-    # and which outbox rows belong to which introduction.
-    [
-        "ALTER TABLE people ADD COLUMN company TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE people ADD COLUMN title TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE people ADD COLUMN linkedin TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE people ADD COLUMN source TEXT NOT NULL DEFAULT ''",  # config | linkedin | vcard | mail
-        "ALTER TABLE people ADD COLUMN skipped_at TEXT",  # `circleback skip`: this lapse is let go
-        "CREATE INDEX people_linkedin ON people(linkedin)",
-        "ALTER TABLE outbox ADD COLUMN intro_id INTEGER REFERENCES intros(id)",
-        # The thread our draft became once sent (a provider may give it a new Message-ID).
-        "ALTER TABLE outbox ADD COLUMN sent_thread TEXT NOT NULL DEFAULT ''",
-        "CREATE INDEX outbox_intro ON outbox(intro_id)",
-        "ALTER TABLE intros ADD COLUMN a_replied_at TEXT",
-        "ALTER TABLE intros ADD COLUMN b_replied_at TEXT",
-        "ALTER TABLE intros ADD COLUMN sent_at TEXT",
-        "ALTER TABLE intros ADD COLUMN closed_at TEXT",
-        "CREATE INDEX intros_state ON intros(state)",
-    ],
-    # v3 (issue 8): per person and channel, how many interactions and the latest one (its
-    # time and title), kept by triggers. The due list, `status` and the plan's hooks read these
-    # ~150,000 rows instead of a million interactions (benchmarks/core.py); they go back to the
-    # interactions only for a channel whose latest row is dated after their ``now``. "The
-    # latest" is the greatest (at, title): rows at the same second go to the greater title.
-    [
-        """CREATE TABLE channel_totals (
-            person_id INTEGER NOT NULL,
-            channel TEXT NOT NULL,
-            n INTEGER NOT NULL,
-            last_at TEXT NOT NULL,
-            last_title TEXT NOT NULL,
-            PRIMARY KEY (person_id, channel)
-        ) WITHOUT ROWID""",
-        "INSERT INTO channel_totals (person_id, channel, n, last_at, last_title) "
-        "SELECT person_id, channel, COUNT(*), MAX(at), '' FROM interactions GROUP BY person_id, channel",
-        """UPDATE channel_totals SET last_title = (
-            SELECT title FROM interactions WHERE person_id = channel_totals.person_id
-            AND channel = channel_totals.channel AND at = channel_totals.last_at ORDER BY title DESC LIMIT 1)""",
-        f"""CREATE TRIGGER interactions_add_total AFTER INSERT ON interactions BEGIN
-            {_ADD_TOTAL};
-        END""",
-        f"""CREATE TRIGGER interactions_drop_total AFTER DELETE ON interactions BEGIN
-            {_DROP_TOTAL};
-        END""",
-        f"""CREATE TRIGGER interactions_move_total AFTER UPDATE OF person_id, channel, at, title ON interactions
-        BEGIN
-            {_DROP_TOTAL};
-            {_ADD_TOTAL};
-        END""",
-    ],
-    # v4 (issue 13): when each address was last used, either way: a note goes to the address a
-    # person uses now, not the one they said goodbye from ("My new address", "Last day at Acme").
-    [
-        "ALTER TABLE addresses ADD COLUMN last_at TEXT",  # NULL until seen again: the config's order holds
-        # And which of my own addresses I last used with each person: notes are written from it.
-        "ALTER TABLE people ADD COLUMN via TEXT",
-        "ALTER TABLE people ADD COLUMN via_at TEXT",
-    ],
-]
-
-SCHEMA_VERSION = len(MIGRATIONS)
+# An import fills blanks column by column: one fixed statement per column, never a name put into SQL.
+_FILL_BLANK = {
+    "name": "UPDATE people SET name = ? WHERE id = ? AND name = ''",
+    "company": "UPDATE people SET company = ? WHERE id = ? AND company = ''",
+    "title": "UPDATE people SET title = ? WHERE id = ? AND title = ''",
+    "linkedin": "UPDATE people SET linkedin = ? WHERE id = ? AND linkedin = ''",
+}
 
 
 class LedgerFull(StateError):
@@ -195,31 +59,17 @@ class Interaction:
     title: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    key: str
-    person_id: int | None
-    kind: str
-    period: str
-    account: str
-    recipient: str
-    message_id: str
-    message: bytes
-    state: str
-    ref: str | None
-    attempts: int
-    created_at: datetime
-    drafted_at: datetime | None
-    closed_at: datetime | None
-    intro_id: int | None = None
-    sent_thread: str = ""
+class Ledger(OutboxRows, IntroRows, InteractionReads):
+    """One SQLite connection; use :meth:`transaction` for every write.
 
-
-class Ledger:
-    """One SQLite connection; use :meth:`transaction` for every write."""
+    Every statement circleback runs is a method here: people, addresses, interactions and
+    cursors in this module; the outbox (store/outbox.py), the introductions (store/intros.py)
+    and what core/ reads of the interactions (store/reads.py) mixed in from theirs. The
+    connection stays private: callers get rows, sets or small dataclasses, never a cursor to write.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
-        self.conn = conn
+        self._conn = conn
         self.path = path
 
     # -- opening -----------------------------------------------------------
@@ -245,7 +95,7 @@ class Ledger:
         return ledger
 
     def _configure(self, *, wal: bool) -> None:
-        c = self.conn
+        c = self._conn
         try:
             c.execute("PRAGMA busy_timeout = 30000")
             if wal:
@@ -270,7 +120,7 @@ class Ledger:
         )
 
     def _migrate(self) -> None:
-        current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        current = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if current > SCHEMA_VERSION:
             raise StateError(
                 f"{self.path}: ledger schema {current} is newer than this circleback "
@@ -279,25 +129,25 @@ class Ledger:
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in MIGRATIONS[version - 1]:
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {version}")
+                    self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {version}")
 
     def close(self) -> None:
-        self.conn.close()
+        self._conn.close()
 
     @property
     def schema_version(self) -> int:
-        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        c = self.conn
+    def transaction(self) -> Iterator[None]:
+        c = self._conn
         if c.in_transaction:  # nested use joins the outer transaction
-            yield c
+            yield
             return
         c.execute("BEGIN IMMEDIATE")
         try:
-            yield c
+            yield
             c.execute("COMMIT")
         except BaseException as exc:
             if c.in_transaction:  # a failed COMMIT (disk full) leaves the transaction open
@@ -322,7 +172,7 @@ class Ledger:
         accounts the last one ingested wins, so an old message first seen late (another
         account's first sync, a message moved between folders) can bring an old name back.
         """
-        c = self.conn
+        c = self._conn
         name = _header_name(name, address)
         row = c.execute("SELECT person_id, display_name FROM addresses WHERE address = ?", (address,)).fetchone()
         if row:
@@ -347,7 +197,7 @@ class Ledger:
 
     def merge_people(self, keep: int, others: Iterable[int]) -> None:
         """Fold ``others`` into ``keep``: addresses, interactions, drafts, intros."""
-        c = self.conn
+        c = self._conn
         for other in others:
             if other == keep:
                 continue
@@ -370,40 +220,40 @@ class Ledger:
         ids = [self.person_for_address(e, name) for e in emails]
         keep = min(ids)
         self.merge_people(keep, set(ids))
-        self.conn.execute(
+        self._conn.execute(
             "UPDATE people SET configured = 1, name = CASE WHEN ? != '' THEN ? ELSE name END WHERE id = ?",
             (name, name, keep),
         )
         return keep
 
     def addresses_of(self, person_id: int) -> list[str]:
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             "SELECT address FROM addresses WHERE person_id = ? ORDER BY address", (person_id,)
         )
         return [r[0] for r in rows]
 
     def address_used(self, times: dict[str, datetime]) -> None:
         """Record when each address was last seen in mail or a meeting (the later time wins)."""
-        self.conn.executemany(
+        self._conn.executemany(
             "UPDATE addresses SET last_at = ? WHERE address = ? AND (last_at IS NULL OR last_at < ?)",
             ((iso(at), address, iso(at)) for address, at in times.items()),
         )
 
     def my_address_used(self, via: dict[int, tuple[str, datetime]]) -> None:
         """Record which of my addresses each person was last in touch with (the later time wins)."""
-        self.conn.executemany(
+        self._conn.executemany(
             "UPDATE people SET via = ?, via_at = ? WHERE id = ? AND (via_at IS NULL OR via_at <= ?)",
             ((addr, iso(at), pid, iso(at)) for pid, (addr, at) in via.items()),
         )
 
     def my_address_for(self, person_id: int) -> str | None:
         """The address of mine this person and I last used, if one was seen."""
-        row = self.conn.execute("SELECT via FROM people WHERE id = ?", (person_id,)).fetchone()
+        row = self._conn.execute("SELECT via FROM people WHERE id = ?", (person_id,)).fetchone()
         return row[0] if row and row[0] else None
 
     def latest_address(self, person_id: int) -> str | None:
         """The address this person used most recently, if any was seen in mail or a meeting."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT address FROM addresses WHERE person_id = ? AND last_at IS NOT NULL "
             "ORDER BY last_at DESC, address LIMIT 1",
             (person_id,),
@@ -412,27 +262,80 @@ class Ledger:
 
     def all_addresses(self) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
-        for address, pid in self.conn.execute("SELECT address, person_id FROM addresses ORDER BY address"):
+        for address, pid in self._conn.execute("SELECT address, person_id FROM addresses ORDER BY address"):
             out.setdefault(pid, []).append(address)
         return out
 
+    def people_with_addresses(self, addresses: list[str]) -> set[int]:
+        rows = self._conn.execute(
+            "SELECT person_id FROM addresses WHERE address IN (SELECT value FROM json_each(?))",
+            (json.dumps(addresses),),
+        )
+        return {pid for (pid,) in rows}
+
+    def people_with_linkedin(self, urls: list[str]) -> set[int]:
+        rows = self._conn.execute(
+            "SELECT id FROM people WHERE linkedin IN (SELECT value FROM json_each(?))", (json.dumps(urls),)
+        )
+        return {pid for (pid,) in rows}
+
     def configured_without_address(self, name: str, linkedin: str) -> int:
         """A ``[[people]]`` entry known only by its LinkedIn profile: one row, found again by URL."""
-        row = self.conn.execute("SELECT id FROM people WHERE linkedin = ? ORDER BY id LIMIT 1", (linkedin,)).fetchone()
+        row = self._conn.execute("SELECT id FROM people WHERE linkedin = ? ORDER BY id LIMIT 1", (linkedin,)).fetchone()
         if row:
-            self.conn.execute("UPDATE people SET configured = 1, name = ? WHERE id = ?", (name, row[0]))
+            self._conn.execute("UPDATE people SET configured = 1, name = ? WHERE id = ?", (name, row[0]))
             return int(row[0])
-        cur = self.conn.execute(
+        cur = self._conn.execute(
             "INSERT INTO people (name, configured, linkedin, source, created_at) VALUES (?, 1, ?, 'config', ?)",
             (name, linkedin, iso(datetime.now(UTC))),
         )
         return int(cur.lastrowid or 0)
 
+    def person_names(self) -> dict[int, str]:
+        return dict(self._conn.execute("SELECT id, name FROM people").fetchall())
+
+    def configured_among(self, person_ids: set[int]) -> set[int]:
+        """Which of these people a ``[[people]]`` entry names."""
+        marks = ",".join("?" * len(person_ids))
+        rows = self._conn.execute(
+            f"SELECT id FROM people WHERE configured = 1 AND id IN ({marks})", sorted(person_ids)
+        )
+        return {int(r[0]) for r in rows}
+
+    def add_imported_person(
+        self, *, name: str, company: str, title: str, linkedin: str, source: str, emails: list[str], now: datetime
+    ) -> None:
+        """A person from a LinkedIn or vCard import (``source``), with their addresses."""
+        cur = self._conn.execute(
+            "INSERT INTO people (name, company, title, linkedin, source, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, company, title, linkedin, source, iso(now)),
+        )
+        for e in emails:
+            self._conn.execute(
+                "INSERT INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)", (e, cur.lastrowid, name)
+            )
+
+    def attach_address(self, person_id: int, address: str, name: str) -> bool:
+        """Give this person ``address`` unless someone has it; True when it was added."""
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)",
+            (address, person_id, name),
+        )
+        return cur.rowcount == 1
+
+    def fill_person_blanks(self, person_id: int, *, name: str, company: str, title: str, linkedin: str) -> bool:
+        """Set each given value only where that column is empty; True when any was set."""
+        changed = 0
+        for column, value in (("name", name), ("company", company), ("title", title), ("linkedin", linkedin)):
+            if value:
+                changed += self._conn.execute(_FILL_BLANK[column], (value, person_id)).rowcount
+        return changed > 0
+
     def set_skipped(self, person_id: int, at: datetime | None) -> None:
-        self.conn.execute("UPDATE people SET skipped_at = ? WHERE id = ?", (iso(at) if at else None, person_id))
+        self._conn.execute("UPDATE people SET skipped_at = ? WHERE id = ?", (iso(at) if at else None, person_id))
 
     def set_snooze(self, person_id: int, until: datetime | None) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "UPDATE people SET snoozed_until = ? WHERE id = ?", (iso(until) if until else None, person_id)
         )
 
@@ -441,7 +344,7 @@ class Ledger:
     def add_interactions(self, account: str, source_id: str, rows: Iterable[Interaction]) -> int:
         added = 0
         for r in rows:
-            cur = self.conn.execute(
+            cur = self._conn.execute(
                 "INSERT OR IGNORE INTO interactions (account, source_id, person_id, channel, at, thread, title) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (account, source_id, r.person_id, r.channel, iso(r.at), r.thread, r.title),
@@ -450,110 +353,44 @@ class Ledger:
         return added
 
     def forget_source(self, account: str, source_id: str) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "DELETE FROM interactions WHERE account = ? AND source_id = ?", (account, source_id)
         )
 
     def forget_channels(self, account: str, channels: tuple[str, ...]) -> None:
         marks = ",".join("?" * len(channels))
-        self.conn.execute(
+        self._conn.execute(
             f"DELETE FROM interactions WHERE account = ? AND channel IN ({marks})", (account, *channels)
         )
 
     def interaction_count(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
+        return int(self._conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
+
+    def has_synced(self) -> bool:
+        """An account has finished a sync (its cursor is written only then), or an interaction is stored."""
+        row = self._conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM cursors) OR EXISTS (SELECT 1 FROM interactions)"
+        ).fetchone()
+        return bool(row[0])
 
     # -- cursors --------------------------------------------------------------
 
     def cursor(self, account: str, role: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT value FROM cursors WHERE account = ? AND role = ?", (account, role)
         ).fetchone()
         return json.loads(row[0]) if row else None
 
     def set_cursor(self, account: str, role: str, value: dict[str, Any]) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO cursors (account, role, value, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (account, role) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (account, role, json.dumps(value, sort_keys=True), iso(datetime.now(UTC))),
         )
 
     def cursor_times(self) -> dict[tuple[str, str], datetime]:
-        rows = self.conn.execute("SELECT account, role, updated_at FROM cursors")
+        rows = self._conn.execute("SELECT account, role, updated_at FROM cursors")
         return {(a, r): parse_iso(t) for a, r, t in rows}  # type: ignore[misc]
 
-    # -- outbox ---------------------------------------------------------------
-
-    _OUTBOX_COLS = (
-        "key, person_id, kind, period, account, recipient, message_id, message, state, ref, "
-        "attempts, created_at, drafted_at, closed_at, intro_id, sent_thread"
-    )
-
-    def _entry(self, row: tuple[Any, ...]) -> OutboxEntry:
-        return OutboxEntry(
-            *row[:8], row[8], row[9], row[10], parse_iso(row[11]), parse_iso(row[12]), parse_iso(row[13]),
-            row[14], row[15],
-        )  # type: ignore[arg-type]
-
-    def add_intent(
-        self,
-        *,
-        key: str,
-        person_id: int | None,
-        kind: str,
-        period: str,
-        account: str,
-        recipient: str,
-        message_id: str,
-        message: bytes,
-        now: datetime,
-        intro_id: int | None = None,
-    ) -> bool:
-        """Record a draft intent; False when the key exists (it was planned before)."""
-        cur = self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (key, person_id, kind, period, account, recipient, message_id, "
-            "message, created_at, intro_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, person_id, kind, period, account, recipient, message_id, message, iso(now), intro_id),
-        )
-        return cur.rowcount == 1
-
-    def outbox(self, *, states: tuple[str, ...] | None = None, account: str | None = None) -> list[OutboxEntry]:
-        sql = f"SELECT {self._OUTBOX_COLS} FROM outbox WHERE 1=1"
-        args: list[Any] = []
-        if states:
-            sql += f" AND state IN ({','.join('?' * len(states))})"
-            args += states
-        if account:
-            sql += " AND account = ?"
-            args.append(account)
-        sql += " ORDER BY created_at, key"
-        return [self._entry(r) for r in self.conn.execute(sql, args)]
-
-    def outbox_entry(self, key: str) -> OutboxEntry | None:
-        row = self.conn.execute(f"SELECT {self._OUTBOX_COLS} FROM outbox WHERE key = ?", (key,)).fetchone()
-        return self._entry(row) if row else None
-
-    def note_attempt(self, key: str) -> None:
-        self.conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE key = ?", (key,))
-
-    def mark_drafted(self, key: str, ref: str, now: datetime) -> None:
-        self.conn.execute(
-            "UPDATE outbox SET state = 'drafted', ref = ?, drafted_at = ? WHERE key = ? AND state = 'pending'",
-            (ref, iso(now), key),
-        )
-
-    def close_intent(self, key: str, state: str, now: datetime) -> None:
-        self.conn.execute(
-            "UPDATE outbox SET state = ?, closed_at = ? WHERE key = ?", (state, iso(now), key)
-        )
-
-    def drafts_created_since(self, since: datetime, kinds: tuple[str, ...] | None = None) -> int:
-        sql = "SELECT COUNT(*) FROM outbox WHERE created_at >= ?"
-        args: list[Any] = [iso(since)]
-        if kinds:
-            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
-            args += kinds
-        return int(self.conn.execute(sql, args).fetchone()[0])
-
     def integrity_ok(self) -> bool:
-        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

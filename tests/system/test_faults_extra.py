@@ -34,6 +34,7 @@ from circleback.daemon.store.ledger import Ledger, LedgerFull
 from tests.support.contract import CONTEXT, ME, NOW, build_message
 from tests.support.fake_google import FakeGoogle
 from tests.support.fake_graph import FakeGraph
+from tests.support.ledger_sql import raw_sql
 
 DEMO_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # outside the demo world's quiet hours
 FUZZ_EXAMPLES = int(os.environ.get("CIRCLEBACK_FUZZ_EXAMPLES", "300"))
@@ -58,7 +59,7 @@ def _limit_ledger_pages(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
 
     def limited(cls: type[Ledger], path: Path | str) -> Ledger:
         ledger = real_open(cls, path)
-        ledger.conn.execute(f"PRAGMA max_page_count = {pages}")
+        raw_sql(ledger).execute(f"PRAGMA max_page_count = {pages}")
         return ledger
 
     monkeypatch.setattr(Ledger, "open", classmethod(limited))
@@ -122,18 +123,18 @@ def test_a_full_disk_stops_the_run_with_one_clear_line_and_an_intact_ledger(
 
 def test_ledger_full_is_a_state_error_that_rolls_the_step_back(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path / "state" / "ledger.sqlite3")
-    ledger.conn.execute("CREATE TABLE filler (x BLOB)")
-    pages = ledger.conn.execute("PRAGMA page_count").fetchone()[0]
-    ledger.conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    raw_sql(ledger).execute("CREATE TABLE filler (x BLOB)")
+    pages = raw_sql(ledger).execute("PRAGMA page_count").fetchone()[0]
+    raw_sql(ledger).execute(f"PRAGMA max_page_count = {pages + 2}")
     with pytest.raises(LedgerFull, match="state: the state directory's disk is full") as caught, \
             ledger.transaction():
         ledger.set_cursor("acc", "mail", {"n": 1})
         for _ in range(20):
-            ledger.conn.execute("INSERT INTO filler VALUES (zeroblob(4000))")
+            raw_sql(ledger).execute("INSERT INTO filler VALUES (zeroblob(4000))")
     assert caught.value.exit_code == 73 and "\n" not in str(caught.value)
     assert ledger.cursor("acc", "mail") is None  # the whole step was rolled back
-    assert not ledger.conn.in_transaction and ledger.integrity_ok()
-    ledger.conn.execute(f"PRAGMA max_page_count = {pages + 100}")
+    assert not raw_sql(ledger).in_transaction and ledger.integrity_ok()
+    raw_sql(ledger).execute(f"PRAGMA max_page_count = {pages + 100}")
     with ledger.transaction():  # usable again once there is room
         ledger.set_cursor("acc", "mail", {"n": 2})
     assert ledger.cursor("acc", "mail") == {"n": 2}

@@ -31,6 +31,7 @@ from circleback.daemon.core.planner import in_quiet_hours
 from circleback.daemon.core.templating import ago
 from circleback.daemon.store.ledger import Ledger
 from circleback.daemon.store.timestamps import iso
+from tests.support.ledger_sql import raw_sql
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # 10:00 in London: outside the demo's quiet hours
 NOW_TEXT = NOW.isoformat()
@@ -271,7 +272,8 @@ def test_people_by_month_matches_a_conversion_of_every_row(zone: str) -> None:
         at = start + timedelta(minutes=rng.randrange(-36 * 60, 36 * 60))
         if at <= now:
             rows.append((rng.randrange(1, 40), rng.choice(["sent", "met", "received"]), iso(at), n))
-    with ledger.transaction() as c:
+    c = raw_sql(ledger)
+    with ledger.transaction():
         c.executemany("INSERT INTO people (id, name, created_at) VALUES (?, ?, ?)",
                       [(p, f"P{p}", iso(now)) for p in range(1, 40)])
         c.executemany("INSERT INTO interactions (account, source_id, person_id, channel, at, thread, title) "
@@ -299,7 +301,7 @@ def test_nudge_with_a_draft_already_waiting_drafts_nothing_new(tmp_path: Path) -
     assert len(ledger.outbox()) == before
     # Someone with no draft waiting does get one: the check above is about the waiting draft.
     busy = {e.person_id for e in ledger.outbox(states=("pending", "drafted"))}
-    free = ledger.conn.execute(
+    free = raw_sql(ledger).execute(
         "SELECT a.address FROM addresses a JOIN interactions i ON i.person_id = a.person_id "
         f"WHERE a.person_id NOT IN ({','.join('?' * len(busy))}) AND i.channel = 'sent' LIMIT 1", tuple(busy),
     ).fetchone()[0]

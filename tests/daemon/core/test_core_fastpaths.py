@@ -27,6 +27,7 @@ from circleback.daemon.core.names import same_person_marks
 from circleback.daemon.core.planner import Standing, _pick_hook, assess, mark_suggested, plan_cycle
 from circleback.daemon.store.ledger import MIGRATIONS, SCHEMA_VERSION, Interaction, Ledger
 from circleback.daemon.store.timestamps import iso
+from tests.support.ledger_sql import raw_sql
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 ME = "me@example.org"
@@ -70,7 +71,7 @@ def reference_plan(ledger: Ledger, s: Settings, now: datetime) -> dict[str, Any]
     standings = assess(ledger, s, now)
     recent = {m for x in standings if not x.due for m in same_person_marks(x.contact.display_name, x.contact.emails)}
     latest: dict[tuple[int, str], tuple[str, str]] = {}
-    for pid, channel, at, title in ledger.conn.execute("SELECT person_id, channel, at, title FROM interactions"):
+    for pid, channel, at, title in raw_sql(ledger).execute("SELECT person_id, channel, at, title FROM interactions"):
         if at <= iso(now):
             key = (pid, "met" if channel == "met" else "mail")
             latest[key] = max(latest.get(key, ("", "")), (at, title))
@@ -162,7 +163,7 @@ ops_strategy = st.lists(
 
 
 def apply_op(ledger: Ledger, op: tuple[Any, ...]) -> None:
-    c = ledger.conn
+    c = raw_sql(ledger)
     kind = op[0]
     if kind == "forget_source":
         ledger.forget_source(op[1], f"s{op[2]}")
@@ -192,11 +193,11 @@ def apply_op(ledger: Ledger, op: tuple[Any, ...]) -> None:
 def test_channel_totals_follow_every_write(rows, ops) -> None:
     ledger = Ledger.memory()
     fill(ledger, make_settings([], 5), rows)
-    assert stored_totals(ledger.conn) == grouped_totals(ledger.conn)
+    assert stored_totals(raw_sql(ledger)) == grouped_totals(raw_sql(ledger))
     for op in ops:
         with ledger.transaction():
             apply_op(ledger, op)
-        assert stored_totals(ledger.conn) == grouped_totals(ledger.conn), op
+        assert stored_totals(raw_sql(ledger)) == grouped_totals(raw_sql(ledger)), op
 
 
 def v2_ledger(path: Path) -> sqlite3.Connection:
@@ -225,7 +226,7 @@ def test_v3_backfills_totals_from_a_v2_ledger(tmp_path: Path) -> None:
 
     ledger = Ledger.open(tmp_path / "l.db")
     assert ledger.schema_version == SCHEMA_VERSION == 4
-    assert stored_totals(ledger.conn) == {
+    assert stored_totals(raw_sql(ledger)) == {
         (1, "sent"): (3, "2026-03-01T00:00:00Z", "Zebras"),
         (1, "received"): (1, "2025-12-01T00:00:00Z", "hi"),
         (2, "met"): (2, "2027-01-01T00:00:00Z", "Board meeting ahead"),
@@ -234,8 +235,8 @@ def test_v3_backfills_totals_from_a_v2_ledger(tmp_path: Path) -> None:
     with ledger.transaction():
         ledger.add_interactions("home", "g", [Interaction(3, "sent", NOW, "", "Seed deck")])
         ledger.forget_source("work", "c")
-    assert stored_totals(ledger.conn) == grouped_totals(ledger.conn)
-    assert stored_totals(ledger.conn)[(1, "sent")] == (2, "2026-03-01T00:00:00Z", "Apples")
+    assert stored_totals(raw_sql(ledger)) == grouped_totals(raw_sql(ledger))
+    assert stored_totals(raw_sql(ledger))[(1, "sent")] == (2, "2026-03-01T00:00:00Z", "Apples")
 
 
 # -- contacts ----------------------------------------------------------------------------------------
@@ -248,7 +249,7 @@ def test_contacts_equal_grouping_every_interaction(rows, shift) -> None:
     s = make_settings([], 5)
     fill(ledger, s, rows)
     now = NOW - timedelta(minutes=shift)
-    expected = [tuple(r) for r in ledger.conn.execute(GROUPED, {"now": iso(now)})]
+    expected = [tuple(r) for r in raw_sql(ledger).execute(GROUPED, {"now": iso(now)})]
 
     def text(t: datetime | None) -> str | None:
         return iso(t) if t else None
@@ -315,7 +316,7 @@ def test_deleting_the_latest_row_finds_the_greater_title_of_the_next_second() ->
     ])
     with ledger.transaction():
         ledger.forget_source("home", "s3")
-    (row,) = stored_totals(ledger.conn).values()
+    (row,) = stored_totals(raw_sql(ledger)).values()
     assert row == (2, iso(NOW - timedelta(minutes=60)), "Zebras")
 
 

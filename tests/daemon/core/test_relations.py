@@ -14,6 +14,7 @@ from circleback.daemon.core.contacts import contacts
 from circleback.daemon.core.ingest import ingest_events, ingest_mail
 from circleback.daemon.core.names import first_name_of, name_from_address
 from circleback.daemon.store.ledger import SCHEMA_VERSION, Ledger
+from tests.support.ledger_sql import raw_sql
 from tests.support.records import ME, NOW, days_ago, mail, meeting
 
 
@@ -60,7 +61,7 @@ def test_what_counts_as_mail_contact(who: Identity, record, channel: str, people
 
 
 def test_ledger_schema_and_pragmas(ledger: Ledger) -> None:
-    c = ledger.conn
+    c = raw_sql(ledger)
     assert ledger.schema_version == SCHEMA_VERSION
     assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert c.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -90,7 +91,7 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     from circleback.daemon.errors import StateError
 
     first = Ledger.open(tmp_path / "l.db")
-    first.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw_sql(first).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     first.close()
     with pytest.raises(StateError, match="newer than this circleback"):
         Ledger.open(tmp_path / "l.db")

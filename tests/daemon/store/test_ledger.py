@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from circleback.daemon.store.ledger import Ledger
+from tests.support.ledger_sql import raw_sql
 
 ANNA = "anna@example.com"
 
 
 def names(ledger: Ledger, address: str = ANNA) -> tuple[str, str]:
     """(the person's name, the address's display name)."""
-    row = ledger.conn.execute(
+    row = raw_sql(ledger).execute(
         "SELECT p.name, a.display_name FROM addresses a JOIN people p ON p.id = a.person_id WHERE a.address = ?",
         (address,),
     ).fetchone()
@@ -52,12 +55,7 @@ def test_a_configured_name_is_kept_whatever_the_headers_say(ledger: Ledger, conf
 
 def test_an_imported_name_is_kept_whatever_the_headers_say(ledger: Ledger) -> None:
     with ledger.transaction():
-        cur = ledger.conn.execute(
-            "INSERT INTO people (name, source, created_at) VALUES ('Anna Berg', 'vcard', '2026-01-01T00:00:00Z')"
-        )
-        ledger.conn.execute(
-            "INSERT INTO addresses (address, person_id, display_name) VALUES (?, ?, 'Anna Berg')",
-            (ANNA, cur.lastrowid),
-        )
+        ledger.add_imported_person(name="Anna Berg", company="", title="", linkedin="", source="vcard",
+                                   emails=[ANNA], now=datetime(2026, 1, 1, tzinfo=UTC))
     seen(ledger, "Berg, Anna")
     assert names(ledger) == ("Anna Berg", "Berg, Anna")
