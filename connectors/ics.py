@@ -32,7 +32,7 @@ from .base import Connector, ConnectorContext, ConnectorError, Cursor, EventReco
 from .icalendar_events import CalendarEvents, Window, cancellation, clean_text, events_from_calendar, kept_ids
 
 if TYPE_CHECKING:
-    from ..daemon.config import IcsAccount
+    from .accounts import IcsAccount
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,8 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from circleback.daemon.config import ImapAccount
-
 from . import secrets
+from .accounts import ImapAccount
 from .base import (
     AuthRevoked,
     Connector,
