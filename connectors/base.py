@@ -7,6 +7,9 @@ offers some of three roles:
 * :class:`CalendarSource` - ``sync(cursor) -> SyncResult[EventRecord]``
 * :class:`DraftBox` - ``create_draft``, ``list_drafts``, ``get_draft``
 
+and may have capabilities beyond its roles, each a protocol too: :class:`DraftDeleter`
+(``delete_draft``). Callers ask ``isinstance(conn, MailSource)``, never ``hasattr``.
+
 Records carry headers only, never bodies.  Cursors are opaque JSON-able dicts
 that the ledger stores per account and role; a connector must accept ``None``
 (first sync) and any cursor it produced itself.
@@ -151,6 +154,15 @@ class DraftBox(Protocol):
 
     def get_draft(self, ref: DraftRef) -> bytes | None:
         """The draft's RFC 5322 bytes, or None if it is gone."""
+        ...
+
+
+@runtime_checkable
+class DraftDeleter(Protocol):
+    """A capability only some draft boxes have: lifecycle's ``withdraw_stale`` needs it."""
+
+    def delete_draft(self, ref: DraftRef) -> bool:
+        """Remove the draft; False if it was gone already."""
         ...
 
 
