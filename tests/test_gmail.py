@@ -15,7 +15,7 @@ from typing import Any
 
 import httplib2
 import pytest
-from contract import CONTEXT, ME, NOW, DraftBoxContract, MailSourceContract, build_message, draft_message
+from contract import CONTEXT, ME, NOW, build_message, draft_message
 from fake_google import FakeGoogle, fake_google  # noqa: F401 - the fixture
 
 from circleback.connectors.base import ConnectorError, Direction, SendRefused
@@ -64,14 +64,6 @@ def backend(fake_google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyP
     conn = GmailConnector(account(tmp_path, fake_google), CONTEXT, sleep=waits.append)
     yield Backend(fake_google, conn, waits)
     conn.close()
-
-
-class TestGmailMailSource(MailSourceContract):
-    pass
-
-
-class TestGmailDraftBox(DraftBoxContract):
-    pass
 
 
 def ids(records: list[Any]) -> list[str]:

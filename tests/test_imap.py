@@ -22,8 +22,6 @@ from contract import (
     CONTEXT,
     ME,
     NOW,
-    DraftBoxContract,
-    MailSourceContract,
     build_message,
     draft_message,
 )
@@ -145,17 +143,6 @@ def proxied(dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> Iterator
     made = make_backend(dovecot, monkeypatch, proxied=True)
     yield made
     made.close()
-
-
-# --- the shared contract -----------------------------------------------------
-
-
-class TestImapMailSource(MailSourceContract):
-    pass
-
-
-class TestImapDraftBox(DraftBoxContract):
-    pass
 
 
 # --- first sync --------------------------------------------------------------
