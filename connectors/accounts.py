@@ -1,9 +1,9 @@
 """The ``[[accounts]]`` tables: one pydantic model per kind, and the provider constants they name.
 
-They live with the connectors, which read them, rather than with the daemon's settings: a
-connector takes its account model and never imports ``daemon/``. ``daemon/config`` builds its
-``Settings`` on :data:`AccountConfig`, a union discriminated on ``kind``; which kinds there are,
-and what each one does, is ``registry.py``'s table (a test checks that the two agree).
+They live with the connectors, which read them, rather than with the daemon's settings, so
+connectors depend on nothing above them. ``daemon/config`` builds its ``Settings`` on
+:data:`AccountConfig`, a union discriminated on ``kind``; which kinds there are, and what each
+one does, is ``registry.py``'s table (a test checks that the two agree).
 
 Every error names the key and what is allowed (STYLE.md #6); ``daemon/config/load.py`` adds the
 file and the key path.
