@@ -7,6 +7,9 @@ offers some of three roles:
 * :class:`CalendarSource` - ``sync(cursor) -> SyncResult[EventRecord]``
 * :class:`DraftBox` - ``create_draft``, ``list_drafts``, ``get_draft``
 
+and may have capabilities beyond its roles, each a protocol too: :class:`DraftDeleter`
+(``delete_draft``). Callers ask ``isinstance(conn, MailSource)``, never ``hasattr``.
+
 Records carry headers only, never bodies.  Cursors are opaque JSON-able dicts
 that the ledger stores per account and role; a connector must accept ``None``
 (first sync) and any cursor it produced itself.
@@ -154,6 +157,20 @@ class DraftBox(Protocol):
         ...
 
 
+@runtime_checkable
+class DraftDeleter(Protocol):
+    """A capability only some draft boxes have: lifecycle's ``withdraw_stale`` needs it."""
+
+    def delete_draft(self, ref: DraftRef) -> bool:
+        """Remove the draft; False if it was gone already."""
+        ...
+
+
+MAIL, CALENDAR, DRAFTS = "mail", "calendar", "drafts"
+# A role's name (registry.py's table, Connector.roles) and the protocol that plays it.
+ROLES: dict[str, type] = {MAIL: MailSource, CALENDAR: CalendarSource, DRAFTS: DraftBox}
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectorContext:
     """What every connector may know besides its own account config."""
@@ -175,7 +192,7 @@ class Connector:
     """Base class; subclasses implement their roles.
 
     Constructed as ``Cls(config, context)``: ``config`` is the account's
-    pydantic model from ``daemon/config.py`` (it has ``name`` and ``kind``).
+    pydantic model from ``accounts.py`` (it has ``name`` and ``kind``).
     """
 
     kind: ClassVar[str] = ""
@@ -188,16 +205,10 @@ class Connector:
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has nothing to release."""
 
-    @property
-    def roles(self) -> frozenset[str]:
-        found = set()
-        if isinstance(self, MailSource):
-            found.add("mail")
-        if isinstance(self, CalendarSource):
-            found.add("calendar")
-        if isinstance(self, DraftBox):
-            found.add("drafts")
-        return frozenset(found)
+    @classmethod
+    def roles(cls) -> frozenset[str]:
+        """The roles this class plays, found by the protocols it implements."""
+        return frozenset(name for name, protocol in ROLES.items() if issubclass(cls, protocol))
 
 
 class ConnectorError(Exception):

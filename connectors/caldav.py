@@ -32,9 +32,8 @@ from caldav.elements.base import ValuedBaseElement
 from caldav.lib import error as dav_error
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from circleback.daemon.config import CalDavAccount
-
 from . import secrets
+from .accounts import CalDavAccount
 from .base import (
     AuthRevoked,
     Connector,

@@ -43,6 +43,7 @@ import recurring_ical_events
 from icalendar.timezone import tzp
 
 from .base import Attendee, ConnectorContext, EventRecord, ResponseStatus, Skip
+from .text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,6 @@ MAX_OCCURRENCES = 50_000
 # Sub-hourly rules are not meetings with people and can yield millions of rows.
 RUNAWAY_FREQS = frozenset({"SECONDLY", "MINUTELY"})
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _MAILTO = re.compile(r"^mailto:", re.IGNORECASE)
 # RFC 5545 3.2.12.  A missing PARTSTAT, and any value a client does not know
 # (x-name, iana-token), means NEEDS-ACTION; DELEGATED has no status of ours.
@@ -181,11 +181,6 @@ def kept_ids(earlier: Iterable[str], failed_uids: set[str]) -> list[str]:
 
 
 # --- small readers ----------------------------------------------------------------------------
-
-
-def clean_text(value: Any) -> str:
-    """One line of text: CR, LF, C0/C1 controls and line separators become spaces."""
-    return _CONTROLS.sub(" ", str(value or "")).strip()
 
 
 def to_utc(value: date | datetime, zone: tzinfo) -> datetime:

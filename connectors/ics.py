@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .base import Connector, ConnectorContext, ConnectorError, Cursor, EventRecord, Skip, SyncResult
-from .icalendar_events import CalendarEvents, Window, cancellation, clean_text, events_from_calendar, kept_ids
+from .icalendar_events import CalendarEvents, Window, cancellation, events_from_calendar, kept_ids
+from .text import clean_text
 
 if TYPE_CHECKING:
-    from ..daemon.config import IcsAccount
+    from .accounts import IcsAccount
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,8 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from circleback.daemon.config import ImapAccount
-
 from . import secrets
+from .accounts import ImapAccount
 from .base import (
     AuthRevoked,
     Connector,
@@ -50,6 +49,7 @@ from .base import (
 from .imap_fetch import Fetched, Unreadable, uid_fetch
 from .mailheaders import parse_mail_headers
 from .progress import SyncProgress
+from .text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def draft_key(header: bytes) -> str:
     match = re.search(rb"(?im)^x-circleback-key:[ \t]*(.*(?:\r?\n[ \t].*)*)", header)
     if not match:
         return ""
-    return " ".join(match.group(1).decode("utf-8", "replace").split())
+    return clean_text(match.group(1).decode("utf-8", "replace"))  # unfolded, as maildir and Graph read it
 
 
 # --- connection handling ---------------------------------------------------

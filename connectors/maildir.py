@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .base import Connector, ConnectorError, Cursor, DraftRef, MailRecord, Skip, SyncResult
-from .mailheaders import clean_text, parse_mail_headers, read_header_block
+from .mailheaders import parse_mail_headers, read_header_block
 from .progress import SyncProgress
+from .text import clean_text
 
 log = logging.getLogger(__name__)
 

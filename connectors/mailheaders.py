@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from .base import Address, Direction, MailRecord, Skip
+from .text import clean_text, has_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +38,11 @@ _PARSER = BytesHeaderParser(policy=email.policy.default)
 _EARLIEST = datetime(1980, 1, 1, tzinfo=UTC)  # older dates are clock or parser accidents
 _FUTURE_SLACK = timedelta(days=2)  # beyond this past the file's mtime: a wrong clock
 
-# C0, DEL, C1 and the Unicode line/paragraph separators: none belongs in a name or a
-# subject, and CR/LF in a value we later copy into a draft header is CVE-2024-6923.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BAD_IN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ufffd]")
 # Local parts no one reads mail at, common in converted archives (Enron's To: headers
 # hold "'hotmail.com@enron.com", "'@enron.com", "carol.st.@enron.com"): no letter or
 # digit, or a quote or dot at either end.  "o'neill" is fine.
 _IMPLAUSIBLE_LOCAL = re.compile(r"""[.'"`]|.*[.'"`]\Z|[\W_]*+\Z""", re.DOTALL)
-# A raw 8-bit byte, kept by the bytes parser as a surrogate escape, to its Windows-1252
-# character; the five bytes cp1252 leaves undefined are Latin-1 (C1 controls, which
-# clean_text then blanks) rather than U+FFFD.
-_CP1252_BYTES = {0xDC00 + b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0x100)}
 _MSGID = re.compile(r"<([^<>]*)>")
 _ONE_PLAIN_ID = re.compile(r"<[!-;=?-~]++>")  # one id of printable ASCII: no space, no brackets inside
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
@@ -107,31 +101,10 @@ def lenient_header_lines(block: bytes) -> bytes:
     return b"".join(out) + b"\n"
 
 
-def clean_text(value: str) -> str:
-    """Decoded header text safe to show and to copy: no controls, single spaces."""
-    if value.isascii() and value.isprintable():
-        return " ".join(value.split())  # no controls to replace: the common case
-    if _has_surrogates(value):
-        # The bytes parser keeps raw 8-bit header bytes as surrogates; RFC 6532 mail
-        # is UTF-8, and anything else becomes U+FFFD rather than an unencodable str.
-        value = _undo_surrogates(value)
-    return " ".join(_CONTROLS.sub(" ", value).split())
-
-
-def _undo_surrogates(value: str) -> str:
-    try:
-        return value.encode("utf-8", "surrogateescape").decode("utf-8")
-    except UnicodeDecodeError:
-        # Pre-MIME 8-bit text ("Ingo L\xfctkebohle", 1997; "Die Hasen und die Fr\xf6sche")
-        # is Latin-1 or Windows-1252.  Only the raw bytes are decoded this way: characters
-        # that came from encoded words next to them stay as they are.
-        return value.translate(_CP1252_BYTES)
-
-
 def clean_address(value: str) -> str:
     """A lower-cased ``local@domain``, or "" if it is not one usable address."""
     addr = value.strip()
-    if _has_surrogates(addr):  # raw UTF-8 in an address is legal since RFC 6532
+    if has_surrogates(addr):  # raw UTF-8 in an address is legal since RFC 6532
         addr = addr.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     addr = addr.lower()
     local, at, domain = addr.partition("@")
@@ -422,17 +395,13 @@ def _ids(value: str) -> list[str]:
             return found  # no whitespace to take out, no surrogates, none empty: as below, faster
     else:
         found = value.split()
-    return [i for i in ("".join(x.split()) for x in found) if i and not _has_surrogates(i)]
+    return [i for i in ("".join(x.split()) for x in found) if i and not has_surrogates(i)]
 
 
 def _as_utc(when: datetime) -> datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)  # RFC 5322 "-0000" and naive dates: treat as UTC
     return when.astimezone(UTC)
-
-
-def _has_surrogates(value: str) -> bool:
-    return not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value)
 
 
 # --- the fast path -------------------------------------------------------------------

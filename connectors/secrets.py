@@ -1,6 +1,6 @@
 """Passwords for IMAP and CalDAV accounts: never in the config file.
 
-An account names one source (see ``daemon/config.py``'s ``PasswordSource``):
+An account names one source (see ``accounts.py``'s ``PasswordSource``):
 ``password_command`` (run without a shell, first line of its output, as
 ``pass show mail/fastmail`` prints it), ``password_env`` (an environment
 variable) or ``credential`` (a systemd credential, read from

@@ -17,11 +17,12 @@ import tempfile
 from pathlib import Path
 
 from .base import ConnectorError
+from .registry import GOOGLE, kinds_where
 
 log = logging.getLogger(__name__)
 
-# Account kinds that sign in to Google and keep a token here (`auth google`); outlook is Microsoft's.
-GOOGLE_KINDS = ("gmail", "google_calendar")
+# Account kinds that sign in to Google and keep a token here (`auth google`).
+GOOGLE_KINDS = kinds_where(lambda kind: kind.provider == GOOGLE)
 
 
 class TokenFileError(ConnectorError):

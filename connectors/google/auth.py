@@ -1,7 +1,6 @@
 """Google sign-in, credentials, quota and retries shared by the Gmail and Calendar connectors.
 
-* Config models :class:`GmailAccount` and :class:`GoogleCalendarAccount` (they move
-  into ``daemon/config.py`` next to the other account kinds).
+* Config models :class:`GmailAccount` and :class:`GoogleCalendarAccount` (from ``accounts.py``).
 * :class:`GoogleTokens` - the user's OAuth token file (0600, atomic, refused when
   exposed, ``tokens.py``); refreshes it and turns ``invalid_grant`` into
   :class:`AuthRevoked` so a revoked account pauses instead of crash-looping.
@@ -36,13 +35,7 @@ from typing import Any, ClassVar, TypeVar
 import httplib2
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from circleback.daemon.config import (
-    PER_PROJECT_UNITS,
-    TOKEN_URI,
-    GmailAccount,
-    GoogleCalendarAccount,
-)
-
+from ..accounts import PER_PROJECT_UNITS, TOKEN_URI, GmailAccount, GoogleCalendarAccount
 from ..base import AuthRevoked, Connector, ConnectorContext, ConnectorError
 from ..http import GuardedHttp
 from ..tokens import read_private, token_file, write_private

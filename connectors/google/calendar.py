@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from ..base import Attendee, ConnectorContext, ConnectorError, Cursor, EventRecord, ResponseStatus, Skip, SyncResult
-from ..mailheaders import clean_text
+from ..text import clean_text
 from .auth import (
     GoogleCalendarAccount,
     GoogleConnector,

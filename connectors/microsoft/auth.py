@@ -12,8 +12,7 @@ need only ``Mail.ReadWrite`` (PROVIDERS.md, Microsoft Graph), and the HTTP layer
 refuses send paths anyway. MSAL adds ``offline_access``, ``openid`` and
 ``profile`` itself.
 
-:class:`OutlookAccount` is the account's config model; it lives here until it
-moves into ``daemon/config.py`` next to the other account kinds.
+:class:`OutlookAccount` is the account's config model (``accounts.py``).
 """
 
 from __future__ import annotations
@@ -28,8 +27,7 @@ from typing import Any
 import requests
 from msal.exceptions import MsalError
 
-from circleback.daemon.config import OutlookAccount
-
+from ..accounts import OutlookAccount
 from ..base import AuthRevoked, ConnectorError
 from ..tokens import read_private, token_file, write_private
 

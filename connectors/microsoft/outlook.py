@@ -62,8 +62,9 @@ from ..base import (
     SyncResult,
 )
 from ..http import GuardedSession
-from ..mailheaders import clean_address, clean_text
+from ..mailheaders import clean_address
 from ..progress import SyncProgress
+from ..text import clean_text
 from .auth import MsalTokens, OutlookAccount
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from circleback.connectors.base import ConnectorError
-from circleback.connectors.tokens import GOOGLE_KINDS
+from circleback.connectors.base import DRAFTS, ConnectorError
+from circleback.connectors.registry import GOOGLE, KINDS, MICROSOFT, kinds_where
 
 from ..config import Settings, load_settings
 from ..errors import CirclebackError
@@ -34,8 +34,8 @@ PASS, FAIL, HINT, SKIP = "pass", "FAIL", "hint", "skip"
 EARLIEST_SANE = datetime(2024, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)  # state written "tomorrow" means the clock went back
 NETWORK_TIMEOUT = 5.0
-LOCAL_KINDS = ("maildir", "mbox", "ics")
-OAUTH_KINDS = (*GOOGLE_KINDS, "outlook")
+LOCAL_KINDS = kinds_where(lambda kind: kind.on_disk)
+OAUTH_KINDS = kinds_where(lambda kind: kind.signs_in)
 MIN_JINJA = (3, 1)
 
 
@@ -166,7 +166,7 @@ def check_account(settings: Settings, account: Any, state_dir: Path | None = Non
     except (ConnectorError, CirclebackError, OSError, ValueError, ImportError) as exc:
         return Check(name, FAIL, f"cannot set up the {account.kind} connector: {exc}", "fix the account's settings")
     if account.kind in LOCAL_KINDS:
-        return _local_reachable(name, Path(account.path), writable=account.kind == "maildir")
+        return _local_reachable(name, Path(account.path), writable=DRAFTS in KINDS[account.kind].roles)
     host = getattr(account, "host", None) or getattr(account, "url", None)
     if host is None:
         return Check(name, PASS, f"{account.kind} connector set up (no cheap probe for this kind)")
@@ -175,9 +175,10 @@ def check_account(settings: Settings, account: Any, state_dir: Path | None = Non
 
 def check_account_token(account: Any, state_dir: Path | None, cli: str = "circleback") -> list[Check]:
     """Where an OAuth account's token is, looked up exactly as ``auth`` writes it and ``run`` reads it."""
-    if account.kind in GOOGLE_KINDS:
+    provider = _provider(account.kind)
+    if provider == GOOGLE:
         from circleback.connectors.google.auth import token_path as where
-    elif account.kind == "outlook":
+    elif provider == MICROSOFT:
         from circleback.connectors.microsoft.auth import token_cache_path as where
     else:
         return []
@@ -303,10 +304,17 @@ def check_service_status(state_dir: Path, cli: str = "circleback") -> list[Check
 
 def _sign_in(cli: str, account: str, kind: str) -> str:
     """How to sign ``account`` in again: an ``auth`` command, or (IMAP, CalDAV) its login in the config."""
-    provider = "google" if kind in GOOGLE_KINDS else "microsoft" if kind == "outlook" else ""
+    provider = _provider(kind)
     if provider:
         return f"{cli} auth {provider} {shlex.quote(account)}"
     return f"correct {account}'s login or password in the config"
+
+
+def _provider(kind: object) -> str:
+    """Whose sign-in ``kind`` needs ("google", "microsoft"); "" for none, or for what the status file
+    calls a kind and no longer is one."""
+    found = KINDS.get(kind) if isinstance(kind, str) else None
+    return found.provider if found else ""
 
 
 def format_check(check: Check) -> list[str]:

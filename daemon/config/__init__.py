@@ -2,8 +2,29 @@
 
 ``model`` holds the typed sections, ``load`` reads the file and the environment and says every
 problem with the file (or variable), the key path and what is allowed, ``durations`` parses "6w".
-Everything else imports from here.
+The ``[[accounts]]`` tables are the connectors' own (``connectors/accounts.py``), re-exported
+here. Everything else in the daemon imports from here.
 """
+
+from circleback.connectors.accounts import (
+    DEFAULT_COSTS,
+    GRAPH_ENDPOINT,
+    LOGIN_HOST,
+    PER_PROJECT_UNITS,
+    PER_USER_UNITS,
+    TOKEN_URI,
+    AccountConfig,
+    CalDavAccount,
+    GmailAccount,
+    GoogleCalendarAccount,
+    IcsAccount,
+    ImapAccount,
+    MaildirAccount,
+    MboxAccount,
+    OutlookAccount,
+    PasswordSource,
+)
+from circleback.connectors.registry import ACCOUNT_KINDS
 
 from .load import (
     ENV_NESTED_DELIMITER,
@@ -19,31 +40,14 @@ from .load import (
     written_config_problems,
 )
 from .model import (
-    ACCOUNT_KINDS,
-    DEFAULT_COSTS,
-    GRAPH_ENDPOINT,
-    LOGIN_HOST,
-    PER_PROJECT_UNITS,
-    PER_USER_UNITS,
-    TOKEN_URI,
-    AccountConfig,
     Cadence,
-    CalDavAccount,
     Digest,
     Drafting,
     Filters,
-    GmailAccount,
     Goals,
-    GoogleCalendarAccount,
-    IcsAccount,
-    ImapAccount,
     Intros,
     KeyProblem,
-    MaildirAccount,
-    MboxAccount,
     Me,
-    OutlookAccount,
-    PasswordSource,
     Person,
     QuietHours,
     Settings,

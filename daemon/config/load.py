@@ -12,8 +12,11 @@ from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from circleback.connectors.accounts import expand_path
+from circleback.connectors.registry import ACCOUNT_KINDS
+
 from ..errors import ConfigError
-from .model import ACCOUNT_KINDS, KeyProblem, Settings, _expand
+from .model import KeyProblem, Settings
 
 log = logging.getLogger(__package__)  # "circleback.daemon.config", as the user has always seen it
 
@@ -256,8 +259,8 @@ def written_config_problems(data: dict[str, Any]) -> list[Problem]:
             'from mail you received; add a line like addresses = ["you@example.org"] under [me]'
         )))  # fmt: skip
     templates_dir = _table(data, "drafting").get("templates_dir")
-    if isinstance(templates_dir, str) and templates_dir and (what := not_a_folder(Path(_expand(templates_dir)))):
-        why = f"{_expand(templates_dir)} {what} (create it, or remove the key to use the built-in templates)"
+    if isinstance(templates_dir, str) and templates_dir and (what := not_a_folder(Path(expand_path(templates_dir)))):
+        why = f"{expand_path(templates_dir)} {what} (create it, or remove the key to use the built-in templates)"
         problems.append((("drafting", "templates_dir"), why))
     return problems
 
@@ -359,7 +362,7 @@ def _read_config(path: Path) -> dict[str, Any]:
 
 def _with_people_file(data: dict[str, Any], config_path: Path) -> dict[str, Any]:
     """``[[people]]`` from ``people_file`` appended to the config's own; a relative path is beside the config."""
-    target = Path(_expand(data["people_file"]))
+    target = Path(expand_path(data["people_file"]))
     if not target.is_absolute():
         target = config_path.parent / target
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from circleback.connectors.base import AuthRevoked, Connector, ConnectorError, DraftBox
+from circleback.connectors.base import AuthRevoked, CalendarSource, Connector, ConnectorError, DraftBox, MailSource
 
 from ..config import Settings
 from ..errors import CirclebackError
@@ -118,12 +118,12 @@ class Engine:
         return reports
 
     def _sync_account(self, name: str, conn: Connector, who: Identity, report: AccountReport) -> None:
-        if hasattr(conn, "sync_mail"):
+        if isinstance(conn, MailSource):
             result = conn.sync_mail(self.ledger.cursor(name, "mail"))
             report.mail = ingest_mail(self.ledger, name, result, who)
             report.skipped += [f"{s.where}: {s.why}" for s in result.skipped]
             self.checkpoint("after-mail-sync")
-        if hasattr(conn, "sync_events"):
+        if isinstance(conn, CalendarSource):
             result = conn.sync_events(self.ledger.cursor(name, "calendar"))
             report.events = ingest_events(self.ledger, name, result, who)
             report.skipped += [f"{s.where}: {s.why}" for s in result.skipped]

@@ -8,7 +8,7 @@ lifecycle (DESIGN.md, "Drafts and the outbox", step 5):
 * **stale** - the person wrote to the user after our draft appeared and the
   draft is still waiting: shown in ``status``; with ``withdraw_stale = true``
   the draft is removed, but only if the connector can delete drafts
-  (an optional ``delete_draft(ref)``) and only if the user never edited it.
+  (a :class:`DraftDeleter`) and only if the user never edited it.
 
 Withdrawal follows the outbox's rule: the decision is committed first
 (state ``withdrawn``), the draft box is touched second, and a withdrawn draft
@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from circleback.connectors.base import DraftBox, DraftRef
+from circleback.connectors.base import DraftBox, DraftDeleter, DraftRef
 
 from ..config import Settings
 from ..errors import CirclebackError
@@ -83,8 +83,8 @@ def review(
     ledger: Ledger, box: DraftBox, account: str, settings: Settings, now: datetime, report: LifecycleReport
 ) -> None:
     """Mark stale drafts; with ``withdraw_stale``, remove the ones the user never touched."""
-    delete = getattr(box, "delete_draft", None)  # optional: only some connectors can
-    withdraw = settings.drafting.withdraw_stale and callable(delete)
+    can_delete = isinstance(box, DraftDeleter)  # only some connectors can
+    withdraw = settings.drafting.withdraw_stale and can_delete
     for entry in stale_entries(ledger, account):
         if not withdraw:
             report.stale.append(entry)
@@ -100,7 +100,7 @@ def review(
             ledger.close_intent(entry.key, OutboxState.WITHDRAWN, now)
         _delete(box, entry)
         report.withdrawn.append(entry)
-    if callable(delete):
+    if can_delete:
         _finish_withdrawals(ledger, box, account)
 
 
@@ -112,8 +112,8 @@ def _finish_withdrawals(ledger: Ledger, box: DraftBox, account: str) -> None:
 
 
 def _delete(box: DraftBox, entry: OutboxEntry) -> None:
-    assert entry.ref
-    box.delete_draft(DraftRef(entry.account, entry.ref, entry.key))  # type: ignore[attr-defined]
+    assert entry.ref and isinstance(box, DraftDeleter)
+    box.delete_draft(DraftRef(entry.account, entry.ref, entry.key))
     log.info("withdrew draft %s: the person wrote first", entry.key)
 
 

@@ -1,12 +1,16 @@
-"""Fixtures of the connector tests: a private Radicale for the CalDAV ones."""
+"""Fixtures of the connector tests: the servers behind them (a private Dovecot and Radicale, the
+fake Google). The Microsoft and IMAP folders add their own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.fake_google import FakeGoogle
 from tests.support.radicale_server import start_radicale
+from tests.support.servers import DovecotServer, start_dovecot
 
 
 @pytest.fixture
@@ -16,3 +20,20 @@ def radicale(tmp_path: Path):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[DovecotServer]:
+    server = start_dovecot()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_google() -> Iterator[FakeGoogle]:
+    fake = FakeGoogle()
+    fake.start()
+    yield fake
+    fake.stop()
+    assert fake.send_attempts == [], f"a send request reached the fake: {fake.send_attempts}"
+    assert fake.seen_q == [], f"the q parameter was used (gmail.metadata refuses it): {fake.seen_q}"

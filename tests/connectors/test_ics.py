@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from circleback.connectors.base import ConnectorContext, EventRecord, ResponseStatus
-from circleback.connectors.icalendar_events import clean_text, parse_address
+from circleback.connectors.icalendar_events import parse_address
 from circleback.connectors.ics import IcsConnector
+from circleback.connectors.text import clean_text
 from circleback.daemon.config import IcsAccount
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,6 @@ from circleback.daemon.config import MaildirAccount
 from tests.support.contract import (
     CONTEXT,
     ME,
-    DraftBoxContract,
-    MailSourceContract,
     build_message,
     draft_message,
 )
@@ -27,40 +24,6 @@ from tests.support.mailfixtures import deliver, make_maildir
 def connector_for(root: Path, **config: object) -> MaildirConnector:
     account = MaildirAccount(name="local", kind="maildir", path=str(root), **config)
     return MaildirConnector(account, CONTEXT)
-
-
-@dataclass
-class MaildirBackend:
-    root: Path
-    layout: str  # "maildir++" (.Sent) or "nested" (Sent/cur, mbsync SubFolders Verbatim)
-    connector: MaildirConnector
-
-    def folder_path(self, folder: str) -> Path:
-        if folder == "INBOX":
-            return self.root
-        if self.layout == "maildir++":
-            return self.root / ("." + folder.replace("/", "."))
-        return self.root / folder
-
-    def add_message(self, raw: bytes, folder: str = "INBOX") -> None:
-        deliver(self.folder_path(folder), raw)
-
-
-@pytest.fixture(params=["maildir++", "nested"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> MaildirBackend:
-    root = make_maildir(tmp_path / "Mail")
-    layout = request.param
-    sent = root / (".Sent" if layout == "maildir++" else "Sent")
-    make_maildir(sent)
-    return MaildirBackend(root, layout, connector_for(root))
-
-
-class TestMaildirMailContract(MailSourceContract):
-    pass
-
-
-class TestMaildirDraftContract(DraftBoxContract):
-    pass
 
 
 def test_folder_names_from_both_layouts(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,30 +11,12 @@ import pytest
 from circleback.connectors.base import Direction
 from circleback.connectors.mbox import MboxConnector, ScanState, scan_mbox
 from circleback.daemon.config import MboxAccount
-from tests.support.contract import CONTEXT, MailSourceContract, build_message
+from tests.support.contract import CONTEXT, build_message
 from tests.support.mailfixtures import append_mbox, mbox_entry
 
 
 def connector_for(path: Path) -> MboxConnector:
     return MboxConnector(MboxAccount(name="archive", kind="mbox", path=str(path)), CONTEXT)
-
-
-@dataclass
-class MboxBackend:
-    root: Path
-    connector: MboxConnector
-
-    def add_message(self, raw: bytes, folder: str = "INBOX") -> None:
-        append_mbox(self.root / ("Sent" if folder == "Sent" else folder), raw)
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> MboxBackend:
-    return MboxBackend(tmp_path, connector_for(tmp_path))
-
-
-class TestMboxMailContract(MailSourceContract):
-    pass
 
 
 def test_body_from_lines_do_not_start_messages_unless_after_blank_line() -> None:

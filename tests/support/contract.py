@@ -1,6 +1,7 @@
-"""The connector contract every MailSource and DraftBox passes (vdirsyncer StorageTests style).
+"""The connector contract every MailSource, DraftBox and CalendarSource passes (vdirsyncer StorageTests style).
 
-Subclass per backend and provide a ``backend`` fixture returning an object with
+``tests/test_registry.py`` runs every registered kind through the contract of each role it
+declares; its ``backend`` fixture returns an object with
 
 * ``.connector`` - the connector under test, built with :data:`CONTEXT` or a
   context holding :data:`ME` in ``my_addresses``;

@@ -19,7 +19,7 @@ import pytest
 from circleback.connectors.base import ConnectorError, Direction, SendRefused
 from circleback.connectors.google.auth import build_service
 from circleback.connectors.google.gmail import GmailConnector
-from tests.support.contract import CONTEXT, ME, NOW, DraftBoxContract, MailSourceContract, build_message, draft_message
+from tests.support.contract import CONTEXT, ME, NOW, build_message, draft_message
 from tests.support.fake_google import FakeGoogle
 from tests.support.google import FAST, PERSONAL, account
 
@@ -42,14 +42,6 @@ def backend(fake_google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyP
     conn = GmailConnector(account(tmp_path, fake_google), CONTEXT, sleep=waits.append)
     yield Backend(fake_google, conn, waits)
     conn.close()
-
-
-class TestGmailMailSource(MailSourceContract):
-    pass
-
-
-class TestGmailDraftBox(DraftBoxContract):
-    pass
 
 
 def ids(records: list[Any]) -> list[str]:

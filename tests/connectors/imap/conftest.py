@@ -8,14 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.imap import ImapBackend, make_backend
-from tests.support.servers import DovecotServer, start_dovecot
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotServer]:
-    server = start_dovecot()
-    yield server
-    server.stop()
+from tests.support.servers import DovecotServer
 
 
 @pytest.fixture

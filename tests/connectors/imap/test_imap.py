@@ -33,8 +33,6 @@ from tests.support.contract import (
     CONTEXT,
     ME,
     NOW,
-    DraftBoxContract,
-    MailSourceContract,
     build_message,
     draft_message,
 )
@@ -55,17 +53,6 @@ pytestmark = pytest.mark.needs_server
 
 
 
-
-
-# --- the shared contract -----------------------------------------------------
-
-
-class TestImapMailSource(MailSourceContract):
-    pass
-
-
-class TestImapDraftBox(DraftBoxContract):
-    pass
 
 
 # --- first sync --------------------------------------------------------------

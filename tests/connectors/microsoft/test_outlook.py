@@ -1,4 +1,4 @@
-"""The Outlook connector: contract tests and behaviour against the fake Graph server,
+"""The Outlook connector (its contracts run in test_registry.py): behaviour against the fake Graph server,
 request shapes and faults with `responses`, the real corpus samples, and an engine cycle."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import re
 import signal
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -30,7 +29,7 @@ from circleback.connectors.microsoft.outlook import (
     event_record,
     message_record,
 )
-from tests.support.contract import CONTEXT, ME, NOW, DraftBoxContract, MailSourceContract, build_message, draft_message
+from tests.support.contract import CONTEXT, ME, NOW, build_message, draft_message
 from tests.support.corpus import CORPUS
 from tests.support.fake_graph import TOKEN, FakeGraph
 from tests.support.outlook import CLIENT_ID, CURSOR, DELTA_URL, GRAPH, INBOX, PAGE, connector
@@ -40,31 +39,6 @@ MSGRAPH = CORPUS / "api" / "msgraph"
 
 
 
-
-
-# --- the shared contract ---------------------------------------------------------------------------
-
-
-@dataclass
-class GraphBackend:
-    fake: FakeGraph
-    connector: OutlookConnector
-
-    def add_message(self, raw: bytes, folder: str = "INBOX") -> None:
-        self.fake.add_message(raw, folder)
-
-
-@pytest.fixture
-def backend(fake: FakeGraph) -> GraphBackend:
-    return GraphBackend(fake, connector(fake.endpoint))
-
-
-class TestOutlookMailSource(MailSourceContract):
-    pass
-
-
-class TestOutlookDraftBox(DraftBoxContract):
-    pass
 
 
 # --- mail sync against the fake ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from circleback.connectors.registry import KINDS
 from tests.support import ROOT
 
 EXAMPLE = ROOT / "config.example.toml"
@@ -37,8 +38,7 @@ sys.exit(code)
 
 PROVIDER_SDKS = ("googleapiclient", "google_auth_oauthlib", "msal", "imapclient", "caldav", "requests",
                  "icalendar", "httplib2")
-CONNECTORS = tuple(f"circleback.connectors.{m}" for m in ("maildir", "mbox", "ics", "imap", "caldav", "outlook",
-                                                           "gmail", "google_calendar"))
+CONNECTORS = tuple(kind.connector.partition(":")[0] for kind in KINDS.values())  # the modules, imported on first use
 HEAVY = (*PROVIDER_SDKS, *CONNECTORS, "rich", "jinja2", "pydantic_settings")
 
 
