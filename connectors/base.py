@@ -28,6 +28,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
+from .errors import SendRefused
+
 Cursor = dict[str, Any]
 
 
@@ -209,18 +211,6 @@ class Connector:
     def roles(cls) -> frozenset[str]:
         """The roles this class plays, found by the protocols it implements."""
         return frozenset(name for name, protocol in ROLES.items() if issubclass(cls, protocol))
-
-
-class ConnectorError(Exception):
-    """A connector could not do what was asked; the message says what to do."""
-
-
-class AuthRevoked(ConnectorError):
-    """The account's credential no longer works: the user must re-authorise."""
-
-
-class SendRefused(ConnectorError):
-    """Something tried to reach a send endpoint. circleback never sends."""
 
 
 # Any path that sends mail on Gmail, Graph or EWS-like APIs.  Checked against the

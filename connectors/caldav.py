@@ -34,16 +34,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from . import secrets
 from .accounts import CalDavAccount
-from .base import (
-    AuthRevoked,
-    Connector,
-    ConnectorContext,
-    ConnectorError,
-    Cursor,
-    EventRecord,
-    Skip,
-    SyncResult,
-)
+from .base import Connector, ConnectorContext, Cursor, EventRecord, Skip, SyncResult
+from .errors import AuthRevoked, ConnectorError
 from .icalendar_events import cancellation, events_from_calendar, kept_ids
 
 log = logging.getLogger(__name__)

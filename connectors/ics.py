@@ -28,7 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .base import Connector, ConnectorContext, ConnectorError, Cursor, EventRecord, Skip, SyncResult
+from .base import Connector, ConnectorContext, Cursor, EventRecord, Skip, SyncResult
+from .errors import ConnectorError
 from .icalendar_events import CalendarEvents, Window, cancellation, events_from_calendar, kept_ids
 from .text import clean_text
 

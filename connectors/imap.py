@@ -35,17 +35,8 @@ from tenacity.wait import wait_base
 
 from . import secrets
 from .accounts import ImapAccount
-from .base import (
-    AuthRevoked,
-    Connector,
-    ConnectorContext,
-    ConnectorError,
-    Cursor,
-    DraftRef,
-    MailRecord,
-    Skip,
-    SyncResult,
-)
+from .base import Connector, ConnectorContext, Cursor, DraftRef, MailRecord, Skip, SyncResult
+from .errors import AuthRevoked, ConnectorError
 from .imap_fetch import Fetched, Unreadable, uid_fetch
 from .mailheaders import parse_mail_headers
 from .progress import SyncProgress

@@ -25,7 +25,8 @@ from email.policy import compat32
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .base import Connector, ConnectorError, Cursor, DraftRef, MailRecord, Skip, SyncResult
+from .base import Connector, Cursor, DraftRef, MailRecord, Skip, SyncResult
+from .errors import ConnectorError
 from .mailheaders import parse_mail_headers, read_header_block
 from .progress import SyncProgress
 from .text import clean_text

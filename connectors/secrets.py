@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .base import ConnectorError
+from .errors import ConnectorError
 
 PASSWORD_COMMAND_TIMEOUT = 60  # seconds: a GPG agent may ask for a passphrase
 

@@ -16,17 +16,13 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .base import ConnectorError
+from .errors import TokenFileError
 from .registry import GOOGLE, kinds_where
 
 log = logging.getLogger(__name__)
 
 # Account kinds that sign in to Google and keep a token here (`auth google`).
 GOOGLE_KINDS = kinds_where(lambda kind: kind.provider == GOOGLE)
-
-
-class TokenFileError(ConnectorError):
-    """A token file is missing, exposed or unreadable; the message says what to do."""
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -1,14 +1,33 @@
-"""One exception family for what the user must act on (STYLE.md #7).
+"""The daemon's errors: what the user must act on (STYLE.md #7).
 
-Each carries a sentence that says what went wrong and what to do; the CLI
-prints it without a traceback and exits with the code given here.
+They belong to circleback's one exception family, whose root is in ``connectors/errors.py``
+(connectors never import the daemon). Each carries a sentence that says what went wrong
+and what to do; the CLI prints it without a traceback and exits with the code given here.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-class CirclebackError(Exception):
-    exit_code = 1
+from circleback.connectors.errors import CirclebackError
+
+if TYPE_CHECKING:
+    from .core.contacts import Contact
+    from .store.outbox import OutboxEntry
+
+__all__ = [
+    "AllAccountsRevoked",
+    "CirclebackError",
+    "ConfigError",
+    "DraftBuildError",
+    "DraftWaiting",
+    "ImportError_",
+    "IntroError",
+    "LedgerFull",
+    "PersonNotFound",
+    "StateError",
+    "TemplateError",
+]
 
 
 class ConfigError(CirclebackError):
@@ -23,9 +42,40 @@ class StateError(CirclebackError):
     exit_code = 73  # EX_CANTCREAT
 
 
+class LedgerFull(StateError):
+    """The disk (or quota, or ``max_page_count``) under the ledger is full: the step was rolled back."""
+
+
+class AllAccountsRevoked(CirclebackError):
+    """Every account's credential was revoked: nothing left to do until the user re-authorises."""
+
+    exit_code = 77  # EX_NOPERM; in RestartPreventExitStatus= so systemd does not crash-loop
+
+
 class TemplateError(CirclebackError):
     """A template failed to render, escaped the sandbox, or rendered an unusable draft."""
 
 
 class DraftBuildError(CirclebackError):
     """A draft could not be built into a message whose headers are exactly the intended ones."""
+
+
+class PersonNotFound(CirclebackError):
+    """No person, or more than one, matches what the user typed."""
+
+
+class DraftWaiting(CirclebackError):
+    """A draft to this person is already waiting: a nudge now would make two notes at once."""
+
+    def __init__(self, person: Contact, entry: OutboxEntry) -> None:
+        super().__init__(f"{person.display_name}: a draft to {entry.recipient} is already waiting; nothing new drafted")
+        self.person = person
+        self.entry = entry
+
+
+class IntroError(CirclebackError):
+    """An introduction the rules do not allow, or one that does not exist."""
+
+
+class ImportError_(CirclebackError):  # noqa: N801 - "ImportError" is a builtin
+    """The file is not the export it claims to be."""

@@ -36,7 +36,8 @@ import httplib2
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from ..accounts import PER_PROJECT_UNITS, TOKEN_URI, GmailAccount, GoogleCalendarAccount
-from ..base import AuthRevoked, Connector, ConnectorContext, ConnectorError
+from ..base import Connector, ConnectorContext
+from ..errors import AuthRevoked, ConnectorError
 from ..http import GuardedHttp
 from ..tokens import read_private, token_file, write_private
 

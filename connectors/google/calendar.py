@@ -21,7 +21,8 @@ from datetime import time as dtime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from ..base import Attendee, ConnectorContext, ConnectorError, Cursor, EventRecord, ResponseStatus, Skip, SyncResult
+from ..base import Attendee, ConnectorContext, Cursor, EventRecord, ResponseStatus, Skip, SyncResult
+from ..errors import ConnectorError
 from ..text import clean_text
 from .auth import (
     GoogleCalendarAccount,

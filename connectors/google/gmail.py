@@ -50,7 +50,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from ..base import ConnectorContext, ConnectorError, Cursor, DraftRef, MailRecord, Skip, SyncResult
+from ..base import ConnectorContext, Cursor, DraftRef, MailRecord, Skip, SyncResult
+from ..errors import ConnectorError
 from ..mailheaders import header_block, parse_mail_headers
 from ..progress import SyncProgress
 from .auth import (

@@ -28,7 +28,7 @@ import requests
 from msal.exceptions import MsalError
 
 from ..accounts import OutlookAccount
-from ..base import AuthRevoked, ConnectorError
+from ..errors import AuthRevoked, ConnectorError
 from ..tokens import read_private, token_file, write_private
 
 log = logging.getLogger(__name__)

@@ -47,20 +47,18 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from ..base import (
     Address,
     Attendee,
-    AuthRevoked,
     Connector,
     ConnectorContext,
-    ConnectorError,
     Cursor,
     Direction,
     DraftRef,
     EventRecord,
     MailRecord,
     ResponseStatus,
-    SendRefused,
     Skip,
     SyncResult,
 )
+from ..errors import AuthRevoked, ConnectorError, SendRefused
 from ..http import GuardedSession
 from ..mailheaders import clean_address
 from ..progress import SyncProgress

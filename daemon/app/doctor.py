@@ -22,7 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from circleback.connectors.base import DRAFTS, ConnectorError
+from circleback.connectors.base import DRAFTS
+from circleback.connectors.errors import ConnectorError
 from circleback.connectors.registry import GOOGLE, KINDS, MICROSOFT, kinds_where
 
 from ..config import Settings, load_settings

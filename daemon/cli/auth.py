@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from circleback.connectors.base import ConnectorError
+from circleback.connectors.errors import ConnectorError
 from circleback.connectors.google.auth import (
     DEFAULT_LOGIN_PORT,
     GoogleTokens,

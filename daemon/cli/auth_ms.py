@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from circleback.connectors.base import ConnectorError
+from circleback.connectors.errors import ConnectorError
 from circleback.connectors.microsoft.auth import SCOPES, MsalTokens, OutlookAccount, token_cache_path
 
 from .auth import configured_account

@@ -20,7 +20,7 @@ from ..config import Settings, load_settings
 from ..config.durations import months
 from ..core import goals
 from ..core.planner import Standing
-from ..errors import CirclebackError
+from ..errors import AllAccountsRevoked, CirclebackError
 from ..store.timestamps import utcnow
 from .support import HelpGroup, console
 from .support import handle_errors as _handle_errors
@@ -218,8 +218,6 @@ def _once_exit_code(report: Any) -> int:
     An account that needs the user must not read as "try again later": cron would retry it
     for ever and the user, never told, would never sign in again.
     """
-    from ..service.loop import AllAccountsRevoked
-
     total = len(report.accounts)
     failed = [a for a in report.accounts if a.error]
     if not failed:

@@ -11,20 +11,17 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from ..app import session
 from ..config import Settings
 from ..config.durations import parse_duration
-from ..errors import CirclebackError
+from ..errors import CirclebackError, DraftWaiting
 from ..store.ledger import Ledger
 from ..store.timestamps import utcnow
 from .support import HelpGroup, console, handle_errors, now_option, parse_now
-
-if TYPE_CHECKING:
-    from ..core.lifecycle import DraftWaiting  # loads the templates: only nudge needs it
 
 MIN_SNOOZE = timedelta(days=1)
 
@@ -137,7 +134,7 @@ def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
       circleback nudge "Nadia" --about "https://example.org/research-ops-talk"
       circleback nudge lukas.becker@work.example --about "the new interview guide"
     """
-    from ..core.lifecycle import DraftWaiting, plan_nudge
+    from ..core.lifecycle import plan_nudge
     from ..core.templating import TemplateRenderer
 
     now = _now(now_text)
@@ -207,7 +204,7 @@ def note_report(settings: Settings) -> list[str]:
 
 
 def _already_waiting(exc: DraftWaiting, settings: Settings) -> str:
-    """What nudge says when lifecycle.DraftWaiting refused it: which draft, since when, what to do."""
+    """What nudge says when DraftWaiting refused it: which draft, since when, what to do."""
     from ..store.outbox import OutboxState
 
     waiting = exc.entry

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from circleback.connectors.base import AuthRevoked, CalendarSource, Connector, ConnectorError, DraftBox, MailSource
+from circleback.connectors.base import CalendarSource, Connector, DraftBox, MailSource
+from circleback.connectors.errors import AuthRevoked, ConnectorError
 
 from ..config import Settings
-from ..errors import CirclebackError
-from ..store.ledger import Ledger, LedgerFull
+from ..errors import CirclebackError, LedgerFull
+from ..store.ledger import Ledger
 from . import faults
 from .classify import Identity
 from .contacts import apply_people

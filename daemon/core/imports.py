@@ -18,13 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..config import Settings
-from ..errors import CirclebackError
+from ..errors import ImportError_
 from ..store.ledger import Ledger
 from .contacts import apply_people
-
-
-class ImportError_(CirclebackError):  # noqa: N801 - "ImportError" is a builtin
-    """The file is not the export it claims to be."""
 
 
 @dataclass(frozen=True, slots=True)

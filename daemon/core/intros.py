@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..config import Person, Settings
-from ..errors import CirclebackError
+from ..errors import CirclebackError, IntroError
 from ..store.ledger import Ledger
 from ..store.outbox import OPEN_STATES, OutboxEntry, OutboxState
 from ..store.timestamps import parse_iso
@@ -52,10 +52,6 @@ _SYNONYMS: dict[str, list[str]] = {
     "mentoring": ["mentorship", "career advice", "coaching"],
     "engineering": ["software engineering", "developers"],
 }
-
-
-class IntroError(CirclebackError):
-    """An introduction the rules do not allow, or one that does not exist."""
 
 
 def _canonical_tags(settings: Settings) -> dict[str, str]:

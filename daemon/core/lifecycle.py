@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from circleback.connectors.base import DraftBox, DraftDeleter, DraftRef
 
 from ..config import Settings
-from ..errors import CirclebackError
+from ..errors import CirclebackError, DraftWaiting, PersonNotFound
 from ..store.ledger import Ledger
 from ..store.outbox import OutboxEntry, OutboxState
 from .contacts import Contact, cadence_for, contacts
@@ -49,19 +49,6 @@ class LifecycleReport:
     stale: list[OutboxEntry] = field(default_factory=list)  # waiting in Drafts, but they wrote first
     edited: list[OutboxEntry] = field(default_factory=list)  # the user changed it: left alone
     withdrawn: list[OutboxEntry] = field(default_factory=list)  # removed this cycle
-
-
-class PersonNotFound(CirclebackError):
-    """No person, or more than one, matches what the user typed."""
-
-
-class DraftWaiting(CirclebackError):
-    """A draft to this person is already waiting: a nudge now would make two notes at once."""
-
-    def __init__(self, person: Contact, entry: OutboxEntry) -> None:
-        super().__init__(f"{person.display_name}: a draft to {entry.recipient} is already waiting; nothing new drafted")
-        self.person = person
-        self.entry = entry
 
 
 def stale_entries(ledger: Ledger, account: str | None = None) -> list[OutboxEntry]:

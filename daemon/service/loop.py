@@ -22,7 +22,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from circleback.connectors.base import AuthRevoked, Connector, ConnectorError
+from circleback.connectors.base import Connector
+from circleback.connectors.errors import AuthRevoked, ConnectorError
 
 from ..app import session
 from ..app.statusfile import status_path, write_status
@@ -30,7 +31,7 @@ from ..config import Settings, load_settings
 from ..core import faults
 from ..core.engine import AccountReport, CycleReport, Engine, account_error
 from ..core.planner import BUDGETED_KINDS
-from ..errors import CirclebackError, ConfigError
+from ..errors import AllAccountsRevoked, CirclebackError, ConfigError
 from ..store.ledger import Ledger
 from ..store.timestamps import iso, iso_or_none
 from .clock import ServiceClock
@@ -40,12 +41,6 @@ from .watch import CONFIG_CHECK_SECONDS, ConfigWatcher
 
 log = logging.getLogger(__name__)
 
-
-
-class AllAccountsRevoked(CirclebackError):
-    """Every account's credential was revoked: nothing left to do until the user re-authorises."""
-
-    exit_code = 77  # EX_NOPERM; in RestartPreventExitStatus= so systemd does not crash-loop
 
 
 class _StopRequested(Exception):

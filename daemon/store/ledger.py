@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import StateError
+from ..errors import LedgerFull, StateError
 from .intros import IntroRows
 from .outbox import OutboxRows
 from .reads import InteractionReads
@@ -34,10 +34,6 @@ _FILL_BLANK = {
     "title": "UPDATE people SET title = ? WHERE id = ? AND title = ''",
     "linkedin": "UPDATE people SET linkedin = ? WHERE id = ? AND linkedin = ''",
 }
-
-
-class LedgerFull(StateError):
-    """The disk (or quota, or ``max_page_count``) under the ledger is full: the step was rolled back."""
 
 
 def _disk_full(exc: sqlite3.Error) -> bool:

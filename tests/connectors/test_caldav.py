@@ -13,14 +13,9 @@ from pydantic import ValidationError
 from tenacity import wait_fixed, wait_none
 
 import tests.support.radicale_server as radicale_server
-from circleback.connectors.base import (
-    AuthRevoked,
-    ConnectorContext,
-    ConnectorError,
-    EventRecord,
-    ResponseStatus,
-)
+from circleback.connectors.base import ConnectorContext, EventRecord, ResponseStatus
 from circleback.connectors.caldav import CalDavAccount, CalDavConnector, resolve_password
+from circleback.connectors.errors import AuthRevoked, ConnectorError
 from tests.support.radicale_server import RadicaleServer
 
 pytestmark = pytest.mark.needs_server

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import responses
 
-from circleback.connectors.base import SendRefused, refuse_send
+from circleback.connectors.base import refuse_send
+from circleback.connectors.errors import SendRefused, TokenFileError
 from circleback.connectors.http import GuardedHttp, GuardedSession
-from circleback.connectors.tokens import TokenFileError, read_private, write_private
+from circleback.connectors.tokens import read_private, write_private
 
 SEND_URLS = [
     ("POST", "https://gmail.googleapis.com/gmail/v1/users/me/messages/send"),

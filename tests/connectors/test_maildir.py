@@ -187,7 +187,7 @@ def test_delete_draft_removes_only_that_draft(tmp_path: Path) -> None:
 
 
 def test_a_missing_root_is_an_error_not_an_empty_mailbox(tmp_path: Path) -> None:
-    from circleback.connectors.base import ConnectorError
+    from circleback.connectors.errors import ConnectorError
     from tests.support.contract import CONTEXT, draft_message
 
     box = MaildirConnector(MaildirAccount(name="m", kind="maildir", path=str(tmp_path / "unmounted")), CONTEXT)

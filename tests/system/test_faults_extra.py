@@ -29,8 +29,8 @@ from circleback.connectors.mailheaders import parse_mail_headers
 from circleback.daemon.app.demo_world import build_world
 from circleback.daemon.cli import main
 from circleback.daemon.core.message import build_draft, clean_header_value
-from circleback.daemon.errors import DraftBuildError
-from circleback.daemon.store.ledger import Ledger, LedgerFull
+from circleback.daemon.errors import DraftBuildError, LedgerFull
+from circleback.daemon.store.ledger import Ledger
 from tests.support.contract import CONTEXT, ME, NOW, build_message
 from tests.support.fake_google import FakeGoogle
 from tests.support.fake_graph import FakeGraph
@@ -275,7 +275,7 @@ def test_google_calendar_retries_exhausted_are_one_clear_error_and_the_cursor_wa
     """events.list answers 503 to every try: the sync gives up after the policy's attempts with one line
     naming the call and the status, returns no partial result, and the next sync from the same cursor reads
     the change exactly once."""
-    from circleback.connectors.base import ConnectorError
+    from circleback.connectors.errors import ConnectorError
     from circleback.connectors.google.auth import GoogleCalendarAccount, RetryPolicy
     from circleback.connectors.google.calendar import GoogleCalendarConnector
 
@@ -405,7 +405,7 @@ def test_imap_a_stalled_server_times_out_and_is_retried_after_a_backoff(
     more, it reconnects after a backoff within the same sync and reads every message exactly once."""
     from imapclient import IMAPClient
 
-    from circleback.connectors.base import ConnectorError
+    from circleback.connectors.errors import ConnectorError
     from circleback.connectors.imap import ImapConnector
     from circleback.daemon.config import ImapAccount
     from tests.support.servers import TcpProxy

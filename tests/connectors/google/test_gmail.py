@@ -16,7 +16,8 @@ from typing import Any
 import httplib2
 import pytest
 
-from circleback.connectors.base import ConnectorError, Direction, SendRefused
+from circleback.connectors.base import Direction
+from circleback.connectors.errors import ConnectorError, SendRefused
 from circleback.connectors.google.auth import build_service
 from circleback.connectors.google.gmail import GmailConnector
 from tests.support.contract import CONTEXT, ME, NOW, build_message, draft_message

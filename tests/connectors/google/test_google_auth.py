@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
-from circleback.connectors.base import AuthRevoked, ConnectorError
+from circleback.connectors.errors import AuthRevoked, ConnectorError, TokenFileError
 from circleback.connectors.google import auth as google_auth
 from circleback.connectors.google.auth import (
     GMAIL_SCOPES,
@@ -30,7 +30,6 @@ from circleback.connectors.google.auth import (
     token_path,
 )
 from circleback.connectors.google.gmail import GmailConnector
-from circleback.connectors.tokens import TokenFileError
 from circleback.daemon.cli.auth import auth
 from tests.support.cli import cli_obj
 from tests.support.contract import CONTEXT, build_message

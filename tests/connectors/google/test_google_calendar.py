@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from circleback.connectors.base import AuthRevoked, ConnectorError, ResponseStatus
+from circleback.connectors.base import ResponseStatus
+from circleback.connectors.errors import AuthRevoked, ConnectorError
 from circleback.connectors.google.auth import GoogleCalendarAccount
 from circleback.connectors.google.calendar import GoogleCalendarConnector
 from tests.support.contract import CONTEXT, ME, NOW

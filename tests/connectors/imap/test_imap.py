@@ -15,13 +15,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from circleback.connectors.base import (
-    AuthRevoked,
-    ConnectorError,
-    Direction,
-    DraftRef,
-    MailRecord,
-)
+from circleback.connectors.base import Direction, DraftRef, MailRecord
+from circleback.connectors.errors import AuthRevoked, ConnectorError
 from circleback.connectors.imap import (
     FolderPlan,
     ImapAccount,

@@ -17,9 +17,8 @@ import responses
 from click.testing import CliRunner
 from pydantic import ValidationError
 
-from circleback.connectors.base import AuthRevoked, ConnectorError
+from circleback.connectors.errors import AuthRevoked, ConnectorError, TokenFileError
 from circleback.connectors.microsoft.auth import SCOPES, MsalTokens, OutlookAccount, token_cache_path
-from circleback.connectors.tokens import TokenFileError
 from circleback.daemon.cli.auth_ms import microsoft
 from tests.support.cli import cli_obj
 

@@ -20,7 +20,8 @@ import pytest
 import requests
 import responses
 
-from circleback.connectors.base import ConnectorContext, Direction, EventRecord, ResponseStatus, SendRefused
+from circleback.connectors.base import ConnectorContext, Direction, EventRecord, ResponseStatus
+from circleback.connectors.errors import SendRefused
 from circleback.connectors.microsoft.auth import OutlookAccount
 from circleback.connectors.microsoft.outlook import (
     MESSAGE_FIELDS,

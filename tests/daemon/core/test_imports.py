@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from circleback.daemon.config import Settings
 from circleback.daemon.core.contacts import apply_people, contacts
-from circleback.daemon.core.imports import ImportError_, import_file, parse_linkedin_csv, parse_vcard
+from circleback.daemon.core.imports import import_file, parse_linkedin_csv, parse_vcard
+from circleback.daemon.errors import ImportError_
 from circleback.daemon.store.ledger import Ledger
 from tests.support import DATA
 from tests.support.records import NOW

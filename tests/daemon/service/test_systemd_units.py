@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from circleback.daemon.errors import ConfigError
-from circleback.daemon.service.loop import AllAccountsRevoked
+from circleback.daemon.errors import AllAccountsRevoked, ConfigError
 from tests.support import ROOT
 
 UNITS = ROOT / "systemd"
