@@ -142,7 +142,7 @@ class CalDavConnector(Connector):
         # A cursor we cannot read (an older layout) means starting over: say so.
         result: SyncResult[EventRecord] = SyncResult(records=[], cursor={}, full=bool(cursor) and not _readable(cursor))
         gone: set[str] = set()
-        failures: list[str] = []
+        failures: list[ConnectorError] = []
         for cal in calendars:
             key = _href(cal.url)
             try:
@@ -150,7 +150,7 @@ class CalDavConnector(Connector):
             except AuthRevoked:
                 raise
             except ConnectorError as exc:
-                failures.append(str(exc))
+                failures.append(exc)
                 log.warning("%s", exc)
                 result.skipped.append(Skip(where=key, why=str(exc)))
                 if key in before:  # a calendar that fails keeps its old cursor
@@ -161,7 +161,7 @@ class CalDavConnector(Connector):
             result.skipped.extend(done.skipped)
             gone |= done.gone
         if failures and len(failures) == len(calendars):
-            raise ConnectorError(failures[0])
+            raise failures[0]
         for key in before.keys() - {_href(c.url) for c in calendars}:
             log.info("%s: calendar %s is no longer chosen; its events are dropped", self.account, key)
             gone |= before[key].all_ids()
@@ -314,7 +314,7 @@ class CalDavConnector(Connector):
             cal = named.get(wanted) or by_url.get(_href(principal.url.join(wanted)).rstrip("/"))
             if cal is None:
                 known = ", ".join(sorted(n for n in named if n)) or "(none)"
-                raise ConnectorError(f"{self.account}: no calendar {wanted!r} on the server; found: {known}")
+                raise ConnectorError(f"no calendar {wanted!r} on the server; found: {known}", account=self.account)
             chosen.append(cal)
         return chosen
 
@@ -362,7 +362,7 @@ class CalDavConnector(Connector):
 
     def _read(self, what: str, cal: caldav.Calendar | None, call: Callable[[], T]) -> T:
         """Run an idempotent read, retrying transient failures with backoff."""
-        where = f"{self.account}: {what}" + (f" on {_href(cal.url)}" if cal is not None else "")
+        where = what + (f" on {_href(cal.url)}" if cal is not None else "")
         retrying = Retrying(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(self.retry_attempts),
@@ -377,11 +377,13 @@ class CalDavConnector(Connector):
             if isinstance(exc, dav_error.AuthorizationError) and exc.status == 401:
                 raise AuthRevoked(
                     f"{where}: the server refused the credentials ({exc.status}) for "
-                    f"{self.config.username or '(no username)'}; {_password_hint(self.config)}"
+                    f"{self.config.username or '(no username)'}",
+                    account=self.account, remedy=_password_hint(self.config),
                 ) from None
-            raise ConnectorError(f"{where} failed: {_one_line(exc)}") from None
+            raise ConnectorError(f"{where} failed: {_one_line(exc)}", account=self.account) from None
         except OSError as exc:  # connection refused, reset, timeout (niquests errors are OSErrors)
-            raise ConnectorError(f"{where} failed after {self.retry_attempts} tries: {_one_line(exc)}") from None
+            raise ConnectorError(f"{where} failed after {self.retry_attempts} tries: {_one_line(exc)}",
+                                 account=self.account) from None
 
 
 # --- small helpers ---------------------------------------------------------------------------

@@ -180,7 +180,7 @@ class IcsConnector(Connector):
             return
         if not self.root.is_dir():
             # An unmounted or mistyped path is an error, never "every event was deleted".
-            raise ConnectorError(f"{self.account}: {self.root} is neither a folder nor a .ics file")
+            raise ConnectorError(f"{self.root} is neither a folder nor a .ics file", account=self.account)
         for path in sorted(self.root.rglob("*")):
             if path.suffix.lower() == ".ics" and path.is_file() and not path.name.startswith("."):
                 yield path.relative_to(self.root).as_posix(), path

@@ -70,7 +70,7 @@ def read_password(account: ImapAccount, environ: dict[str, str] | None = None) -
     """The account's password (exactly one source is configured; see PasswordSource)."""
     password = secrets.read_password(account, environ)
     if password is None:  # the config model forbids this; keep the type honest
-        raise ConnectorError(f"{account.name}: no password source configured")
+        raise ConnectorError("no password source configured", account=account.name)
     return password
 
 
@@ -188,7 +188,8 @@ class ImapConnector(Connector):
             if is_transient(exc):
                 raise
             self._password = None
-            raise AuthRevoked(f"{self.account}: the IMAP server refused the login for {cfg.username}: {exc}") from None
+            raise AuthRevoked(f"the IMAP server refused the login for {cfg.username}: {exc}",
+                              account=self.account) from None
         except BaseException:
             client.shutdown()
             raise
@@ -262,10 +263,8 @@ class ImapConnector(Connector):
             # Gmail shows one message under every label; All Mail holds each once.
             all_mail = [name for flags, name in listing if b"\\all" in flags]
             if not all_mail:
-                raise ConnectorError(
-                    f"{self.account}: Gmail shows no All Mail folder; "
-                    "enable 'Show in IMAP' for All Mail in Gmail's settings"
-                )
+                raise ConnectorError("Gmail shows no All Mail folder", account=self.account,
+                                     remedy="enable 'Show in IMAP' for All Mail in Gmail's settings")
             return [FolderPlan(all_mail[0], is_sent=False, gmail_all=True)], []
         if self.config.folders is not None:
             return self._configured(listing, sent)
@@ -366,10 +365,8 @@ class ImapConnector(Connector):
         except BaseException as exc:
             self._drop()
             if is_transient(exc) or isinstance(exc, imaplib.IMAP4.error):
-                raise ConnectorError(
-                    f"{self.account}: IMAP sync of {self.config.host} failed ({exc}); "
-                    "nothing recorded, the next cycle retries"
-                ) from exc
+                raise ConnectorError(f"IMAP sync of {self.config.host} failed ({exc})", account=self.account,
+                                     remedy="nothing recorded, the next cycle retries") from exc
             raise
         return SyncResult(records, {"version": CURSOR_VERSION, "folders": folders}, skipped)
 
@@ -566,8 +563,8 @@ class ImapConnector(Connector):
         name = self._special(self._list(client), b"\\drafts", self.config.drafts_folder)
         if name is None:
             raise ConnectorError(
-                f"{self.account}: no Drafts folder (none marked \\Drafts and none named "
-                f"{self.config.drafts_folder!r}); set drafts_folder"
+                f"no Drafts folder (none marked \\Drafts and none named {self.config.drafts_folder!r})",
+                account=self.account, remedy="set drafts_folder",
             )
         return name
 
@@ -585,15 +582,15 @@ class ImapConnector(Connector):
         except Exception as exc:
             self._drop()
             raise ConnectorError(
-                f"{self.account}: APPEND to {folder!r} failed ({exc}); not retried: "
-                "the outbox looks for the key in list_drafts() first"
+                f"APPEND to {folder!r} failed ({exc})", account=self.account,
+                remedy="not retried: the outbox looks for the key in list_drafts() first",
             ) from exc
         appended = _APPENDUID.search(response or b"")  # RFC 4315 UIDPLUS
         if appended:
             return DraftRef(self.account, f"{appended.group(1).decode()}:{appended.group(2).decode()}", key)
         ref = self._read(lambda c: self._find_by_key(c, folder, key), "SEARCH Drafts")
         if ref is None:
-            raise ConnectorError(f"{self.account}: APPEND succeeded but the draft is not in {folder!r}")
+            raise ConnectorError(f"APPEND succeeded but the draft is not in {folder!r}", account=self.account)
         return DraftRef(self.account, ref, key)
 
     def list_drafts(self) -> list[DraftRef]:

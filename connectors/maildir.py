@@ -63,7 +63,8 @@ class MaildirConnector(Connector):
         # A missing root is an unmounted disk or a typo, never "no mail and no drafts":
         # reading it as empty would make every draft look deleted by the user.
         if not self.root.is_dir():
-            raise ConnectorError(f"{self.account}: {self.root} is not a folder (unmounted, moved, or a typo in path?)")
+            raise ConnectorError(f"{self.root} is not a folder (unmounted, moved, or a typo in path?)",
+                                 account=self.account)
 
     # -- MailSource -------------------------------------------------------------
 

@@ -29,7 +29,7 @@ def read_password(account: Any, environ: Mapping[str, str] | None = None) -> str
     if account.password_env:
         value = env.get(account.password_env)
         if not value:
-            raise ConnectorError(f"{account.name}: environment variable {account.password_env} is not set")
+            raise ConnectorError(f"environment variable {account.password_env} is not set", account=account.name)
         return value
     if account.credential:
         return _from_credential(account.name, account.credential, env)
@@ -43,11 +43,12 @@ def _from_command(account: str, command: str) -> str:
             argv, capture_output=True, text=True, timeout=PASSWORD_COMMAND_TIMEOUT, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ConnectorError(f"{account}: password_command {argv[0]!r} failed: {exc}") from None
+        raise ConnectorError(f"password_command {argv[0]!r} failed: {exc}", account=account) from None
     lines = done.stdout.splitlines()
     if done.returncode != 0 or not lines or not lines[0]:
         raise ConnectorError(
-            f"{account}: password_command {argv[0]!r} exited {done.returncode} without a password on its first line"
+            f"password_command {argv[0]!r} exited {done.returncode} without a password on its first line",
+            account=account,
         )
     return lines[0]
 
@@ -56,9 +57,9 @@ def _from_credential(account: str, name: str, env: Mapping[str, str]) -> str:
     folder = env.get("CREDENTIALS_DIRECTORY")
     if not folder:
         raise ConnectorError(
-            f"{account}: credential {name!r} needs $CREDENTIALS_DIRECTORY (LoadCredential= in the systemd unit)"
+            f"credential {name!r} needs $CREDENTIALS_DIRECTORY (LoadCredential= in the systemd unit)", account=account,
         )
     try:
         return (Path(folder) / name).read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
-        raise ConnectorError(f"{account}: cannot read credential {name!r}: {exc.strerror}") from None
+        raise ConnectorError(f"cannot read credential {name!r}: {exc.strerror}", account=account) from None

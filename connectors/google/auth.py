@@ -67,10 +67,6 @@ def token_path(account: GoogleAccount, state_dir: Path | None = None, *, sign_in
     return token_file("google", account.name, state_dir, sign_in=sign_in)
 
 
-def reauth_hint(account: GoogleAccount) -> str:
-    return f"re-authorise with: circleback auth google {account.name}"
-
-
 # --- credentials -------------------------------------------------------------------------------
 
 
@@ -88,15 +84,15 @@ class GoogleTokens:
 
         raw = read_private(self.path)  # TokenFileError (a ConnectorError) if others can read it
         if raw is None:
-            raise AuthRevoked(f"{self.account.name}: no Google token at {self.path}; "
-                              f"authorise with: circleback auth google {self.account.name}")
+            raise AuthRevoked(f"no Google token at {self.path}", account=self.account.name, provider="google",
+                              remedy="authorise")
         try:
             info = json.loads(raw)
             creds = Credentials.from_authorized_user_info(info, scopes=list(scopes_for(self.account)))
             return creds.with_token_uri(self.account.token_uri) if self.account.token_uri != TOKEN_URI else creds
         except (ValueError, KeyError) as exc:
-            raise AuthRevoked(f"{self.account.name}: unreadable token file {self.path} ({exc}); "
-                              f"{reauth_hint(self.account)}") from None
+            raise AuthRevoked(f"unreadable token file {self.path} ({exc})", account=self.account.name,
+                              provider="google", remedy="re-authorise") from None
 
     def access_token(self, *, force: bool = False) -> str:
         with self._lock:
@@ -117,7 +113,8 @@ class GoogleTokens:
         except exceptions.RefreshError as exc:
             raise self._refresh_failure(exc) from None
         except exceptions.TransportError as exc:
-            raise ConnectorError(f"{self.account.name}: cannot reach Google sign-in ({exc}); will retry") from None
+            raise ConnectorError(f"cannot reach Google sign-in ({exc})", account=self.account.name,
+                                 remedy="will retry") from None
         self.save(self._creds)
 
     def _refresh_failure(self, exc: Exception) -> ConnectorError:
@@ -126,12 +123,12 @@ class GoogleTokens:
         if error == "invalid_grant" or "invalid_grant" in str(exc):
             # Revoked, expired (a "Testing" OAuth client's tokens die after 7 days), or the
             # password changed: only the user can fix it, so pause the account, never loop.
-            return AuthRevoked(f"{self.account.name}: Google refused the refresh token (invalid_grant); "
-                               f"{reauth_hint(self.account)}")
+            return AuthRevoked("Google refused the refresh token (invalid_grant)", account=self.account.name,
+                               provider="google", remedy="re-authorise")
         if error in ("invalid_client", "unauthorized_client"):
-            return AuthRevoked(f"{self.account.name}: Google refused the OAuth client ({error}); "
-                               f"check client_secrets, then {reauth_hint(self.account)}")
-        return ConnectorError(f"{self.account.name}: Google sign-in failed ({exc}); will retry")
+            return AuthRevoked(f"Google refused the OAuth client ({error})", account=self.account.name,
+                               provider="google", remedy="check client_secrets, then re-authorise")
+        return ConnectorError(f"Google sign-in failed ({exc})", account=self.account.name, remedy="will retry")
 
     def save(self, creds: Any) -> None:
         write_private(self.path, creds.to_json().encode("utf-8"))
@@ -457,12 +454,12 @@ def explain(exc: BaseException, account: str, what: str) -> ConnectorError:
     """One ConnectorError sentence for a failure that retries did not fix."""
     status = http_status(exc)
     if status == 401:
-        return AuthRevoked(f"{account}: Google refused the access token during {what}; "
-                           f"re-authorise with: circleback auth google {account}")
+        return AuthRevoked(f"Google refused the access token during {what}", account=account, provider="google",
+                           remedy="re-authorise")
     if status == 403 and error_reason(exc) not in RATE_REASONS:
-        return ConnectorError(f"{account}: {what} forbidden ({error_reason(exc) or 'no reason'}); "
-                              "check the OAuth scopes granted")
-    return ConnectorError(f"{account}: {what} failed: {_short(exc)}")
+        return ConnectorError(f"{what} forbidden ({error_reason(exc) or 'no reason'})", account=account,
+                              remedy="check the OAuth scopes granted")
+    return ConnectorError(f"{what} failed: {_short(exc)}", account=account)
 
 
 # --- sign-in (circleback auth google ACCOUNT) ---------------------------------------------------------
@@ -476,8 +473,8 @@ def installed_flow(account: GoogleAccount) -> Any:
 
     path = Path(account.client_secrets).expanduser()
     if not path.is_file():
-        raise ConnectorError(f"{account.name}: client_secrets file {path} not found; download the "
-                             "Desktop app OAuth client JSON from the Google Cloud console")
+        raise ConnectorError(f"client_secrets file {path} not found", account=account.name,
+                             remedy="download the Desktop app OAuth client JSON from the Google Cloud console")
     return InstalledAppFlow.from_client_secrets_file(str(path), scopes=list(scopes_for(account)))
 
 

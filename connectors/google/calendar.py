@@ -130,7 +130,7 @@ class GoogleCalendarConnector(GoogleConnector):
                 raise explain(exc, self.account, f"events.list {calendar}") from None
             if isinstance(exc, ConnectorError):
                 raise
-            raise ConnectorError(f"{self.account}: events.list {calendar} failed: {exc}") from None
+            raise ConnectorError(f"events.list {calendar} failed: {exc}", account=self.account) from None
 
 
 # --- records -------------------------------------------------------------------------------------

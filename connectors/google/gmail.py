@@ -516,8 +516,8 @@ class GmailConnector(GoogleConnector):
         if failed:
             # Keep the old start id: the next poll reads the same changes again (the ledger
             # ignores what it already has), so nothing is lost.
-            raise ConnectorError(f"{self.account}: {len(failed)} new message(s) could not be read "
-                                 f"({_describe(failed[0])}); will retry from the same point")
+            raise ConnectorError(f"{len(failed)} new message(s) could not be read ({_describe(failed[0])})",
+                                 account=self.account, remedy="will retry from the same point")
         result = self._records(outcome.results.values())
         result.cursor = {"version": CURSOR_VERSION, "mode": "incremental", "history_id": latest}
         return result
@@ -545,8 +545,8 @@ class GmailConnector(GoogleConnector):
         except Exception as exc:
             if _is_api_error(exc) and http_status(exc) == 401:
                 raise explain(exc, self.account, "drafts.create") from None
-            raise ConnectorError(f"{self.account}: drafts.create failed ({_describe(exc)}); not retried: "
-                                 "the outbox looks for the key in list_drafts() first") from exc
+            raise ConnectorError(f"drafts.create failed ({_describe(exc)})", account=self.account,
+                                 remedy="not retried: the outbox looks for the key in list_drafts() first") from exc
         return DraftRef(self.account, str(created["id"]), key)
 
     def list_drafts(self) -> list[DraftRef]:
@@ -563,7 +563,7 @@ class GmailConnector(GoogleConnector):
         if real:
             # A draft we could not read might be ours: guessing "absent" could duplicate it.
             first = _describe(next(iter(real.values())))
-            raise ConnectorError(f"{self.account}: cannot read {len(real)} draft(s): {first}")
+            raise ConnectorError(f"cannot read {len(real)} draft(s): {first}", account=self.account)
         return [DraftRef(self.account, did, _key_of(outcome.results[did])) for did in draft_ids
                 if did in outcome.results]
 

@@ -48,10 +48,6 @@ def token_cache_path(account: OutlookAccount, state_dir: Path | None = None, *, 
     return token_file("microsoft", account.name, state_dir, sign_in=sign_in)
 
 
-def reauth_hint(account: OutlookAccount) -> str:
-    return f"re-authorise with: circleback auth microsoft {account.name}"
-
-
 AppFactory = Callable[..., Any]
 
 
@@ -96,20 +92,19 @@ class MsalTokens:
             # Never signed in: building the app would go to the network first. Checked until the
             # app is built, not on every Graph request; MSAL's cache in memory holds from then on.
             if self._app is None and not self.path.exists():
-                raise AuthRevoked(f"{self.account.name}: no Microsoft sign-in saved at {self.path}; "
-                                  f"authorise with: circleback auth microsoft {self.account.name}")
+                raise self._sign_in_again(f"no Microsoft sign-in saved at {self.path}", remedy="authorise")
             app = self._application()
             accounts = app.get_accounts()
             if not accounts:
-                raise AuthRevoked(f"{self.account.name}: not signed in to Microsoft; {reauth_hint(self.account)}")
+                raise self._sign_in_again("not signed in to Microsoft")
             try:
                 result = app.acquire_token_silent_with_error(
                     list(SCOPES), account=accounts[0], force_refresh=force_refresh
                 )
             except (MsalError, requests.RequestException) as exc:
                 # A 5xx from the login server or no network: transient, the refresh token still holds.
-                name = self.account.name
-                raise ConnectorError(f"{name}: Microsoft sign-in is unreachable ({exc}); will retry") from None
+                raise ConnectorError(f"Microsoft sign-in is unreachable ({exc})", account=self.account.name,
+                                     remedy="will retry") from None
             finally:
                 self._persist()  # even a failed refresh may have changed the cache
             return self._token_from(result)
@@ -118,17 +113,20 @@ class MsalTokens:
         if result and "access_token" in result:
             return str(result["access_token"])
         if not result:  # MSAL found no refresh token for these scopes
-            raise AuthRevoked(f"{self.account.name}: no usable Microsoft sign-in; {reauth_hint(self.account)}")
+            raise self._sign_in_again("no usable Microsoft sign-in")
         error = str(result.get("error", "unknown_error"))
         detail = str(result.get("error_description", "")).splitlines()[0:1]
         said = f"{error}: {detail[0]}" if detail else error
         if error in _TRANSIENT_OAUTH:
-            raise ConnectorError(f"{self.account.name}: Microsoft sign-in is unavailable ({said}); will retry")
+            raise ConnectorError(f"Microsoft sign-in is unavailable ({said})", account=self.account.name,
+                                 remedy="will retry")
         # invalid_grant (revoked, expired, password changed), interaction_required (consent
         # withdrawn, MFA), invalid_client (app registration changed): only the user can fix these.
-        raise AuthRevoked(
-            f"{self.account.name}: Microsoft sign-in no longer works ({said}); {reauth_hint(self.account)}"
-        )
+        raise self._sign_in_again(f"Microsoft sign-in no longer works ({said})")
+
+    def _sign_in_again(self, message: str, *, remedy: str = "re-authorise") -> AuthRevoked:
+        """Only the user can fix it, with ``circleback auth microsoft ACCOUNT``."""
+        return AuthRevoked(message, account=self.account.name, provider="microsoft", remedy=remedy)
 
     def device_login(self, show: Callable[[str], None]) -> str:
         """Run the device-code flow; return the signed-in username. ``show`` gets MSAL's instructions."""
@@ -136,14 +134,14 @@ class MsalTokens:
             app = self._application()
             flow = app.initiate_device_flow(scopes=list(SCOPES))
             if "user_code" not in flow:
-                raise ConnectorError(f"{self.account.name}: cannot start Microsoft sign-in: {_oauth_error(flow)}")
+                raise ConnectorError(f"cannot start Microsoft sign-in: {_oauth_error(flow)}", account=self.account.name)
             show(str(flow["message"]))
             try:
                 result = app.acquire_token_by_device_flow(flow)
             finally:
                 self._persist()
             if "access_token" not in result:
-                raise ConnectorError(f"{self.account.name}: Microsoft sign-in failed: {_oauth_error(result)}")
+                raise ConnectorError(f"Microsoft sign-in failed: {_oauth_error(result)}", account=self.account.name)
             claims = result.get("id_token_claims") or {}
             return str(claims.get("preferred_username") or claims.get("email") or "")
 

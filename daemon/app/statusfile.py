@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.engine import CycleReport
+from ..errors import CirclebackError
 from ..store.timestamps import iso_or_none
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,26 @@ def read_status(state_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def error_fields(account: str, failure: BaseException | None) -> dict[str, str | None] | None:
+    """The fields of the error ``account`` failed with, when it is one of ours about that account.
+
+    Kept beside ``last_error`` so that ``status`` words the fix as ``run`` does, with its own
+    --config and --state-dir (``suggest.account_failure``), never by rewriting the stored line.
+    """
+    if not isinstance(failure, CirclebackError) or failure.account != account:
+        return None
+    return {"message": failure.message, "remedy": failure.remedy, "provider": failure.provider}
+
+
+def recorded_error(account: str, entry: Mapping[str, Any]) -> CirclebackError | None:
+    """The error an account's entry in the status file records (``error_fields``), or None."""
+    fields = entry.get("error")
+    if not isinstance(fields, Mapping) or not isinstance(fields.get("message"), str):
+        return None
+    return CirclebackError(fields["message"], account=account, provider=fields.get("provider"),
+                           remedy=fields.get("remedy"))
+
+
 ONCE_STATE = "ran once"
 
 
@@ -61,7 +82,7 @@ def once_status(report: CycleReport) -> dict[str, Any]:
         "updated_at": iso_or_none(report.now),
         "accounts": {
             a.name: {"kind": a.kind, "last_sync": None if a.error else iso_or_none(report.now),
-                     "last_error": a.error or None, "paused": a.needs_auth}
+                     "last_error": a.error or None, "error": error_fields(a.name, a.failure), "paused": a.needs_auth}
             for a in report.accounts
         },
     }

@@ -5,10 +5,11 @@ Plain functions, no click: the CLI, ``doctor`` and the service all print such hi
 
 from __future__ import annotations
 
-import re
 import shlex
 from pathlib import Path
 from typing import Any
+
+from ..errors import CirclebackError
 
 
 def command_prefix(config_path: Path, state_dir: Path) -> str:
@@ -35,12 +36,14 @@ def command(obj: Any, *words: str) -> str:
     return " ".join([command_prefix(obj.config_path, obj.state_dir), *map(shlex.quote, words)])
 
 
-# The commands connectors name in their messages ("authorise with: circleback auth google NAME"):
-# they know nothing of the CLI's options, so the CLI completes them when it prints the message.
-_BARE_COMMAND = re.compile(r"(?<![\w/.-])circleback(?= auth )")  # not in a path
+def account_failure(obj: Any, account: str, failure: BaseException) -> str:
+    """Why ``account`` failed, in one line without its name (see ``engine.account_error``).
 
+    Connectors know nothing of the CLI's options: an error that asks the user to sign in
+    names its provider and account, and the command is built here, with this run's
+    --config and --state-dir, so that ``auth`` saves the token where ``run`` looks for it.
+    """
+    from ..core.engine import account_error
 
-def complete_commands(obj: Any, text: str) -> str:
-    """``text`` with each ``circleback auth …`` it quotes given this run's --config and --state-dir."""
-    prefix = command_prefix(obj.config_path, obj.state_dir)
-    return _BARE_COMMAND.sub(lambda _: prefix, text)
+    sign_in = failure.sign_in if isinstance(failure, CirclebackError) else None
+    return account_error(account, failure, sign_in_command=command(obj, "auth", *sign_in) if sign_in else None)

@@ -15,7 +15,7 @@ import click
 
 from ..app import session
 from ..app import status as standing
-from ..app.suggest import command, command_prefix, complete_commands
+from ..app.suggest import account_failure, command, command_prefix
 from ..config import Settings, load_settings
 from ..config.durations import months
 from ..core import goals
@@ -238,7 +238,7 @@ def _once_exit_code(report: Any) -> int:
 def _account_line(obj: Context, acc: Any) -> str:
     """``home (maildir): 120 messages (80 personal)``, or what went wrong, once."""
     if acc.error:
-        why = complete_commands(obj, str(acc.error))
+        why = account_failure(obj, acc.name, acc.failure) if acc.failure is not None else acc.error
         return f"{acc.name} ({acc.kind}): {'needs authorising' if acc.needs_auth else 'failed'}: {why}"
     parts = []
     if acc.mail:
@@ -360,7 +360,7 @@ def _hint_if_never_synced(obj: Context, ledger: Any, *, err: bool = False) -> bo
 
 def _print_service_status(obj: Context, svc: dict[str, Any] | None) -> None:
     """What the service, or the last `run --once`, said: its summary, a rejected config edit, failing accounts."""
-    from ..app.statusfile import ONCE_STATE
+    from ..app.statusfile import ONCE_STATE, recorded_error
 
     if not svc:
         return
@@ -373,7 +373,9 @@ def _print_service_status(obj: Context, svc: dict[str, Any] | None) -> None:
     for name, acc in svc.get("accounts", {}).items():
         if acc.get("paused") or acc.get("last_error"):
             state = "paused" if acc.get("paused") else "failing"
-            console().print(f"  {name}: {state}: {complete_commands(obj, acc.get('last_error', ''))}", markup=False)
+            failure = recorded_error(name, acc)
+            why = account_failure(obj, name, failure) if failure else acc.get("last_error", "")
+            console().print(f"  {name}: {state}: {why}", markup=False)
 
 
 @main.command()

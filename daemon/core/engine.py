@@ -44,6 +44,7 @@ class AccountReport:
     skipped: list[str] = field(default_factory=list)  # one line per skipped input
     error: str = ""  # why the sync failed, without the account's name (see account_error)
     needs_auth: bool = False  # failed because its credential is missing or revoked
+    failure: BaseException | None = None  # what was raised: its fields word the fix for the caller's command line
 
 
 @dataclass(slots=True)
@@ -60,14 +61,17 @@ class CycleReport:
     digest: DigestDraft | None = None  # this week's digest, when committed this cycle
 
 
-def account_error(account: str, exc: BaseException) -> str:
+def account_error(account: str, exc: BaseException, *, sign_in_command: str | None = None) -> str:
     """Why ``account`` failed, in one line that does not repeat its name.
 
-    Connectors start their messages with the account's name (``"home: ..."``); every
-    caller prints the name itself, so it is dropped here rather than shown twice.
+    Every caller prints the account's name itself, so an error about this account is worded
+    from its fields without it. ``sign_in_command`` is the ``auth`` command the error asks for,
+    as the caller suggests it (with its --config and --state-dir); default, the bare one.
     """
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text.removeprefix(f"{account}: ")
+    text = str(exc)
+    if isinstance(exc, CirclebackError) and exc.account == account:
+        text = exc.reason(sign_in_command)
+    return " ".join(text.split()) or type(exc).__name__
 
 
 def draft_account(settings: Settings, connectors: Mapping[str, Connector]) -> str | None:
@@ -110,8 +114,8 @@ class Engine:
                 self._sync_account(name, conn, who, report)
             except LedgerFull:
                 raise  # not this account's failure: every later write would fail too; stop the cycle
-            except (ConnectorError, OSError, CirclebackError) as exc:
-                report.error = account_error(name, exc)
+            except (CirclebackError, OSError) as exc:
+                report.error, report.failure = account_error(name, exc), exc
                 report.needs_auth = isinstance(exc, AuthRevoked)
                 # INFO: the report carries the failure; `run --once` prints it and the service logs it.
                 log.info("account %s: sync failed: %s", name, report.error)

@@ -23,10 +23,10 @@ from types import FrameType
 from typing import Any
 
 from circleback.connectors.base import Connector
-from circleback.connectors.errors import AuthRevoked, ConnectorError
+from circleback.connectors.errors import AuthRevoked
 
 from ..app import session
-from ..app.statusfile import status_path, write_status
+from ..app.statusfile import error_fields, status_path, write_status
 from ..config import Settings, load_settings
 from ..core import faults
 from ..core.engine import AccountReport, CycleReport, Engine, account_error
@@ -219,11 +219,11 @@ class Service:
         try:
             self.connectors.update(session.open_connectors(only, now, state_dir=self.state_dir))
         except AuthRevoked as exc:
-            self._revoked(name, account_error(name, exc))
+            self._revoked(name, account_error(name, exc), exc)
             return False
-        except (ConnectorError, CirclebackError, OSError, ValueError) as exc:
+        except (CirclebackError, OSError, ValueError) as exc:
             why = account_error(name, exc)
-            self.schedule.accounts[name].failed(self.clock.monotonic(), why)
+            self.schedule.accounts[name].failed(self.clock.monotonic(), why, error_fields(name, exc))
             log.warning("account %s: cannot open: %s", name, why)
             return False
         return True
@@ -277,23 +277,24 @@ class Service:
     def _record(self, reports: Sequence[AccountReport], mono: float, now: datetime) -> None:
         for rep in reports:
             if rep.needs_auth:
-                self._revoked(rep.name, rep.error)
+                self._revoked(rep.name, rep.error, rep.failure)
             elif rep.error:
-                self.schedule.accounts[rep.name].failed(mono, rep.error)
+                self.schedule.accounts[rep.name].failed(mono, rep.error, error_fields(rep.name, rep.failure))
                 log.warning("account %s: sync failed: %s", rep.name, rep.error)
             else:
                 self.schedule.accounts[rep.name].succeeded(mono, now)
 
-    def _revoked(self, name: str, why: str) -> None:
+    def _revoked(self, name: str, why: str, failure: BaseException | None) -> None:
         state = self.schedule.accounts[name]
         state.revoked = state.last_error = why
+        state.last_error_fields = error_fields(name, failure)
         connector = self.connectors.pop(name, None)
         if connector is not None:
             connector.close()
-        from ..app.suggest import complete_commands  # the command to run, with this service's --config/--state-dir
+        from ..app.suggest import account_failure  # the command to run, with this service's --config/--state-dir
 
         log.error("account %s: paused, credential revoked: %s (re-authorise, then reload)", name,
-                  complete_commands(self, why))
+                  account_failure(self, name, failure) if failure is not None else why)
 
     def _log_cycle(self, report: CycleReport) -> None:
         new = sum((a.mail.records if a.mail else 0) + (a.events.records if a.events else 0) for a in report.accounts)
@@ -355,6 +356,7 @@ class Service:
                     "poll_interval_seconds": s.interval,
                     "last_sync": iso_or_none(s.last_sync),
                     "last_error": s.last_error or None,
+                    "error": s.last_error_fields,
                     "failures": s.failures,
                     "paused": bool(s.revoked),
                     "next_sync": None if s.revoked else iso(now + timedelta(seconds=max(0.0, s.next_due - mono))),

@@ -45,16 +45,17 @@ class AccountState:
     last_attempt: float | None = None
     last_sync: datetime | None = None
     last_error: str = ""
+    last_error_fields: dict[str, Any] | None = None  # statusfile.error_fields: `status` words the fix from them
     failures: int = 0
     revoked: str = ""  # set: paused until the config is reloaded
 
     def succeeded(self, mono: float, now: datetime) -> None:
         self.last_attempt, self.last_sync = mono, now
-        self.failures, self.last_error = 0, ""
+        self.failures, self.last_error, self.last_error_fields = 0, "", None
         self.next_due = mono + self.interval
 
-    def failed(self, mono: float, error: str) -> None:
-        self.last_attempt, self.last_error = mono, error
+    def failed(self, mono: float, error: str, fields: dict[str, Any] | None = None) -> None:
+        self.last_attempt, self.last_error, self.last_error_fields = mono, error, fields
         self.failures += 1
         self.next_due = mono + backoff_seconds(self.interval, self.failures)
 

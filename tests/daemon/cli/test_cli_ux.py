@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
+from circleback.connectors.errors import AuthRevoked
 from circleback.daemon.app import session
 from circleback.daemon.app.demo import demo_now, run_demo
+from circleback.daemon.app.suggest import account_failure
 from circleback.daemon.app.suggest import command as suggested
-from circleback.daemon.app.suggest import complete_commands
 from circleback.daemon.cli import main
 from circleback.daemon.cli.main import _ago
 from circleback.daemon.config import load_settings
@@ -159,11 +160,16 @@ def test_hints_name_only_the_options_that_differ_from_the_defaults(tmp_path: Pat
         "circleback --state-dir st status"
     assert suggested(SimpleNamespace(config_path=tmp_path / "a b.toml", state_dir=state), "status") == \
         f"circleback --config '{tmp_path}/a b.toml' status"
-    said = "x: no token at /opt/circleback auth/t.json; authorise with: circleback auth google x"
-    assert complete_commands(elsewhere, said) == (
-        f"x: no token at /opt/circleback auth/t.json; authorise with: circleback --config {tmp_path}/c2.toml "
+    # The sign-in command is built from the error's fields, never found in its text (a path may look like one).
+    failure = AuthRevoked("no token at /opt/circleback auth/t.json", account="x", provider="google", remedy="authorise")
+    assert str(failure) == "x: no token at /opt/circleback auth/t.json; authorise with: circleback auth google x"
+    assert account_failure(elsewhere, "x", failure) == (
+        f"no token at /opt/circleback auth/t.json; authorise with: circleback --config {tmp_path}/c2.toml "
         "--state-dir st auth google x")
-    assert complete_commands(here, said) == said
+    assert account_failure(here, "x", failure) == str(failure).removeprefix("x: ")
+    # An error about another account, or not ours, is printed whole.
+    assert account_failure(elsewhere, "y", failure) == str(failure)
+    assert account_failure(elsewhere, "x", OSError("x: disk\n gone")) == "x: disk gone"
 
 
 def test_run_once_that_went_well_exits_0_and_says_so_in_status(tmp_path: Path) -> None:

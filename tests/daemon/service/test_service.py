@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from circleback.daemon.app import statusfile
+from circleback.daemon.app import session, statusfile
 from circleback.daemon.app.demo_world import DemoWorld, build_world
 from circleback.daemon.config import MaildirAccount, durations
 from circleback.daemon.service import clock, journal, schedule, watch
@@ -628,3 +628,39 @@ def test_run_once_exits_like_the_service_when_accounts_need_authorising(
     assert status and status["state"] == statusfile.ONCE_STATE
     assert status["accounts"]["work"]["paused"]
     assert status["accounts"]["home"]["paused"] is every  # "home" is IMAP in one case, Maildir in the other
+
+
+def test_a_paused_account_names_the_sign_in_for_this_services_config_and_state_dir(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The fix is built from the error's fields (account, provider), the command from the service's options."""
+    from click.testing import CliRunner
+
+    from circleback.daemon.cli import main
+    from circleback.daemon.config import load_settings
+    from circleback.daemon.service import loop
+
+    (tmp_path / "Mail" / "cur").mkdir(parents=True)
+    config, state = tmp_path / "config.toml", tmp_path / "state"
+    config.write_text(
+        ME + f'\n[[accounts]]\nname = "home"\nkind = "maildir"\npath = "{tmp_path / "Mail"}"\n'
+        f'\n[[accounts]]\nname = "personal"\nkind = "gmail"\nclient_secrets = "{tmp_path / "cs.json"}"\n')
+    service = loop.Service(config, state, load_settings(config), default_interval=60.0, notifier=Notifier(None))
+    service.ledger = session.open_state(state)
+    try:
+        service._apply(service.settings)
+        with caplog.at_level(logging.ERROR, logger=loop.__name__):
+            service.tick()
+        service._publish("running")
+    finally:
+        service._shutdown()
+    fix = f"authorise with: circleback --config {config} --state-dir {state} auth google personal"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"account personal: paused, credential revoked: no Google token at {state}/tokens/google-personal.json; "
+        f"{fix} (re-authorise, then reload)"]
+    entry = statusfile.read_status(state)["accounts"]["personal"]
+    assert entry["paused"] and entry["last_error"].endswith("authorise with: circleback auth google personal")
+    assert entry["error"] == {"message": f"no Google token at {state}/tokens/google-personal.json",
+                              "remedy": "authorise", "provider": "google"}
+    shown = CliRunner().invoke(main, ["--config", str(config), "--state-dir", str(state), "status"])
+    assert shown.exit_code == 0, shown.output
+    assert f"  personal: paused: no Google token at {state}/tokens/google-personal.json; {fix}\n" in shown.output
