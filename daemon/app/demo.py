@@ -24,8 +24,8 @@ from ..core.outbox import Outbox, OutboxReport
 from ..core.planner import Standing
 from ..errors import StateError
 from ..store.outbox import OutboxState
-from . import session
 from .demo_world import ZONE, build_world
+from .session import Session
 
 _MARKER = "circleback-demo.txt"
 # The demo config's quiet hours are 21:00-07:00 London (demo_world._config_toml): a run inside
@@ -99,25 +99,19 @@ def run_demo(directory: Path | None, *, fresh: bool = False, now: datetime | Non
     settings = load_settings(world.config_path, environ=False)
     state_dir = directory / "state"
     drafts_dir = world.maildir / ".Drafts"
-    with session.instance_lock(state_dir):
-        ledger = session.open_state(state_dir)
-        connectors = session.open_connectors(settings, now=anchor, state_dir=state_dir)
-        try:
-            engine = Engine(settings, ledger, connectors)
-            # The ask first, as the daemon's auto_ask does: its drafts are open drafts the plan
-            # sees, so no one gets an introduction ask and a check-in from one run.
-            engine.sync()
-            asks = OutboxReport()
-            asked = _ask_once(engine, draft_account(settings, connectors) or "", anchor, asks)
-            report = engine.run_cycle(anchor)
-            report.outbox.created[:0] = asks.created
-            waiting = ledger.outbox(states=(OutboxState.DRAFTED,))
-            suggested = suggestions(ledger, settings, anchor)
-            names = ledger.person_names()
-            flying = [(names.get(i.a, "?"), names.get(i.b, "?"), i) for i in list_intros(ledger)]
-        finally:
-            session.close_connectors(connectors)
-            ledger.close()
+    with Session(settings, state_dir, connect=True, now=anchor) as opened:
+        engine, ledger = opened.engine, opened.ledger
+        # The ask first, as the daemon's auto_ask does: its drafts are open drafts the plan
+        # sees, so no one gets an introduction ask and a check-in from one run.
+        engine.sync()
+        asks = OutboxReport()
+        asked = _ask_once(engine, draft_account(settings, opened.connectors) or "", anchor, asks)
+        report = engine.run_cycle(anchor)
+        report.outbox.created[:0] = asks.created
+        waiting = ledger.outbox(states=(OutboxState.DRAFTED,))
+        suggested = suggestions(ledger, settings, anchor)
+        names = ledger.person_names()
+        flying = [(names.get(i.a, "?"), names.get(i.b, "?"), i) for i in list_intros(ledger)]
     assert report.plan is not None
     created = {e.key for e in report.outbox.created}
     result = DemoResult(

@@ -1,14 +1,16 @@
 """Where state lives and how a command opens it: the state folder, the ledger, the one-instance
-lock, the connectors."""
+lock, the connectors, and the :class:`Session` that holds them for one command."""
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from circleback.connectors.base import Connector, ConnectorContext
 from circleback.connectors.registry import open_connector
@@ -16,6 +18,9 @@ from circleback.connectors.registry import open_connector
 from ..config import Settings
 from ..errors import StateError
 from ..store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 APP = "circleback"
 
@@ -102,7 +107,14 @@ def open_connectors(settings: Settings, now: datetime | None = None, *,
         now=now,
         state_dir=state_dir,
     )
-    return {a.name: open_connector(a, context) for a in settings.accounts}
+    opened: dict[str, Connector] = {}
+    try:
+        for account in settings.accounts:
+            opened[account.name] = open_connector(account, context)
+    except BaseException:
+        close_connectors(opened)  # the ones already open, when a later account cannot be
+        raise
+    return opened
 
 
 def close_connectors(connectors: dict[str, Connector]) -> None:
@@ -110,28 +122,87 @@ def close_connectors(connectors: dict[str, Connector]) -> None:
         conn.close()
 
 
-# -- status ------------------------------------------------------------------
+# -- one command's session ---------------------------------------------------------------------
+
+EngineFactory = Callable[[Settings, Ledger, dict[str, Connector]], "Engine"]
 
 
+class Session:
+    """What one command works on: the instance lock, the ledger, the connectors and the engine.
 
+    Opened in that order, the lock first: no second circleback opens (or migrates) the ledger
+    while another holds it. Closed in reverse, connectors, ledger, lock, even when the command
+    fails. ``lock=False`` is for commands that only read (``plan`` without ``--sync``, as
+    ``status``): they must work beside a running service. The connectors are opened when asked,
+    ``connect=True`` or :meth:`connect`; the engine is built the first time it is used (it
+    loads the templates, which ``snooze`` and ``skip`` never need).
+    """
 
+    def __init__(self, settings: Settings, state_dir: Path, *, lock: bool = True, connect: bool = False,
+                 now: datetime | None = None, engine: EngineFactory | None = None) -> None:
+        self.settings = settings
+        self.state_dir = state_dir
+        self.connectors: dict[str, Connector] = {}
+        self._lock, self._connect, self._now = lock, connect, now
+        self._engine_factory = engine
+        self._engine: Engine | None = None
+        self._ledger: Ledger | None = None
+        self._stack = ExitStack()
 
+    def __enter__(self) -> Session:
+        with ExitStack() as stack:
+            if self._lock:
+                stack.enter_context(instance_lock(self.state_dir))
+            self._ledger = open_state(self.state_dir)
+            stack.callback(self._close_ledger)
+            stack.callback(self.disconnect)
+            if self._connect:
+                self.connect(self._now)
+            self._stack = stack.pop_all()  # from here on, __exit__ closes them
+        return self
 
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stack.close()
 
+    def _close_ledger(self) -> None:
+        ledger, self._ledger, self._engine = self._ledger, None, None
+        if ledger is not None:
+            ledger.close()
 
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            raise RuntimeError("the session is not open")
+        return self._ledger
 
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from ..core.engine import Engine
 
+            factory = self._engine_factory or Engine
+            self._engine = factory(self.settings, self.ledger, self.connectors)
+        return self._engine
 
+    def connect(self, now: datetime | None = None, *, only: str | None = None) -> dict[str, Connector]:
+        """Open the connector of every account, or of account ``only``, not open yet; they close with the session."""
+        accounts = [self.settings.account(only)] if only is not None else self.settings.accounts
+        closed = [a for a in accounts if a.name not in self.connectors]
+        if closed:
+            wanted = self.settings.model_copy(update={"accounts": closed})
+            self.connectors.update(open_connectors(wanted, now, state_dir=self.state_dir))
+        return self.connectors
 
+    def disconnect(self) -> None:
+        """Close every open connector (the engine keeps the same, now empty, mapping)."""
+        try:
+            close_connectors(self.connectors)
+        finally:
+            self.connectors.clear()
 
-
-
-
-
-
-
-
-
-
-
-
+    def adopt(self, settings: Settings) -> None:
+        """New settings (the service's reload): the connectors are closed, the engine rebuilt when next used."""
+        self.disconnect()
+        self.settings = settings
+        self._engine = None

@@ -15,6 +15,7 @@ import click
 
 from ..app import session
 from ..app import status as standing
+from ..app.session import Session
 from ..app.suggest import account_failure, command, command_prefix
 from ..config import Settings, load_settings
 from ..config.durations import months
@@ -160,8 +161,9 @@ def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
     settings = obj.settings()
     seconds = _interval_seconds(interval)
     if once:
-        with session.instance_lock(obj.state_dir):
-            report = _one_cycle(obj, settings, _parse_now(now_text))
+        now = _parse_now(now_text)
+        with Session(settings, obj.state_dir, connect=True, now=now) as opened:
+            report = opened.engine.run_cycle(now or utcnow())
             _record_once(obj.state_dir, report)
         _print_cycle(obj, report)
         code = _once_exit_code(report)
@@ -174,9 +176,8 @@ def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
     level = logging.WARNING if params.get("quiet") else logging.DEBUG if params.get("verbose", 0) > 1 else logging.INFO
     journal.configure_logging(level)
     clock = clock.ServiceClock.from_env(_parse_now(now_text))
-    with session.instance_lock(obj.state_dir):
-        daemon = loop.Service(obj.config_path, obj.state_dir, settings, default_interval=seconds, clock=clock)
-        sys.exit(daemon.run())
+    daemon = loop.Service(obj.config_path, obj.state_dir, settings, default_interval=seconds, clock=clock)
+    sys.exit(daemon.run())  # its Session holds the instance lock until everything is closed
 
 
 def _interval_seconds(text: str) -> float:
@@ -186,18 +187,6 @@ def _interval_seconds(text: str) -> float:
         return parse_poll_interval(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-def _one_cycle(obj: Context, settings: Settings, now: datetime | None) -> Any:
-    from ..core.engine import Engine
-
-    ledger = session.open_state(obj.state_dir)
-    connectors = session.open_connectors(settings, now, state_dir=obj.state_dir)
-    try:
-        return Engine(settings, ledger, connectors).run_cycle(now or utcnow())
-    finally:
-        session.close_connectors(connectors)
-        ledger.close()
-
 
 EX_TEMPFAIL = 75  # sysexits.h: "try again later"; the service, too, retries a failing account
 
@@ -392,19 +381,22 @@ def plan(obj: Context, do_sync: bool) -> None:
       circleback plan
       circleback plan --sync
     """
-    from ..core.drafting import compose
-    from ..core.engine import Engine
-    from ..core.planner import plan_cycle
-
     settings = obj.settings()
-    ledger = session.open_state(obj.state_dir)
-    now = utcnow()
-    engine = Engine(settings, ledger, session.open_connectors(settings, state_dir=obj.state_dir) if do_sync else {})
-    if do_sync:
-        with session.instance_lock(obj.state_dir):
-            for acc in engine.sync():
+    # Only --sync writes: without it, plan reads beside a running service, as status does.
+    with Session(settings, obj.state_dir, lock=do_sync, connect=do_sync) as opened:
+        now = utcnow()
+        if do_sync:
+            for acc in opened.engine.sync():
                 if acc.error:
                     console().print(_account_line(obj, acc), markup=False)
+        _print_plan(obj, opened, now)
+
+
+def _print_plan(obj: Context, opened: Session, now: datetime) -> None:
+    from ..core.drafting import compose
+    from ..core.planner import plan_cycle
+
+    settings, ledger = opened.settings, opened.ledger
     if _hint_if_never_synced(obj, ledger):
         return
     the_plan = plan_cycle(ledger, settings, now)
@@ -415,7 +407,7 @@ def plan(obj: Context, do_sync: bool) -> None:
         s = note.standing
         console().print(f"\n[bold]{s.contact.display_name}[/] — {s.reason}; hook: {s.hook.kind if s.hook else ''}")
         try:
-            draft = compose(ledger, settings, engine.renderer, note, now)
+            draft = compose(ledger, settings, opened.engine.renderer, note, now)
         except CirclebackError as exc:
             _print_problem(str(exc))
             continue

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ..app import session
+from ..app.session import Session
 from ..config import Settings
 from ..config.durations import parse_duration
 from ..errors import CirclebackError, DraftWaiting
@@ -32,29 +32,20 @@ def _now(text: str | None) -> datetime:
 
 @contextmanager
 def _state(obj: Any) -> Iterator[tuple[Settings, Ledger]]:
-    settings = obj.settings()
-    with session.instance_lock(obj.state_dir):
-        ledger = session.open_state(obj.state_dir)
-        try:
-            yield settings, ledger
-        finally:
-            ledger.close()
+    with Session(obj.settings(), obj.state_dir) as opened:
+        yield opened.settings, opened.ledger
 
 
-@contextmanager
-def draft_box(settings: Settings, now: datetime, state_dir: Path) -> Iterator[tuple[str, Any]]:
-    """The account drafts go to (the engine's choice) and its open connector."""
+def draft_box(opened: Session, now: datetime) -> tuple[str, Any]:
+    """The account drafts go to (the engine's choice) and its connector, open until the session closes."""
     from ..core.engine import draft_account
 
-    connectors = session.open_connectors(settings, now, state_dir=state_dir)
-    try:
-        name = draft_account(settings, connectors)
-        box = connectors.get(name) if name else None
-        if name is None or box is None:
-            raise CirclebackError("no account can hold drafts: add a maildir account or set [drafting] account")
-        yield name, box
-    finally:
-        session.close_connectors(connectors)
+    connectors = opened.connect(now)
+    name = draft_account(opened.settings, connectors)
+    box = connectors.get(name) if name else None
+    if name is None or box is None:
+        raise CirclebackError("no account can hold drafts: add a maildir account or set [drafting] account")
+    return name, box
 
 
 def deliver(ledger: Ledger, name: str, box: Any, now: datetime) -> list[str]:
@@ -135,19 +126,17 @@ def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
       circleback nudge lukas.becker@work.example --about "the new interview guide"
     """
     from ..core.lifecycle import plan_nudge
-    from ..core.templating import TemplateRenderer
 
     now = _now(now_text)
-    with _state(obj) as (settings, ledger):
-        tdir = settings.drafting.templates_dir
-        renderer = TemplateRenderer(Path(tdir) if tdir else None)
-        with draft_box(settings, now, obj.state_dir) as (account, box):
-            try:
-                draft, added = plan_nudge(ledger, settings, renderer, person, about, account, now)
-            except DraftWaiting as exc:
-                click.echo(_already_waiting(exc, settings))
-                return
-            problems = deliver(ledger, account, box, now)
+    with Session(obj.settings(), obj.state_dir) as opened:
+        settings, ledger = opened.settings, opened.ledger
+        account, box = draft_box(opened, now)
+        try:
+            draft, added = plan_nudge(ledger, settings, opened.engine.renderer, person, about, account, now)
+        except DraftWaiting as exc:
+            click.echo(_already_waiting(exc, settings))
+            return
+        problems = deliver(ledger, account, box, now)
     for line in problems:
         click.echo(f"problem: {line}", err=True)
     state = "drafted" if added else "already drafted"
@@ -345,16 +334,14 @@ def intros_ask(obj: Any, a: str, b: str, now_text: str | None) -> None:
       circleback intros ask lukas.becker@work.example "Nadia Petrova"
     """
     from ..core.intros import Introducer, find_pair
-    from ..core.templating import TemplateRenderer
 
     now = _now(now_text)
-    with _state(obj) as (settings, ledger):
-        tdir = settings.drafting.templates_dir
-        with draft_box(settings, now, obj.state_dir) as (account, box):
-            first, second = find_pair(ledger, settings, a, b, now)
-            intro = Introducer(ledger, settings, TemplateRenderer(Path(tdir) if tdir else None), account).ask(
-                first, second, now)
-            problems = deliver(ledger, account, box, now)
+    with Session(obj.settings(), obj.state_dir) as opened:
+        settings, ledger = opened.settings, opened.ledger
+        account, box = draft_box(opened, now)
+        first, second = find_pair(ledger, settings, a, b, now)
+        intro = Introducer(ledger, settings, opened.engine.renderer, account).ask(first, second, now)
+        problems = deliver(ledger, account, box, now)
     for line in problems:
         click.echo(f"problem: {line}", err=True)
     click.echo(f"Asked {first.display_name} and {second.display_name} (introduction {intro.id}): "

@@ -25,7 +25,7 @@ from typing import Any
 from circleback.connectors.base import Connector
 from circleback.connectors.errors import AuthRevoked
 
-from ..app import session
+from ..app.session import Session
 from ..app.statusfile import error_fields, status_path, write_status
 from ..config import Settings, load_settings
 from ..core import faults
@@ -114,9 +114,8 @@ class Service:
         self.reload_requested = False
         self.watcher = ConfigWatcher(config_path)
         self.schedule = Schedule()
-        self.connectors: dict[str, Connector] = {}
-        self.ledger: Ledger | None = None
-        self.engine: ScheduledEngine | None = None
+        # Open while run() runs: the instance lock, held until its connectors and ledger are closed.
+        self.session = Session(settings, state_dir, engine=self._engine)
         self.reload_error: str | None = None
         self.reload_error_at: datetime | None = None
         self.loaded_at = self.clock.now()
@@ -146,28 +145,34 @@ class Service:
     def run(self) -> int:
         self.install_signal_handlers()
         self.watcher.remember()
-        self.ledger = session.open_state(self.state_dir)
-        try:
-            self._apply(self.settings)
-            self._refresh_drafts_count()
-            self._publish("running")
-            self.notifier.ready(self.summary())
-            log.info("started: %d account(s), pid %d", len(self.settings.accounts), os.getpid())
-            while not self.stop.is_set():
-                self.tick()
-                self._sleep()
-            log.info("stopping on signal; state committed")
-            return 0
-        finally:
-            self.notifier.stopping()
-            self._shutdown()
+        with self.session:
+            try:
+                self._apply(self.settings)
+                self._refresh_drafts_count()
+                self._publish("running")
+                self.notifier.ready(self.summary())
+                log.info("started: %d account(s), pid %d", len(self.settings.accounts), os.getpid())
+                while not self.stop.is_set():
+                    self.tick()
+                    self._sleep()
+                log.info("stopping on signal; state committed")
+                return 0
+            finally:
+                self.notifier.stopping()
+                self._publish(self.final_state)
 
-    def _shutdown(self) -> None:
-        session.close_connectors(self.connectors)
-        self.connectors.clear()
-        self._publish(self.final_state)
-        if self.ledger is not None:
-            self.ledger.close()
+    def _engine(self, settings: Settings, ledger: Ledger, connectors: dict[str, Connector]) -> ScheduledEngine:
+        return ScheduledEngine(settings, ledger, connectors, stop=self.stop, checkpoint=self._checkpoint)
+
+    @property
+    def connectors(self) -> dict[str, Connector]:
+        return self.session.connectors
+
+    @property
+    def engine(self) -> ScheduledEngine:
+        engine = self.session.engine
+        assert isinstance(engine, ScheduledEngine)
+        return engine
 
     def tick(self) -> None:
         """One pass of the loop: reload if asked, sync and draft what is due, ping the watchdog."""
@@ -200,13 +205,9 @@ class Service:
 
     def _apply(self, settings: Settings) -> None:
         intervals = poll_intervals(settings, self.default_interval)
-        session.close_connectors(self.connectors)
-        self.connectors.clear()
+        self.session.adopt(settings)  # closes every connector; the engine is rebuilt for these settings
         self.settings = settings
         self.schedule.update(settings, intervals)
-        assert self.ledger is not None
-        self.engine = ScheduledEngine(settings, self.ledger, self.connectors, stop=self.stop,
-                                      checkpoint=self._checkpoint)
         for account in settings.accounts:
             self._open(account.name)
 
@@ -214,10 +215,9 @@ class Service:
         """Build one account's connector; a failure counts against that account only."""
         if name in self.connectors:
             return True
-        only = self.settings.model_copy(update={"accounts": [self.settings.account(name)]})
         now = self.clock.now() if self.clock.artificial else None
         try:
-            self.connectors.update(session.open_connectors(only, now, state_dir=self.state_dir))
+            self.session.connect(now, only=name)
         except AuthRevoked as exc:
             self._revoked(name, account_error(name, exc), exc)
             return False
@@ -254,7 +254,6 @@ class Service:
         due = [name for name in due if self._open(name)]
         if not due:
             return
-        assert self.engine is not None
         mono, now = self.clock.monotonic(), self.clock.now()
         try:
             report = self.engine.run_due(due, now)
@@ -314,9 +313,8 @@ class Service:
     # -- what we tell systemd and `status` ---------------------------------------------
 
     def _refresh_drafts_count(self) -> None:
-        assert self.ledger is not None
         since = self.clock.now() - timedelta(days=7)
-        self.drafts_this_week = self.ledger.drafts_created_since(since, BUDGETED_KINDS)
+        self.drafts_this_week = self.session.ledger.drafts_created_since(since, BUDGETED_KINDS)
 
     def summary(self) -> str:
         accounts = self.schedule.accounts.values()

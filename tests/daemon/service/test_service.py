@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from circleback.daemon.app import session, statusfile
+from circleback.daemon.app import statusfile
 from circleback.daemon.app.demo_world import DemoWorld, build_world
 from circleback.daemon.config import MaildirAccount, durations
 from circleback.daemon.service import clock, journal, schedule, watch
@@ -645,14 +645,11 @@ def test_a_paused_account_names_the_sign_in_for_this_services_config_and_state_d
         ME + f'\n[[accounts]]\nname = "home"\nkind = "maildir"\npath = "{tmp_path / "Mail"}"\n'
         f'\n[[accounts]]\nname = "personal"\nkind = "gmail"\nclient_secrets = "{tmp_path / "cs.json"}"\n')
     service = loop.Service(config, state, load_settings(config), default_interval=60.0, notifier=Notifier(None))
-    service.ledger = session.open_state(state)
-    try:
+    with service.session:
         service._apply(service.settings)
         with caplog.at_level(logging.ERROR, logger=loop.__name__):
             service.tick()
         service._publish("running")
-    finally:
-        service._shutdown()
     fix = f"authorise with: circleback --config {config} --state-dir {state} auth google personal"
     assert [r.getMessage() for r in caplog.records] == [
         f"account personal: paused, credential revoked: no Google token at {state}/tokens/google-personal.json; "
