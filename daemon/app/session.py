@@ -61,11 +61,6 @@ def open_state(state_dir: Path) -> Ledger:
     return Ledger.open(ledger_path(state_dir))
 
 
-def never_synced(ledger: Ledger) -> bool:
-    """No account has finished a sync (its cursor is written only then) and the ledger holds no interaction."""
-    return not ledger.has_synced()
-
-
 @contextmanager
 def instance_lock(state_dir: Path) -> Iterator[None]:
     """One circleback at a time per state directory (two could race on a draft)."""

@@ -86,6 +86,3 @@ def once_status(report: CycleReport) -> dict[str, Any]:
             for a in report.accounts
         },
     }
-
-
-# -- the engine, restricted to the accounts due now ------------------------------------------

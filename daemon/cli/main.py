@@ -341,7 +341,7 @@ def _json_lines(items: list[dict[str, Any]]) -> str:
 
 
 def _hint_if_never_synced(obj: Context, ledger: Any, *, err: bool = False) -> bool:
-    if not session.never_synced(ledger):
+    if ledger.has_synced():
         return False
     click.echo(f"Nothing synced yet: run `{command(obj, 'run', '--once')}` first.", err=err)
     return True
