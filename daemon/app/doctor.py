@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from circleback.connectors.base import DRAFTS
-from circleback.connectors.errors import ConnectorError
 from circleback.connectors.registry import GOOGLE, KINDS, MICROSOFT, kinds_where
 
 from ..config import Settings, load_settings
@@ -164,7 +163,7 @@ def check_account(settings: Settings, account: Any, state_dir: Path | None = Non
     try:
         only = settings.model_copy(update={"accounts": [account]})
         session.close_connectors(session.open_connectors(only, state_dir=state_dir))
-    except (ConnectorError, CirclebackError, OSError, ValueError, ImportError) as exc:
+    except (CirclebackError, OSError, ValueError, ImportError) as exc:
         return Check(name, FAIL, f"cannot set up the {account.kind} connector: {exc}", "fix the account's settings")
     if account.kind in LOCAL_KINDS:
         return _local_reachable(name, Path(account.path), writable=DRAFTS in KINDS[account.kind].roles)

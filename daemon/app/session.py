@@ -46,14 +46,14 @@ def _usable_state_dir(state_dir: Path) -> None:
     try:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except FileExistsError:
-        raise StateError(f"{state_dir}: exists and is not a directory; pass another --state-dir") from None
+        raise StateError(f"{state_dir}: exists and is not a directory", remedy="pass another --state-dir") from None
     except OSError as exc:
-        raise StateError(f"{state_dir}: cannot create the state directory ({exc.strerror}); "
-                         "pass another --state-dir") from None
+        raise StateError(f"{state_dir}: cannot create the state directory ({exc.strerror})",
+                         remedy="pass another --state-dir") from None
     # os.access, not a test write: it answers for the real user without leaving a file behind.
     if not os.access(state_dir, os.W_OK | os.X_OK):
-        raise StateError(f"{state_dir}: the state directory is not writable; "
-                         "fix its permissions or pass another --state-dir")
+        raise StateError(f"{state_dir}: the state directory is not writable",
+                         remedy="fix its permissions or pass another --state-dir")
 
 
 def open_state(state_dir: Path) -> Ledger:
@@ -69,16 +69,16 @@ def instance_lock(state_dir: Path) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise StateError(f"{path}: cannot open the lock file ({exc.strerror}); "
-                         "fix the state directory's permissions or pass another --state-dir") from None
+        raise StateError(f"{path}: cannot open the lock file ({exc.strerror})",
+                         remedy="fix the state directory's permissions or pass another --state-dir") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             raise StateError(
-                f"{state_dir}: another circleback (pid {holder}) is using this state directory; "
-                "stop it first or pass another --state-dir"
+                f"{state_dir}: another circleback (pid {holder}) is using this state directory",
+                remedy="stop it first or pass another --state-dir",
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -182,9 +182,8 @@ class Service:
             self._cycle(due)
             if self.schedule.all_revoked():
                 self.final_state = "exited: every account's credential was revoked"
-                raise AllAccountsRevoked(
-                    "every account's credential was revoked; re-authorise, then restart circleback"
-                )
+                raise AllAccountsRevoked("every account's credential was revoked",
+                                         remedy="re-authorise, then restart circleback")
         # Reached only when the tick completed: a hung sync never gets here, so systemd's
         # watchdog fires and restarts us (WatchdogSec= in the unit).
         self.notifier.watchdog()
