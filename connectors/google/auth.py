@@ -39,6 +39,7 @@ from ..accounts import PER_PROJECT_UNITS, TOKEN_URI, GmailAccount, GoogleCalenda
 from ..base import Connector, ConnectorContext
 from ..errors import AuthRevoked, ConnectorError
 from ..http import GuardedHttp
+from ..registry import GOOGLE
 from ..tokens import read_private, token_file, write_private
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class GoogleTokens:
 
         raw = read_private(self.path)  # TokenFileError (a ConnectorError) if others can read it
         if raw is None:
-            raise AuthRevoked(f"no Google token at {self.path}", account=self.account.name, provider="google",
+            raise AuthRevoked(f"no Google token at {self.path}", account=self.account.name, provider=GOOGLE,
                               remedy="authorise")
         try:
             info = json.loads(raw)
@@ -92,7 +93,7 @@ class GoogleTokens:
             return creds.with_token_uri(self.account.token_uri) if self.account.token_uri != TOKEN_URI else creds
         except (ValueError, KeyError) as exc:
             raise AuthRevoked(f"unreadable token file {self.path} ({exc})", account=self.account.name,
-                              provider="google", remedy="re-authorise") from None
+                              provider=GOOGLE, remedy="re-authorise") from None
 
     def access_token(self, *, force: bool = False) -> str:
         with self._lock:
@@ -124,10 +125,10 @@ class GoogleTokens:
             # Revoked, expired (a "Testing" OAuth client's tokens die after 7 days), or the
             # password changed: only the user can fix it, so pause the account, never loop.
             return AuthRevoked("Google refused the refresh token (invalid_grant)", account=self.account.name,
-                               provider="google", remedy="re-authorise")
+                               provider=GOOGLE, remedy="re-authorise")
         if error in ("invalid_client", "unauthorized_client"):
             return AuthRevoked(f"Google refused the OAuth client ({error})", account=self.account.name,
-                               provider="google", remedy="check client_secrets, then re-authorise")
+                               provider=GOOGLE, remedy="check client_secrets, then re-authorise")
         return ConnectorError(f"Google sign-in failed ({exc})", account=self.account.name, remedy="will retry")
 
     def save(self, creds: Any) -> None:
@@ -454,7 +455,7 @@ def explain(exc: BaseException, account: str, what: str) -> ConnectorError:
     """One ConnectorError sentence for a failure that retries did not fix."""
     status = http_status(exc)
     if status == 401:
-        return AuthRevoked(f"Google refused the access token during {what}", account=account, provider="google",
+        return AuthRevoked(f"Google refused the access token during {what}", account=account, provider=GOOGLE,
                            remedy="re-authorise")
     if status == 403 and error_reason(exc) not in RATE_REASONS:
         return ConnectorError(f"{what} forbidden ({error_reason(exc) or 'no reason'})", account=account,

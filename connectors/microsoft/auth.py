@@ -29,6 +29,7 @@ from msal.exceptions import MsalError
 
 from ..accounts import OutlookAccount
 from ..errors import AuthRevoked, ConnectorError
+from ..registry import MICROSOFT
 from ..tokens import read_private, token_file, write_private
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class MsalTokens:
 
     def _sign_in_again(self, message: str, *, remedy: str = "re-authorise") -> AuthRevoked:
         """Only the user can fix it, with ``circleback auth microsoft ACCOUNT``."""
-        return AuthRevoked(message, account=self.account.name, provider="microsoft", remedy=remedy)
+        return AuthRevoked(message, account=self.account.name, provider=MICROSOFT, remedy=remedy)
 
     def device_login(self, show: Callable[[str], None]) -> str:
         """Run the device-code flow; return the signed-in username. ``show`` gets MSAL's instructions."""
