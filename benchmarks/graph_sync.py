@@ -5,7 +5,7 @@
 
 The fake Graph server (tests/fake_graph.py) runs in its own process with a
 synthetic mailbox spread over several folders, a round trip of ``--rtt``
-(50 ms) on every request, and Outlook's limits enforced (PROVIDERS.md): 4
+(50 ms) on every request, and Outlook's limits enforced (docs/PROVIDERS.md): 4
 concurrent requests per mailbox and 10,000 requests per 10 minutes, the window
 scaled by ``--time-scale``; both answer 429 with Retry-After. Then, in the same
 run and against the same mailbox:
@@ -50,7 +50,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # Share of the mailbox per folder: most mail sits in Inbox, Sent Items and an archive.
 FOLDER_SHARES = {"Inbox": 0.40, "Sent Items": 0.25, "Archive": 0.15, "Projects": 0.08, "Clients": 0.05,
                  "Newsletters": 0.04, "Travel": 0.02, "Receipts": 0.01}
-RATE_LIMIT = 10_000  # requests per app per mailbox per 10 minutes (PROVIDERS.md)
+RATE_LIMIT = 10_000  # requests per app per mailbox per 10 minutes (docs/PROVIDERS.md)
 RATE_WINDOW = 600.0
 
 

@@ -5,7 +5,7 @@ connectors depend on nothing above them. ``daemon/config`` builds its ``Settings
 :data:`AccountConfig`, a union discriminated on ``kind``; which kinds there are, and what each
 one does, is ``registry.py``'s table (a test checks that the two agree).
 
-Every error names the key and what is allowed (STYLE.md #6); ``daemon/config/load.py`` adds the
+Every error names the key and what is allowed (docs/STYLE.md #6); ``daemon/config/load.py`` adds the
 file and the key path.
 """
 
@@ -222,7 +222,7 @@ class OutlookAccount(Account):
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
 
-# Units per call (developers.google.com/workspace/gmail/api/reference/quota, PROVIDERS.md).
+# Units per call (developers.google.com/workspace/gmail/api/reference/quota, docs/PROVIDERS.md).
 # A 2026 table reports messages.get 20 and threads.get 40: the config may override these.
 DEFAULT_COSTS: dict[str, int] = {
     "messages.list": 5,
@@ -282,7 +282,7 @@ class GoogleCalendarAccount(GoogleAccount):
 
     kind: Literal["google_calendar"] = "google_calendar"
     calendars: list[str] = Field(default_factory=lambda: ["primary"], min_length=1)  # calendar ids
-    # Calendar counts requests, not units: 600 a minute per user (PROVIDERS.md).
+    # Calendar counts requests, not units: 600 a minute per user (docs/PROVIDERS.md).
     quota_per_minute: Annotated[int, Field(gt=0)] = 600
 
 

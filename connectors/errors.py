@@ -1,4 +1,4 @@
-"""circleback's one exception family (STYLE.md #7): its root, and what connectors raise.
+"""circleback's one exception family (docs/STYLE.md #7): its root, and what connectors raise.
 
 The root lives here, not in the daemon, because connectors never import the daemon; the
 daemon's own errors (``daemon/errors.py``) subclass it. An error carries, where they

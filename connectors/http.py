@@ -2,7 +2,7 @@
 
 circleback never sends mail. Gmail's ``gmail.compose`` scope allows sending,
 and Graph's ``Mail.ReadWrite`` sits next to send paths, so the guarantee is
-enforced here, once, for every connector (STYLE.md #2): a request to any send
+enforced here, once, for every connector (docs/STYLE.md #2): a request to any send
 endpoint raises :class:`SendRefused` before a byte leaves the machine.
 
 * :class:`GuardedSession` - a ``requests.Session`` for Graph and other REST APIs.

@@ -2,7 +2,7 @@
 
 Only headers are ever parsed: callers hand over the header block (or a whole
 message, from which the header block is cut first).  Decoding happens *after*
-structural parsing (PROVIDERS.md, "Python's email package"): the
+structural parsing (docs/PROVIDERS.md, "Python's email package"): the
 ``policy.default`` header objects keep ``=?UTF-8?Q?H=C3=B6rst=2C_Kenny?= <k@x>``
 as one person, where decoding first and splitting on commas makes two.
 

@@ -1,4 +1,4 @@
-"""The one table of account kinds (STYLE.md #2): what each ``kind = "..."`` is and does.
+"""The one table of account kinds (docs/STYLE.md #2): what each ``kind = "..."`` is and does.
 
 Per kind: its ``[[accounts]]`` model (``accounts.py``), its connector class, the roles it
 plays and whose sign-in it needs. Every other list of kinds is derived from :data:`KINDS`:

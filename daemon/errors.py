@@ -1,4 +1,4 @@
-"""The daemon's errors: what the user must act on (STYLE.md #7).
+"""The daemon's errors: what the user must act on (docs/STYLE.md #7).
 
 They belong to circleback's one exception family, whose root is in ``connectors/errors.py``
 (connectors never import the daemon). Each carries a sentence that says what went wrong

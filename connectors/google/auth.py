@@ -10,7 +10,7 @@
 * :func:`call_with_retries` - tenacity: 429, 5xx, and 403 only with reason
   ``rateLimitExceeded``/``userRateLimitExceeded``, honouring Retry-After.
   Nothing else retries, and googleapiclient's own ``num_retries`` stays 0
-  because it retries POSTs too (PROVIDERS.md) - drafts.create is never retried.
+  because it retries POSTs too (docs/PROVIDERS.md) - drafts.create is never retried.
 
 Scopes are least privilege: ``gmail.metadata`` (headers and labels; it makes
 Gmail refuse ``q`` on every call, so no call here uses ``q``), ``gmail.compose``
@@ -198,7 +198,7 @@ def build_service(api: str, version: str, account: GoogleAccount, http: Any) -> 
 
     options = {}
     if account.api_endpoint:
-        # The override drops Calendar's "calendar/v3/" prefix (PROVIDERS.md): put it back.
+        # The override drops Calendar's "calendar/v3/" prefix (docs/PROVIDERS.md): put it back.
         prefix = "calendar/v3/" if api == "calendar" else ""
         options["api_endpoint"] = account.api_endpoint + prefix
     return build(api, version, http=http, static_discovery=True, cache_discovery=False,
@@ -206,7 +206,7 @@ def build_service(api: str, version: str, account: GoogleAccount, http: Any) -> 
 
 
 def batch_uri(account: GoogleAccount) -> str:
-    # new_batch_http_request() ignores the endpoint override (PROVIDERS.md): build it ourselves.
+    # new_batch_http_request() ignores the endpoint override (docs/PROVIDERS.md): build it ourselves.
     return (account.api_endpoint or "https://gmail.googleapis.com/") + "batch/gmail/v1"
 
 

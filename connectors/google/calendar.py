@@ -4,7 +4,7 @@ A first sync asks each configured calendar (default ``primary``) for its events
 from ``now - lookback`` on, recurrences expanded by Google (``singleEvents=true``),
 and keeps the ``nextSyncToken`` that comes with the last page. Later syncs send
 only the token: Calendar refuses timeMin/timeMax/q/orderBy/updatedMin next to a
-syncToken (PROVIDERS.md) and returns changed events, cancelled ones included.
+syncToken (docs/PROVIDERS.md) and returns changed events, cancelled ones included.
 
 A 410 with reason ``fullSyncRequired`` means the token expired: every chosen
 calendar is read again and the result says ``full=True`` so the ledger drops
@@ -103,7 +103,7 @@ class GoogleCalendarConnector(GoogleConnector):
             items += page.get("items", [])
             page_token = page.get("nextPageToken")
             if not page_token:
-                # nextSyncToken comes only with the last page (PROVIDERS.md, Calendar).
+                # nextSyncToken comes only with the last page (docs/PROVIDERS.md, Calendar).
                 return items, str(page.get("nextSyncToken", ""))
 
     def _page(self, calendar: str, token: str | None, page_token: str | None) -> dict[str, Any]:

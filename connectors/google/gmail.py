@@ -75,7 +75,7 @@ from .auth import (
 log = logging.getLogger(__name__)
 
 CURSOR_VERSION = 1
-BATCH_LIMIT = 50  # Gmail: at most 100 per batch, more than 50 not recommended (PROVIDERS.md)
+BATCH_LIMIT = 50  # Gmail: at most 100 per batch, more than 50 not recommended (docs/PROVIDERS.md)
 PAGE_SIZE = 500  # messages.list / history.list maximum
 PROBE_EVERY = 8  # date probes: pages 1, 2, 4, 8, then every 8th, and the last (see _probe_due)
 # A first sync (chunk) shows progress from more than one batch on: each batch waits for quota.
@@ -603,7 +603,7 @@ def gmail_record(msg: dict[str, Any], my_addresses: frozenset[str]) -> MailRecor
     return dataclasses.replace(
         made,
         source_id=made.message_id or f"gmail:{msg['id']}",
-        timestamp=when,  # internalDate: more reliable than the Date header (PROVIDERS.md)
+        timestamp=when,  # internalDate: more reliable than the Date header (docs/PROVIDERS.md)
         thread_id=str(msg.get("threadId", made.thread_id)),
         category=category,
         is_draft="DRAFT" in labels,

@@ -3,12 +3,12 @@
 ``circleback auth microsoft ACCOUNT`` runs the device-code flow once
 (``initiate_device_flow`` -> show ``flow["message"]`` -> ``acquire_token_by_device_flow``);
 every later sync calls ``acquire_token_silent_with_error``. The refresh token
-rotates on every use (PROVIDERS.md, MSAL), so the serialised cache is written
+rotates on every use (docs/PROVIDERS.md, MSAL), so the serialised cache is written
 whenever MSAL says it changed - atomically and 0600 through ``tokens.py`` -
 or the next start would present a refresh token the service already retired.
 
 The scopes are exactly :data:`SCOPES`. ``Mail.Send`` is never requested: drafts
-need only ``Mail.ReadWrite`` (PROVIDERS.md, Microsoft Graph), and the HTTP layer
+need only ``Mail.ReadWrite`` (docs/PROVIDERS.md, Microsoft Graph), and the HTTP layer
 refuses send paths anyway. MSAL adds ``offline_access``, ``openid`` and
 ``profile`` itself.
 

@@ -1,7 +1,7 @@
 """Outlook / Microsoft 365 over Microsoft Graph: mail and calendar by delta query, drafts without Mail.Send.
 
 * Mail: one message delta round per folder (``/me/mailFolders/{id}/messages/delta``,
-  PROVIDERS.md: delta is per folder) over every folder except Junk Email,
+  docs/PROVIDERS.md: delta is per folder) over every folder except Junk Email,
   Deleted Items, Drafts and Outbox. Each folder keeps its own ``@odata.deltaLink``
   (or, mid-round, its ``@odata.nextLink``) in the cursor, so one folder's expired
   token costs a resync of that folder only.
@@ -14,7 +14,7 @@
   then ``PATCH``. Nothing here can send: every request goes through
   :class:`~circleback.connectors.http.GuardedSession`.
 
-Throttling (PROVIDERS.md: 10,000 requests per 10 minutes and 4 concurrent
+Throttling (docs/PROVIDERS.md: 10,000 requests per 10 minutes and 4 concurrent
 requests per app per mailbox): a semaphore keeps at most 4 requests in flight,
 and 429/503/504 are retried after ``Retry-After``. ``$batch`` is not used: its
 items count one by one against the same limits and run in parallel (more than 4
@@ -68,7 +68,7 @@ from .auth import MsalTokens, OutlookAccount
 log = logging.getLogger(__name__)
 
 CURSOR_VERSION = 1
-MAX_CONCURRENT = 4  # Outlook: 4 concurrent requests per app per mailbox (PROVIDERS.md)
+MAX_CONCURRENT = 4  # Outlook: 4 concurrent requests per app per mailbox (docs/PROVIDERS.md)
 # Messages a first sync reads before it shows progress: a delta round says nothing of its size, so
 # the progress is a count, shown from here on (tens of pages, several seconds at Graph's pace).
 PROGRESS_FROM = 5000
@@ -112,7 +112,7 @@ class GraphError(ConnectorError):
     @property
     def needs_resync(self) -> bool:
         # 410 Gone is the documented reset (delta-query-overview, "Synchronization reset");
-        # otherwise match the exact codes, never "any 4xx" (STYLE.md: lieer #301).
+        # otherwise match the exact codes, never "any 4xx" (docs/STYLE.md: lieer #301).
         return self.status == 410 or self.code in RESYNC_CODES
 
     @property

@@ -9,7 +9,7 @@ demo; 10:00 Europe/London on some day (see :func:`demo_anchor`) is typical,
 because drafts only appear outside the config's quiet hours (21:00-07:00).
 
 Every person carries the status circleback is expected to reach for them
-under the rules of DESIGN.md ("What counts as being in touch"), and why;
+under the rules of docs/DESIGN.md ("What counts as being in touch"), and why;
 ``tests/test_demo_world.py`` re-derives each status from the files to keep
 these claims honest.  The world deliberately contains traps (mailing lists,
 bulk mail, auto-replies, a no-reply sender, a 40-person all-hands, a cancelled

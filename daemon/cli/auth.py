@@ -1,7 +1,10 @@
-"""``circleback auth``: sign in once per account; the daemon then refreshes on its own.
+"""``circleback auth google|microsoft ACCOUNT``: sign in once per account; the daemon then
+refreshes on its own.
 
-Registered by ``daemon/cli.py`` with ``main.add_command(auth)``. The work lives in
-``connectors/google_auth.py``; this module only wires the CLI to it.
+Loaded by ``cli/main.py`` when ``auth`` is asked for. The work lives in
+``connectors/google/auth.py`` (a browser or a pasted redirect URL) and
+``connectors/microsoft/auth.py`` (MSAL's device code, which works over SSH); this module
+only finds the account in the settings and wires the CLI to them (docs/STYLE.md #8).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from circleback.connectors.google.auth import (
     scopes_for,
     token_path,
 )
+from circleback.connectors.microsoft.auth import SCOPES, MsalTokens, OutlookAccount, token_cache_path
+from circleback.connectors.registry import MICROSOFT, kinds_where
 from circleback.connectors.tokens import GOOGLE_KINDS
 
 from ..errors import CirclebackError
@@ -81,3 +86,35 @@ def configured_account(obj: Any, name: str, kinds: tuple[str, ...], provider: st
         raise click.ClickException(f"account {name!r} in {obj.config_path} is of kind {account.kind!r}, "
                                    f"not {' or '.join(kinds)}; {choices}")
     return account
+
+
+def _outlook_account(obj: Any, name: str) -> OutlookAccount:
+    account = configured_account(obj, name, kinds_where(lambda kind: kind.provider == MICROSOFT), "Microsoft")
+    if not isinstance(account, OutlookAccount):
+        account = OutlookAccount.model_validate(account.model_dump())
+    return account
+
+
+@auth.command("microsoft")
+@click.argument("account")
+@click.pass_obj
+def microsoft(obj: Any, account: str) -> None:
+    """Sign in to Microsoft 365 / Outlook.com for ACCOUNT (device code: works over SSH).
+
+    circleback asks only for Mail.ReadWrite, Calendars.Read and User.Read - never
+    Mail.Send. The token cache is written 0600 to the state directory.
+
+    \b
+    Example:
+      circleback auth microsoft work
+    """
+    config = _outlook_account(obj, account)
+    tokens = MsalTokens(config, path=token_cache_path(config, obj.state_dir, sign_in=True))
+    click.echo(f"Permissions requested: {', '.join(SCOPES)} (never Mail.Send)", err=True)
+    try:
+        username = tokens.device_login(lambda text: click.echo(text, err=True))
+    except ConnectorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    who = f" as {username}" if username else ""
+    click.echo(f"Signed in{who}; tokens saved to {tokens.path}")

@@ -557,9 +557,7 @@ class _LazyGroup(HelpGroup):
 
 def _auth_group() -> click.Group:
     from .auth import auth
-    from .auth_ms import microsoft
 
-    auth.add_command(microsoft)
     return auth
 
 

@@ -49,7 +49,7 @@ now_option = click.option("--now", "now_text", hidden=True, help="Pin the clock 
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn our exceptions into one sentence and an exit code, never a traceback (STYLE.md #7)."""
+    """Turn our exceptions into one sentence and an exit code, never a traceback (docs/STYLE.md #7)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

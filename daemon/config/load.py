@@ -1,5 +1,5 @@
 """Loading the settings: the TOML file, the CIRCLEBACK_ environment, and every problem said with
-the file (or variable), the key path and what is allowed (STYLE.md #6)."""
+the file (or variable), the key path and what is allowed (docs/STYLE.md #6)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Typed settings from one TOML file, with CIRCLEBACK_ environment overrides.
 
 Every error names the file (or the environment variable and its value), the key path and
-what is allowed (STYLE.md #6).
+what is allowed (docs/STYLE.md #6).
 Account tables are the connectors' own (``connectors/accounts.py``), a union discriminated on
 ``kind``; which kinds there are is ``connectors/registry.py``'s table.
 """

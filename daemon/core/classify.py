@@ -1,6 +1,6 @@
 """Which addresses are people and which mail counts as being in touch.
 
-DESIGN.md, "What counts as being in touch": mail sent by me to the person
+docs/DESIGN.md, "What counts as being in touch": mail sent by me to the person
 (To/Cc), mail received from them with me in To/Cc, or a past meeting both
 attended (not cancelled, neither declined, at most ``max_meeting_size``
 attendees). Mailing lists, bulk and auto-submitted mail, no-reply senders,

@@ -2,8 +2,8 @@
 
 The same function serves ``circleback demo``, ``run --once`` and the service
 loop. It takes connector objects, a ledger and settings; it knows nothing of
-the CLI or of where the config came from (STYLE.md #1). One account's failure
-is reported and never stops the others (STYLE.md #7).
+the CLI or of where the config came from (docs/STYLE.md #1). One account's failure
+is reported and never stops the others (docs/STYLE.md #7).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who should meet whom, and the double-opt-in introduction (DESIGN.md, "Introductions").
+"""Who should meet whom, and the double-opt-in introduction (docs/DESIGN.md, "Introductions").
 
     (suggested) -> asked -> [A replied, B replied] -> intro_drafted -> intro_sent
                 -> followup -> done                  exits: declined, expired

@@ -1,7 +1,7 @@
 """What becomes of a draft after the outbox wrote it, and the user's own say over a person.
 
 The outbox notices sent and deleted drafts. This module adds the rest of the
-lifecycle (DESIGN.md, "Drafts and the outbox", step 5):
+lifecycle (docs/DESIGN.md, "Drafts and the outbox", step 5):
 
 * **edited** - the draft in Drafts no longer has the bytes we wrote: the user
   made it theirs, and circleback never touches it again;

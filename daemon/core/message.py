@@ -4,7 +4,7 @@ Every value that reaches a header came from someone else's mail or calendar
 (display names, subjects), so it is treated as hostile: encoded-words are
 decoded *before* control characters are stripped, because Python 3.11/3.12's
 email package lets an RFC 2047-encoded newline through into a new header
-(CVE-2024-6923, PROVIDERS.md).  Then the serialised bytes are parsed again and
+(CVE-2024-6923, docs/PROVIDERS.md).  Then the serialised bytes are parsed again and
 compared with what we meant to write; any difference raises DraftBuildError.
 """
 

@@ -1,4 +1,4 @@
-"""The outbox: the rule that makes duplicate drafts impossible (DESIGN.md).
+"""The outbox: the rule that makes duplicate drafts impossible (docs/DESIGN.md).
 
 1. An intent (deterministic key, rendered message) is committed before any
    call to the draft box.

@@ -1,6 +1,6 @@
 """Who is due, what specific thing we could say to them, and this cycle's notes.
 
-Due (DESIGN.md, "Cadence and planning"): last contact + cadence <= now, not
+Due (docs/DESIGN.md, "Cadence and planning"): last contact + cadence <= now, not
 snoozed, no meeting with them inside the upcoming window, no open draft of
 ours for them, and not inside the cool-down after the user deleted one.
 "No hook, no draft": a due person with nothing specific to mention is listed

@@ -1,4 +1,4 @@
-"""``circleback run``: one process, one scheduler over every account (DESIGN.md, "Service").
+"""``circleback run``: one process, one scheduler over every account (docs/DESIGN.md, "Service").
 
 Each account polls at its own interval and backs off on its own when it fails;
 drafting happens in the same tick, through the same :class:`Engine` as
@@ -7,7 +7,7 @@ content changing); an invalid file keeps the running settings and says why in
 one log line and in ``state_dir/service-status.json``. systemd hears READY,
 STATUS, WATCHDOG (only after real progress), RELOADING and STOPPING.
 
-This module wires things together; it knows nothing of click (STYLE.md #1).
+This module wires things together; it knows nothing of click (docs/STYLE.md #1).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Explicit transactions (``BEGIN IMMEDIATE``), WAL with ``synchronous=FULL`` so a
 committed outbox intent survives a power cut, and a schema versioned with
-``PRAGMA user_version`` whose migrations (store/schema.py) run one per transaction (STYLE.md #5).
+``PRAGMA user_version`` whose migrations (store/schema.py) run one per transaction (docs/STYLE.md #5).
 
 Only header-derived facts are stored: who, when, which channel, the subject or
 meeting title (the hook a note may mention). Never a body or a snippet.

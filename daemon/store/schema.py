@@ -1,6 +1,6 @@
 """The ledger's schema: one list of statements per version, applied by ``Ledger`` one per transaction.
 
-``PRAGMA user_version`` holds the version a ledger is at (STYLE.md #5). A released
+``PRAGMA user_version`` holds the version a ledger is at (docs/STYLE.md #5). A released
 version is never edited: a change is a new list appended to ``MIGRATIONS``.
 """
 

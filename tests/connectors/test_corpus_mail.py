@@ -137,7 +137,7 @@ def _utc(*args: int) -> datetime:
 
 # file: (sender, sender name, To addresses, timestamp, extra fields to check)
 EXPECTED = {
-    # RFC 2047 name holding a comma: one person, decoded after parsing (PROVIDERS.md).
+    # RFC 2047 name holding a comma: one person, decoded after parsing (docs/PROVIDERS.md).
     "thunderbird__utf8MailboxStrings.eml": (
         "k.hoerst@invalid",
         "Hörst, Kenny",

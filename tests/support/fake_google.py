@@ -3,10 +3,10 @@
 The real ``googleapiclient`` (static discovery, ``client_options={"api_endpoint": ...}``)
 talks to a :class:`ThreadingHTTPServer` on 127.0.0.1, so request building, the
 batch multipart format, error parsing and retries are exercised as in production
-(STYLE.md #3: fake the remote at the HTTP level, never the client library).
+(docs/STYLE.md #3: fake the remote at the HTTP level, never the client library).
 
 The fake keeps a synthetic mailbox and calendars, charges quota units per method
-(PROVIDERS.md table) against a per-user token bucket that can be time-scaled for
+(docs/PROVIDERS.md table) against a per-user token bucket that can be time-scaled for
 benchmarks, serves a token endpoint for refreshes, and injects faults on demand.
 Any request to a send endpoint is recorded in :attr:`FakeGoogle.send_attempts`;
 the ``fake_google`` fixture fails the test if that list is not empty.
@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 GMAIL = "/gmail/v1/users/me"
-# Units per call, developers.google.com/workspace/gmail/api/reference/quota (PROVIDERS.md).
+# Units per call, developers.google.com/workspace/gmail/api/reference/quota (docs/PROVIDERS.md).
 GMAIL_COSTS = {
     "messages.list": 5,
     "messages.get": 5,
@@ -417,7 +417,7 @@ class _Api:
         out: dict[str, Any] = {"items": [e.data for e in chosen[offset : offset + size]]}
         if offset + size < len(chosen):
             out["nextPageToken"] = str(offset + size)
-        else:  # nextSyncToken only on the last page (PROVIDERS.md, Calendar)
+        else:  # nextSyncToken only on the last page (docs/PROVIDERS.md, Calendar)
             out["nextSyncToken"] = f"st-{fake.calendar_version}"
         return out
 
@@ -474,7 +474,7 @@ def dispatch(fake: FakeGoogle, method: str, target: str, body: bytes, headers: d
 def _call(fake: FakeGoogle, name: str, fn: Callable[..., Any], params: dict, body: bytes, groups: tuple) -> HttpProblem:
     if "q" in params and name.startswith(("messages", "threads", "history", "drafts")):
         fake.seen_q.append(params["q"][0])
-        # gmail.metadata refuses q on every method (PROVIDERS.md; google-api-python-client#582).
+        # gmail.metadata refuses q on every method (docs/PROVIDERS.md; google-api-python-client#582).
         return google_error(403, "forbidden", "Metadata scope does not support 'q' parameter")
     fault = fake.next_fault(name)
     try:

@@ -13,7 +13,7 @@ the guarded session run unchanged:
   ``internetMessageHeaders`` after create), ``/$value`` as MIME,
   ``$filter=internetMessageId eq '...'``.
 
-Limits as Outlook applies them (PROVIDERS.md): more than ``max_concurrent``
+Limits as Outlook applies them (docs/PROVIDERS.md): more than ``max_concurrent``
 requests in flight, or more than ``rate_limit`` requests inside ``rate_window``
 seconds, answer 429 with Retry-After. ``rtt`` adds a round trip to every request.
 Faults can be queued with :meth:`FakeGraph.fail_next`. Every request is logged.

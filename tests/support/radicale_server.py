@@ -1,7 +1,7 @@
 """A real Radicale CalDAV server on loopback, one per test, for the caldav connector.
 
 Radicale runs as its own process (``python -m radicale --config FILE``) so the
-real ``caldav`` client talks real HTTP to it; see PROVIDERS.md "Real servers
+real ``caldav`` client talks real HTTP to it; see docs/PROVIDERS.md "Real servers
 for tests".  Auth is ``none`` unless a test passes ``users``: then Radicale checks
 an htpasswd file (plain text: a loopback test server), which ``set_password``
 rewrites while it runs, as an administrator revoking a password would.

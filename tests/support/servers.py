@@ -1,6 +1,6 @@
 """Real servers for tests: a private Dovecot on loopback.
 
-Facts this relies on (PROVIDERS.md, "Real servers for tests"): Dovecot refuses
+Facts this relies on (docs/PROVIDERS.md, "Real servers for tests"): Dovecot refuses
 uid 0 for mail, so mail lives in a directory owned by 65534 (nobody); the whole
 configuration is private to a temp dir; ``ssl = no`` and plaintext login are
 fine because it listens on 127.0.0.1 only.

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from circleback.connectors.errors import AuthRevoked, ConnectorError, TokenFileError
 from circleback.connectors.microsoft.auth import SCOPES, MsalTokens, OutlookAccount, token_cache_path
-from circleback.daemon.cli.auth_ms import microsoft
+from circleback.daemon.cli.auth import microsoft
 from tests.support.cli import cli_obj
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"

@@ -1,7 +1,7 @@
 """The demo world: deterministic, well-formed, and what it claims to be.
 
 The last tests re-derive every person's status from the generated files with a
-small reference reading of DESIGN.md ("What counts as being in touch"), so the
+small reference reading of docs/DESIGN.md ("What counts as being in touch"), so the
 ``expected_status`` the demo advertises cannot drift from the data.
 """
 
@@ -247,7 +247,7 @@ def test_the_noise_is_there_with_its_headers(world: DemoWorld, parsed: list[tupl
 
 @dataclass
 class _Ledger:
-    """What a reader of DESIGN.md's rules keeps per address."""
+    """What a reader of docs/DESIGN.md's rules keeps per address."""
 
     sent: dict[str, datetime] = field(default_factory=dict)
     received: dict[str, datetime] = field(default_factory=dict)

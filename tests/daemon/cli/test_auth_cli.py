@@ -10,8 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from circleback.daemon.cli.auth import auth
-from circleback.daemon.cli.auth_ms import microsoft
+from circleback.daemon.cli.auth import auth, microsoft
 from circleback.daemon.config import load_settings
 from circleback.daemon.errors import ConfigError
 from tests.support.cli import CONFIG, cli_obj

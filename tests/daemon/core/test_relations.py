@@ -1,4 +1,4 @@
-"""What counts as being in touch (DESIGN.md), and what the ledger keeps of it."""
+"""What counts as being in touch (docs/DESIGN.md), and what the ledger keeps of it."""
 
 from __future__ import annotations
 
