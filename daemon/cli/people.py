@@ -313,9 +313,11 @@ def print_intros(found: list[Any], flying: list[tuple[str, str, Any]]) -> None:
             console().print(f"      shared: {'; '.join(s.context)}", markup=False)
     if flying:
         console().print("[bold]In flight[/]")
+    from ..core.intros import IntroState  # loaded already: `intros` listed them
+
     for a, b, i in flying:
         replied = [n for n, t in ((a, i.a_replied_at), (b, i.b_replied_at)) if t]
-        extra = f" (replied: {', '.join(replied)})" if replied and i.state == "asked" else ""
+        extra = f" (replied: {', '.join(replied)})" if replied and i.state == IntroState.ASKED else ""
         console().print(f"  • {a} ↔ {b}: {i.state.replace('_', ' ')}{extra} since {i.updated_at:%Y-%m-%d}",
                       markup=False)
 

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from ..config import Person, Settings
@@ -39,8 +40,20 @@ log = logging.getLogger(__name__)
 
 ASK, INTRO, FOLLOWUP = "intro-ask", "intro", "intro-followup"
 INTRO_KINDS = (ASK, INTRO, FOLLOWUP)
-STATES = ("asked", "intro_drafted", "intro_sent", "followup", "done", "declined", "expired")
-OPEN = ("asked", "intro_drafted", "intro_sent", "followup")
+class IntroState(StrEnum):
+    """An introduction's state; the value is the text stored in ``intros.state``."""
+
+    ASKED = "asked"  # opt-in asks drafted to both; waiting for their replies
+    INTRO_DRAFTED = "intro_drafted"  # both said yes: the introduction waits in Drafts
+    INTRO_SENT = "intro_sent"
+    FOLLOWUP = "followup"  # "how did it go?" drafted to each
+    DONE = "done"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+STATES = tuple(IntroState)
+OPEN = (IntroState.ASKED, IntroState.INTRO_DRAFTED, IntroState.INTRO_SENT, IntroState.FOLLOWUP)
 # How long a deleted introduction draft waits for a late Sent copy before it counts as "not made".
 _LATE_SENT = timedelta(days=2)
 
@@ -375,7 +388,7 @@ class Introducer:
 
     def _step(self, intro: Intro, a: Contact, b: Contact, now: datetime, report: IntroReport) -> None:
         table = _canonical_tags(self.settings)
-        if intro.state == "asked":
+        if intro.state == IntroState.ASKED:
             for party in (a, b):
                 if intro.replied(party.person_id) is None:
                     at = self._reply_at(intro, party)
@@ -388,28 +401,29 @@ class Introducer:
                             intro.b_replied_at = at
             if intro.a_replied_at and intro.b_replied_at:
                 report.drafts += self._intent(INTRO, intro.id, a, [a, b], b, now, table)
-                _set_state(self.ledger, intro, "intro_drafted", now)
+                _set_state(self.ledger, intro, IntroState.INTRO_DRAFTED, now)
             elif now - intro.created_at >= self.settings.intros.ask_expires_after:
                 self._withdraw_pending(intro.id, now)
-                _set_state(self.ledger, intro, "expired", now)
-        if intro.state == "intro_drafted":
+                _set_state(self.ledger, intro, IntroState.EXPIRED, now)
+        if intro.state == IntroState.INTRO_DRAFTED:
             sent_at = self._intro_sent_at(intro, a, b)
             if sent_at is not None:
-                _set_state(self.ledger, intro, "intro_sent", now, sent_at=sent_at)
+                _set_state(self.ledger, intro, IntroState.INTRO_SENT, now, sent_at=sent_at)
                 intro.sent_at = sent_at
             else:
                 entries = _entries(self.ledger, intro.id, INTRO)
                 deleted = [e for e in entries if e.state == OutboxState.DELETED]
                 if any(e.closed_at and now - e.closed_at >= _LATE_SENT for e in deleted):
-                    _set_state(self.ledger, intro, "declined", now)  # the user chose not to make it
-        if intro.state == "intro_sent" and intro.sent_at and now - intro.sent_at >= self.settings.intros.followup_after:
+                    _set_state(self.ledger, intro, IntroState.DECLINED, now)  # the user chose not to make it
+        followup_due = intro.sent_at and now - intro.sent_at >= self.settings.intros.followup_after
+        if intro.state == IntroState.INTRO_SENT and followup_due:
             for party, other in ((a, b), (b, a)):
                 report.drafts += self._intent(FOLLOWUP, intro.id, party, [party], other, now, table)
-            _set_state(self.ledger, intro, "followup", now)
-        if intro.state == "followup":
+            _set_state(self.ledger, intro, IntroState.FOLLOWUP, now)
+        if intro.state == IntroState.FOLLOWUP:
             entries = _entries(self.ledger, intro.id, FOLLOWUP)
             if entries and all(e.state not in OPEN_STATES for e in entries):
-                _set_state(self.ledger, intro, "done", now)
+                _set_state(self.ledger, intro, IntroState.DONE, now)
 
     def _reply_at(self, intro: Intro, party: Contact) -> datetime | None:
         asks = [e for e in _entries(self.ledger, intro.id, ASK) if e.person_id == party.person_id]
@@ -435,7 +449,7 @@ class Introducer:
         intro = found[0]
         with self.ledger.transaction():
             self._withdraw_pending(intro.id, now)
-            _set_state(self.ledger, intro, "declined", now)
+            _set_state(self.ledger, intro, IntroState.DECLINED, now)
         return intro
 
     def _withdraw_pending(self, intro_id: int, now: datetime) -> None:
