@@ -16,8 +16,6 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, get_args
 
@@ -44,6 +42,7 @@ from tests.support import ROOT
 from tests.support.contract import CONTEXT, ME, CalendarSourceContract, DraftBoxContract, MailSourceContract
 from tests.support.fake_google import FakeGoogle
 from tests.support.fake_graph import TOKEN, FakeGraph
+from tests.support.imap import header_date
 from tests.support.mailfixtures import append_mbox, deliver, make_maildir
 
 # --- the table agrees with the config and the classes ---------------------------------------------
@@ -134,15 +133,7 @@ class ImapBackend:
     def add_message(self, raw: bytes, folder: str = "INBOX") -> None:
         if not self.seed.folder_exists(folder):
             self.seed.create_folder(folder)
-        self.seed.append(folder, raw, msg_time=_header_date(raw))  # INTERNALDATE as a delivery sets it
-
-
-def _header_date(raw: bytes) -> datetime | None:
-    value = BytesHeaderParser().parsebytes(raw).get("Date")
-    try:
-        return parsedate_to_datetime(value) if value else None
-    except (TypeError, ValueError):
-        return None
+        self.seed.append(folder, raw, msg_time=header_date(raw))  # INTERNALDATE as a delivery sets it
 
 
 @dataclass

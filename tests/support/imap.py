@@ -51,7 +51,7 @@ class ImapBackend:
     def add_message(self, raw: bytes, folder: str = "INBOX", when: datetime | None = None) -> int:
         """APPEND with INTERNALDATE = ``when``, else the Date header, as a delivery sets it."""
         if when is None:
-            when = _header_date(raw)
+            when = header_date(raw)
         if not self.seed.folder_exists(folder):
             self.seed.create_folder(folder)
         response = self.seed.append(folder, raw, msg_time=when)
@@ -65,7 +65,7 @@ class ImapBackend:
             self.proxy.close()
 
 
-def _header_date(raw: bytes) -> datetime | None:
+def header_date(raw: bytes) -> datetime | None:
     value = BytesHeaderParser().parsebytes(raw).get("Date")
     try:
         return parsedate_to_datetime(value) if value else None

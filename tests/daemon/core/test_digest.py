@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from circleback.connectors.base import DraftRef, SyncResult
 from circleback.daemon.cli.people import draft_kinds
 from circleback.daemon.config import Settings
 from circleback.daemon.core.digest import DIGEST, KIND_LABELS, digest_period
@@ -17,6 +16,7 @@ from circleback.daemon.core.goals import goal_line, goal_streak, month_goal
 from circleback.daemon.core.intros import INTRO_KINDS
 from circleback.daemon.core.planner import CHECKIN, LINKEDIN, NUDGE, plan_cycle
 from circleback.daemon.store.ledger import Ledger
+from tests.support.boxes import Box
 from tests.support.records import ME, mail
 
 ANN, BO, CY = "ann@x.example", "bo@x.example", "cy@x.example"
@@ -25,36 +25,15 @@ DEV = "dev.null@x.example"
 MONDAY_8 = datetime(2026, 6, 15, 6, 0, tzinfo=UTC)
 
 
-class Box:
-    """A mail source and draft box in memory, like a real one it keeps drafts across a crash."""
-
-    kind = "memory"
+class DigestBox(Box):
+    """A mail source and draft box in memory that, like a real one, keeps drafts across a crash."""
 
     def __init__(self) -> None:
-        self.drafts: dict[str, tuple[str, bytes]] = {}
+        super().__init__(deletable=False)
         self.inbox = [
             mail(f"old-{a}", sender=ME, to=(a,), when=MONDAY_8 - timedelta(days=40), subject="Hi")
             for a in (ANN, BO, CY, DEV)
         ]
-        self.n = 0
-
-    def sync_mail(self, cursor):  # noqa: ANN001, ANN201
-        return SyncResult(self.inbox[(cursor or {}).get("n", 0) :], {"n": len(self.inbox)})
-
-    def create_draft(self, message: bytes, key: str, reply_to: str | None = None) -> DraftRef:
-        self.n += 1
-        self.drafts[f"d{self.n}"] = (key, message)
-        return DraftRef("box", f"d{self.n}", key)
-
-    def list_drafts(self) -> list[DraftRef]:
-        return [DraftRef("box", r, k) for r, (k, _) in self.drafts.items()]
-
-    def get_draft(self, ref: DraftRef) -> bytes | None:
-        found = self.drafts.get(ref.ref)
-        return found[1] if found else None
-
-    def close(self) -> None:
-        pass
 
     def digests(self) -> list[bytes]:
         return [raw for k, raw in self.drafts.values() if k.startswith(f"{DIGEST}-")]
@@ -104,7 +83,7 @@ def test_the_period_is_the_iso_week_from_the_configured_local_day_and_hour() -> 
 
 
 def test_it_appears_once_in_its_week_not_before_the_day_and_hour(ledger: Ledger) -> None:
-    s, box = make_settings(), Box()
+    s, box = make_settings(), DigestBox()
     run(ledger, s, box, MONDAY_8 - timedelta(hours=5))  # Monday 03:00: quiet hours, and too early
     run(ledger, s, box, MONDAY_8 - timedelta(minutes=30))  # Monday 07:30
     run(ledger, s, box, MONDAY_8 - timedelta(minutes=1))  # Monday 07:59
@@ -119,13 +98,13 @@ def test_it_appears_once_in_its_week_not_before_the_day_and_hour(ledger: Ledger)
 
 
 def test_a_missed_day_is_made_up_later_in_the_week(ledger: Ledger) -> None:
-    s, box = make_settings(), Box()
+    s, box = make_settings(), DigestBox()
     run(ledger, s, box, MONDAY_8 + timedelta(days=3))  # the machine was off until Thursday
     assert len(box.digests()) == 1
 
 
 def test_quiet_hours_hold_it_back(ledger: Ledger) -> None:
-    s, box = make_settings(hour=6), Box()  # 06:00 is inside quiet hours (21:00-07:00)
+    s, box = make_settings(hour=6), DigestBox()  # 06:00 is inside quiet hours (21:00-07:00)
     run(ledger, s, box, MONDAY_8 - timedelta(hours=1, minutes=30))  # 06:30
     assert box.digests() == []
     run(ledger, s, box, MONDAY_8 - timedelta(hours=1))  # 07:00: quiet hours are over
@@ -133,7 +112,7 @@ def test_quiet_hours_hold_it_back(ledger: Ledger) -> None:
 
 
 def test_deleting_it_does_not_bring_it_back(ledger: Ledger) -> None:
-    s, box = make_settings(), Box()
+    s, box = make_settings(), DigestBox()
     run(ledger, s, box, MONDAY_8)
     (ref,) = [r for r, (k, _) in box.drafts.items() if k.startswith(DIGEST)]
     del box.drafts[ref]
@@ -143,13 +122,13 @@ def test_deleting_it_does_not_bring_it_back(ledger: Ledger) -> None:
 
 
 def test_it_is_off_unless_enabled(ledger: Ledger) -> None:
-    box = Box()
+    box = DigestBox()
     run(ledger, make_settings(enabled=False), box, MONDAY_8)
     assert box.digests() == [] and box.drafts  # the notes were still drafted
 
 
 def test_it_goes_to_me_and_says_who_is_due_and_the_goal(ledger: Ledger) -> None:
-    s, box = make_settings(budget=1), Box()
+    s, box = make_settings(budget=1), DigestBox()
     run(ledger, s, box, MONDAY_8)
     (raw,) = box.digests()
     msg = message_from_bytes(raw, policy=policy.default)
@@ -171,7 +150,7 @@ def test_it_goes_to_me_and_says_who_is_due_and_the_goal(ledger: Ledger) -> None:
 
 
 def test_it_is_not_counted_against_the_weekly_budget(ledger: Ledger) -> None:
-    s, box = make_settings(budget=3), Box()
+    s, box = make_settings(budget=3), DigestBox()
     run(ledger, s, box, MONDAY_8)
     assert len(box.digests()) == 1 and len(box.drafts) == 3  # Ann, Cy and the digest
     assert plan_cycle(ledger, s, MONDAY_8 + timedelta(hours=1)).budget_left == 1
@@ -192,12 +171,12 @@ def crash_at(n: int, seen: list[str]):  # noqa: ANN201
 
 def test_a_crash_at_any_checkpoint_never_writes_it_twice(tmp_path: Path) -> None:
     clean_labels: list[str] = []
-    clean_box = Box()
+    clean_box = DigestBox()
     run(Ledger.open(tmp_path / "clean.db"), make_settings(budget=3), clean_box, MONDAY_8, crash_at(0, clean_labels))
     assert "after-digest-commit" in clean_labels  # between the digest's intent and its draft
     clean_keys = sorted(k for k, _ in clean_box.drafts.values())
     for n in range(1, len(clean_labels) + 1):
-        ledger, box, seen = Ledger.open(tmp_path / f"{n}.db"), Box(), []
+        ledger, box, seen = Ledger.open(tmp_path / f"{n}.db"), DigestBox(), []
         with pytest.raises(Crash):
             run(ledger, make_settings(budget=3), box, MONDAY_8, crash_at(n, seen))
         run(ledger, make_settings(budget=3), box, MONDAY_8 + timedelta(minutes=5))
