@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from ..config import Settings
 from ..store.ledger import Ledger
-from ..store.timestamps import iso
+from ..store.timestamps import iso, parse_iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +26,7 @@ class MonthGoal:
 def month_goal(ledger: Ledger, settings: Settings, now: datetime) -> MonthGoal:
     local = now.astimezone(settings.me.zone)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-    # The end is now's wall-clock time read as UTC, as this count always compared it: a ``now`` with
-    # another offset (``--now ...+01:00``) is not converted. Kept as is by a behaviour-preserving move.
-    n = ledger.people_reached_between(start, now.replace(tzinfo=UTC))
+    n = ledger.people_reached_between(start, now)
     return MonthGoal(f"{local:%B %Y}", n, settings.goals.people_per_month)
 
 
@@ -37,7 +35,7 @@ _GOAL_CHANNELS = ("sent", "met")
 
 
 def _month_of(at: str, zone: ZoneInfo) -> tuple[int, int]:
-    local = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(zone)
+    local = parse_iso(at).astimezone(zone)
     return local.year, local.month
 
 

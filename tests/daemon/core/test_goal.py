@@ -112,3 +112,11 @@ def test_the_goal_line_says_the_month_the_count_and_the_streak(world: World) -> 
     line = goal_line(month_goal(world.ledger, s, NOW), goal_streak(world.ledger, s, NOW))
     assert line == "June 2026: in touch with 1 person (goal 2); streak: 3 months in a row."
     assert goal_line(month_goal(Ledger.memory(), s, NOW), 0).endswith("(goal 2); no streak yet.")
+
+
+def test_now_with_an_offset_is_the_same_instant_as_in_utc(world: World) -> None:
+    # 12:00 in Berlin (+02:00 in June) is 10:00 UTC: a note at 10:30 UTC has not happened yet.
+    world.touch("dee", at(6, 15, 10, 30))
+    berlin = NOW.astimezone(settings().me.zone)
+    assert month_goal(world.ledger, settings(), berlin) == month_goal(world.ledger, settings(), NOW)
+    assert month_goal(world.ledger, settings(), berlin).people == 1
