@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from .errors import SendRefused
+
+if TYPE_CHECKING:  # the models import pydantic; a connector module needs only the name
+    from .accounts import Account
 
 Cursor = dict[str, Any]
 
@@ -199,7 +202,7 @@ class Connector:
 
     kind: ClassVar[str] = ""
 
-    def __init__(self, config: Any, context: ConnectorContext | None = None) -> None:
+    def __init__(self, config: Account, context: ConnectorContext | None = None) -> None:
         self.config = config
         self.account: str = config.name
         self.context = context or ConnectorContext()
