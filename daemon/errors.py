@@ -23,6 +23,7 @@ __all__ = [
     "DraftWaiting",
     "ImportError_",
     "IntroError",
+    "DraftsBusy",
     "LedgerFull",
     "PersonNotFound",
     "StateError",
@@ -40,6 +41,12 @@ class StateError(CirclebackError):
     """The state directory or ledger cannot be used."""
 
     exit_code = 73  # EX_CANTCREAT
+
+
+class DraftsBusy(StateError):
+    """Another circleback process kept writing drafts for longer than we wait (app/session.drafts_lock)."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again in a moment
 
 
 class LedgerFull(StateError):

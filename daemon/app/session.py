@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -16,7 +17,7 @@ from circleback.connectors.base import Connector, ConnectorContext
 from circleback.connectors.registry import open_connector
 
 from ..config import Settings
-from ..errors import StateError
+from ..errors import DraftsBusy, StateError
 from ..store.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -87,6 +88,32 @@ def instance_lock(state_dir: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+DRAFTS_WAIT_SECONDS = 120.0  # a cycle writing a week's notes to IMAP or Graph takes seconds, not minutes
+
+
+@contextmanager
+def drafts_lock(state_dir: Path, wait: float = DRAFTS_WAIT_SECONDS) -> Iterator[None]:
+    """Held while pending intents become drafts: by the service's cycle and by ``nudge`` or
+    ``intros ask`` beside it, so that no intent is written twice. It waits for the other
+    writer (seconds) rather than refusing, as the instance lock does."""
+    path = state_dir / "drafts.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DraftsBusy(f"{state_dir}: another circleback has been writing drafts for {wait:.0f} s",
+                                     remedy="try again in a minute") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def open_connectors(settings: Settings, now: datetime | None = None, *,
                     state_dir: Path | None) -> dict[str, Connector]:
     """One connector per account; OAuth tokens are looked up in ``state_dir/tokens`` (as ``auth`` writes them).
@@ -127,8 +154,10 @@ class Session:
 
     Opened in that order, the lock first: no second circleback opens (or migrates) the ledger
     while another holds it. Closed in reverse, connectors, ledger, lock, even when the command
-    fails. ``lock=False`` is for commands that only read (``plan`` without ``--sync``, as
-    ``status``): they must work beside a running service. The connectors are opened when asked,
+    fails. ``lock=False`` is for commands that work beside a running service: those that only
+    read (``plan`` without ``--sync``, ``status``) and the people commands, whose short
+    transactions SQLite serialises (WAL, a busy timeout); the drafts they write go through
+    :meth:`drafts_lock`. The connectors are opened when asked,
     ``connect=True`` or :meth:`connect`; the engine is built the first time it is used (it
     loads the templates, which ``snooze`` and ``skip`` never need).
     """
@@ -178,7 +207,12 @@ class Session:
 
             factory = self._engine_factory or Engine
             self._engine = factory(self.settings, self.ledger, self.connectors)
+            self._engine.drafts_guard = self.drafts_lock
         return self._engine
+
+    def drafts_lock(self) -> AbstractContextManager[None]:
+        """Hold while writing pending intents to the draft box (see :func:`drafts_lock`)."""
+        return drafts_lock(self.state_dir)
 
     def connect(self, now: datetime | None = None, *, only: str | None = None) -> dict[str, Connector]:
         """Open the connector of every account, or of account ``only``, not open yet; they close with the session."""

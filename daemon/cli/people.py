@@ -32,7 +32,7 @@ def _now(text: str | None) -> datetime:
 
 @contextmanager
 def _state(obj: Any) -> Iterator[tuple[Settings, Ledger]]:
-    with Session(obj.settings(), obj.state_dir) as opened:
+    with Session(obj.settings(), obj.state_dir, lock=False) as opened:  # beside a running service too
         yield opened.settings, opened.ledger
 
 
@@ -48,12 +48,13 @@ def draft_box(opened: Session, now: datetime) -> tuple[str, Any]:
     return name, box
 
 
-def deliver(ledger: Ledger, name: str, box: Any, now: datetime) -> list[str]:
+def deliver(opened: Session, name: str, box: Any, now: datetime) -> list[str]:
     """Write pending intents to the draft box at once; the problems, one line each."""
     from ..core.outbox import Outbox, OutboxReport
 
     report = OutboxReport()
-    Outbox(ledger, box, name).deliver(now, report)
+    with opened.drafts_lock():  # a running service may be writing drafts too
+        Outbox(opened.ledger, box, name).deliver(now, report)
     return [f"{k}: {v}" for k, v in report.failed.items()]
 
 
@@ -128,7 +129,7 @@ def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
     from ..core.lifecycle import plan_nudge
 
     now = _now(now_text)
-    with Session(obj.settings(), obj.state_dir) as opened:
+    with Session(obj.settings(), obj.state_dir, lock=False) as opened:  # beside a running service too
         settings, ledger = opened.settings, opened.ledger
         account, box = draft_box(opened, now)
         try:
@@ -136,7 +137,7 @@ def nudge(obj: Any, person: str, about: str, now_text: str | None) -> None:
         except DraftWaiting as exc:
             click.echo(_already_waiting(exc, settings))
             return
-        problems = deliver(ledger, account, box, now)
+        problems = deliver(opened, account, box, now)
     for line in problems:
         click.echo(f"problem: {line}", err=True)
     state = "drafted" if added else "already drafted"
@@ -338,12 +339,12 @@ def intros_ask(obj: Any, a: str, b: str, now_text: str | None) -> None:
     from ..core.intros import Introducer, find_pair
 
     now = _now(now_text)
-    with Session(obj.settings(), obj.state_dir) as opened:
+    with Session(obj.settings(), obj.state_dir, lock=False) as opened:  # beside a running service too
         settings, ledger = opened.settings, opened.ledger
         account, box = draft_box(opened, now)
         first, second = find_pair(ledger, settings, a, b, now)
         intro = Introducer(ledger, settings, opened.engine.renderer, account).ask(first, second, now)
-        problems = deliver(ledger, account, box, now)
+        problems = deliver(opened, account, box, now)
     for line in problems:
         click.echo(f"problem: {line}", err=True)
     click.echo(f"Asked {first.display_name} and {second.display_name} (introduction {intro.id}): "

@@ -9,7 +9,8 @@ is reported and never stops the others (docs/STYLE.md #7).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from circleback.connectors.base import CalendarSource, Connector, DraftBox, Mail
 from circleback.connectors.errors import AuthRevoked, ConnectorError
 
 from ..config import Settings
-from ..errors import CirclebackError, LedgerFull
+from ..errors import CirclebackError, DraftsBusy, LedgerFull
 from ..store.ledger import Ledger
 from . import faults
 from .classify import Identity
@@ -93,6 +94,7 @@ class Engine:
         *,
         renderer: TemplateRenderer | None = None,
         checkpoint: Checkpoint = faults.checkpoint,
+        drafts_guard: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -101,6 +103,9 @@ class Engine:
             Path(settings.drafting.templates_dir) if settings.drafting.templates_dir else None
         )
         self.checkpoint = checkpoint
+        # Held while pending intents become drafts, so that a command beside the service (nudge,
+        # intros ask) and the service never write the same intent twice (app/session.drafts_lock).
+        self.drafts_guard = drafts_guard
 
     # -- sync ---------------------------------------------------------------
 
@@ -178,7 +183,10 @@ class Engine:
         self._commit_intents(report, box_name or "", now)
         self._commit_digest(report, box_name or "", now)
         try:
-            outbox.deliver(now, report.outbox)
+            with self.drafts_guard():
+                outbox.deliver(now, report.outbox)
+        except DraftsBusy as exc:
+            report.problems.append(f"{box_name}: drafts not written this time: {exc}")
         except (ConnectorError, OSError) as exc:
             report.problems.append(f"{box_name}: cannot write drafts: {account_error(box_name or '', exc)}")
         return report

@@ -4,6 +4,8 @@ ledger, then the connectors and the engine; closed in reverse order, even on err
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from circleback.daemon.app import session
 from circleback.daemon.app.session import Session, instance_lock
 from circleback.daemon.cli import main
 from circleback.daemon.config import load_settings
-from circleback.daemon.errors import StateError
+from circleback.daemon.errors import DraftsBusy, StateError
 
 ME = '[me]\nname = "Alex Morgan"\naddresses = ["alex@example.org"]\n'
 
@@ -47,7 +49,7 @@ def test_a_command_that_syncs_closes_its_connectors(tmp_path: Path, closed: list
     assert closed == ["home"]  # `plan --sync` never closed them
 
 
-@pytest.mark.parametrize("command", [["plan", "--sync"], ["run", "--once"], ["snooze", "alex", "30d"]], ids=" ".join)
+@pytest.mark.parametrize("command", [["plan", "--sync"], ["run", "--once"]], ids=" ".join)
 def test_no_ledger_is_opened_or_migrated_while_another_circleback_holds_the_lock(
         tmp_path: Path, command: list[str]) -> None:
     state = tmp_path / "state"
@@ -106,3 +108,36 @@ def test_session_refuses_a_second_instance_before_touching_the_ledger(tmp_path: 
     with instance_lock(state), pytest.raises(StateError, match="another circleback"), Session(settings, state):
         pass
     assert not (state / "ledger.sqlite3").exists()
+
+
+def test_a_people_command_works_while_another_circleback_holds_the_lock(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    card = tmp_path / "friend.vcf"
+    card.write_text("BEGIN:VCARD\nVERSION:3.0\nFN:Jo Ng\nEMAIL:jo.ng@example.net\nEND:VCARD\n")
+    with instance_lock(state):  # the running service
+        imported = invoke(tmp_path, "import", "vcard", str(card))
+        snoozed = invoke(tmp_path, "snooze", "Jo Ng", "30d")
+    assert imported[0] == 0 and snoozed[0] == 0, (imported, snoozed)
+
+
+def test_a_second_drafts_writer_waits_for_the_first(tmp_path: Path) -> None:
+    order: list[str] = []
+    with session.drafts_lock(tmp_path):
+        worker = threading.Thread(target=lambda: _write(tmp_path, order))
+        worker.start()
+        time.sleep(0.3)
+        order.append("first done")
+    worker.join(5)
+    assert order == ["first done", "second wrote"]
+
+
+def _write(state: Path, order: list[str]) -> None:
+    with session.drafts_lock(state, wait=5):
+        order.append("second wrote")
+
+
+def test_a_drafts_writer_that_never_lets_go_is_one_line_and_exit_75(tmp_path: Path) -> None:
+    with session.drafts_lock(tmp_path), pytest.raises(DraftsBusy) as caught, session.drafts_lock(tmp_path, wait=0.2):
+        pass
+    assert caught.value.exit_code == 75 and "try again in a minute" in str(caught.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -21,8 +22,9 @@ from circleback.daemon.core.lifecycle import (
 )
 from circleback.daemon.core.planner import plan_cycle
 from circleback.daemon.core.templating import TemplateRenderer
-from circleback.daemon.errors import CirclebackError
+from circleback.daemon.errors import CirclebackError, DraftsBusy
 from circleback.daemon.store.ledger import Ledger
+from circleback.daemon.store.outbox import OutboxState
 from tests.support.boxes import Box
 from tests.support.records import ME, NOW, days_ago, mail
 
@@ -206,3 +208,18 @@ def test_nudge_refuses_without_a_topic(ledger: Ledger) -> None:
     Engine(s, ledger, {}).sync()
     with pytest.raises(CirclebackError, match="--about"):
         plan_nudge(ledger, s, TemplateRenderer(), ANN, "   ", "box", NOW)
+
+
+def test_a_cycle_that_cannot_take_the_drafts_lock_keeps_its_notes_pending_for_the_next(ledger: Ledger) -> None:
+    s, box = make_settings(), seeded_box()
+
+    def busy() -> Any:  # a `nudge` beside the service never let go
+        raise DraftsBusy("state: another circleback has been writing drafts for 120 s", remedy="try again in a minute")
+
+    report = Engine(s, ledger, {"box": box}, drafts_guard=busy).run_cycle(NOW)
+    assert box.drafts == {}
+    assert any("drafts not written this time" in p for p in report.problems), report.problems
+    pending = ledger.outbox()
+    assert len(pending) == 2 and {e.state for e in pending} == {OutboxState.PENDING}
+    run(ledger, s, box, NOW + timedelta(minutes=5))
+    assert len(box.drafts) == 2 and {e.state for e in ledger.outbox()} == {OutboxState.DRAFTED}

@@ -28,9 +28,11 @@ import pytest
 
 from circleback.daemon.app import statusfile
 from circleback.daemon.app.demo_world import DemoWorld, build_world
-from circleback.daemon.config import MaildirAccount, durations
+from circleback.daemon.config import MaildirAccount, durations, load_settings
+from circleback.daemon.core.contacts import contacts
 from circleback.daemon.service import clock, journal, schedule, watch
 from circleback.daemon.service.sdnotify import Notifier, monotonic_usec
+from circleback.daemon.store.ledger import Ledger
 
 # 10:00 in London: outside the demo's quiet hours (21:00-07:00).
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -661,3 +663,46 @@ def test_a_paused_account_names_the_sign_in_for_this_services_config_and_state_d
     shown = CliRunner().invoke(main, ["--config", str(config), "--state-dir", str(state), "status"])
     assert shown.exit_code == 0, shown.output
     assert f"  personal: paused: no Google token at {state}/tokens/google-personal.json; {fix}\n" in shown.output
+
+
+# -- everyday commands beside the running service -------------------------------------------
+
+
+def test_every_everyday_command_works_while_the_service_runs(world: DemoWorld, tmp_path: Path,
+                                                             daemons: list[Daemon]) -> None:
+    d = Daemon(world, tmp_path / "s", None)
+    daemons.append(d)
+    d.wait_status(synced_twice)
+    due = [p.name for p in world.with_status("due")]
+    recent = [p.name for p in world.with_status("recent")]
+    card = tmp_path / "friend.vcf"
+    card.write_text("BEGIN:VCARD\nVERSION:3.0\nFN:Jo Ng\nEMAIL:jo.ng@example.net\nEND:VCARD\n")
+    base = [sys.executable, "-m", "circleback.daemon.cli", "--config", str(world.config_path),
+            "--state-dir", str(d.state)]
+    commands = [
+        ["snooze", due[0], "30d", "--now", NOW_TEXT],
+        ["skip", due[1], "--now", NOW_TEXT],
+        ["intros", "--now", NOW_TEXT],
+        ["import", "vcard", str(card)],
+        ["nudge", recent[0], "--about", "the Lisbon meetup talk", "--now", NOW_TEXT],
+    ]
+    for args in commands:
+        out = subprocess.run([*base, *args], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, (args, out.stdout, out.stderr)
+        assert "another circleback" not in out.stderr
+    cycles = d.status()["cycles"]
+    d.wait_status(lambda data: data["cycles"] >= cycles + 2)  # the service went on, and saw the nudge
+    assert d.stop() == 0
+
+    ledger = Ledger.open(d.state / "ledger.sqlite3")
+    try:
+        settings = load_settings(world.config_path, environ=False)
+        snoozed = {c.display_name for c in contacts(ledger, settings, NOW) if c.snoozed_until}
+        imported = {c.display_name for c in contacts(ledger, settings, NOW) if c.imported}
+        nudges = [e for e in ledger.outbox() if e.kind == "nudge"]
+    finally:
+        ledger.close()
+    assert due[0] in snoozed and "Jo Ng" in imported
+    assert len(nudges) == 1 and nudges[0].state == "drafted"
+    keys = draft_keys(world.maildir / ".Drafts")
+    assert keys.count(nudges[0].key) == 1  # written once, by the command, not again by the service
