@@ -124,6 +124,10 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
+                # Asked again under the write lock: a command run beside a starting service may
+                # have migrated the same file a moment ago.
+                if self._conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+                    continue
                 for statement in MIGRATIONS[version - 1]:
                     self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version = {version}")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from circleback.daemon.store.ledger import Ledger
+from circleback.daemon.store.schema import SCHEMA_VERSION
 from tests.support.ledger_sql import raw_sql
 
 ANNA = "anna@example.com"
@@ -59,3 +62,26 @@ def test_an_imported_name_is_kept_whatever_the_headers_say(ledger: Ledger) -> No
                                    emails=[ANNA], now=datetime(2026, 1, 1, tzinfo=UTC))
     seen(ledger, "Berg, Anna")
     assert names(ledger) == ("Anna Berg", "Berg, Anna")
+
+
+def test_two_processes_opening_a_new_ledger_at_once_both_get_it_migrated(tmp_path: Path) -> None:
+    # `snooze` beside a `run` that is starting: both read schema 0, and one migrates first.
+    path = tmp_path / "ledger.sqlite3"
+    Ledger.open(path).close()  # the other process won the race
+
+    class StaleFirstRead:  # this process read user_version before the other committed
+        def __init__(self) -> None:
+            self.conn, self.stale = sqlite3.connect(path, isolation_level=None, timeout=30), True
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if self.stale and sql == "PRAGMA user_version":
+                self.stale = False
+                return self.conn.execute("SELECT 0")
+            return self.conn.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.conn, name)
+
+    late = Ledger(StaleFirstRead(), path)  # type: ignore[arg-type]
+    late._migrate()  # applied nothing twice ("table people already exists" before)
+    assert late.schema_version == SCHEMA_VERSION
