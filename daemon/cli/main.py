@@ -320,13 +320,11 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     goal = goals.month_goal(ledger, settings, now)
     console().print(goals.goal_line(goal, goals.goal_streak(ledger, settings, now)), markup=False)
     from ..app.statusfile import read_status
-    from ..core.lifecycle import stale_entries
+    from ..core.lifecycle import stale_summary
     from ..store.outbox import OPEN_STATES
 
     waiting = ledger.outbox(states=OPEN_STATES)
-    stale = len(stale_entries(ledger))
-    stale_note = f" ({stale} stale: they wrote first)" if stale else ""
-    console().print(f"Drafts waiting for you: {len(waiting)}{stale_note}.")
+    console().print(f"Drafts waiting for you: {len(waiting)}{stale_summary(ledger)}.")
     _print_service_status(obj, read_status(obj.state_dir))
 
 

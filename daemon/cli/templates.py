@@ -164,8 +164,9 @@ def digest_sample(settings: Settings, now: datetime) -> list[tuple[str, dict[str
         "week": f"{now.isocalendar()[0]}-W{now.isocalendar()[1]:02d}",
         "date": now.date(),
         "waiting": [
-            {"name": "Jo Park", "what": "check-in", "days_waiting": 2, "days_since": 120, "stale": False},
-            {"name": "Dana Lee", "what": "LinkedIn note", "days_waiting": 9, "days_since": None, "stale": True},
+            {"name": "Jo Park", "what": "check-in", "days_waiting": 2, "days_since": 120, "stale": ""},
+            {"name": "Dana Lee", "what": "LinkedIn note", "days_waiting": 9, "days_since": None,
+             "stale": "they wrote first"},
         ],
         "due": [{"name": "Kenny Hörst", "reason": "130d since last contact; cadence 91d", "held": "over budget"}],
         "needs_note": [{"name": "Olivia Brown", "email": "olivia@example.com", "reason": "never in touch"}],

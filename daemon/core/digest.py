@@ -22,7 +22,7 @@ from . import goals
 from .contacts import Contact, contacts
 from .drafting import TEMPLATES, build_message, me_context, sender_of
 from .intros import ASK, FOLLOWUP, INTRO, OPEN, list_intros
-from .lifecycle import stale_entries
+from .lifecycle import stale_drafts
 from .planner import CHECKIN, LINKEDIN, NUDGE, intent_key, plan_cycle
 from .templating import RenderedNote, TemplateRenderer
 
@@ -70,7 +70,7 @@ def digest_context(ledger: Ledger, settings: Settings, now: datetime, period: st
            for n in plan.notes]  # fmt: skip
     due += [{"name": s.contact.display_name, "reason": s.reason, "held": "over budget"}
             for s in plan.over_budget]  # fmt: skip
-    stale = {e.key for e in stale_entries(ledger)}
+    stale = {key: why for key, (_, why) in stale_drafts(ledger).items()}
     waiting = []
     for e in ledger.outbox(states=OPEN_STATES):
         if e.kind == DIGEST:
@@ -83,7 +83,7 @@ def digest_context(ledger: Ledger, settings: Settings, now: datetime, period: st
                 "what": KIND_LABELS.get(e.kind, e.kind),
                 "days_waiting": (now - e.created_at).days,
                 "days_since": (now - last).days if last else None,
-                "stale": e.key in stale,
+                "stale": stale.get(e.key, ""),  # why it no longer fits; "" while it does
             }
         )
     goal = goals.month_goal(ledger, settings, now)

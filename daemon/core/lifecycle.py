@@ -5,10 +5,12 @@ lifecycle (docs/DESIGN.md, "Drafts and the outbox", step 5):
 
 * **edited** - the draft in Drafts no longer has the bytes we wrote: the user
   made it theirs, and circleback never touches it again;
-* **stale** - the person wrote to the user after our draft appeared and the
-  draft is still waiting: shown in ``status``; with ``withdraw_stale = true``
-  the draft is removed, but only if the connector can delete drafts
-  (a :class:`DraftDeleter`) and only if the user never edited it.
+* **stale** - the draft is still waiting but no longer fits: the person wrote to
+  the user after it appeared, or the user wrote to them (another mail), or it is
+  an opt-in ask or introduction whose introduction was declined or expired. Shown
+  in ``status`` with the reason; with ``withdraw_stale = true`` the draft is
+  removed, but only if the connector can delete drafts (a :class:`DraftDeleter`)
+  and only if the user never edited it.
 
 Withdrawal follows the outbox's rule: the decision is committed first
 (state ``withdrawn``), the draft box is touched second, and a withdrawn draft
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -34,14 +37,18 @@ from ..store.ledger import Ledger
 from ..store.outbox import OutboxEntry, OutboxState
 from .contacts import Contact, cadence_for, contacts
 from .drafting import Draft, compose
+from .intros import IntroState
 from .planner import CHECKIN, LINKEDIN, NUDGE, Hook, PlannedNote, Standing, canonical_address, intent_key
 from .templating import TemplateRenderer
 
 log = logging.getLogger(__name__)
 
-# Keep-in-touch notes go stale when the person writes first; an opt-in ask or an
-# introduction does not: it is about someone else, and the user still means it.
+# Keep-in-touch notes go stale when either side writes first; an opt-in ask or an
+# introduction does not: it is about someone else, and the user still means it, until
+# the introduction is declined or expires.
 STALE_KINDS = (CHECKIN, LINKEDIN, NUDGE)
+THEY_WROTE, YOU_WROTE, INTRO_CLOSED = "they wrote first", "you wrote to them since", "the introduction was called off"
+_CLOSED_INTROS = (IntroState.DECLINED, IntroState.EXPIRED)
 
 
 @dataclass(slots=True)
@@ -51,9 +58,33 @@ class LifecycleReport:
     withdrawn: list[OutboxEntry] = field(default_factory=list)  # removed this cycle
 
 
+def stale_drafts(ledger: Ledger, account: str | None = None) -> dict[str, tuple[OutboxEntry, str]]:
+    """Drafts still waiting that no longer fit, by key, each with why (the first reason found)."""
+    found: dict[str, tuple[OutboxEntry, str]] = {}
+    for entries, why in (
+        (ledger.answered_drafts(STALE_KINDS, account), THEY_WROTE),
+        (ledger.overtaken_drafts(STALE_KINDS, account), YOU_WROTE),
+        (ledger.drafts_of_closed_intros(_CLOSED_INTROS, account), INTRO_CLOSED),
+    ):
+        for entry in entries:
+            found.setdefault(entry.key, (entry, why))
+    return dict(sorted(found.items(), key=lambda kv: (kv[1][0].created_at, kv[0])))
+
+
 def stale_entries(ledger: Ledger, account: str | None = None) -> list[OutboxEntry]:
-    """Drafted notes whose person wrote to the user after the draft appeared."""
-    return ledger.answered_drafts(STALE_KINDS, account)
+    """The drafts of :func:`stale_drafts`, oldest first."""
+    return [entry for entry, _ in stale_drafts(ledger, account).values()]
+
+
+def stale_summary(ledger: Ledger) -> str:
+    """" (2 stale: they wrote first)" or " (3 stale: 2 they wrote first, 1 the introduction was called off)"."""
+    whys = Counter(why for _, why in stale_drafts(ledger).values())
+    if not whys:
+        return ""
+    if len(whys) == 1:
+        ((why, n),) = whys.items()
+        return f" ({n} stale: {why})"
+    return f" ({whys.total()} stale: {', '.join(f'{n} {why}' for why, n in whys.most_common())})"
 
 
 def is_unedited(box: DraftBox, entry: OutboxEntry) -> bool | None:
@@ -72,7 +103,7 @@ def review(
     """Mark stale drafts; with ``withdraw_stale``, remove the ones the user never touched."""
     can_delete = isinstance(box, DraftDeleter)  # only some connectors can
     withdraw = settings.drafting.withdraw_stale and can_delete
-    for entry in stale_entries(ledger, account):
+    for entry, why in stale_drafts(ledger, account).values():
         if not withdraw:
             report.stale.append(entry)
             continue
@@ -85,7 +116,7 @@ def review(
             continue
         with ledger.transaction():
             ledger.close_intent(entry.key, OutboxState.WITHDRAWN, now)
-        _delete(box, entry)
+        _delete(box, entry, why)
         report.withdrawn.append(entry)
     if can_delete:
         _finish_withdrawals(ledger, box, account)
@@ -95,13 +126,13 @@ def _finish_withdrawals(ledger: Ledger, box: DraftBox, account: str) -> None:
     """A withdrawal committed just before a crash: its draft may still be there."""
     for entry in ledger.outbox(states=(OutboxState.WITHDRAWN,), account=account):
         if is_unedited(box, entry):
-            _delete(box, entry)
+            _delete(box, entry, "finishing a withdrawal")
 
 
-def _delete(box: DraftBox, entry: OutboxEntry) -> None:
+def _delete(box: DraftBox, entry: OutboxEntry, why: str) -> None:
     assert entry.ref and isinstance(box, DraftDeleter)
     box.delete_draft(DraftRef(entry.account, entry.ref, entry.key))
-    log.info("withdrew draft %s: the person wrote first", entry.key)
+    log.info("withdrew draft %s: %s", entry.key, why)
 
 
 # -- the user's say over one person -------------------------------------------------------

@@ -174,12 +174,34 @@ class OutboxRows:
 
     def answered_drafts(self, kinds: tuple[str, ...], account: str | None = None) -> list[OutboxEntry]:
         """Drafted intents of these kinds whose person wrote to the user after the draft appeared."""
+        return self._drafted_after(kinds, "received", account)
+
+    def overtaken_drafts(self, kinds: tuple[str, ...], account: str | None = None) -> list[OutboxEntry]:
+        """Drafted intents of these kinds whose person the user wrote to (another mail) after the draft appeared.
+
+        The draft itself, once sent, is no longer ``drafted``: ingest marks it sent by its Message-ID.
+        """
+        return self._drafted_after(kinds, "sent", account)
+
+    def _drafted_after(self, kinds: tuple[str, ...], channel: str, account: str | None) -> list[OutboxEntry]:
         sql = (
             f"SELECT {_COLS} FROM outbox o WHERE o.state = ? AND o.kind IN ({_marks(kinds)}) "
             "AND o.person_id IS NOT NULL AND EXISTS (SELECT 1 FROM interactions i WHERE i.person_id = o.person_id "
-            "AND i.channel = 'received' AND i.at > COALESCE(o.drafted_at, o.created_at))"
+            "AND i.channel = ? AND i.at > COALESCE(o.drafted_at, o.created_at))"
         )
-        args: list[object] = [OutboxState.DRAFTED, *kinds]
+        args: list[object] = [OutboxState.DRAFTED, *kinds, channel]
+        if account:
+            sql += " AND o.account = ?"
+            args.append(account)
+        return [_entry(r) for r in self._conn.execute(sql + " ORDER BY o.created_at, o.key", args)]
+
+    def drafts_of_closed_intros(self, states: tuple[str, ...], account: str | None = None) -> list[OutboxEntry]:
+        """Drafted intents of an introduction now in one of ``states`` (declined, expired)."""
+        sql = (
+            f"SELECT {_COLS} FROM outbox o WHERE o.state = ? AND o.intro_id IN "
+            f"(SELECT id FROM intros WHERE state IN ({_marks(states)}))"
+        )
+        args: list[object] = [OutboxState.DRAFTED, *states]
         if account:
             sql += " AND o.account = ?"
             args.append(account)

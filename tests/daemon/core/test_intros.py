@@ -31,7 +31,7 @@ from circleback.daemon.core.intros import (
     list_intros,
     suggestions,
 )
-from circleback.daemon.core.lifecycle import find_person
+from circleback.daemon.core.lifecycle import find_person, stale_drafts, stale_summary
 from circleback.daemon.core.templating import TemplateRenderer
 from circleback.daemon.store.ledger import Ledger
 from tests.support.boxes import Box
@@ -445,3 +445,27 @@ def test_someone_without_a_first_name_is_never_introduced(ledger: Ledger, name: 
         with pytest.raises(IntroError, match=r"^cannot introduce Lukas Becker and j\.park@x\.example: "
                                              r"j\.park@x\.example has no first name .* under \[\[people\]\]$"):
             introducer(ledger, s).ask(lukas, them, NOW)
+
+
+@pytest.mark.parametrize("withdraw", [False, True])
+def test_asks_already_in_drafts_of_a_declined_introduction_go_stale(ledger: Ledger, withdraw: bool) -> None:
+    s = make_settings().model_copy(update={"drafting": make_settings().drafting.model_copy(
+        update={"withdraw_stale": withdraw})})
+    box = warm_box()
+    Engine(s, ledger, {"box": box}).sync()
+    lukas, nadia = find_person(ledger, s, LUKAS, NOW), find_person(ledger, s, NADIA, NOW)
+    introducer(ledger, s).ask(lukas, nadia, NOW)
+    cycle(ledger, s, box, NOW + timedelta(minutes=1))
+    assert len(box.drafts) == 2  # both asks wait in Drafts
+    introducer(ledger, s).decline(nadia, lukas, NOW + timedelta(hours=1))
+
+    stale = stale_drafts(ledger)
+    assert sorted(e.kind for e, _ in stale.values()) == [ASK, ASK]
+    assert {why for _, why in stale.values()} == {"the introduction was called off"}
+    assert stale_summary(ledger) == " (2 stale: the introduction was called off)"
+    report = cycle(ledger, s, box, NOW + timedelta(hours=2))
+    if withdraw:  # never written by the user: taken back, no cool-down
+        assert box.drafts == {} and len(report.lifecycle.withdrawn) == 2
+        assert {e.state for e in ledger.outbox()} == {"withdrawn"}
+    else:
+        assert len(box.drafts) == 2 and len(report.lifecycle.stale) == 2

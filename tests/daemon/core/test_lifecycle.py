@@ -17,7 +17,9 @@ from circleback.daemon.core.lifecycle import (
     plan_nudge,
     skip,
     snooze,
+    stale_drafts,
     stale_entries,
+    stale_summary,
     waiting_draft,
 )
 from circleback.daemon.core.planner import plan_cycle
@@ -223,3 +225,32 @@ def test_a_cycle_that_cannot_take_the_drafts_lock_keeps_its_notes_pending_for_th
     assert len(pending) == 2 and {e.state for e in pending} == {OutboxState.PENDING}
     run(ledger, s, box, NOW + timedelta(minutes=5))
     assert len(box.drafts) == 2 and {e.state for e in ledger.outbox()} == {OutboxState.DRAFTED}
+
+
+def test_a_note_goes_stale_when_the_user_writes_to_them_another_way(ledger: Ledger) -> None:
+    s = make_settings(withdraw_stale=True)
+    box = seeded_box()
+    run(ledger, s, box)
+    ann = next(k for k, (key, _) in box.drafts.items() if ANN in str(box.get_draft(DraftRef("box", k, key))))
+    box.drafts[ann] = (box.drafts[ann][0], box.drafts[ann][1] + b"\nSee you Friday!\n")  # the user edited Ann's
+    box.inbox += [mail("u1", sender=ME, to=(ANN,), when=NOW + timedelta(hours=1), subject="Friday?"),
+                  mail("u2", sender=ME, to=(BO,), when=NOW + timedelta(hours=1), subject="Quick one")]
+    report = run(ledger, s, box, NOW + timedelta(hours=2))
+    assert [e.recipient for e in report.lifecycle.withdrawn] == [BO]  # untouched: taken back
+    assert [e.recipient for e in report.lifecycle.edited] == [ANN]  # edited: the user's, left alone
+    assert list(box.drafts) == [ann]
+    assert stale_summary(ledger) == " (1 stale: you wrote to them since)"
+
+
+def test_the_draft_the_user_sends_is_sent_not_stale(ledger: Ledger) -> None:
+    s = make_settings(withdraw_stale=True)
+    box = seeded_box()
+    run(ledger, s, box)
+    key, _ = next(iter(box.drafts.values()))
+    entry = ledger.outbox_entry(key)
+    assert entry is not None
+    del box.drafts[entry.ref]  # sent: gone from Drafts, its copy in Sent with our Message-ID
+    box.inbox.append(mail(entry.message_id, sender=ME, to=(entry.recipient,), when=NOW + timedelta(hours=1)))
+    report = run(ledger, s, box, NOW + timedelta(hours=2))
+    assert report.lifecycle.withdrawn == [] and stale_drafts(ledger) == {}
+    assert ledger.outbox_entry(key).state == OutboxState.SENT
