@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import quopri
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -111,6 +112,19 @@ def _unfold(text: str) -> list[str]:
     return joined
 
 
+def _decoded(name_part: str, value: str) -> str:
+    """A vCard 2.1 value as text: ``FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:J=C3=B6rg`` is "Jörg"."""
+    params = [p.strip().upper() for p in name_part.split(";")[1:]]
+    if "ENCODING=QUOTED-PRINTABLE" not in params and "QUOTED-PRINTABLE" not in params:
+        return value
+    charset = next((p.partition("=")[2] for p in params if p.startswith("CHARSET=")), "UTF-8")
+    raw = quopri.decodestring(value.encode("ascii", "replace"))
+    try:
+        return raw.decode(charset, "replace")
+    except LookupError:  # a charset Python does not know: UTF-8 is what phones write
+        return raw.decode("utf-8", "replace")
+
+
 def _unescape(value: str) -> str:
     return re.sub(r"\\([\\,;nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
 
@@ -143,7 +157,7 @@ def parse_vcard(text: str) -> tuple[list[ImportedPerson], list[str]]:
                 people.append(found)
             card = None
         elif card is not None:
-            card.setdefault(prop, []).append(value.strip())
+            card.setdefault(prop, []).append(_decoded(name_part, value).strip())
     if number == 0:
         raise ImportError_("no BEGIN:VCARD found: is this a .vcf export?")
     return people, skipped

@@ -81,6 +81,24 @@ def test_vcard_folded_lines_several_addresses_org_title_url() -> None:
     assert skipped == ["card 3: Nobody Reachable: neither an address nor a LinkedIn link"]
 
 
+# A phone's vCard 2.1 export: names in quoted-printable UTF-8, one with a soft line break.
+VCARD_21 = (
+    "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+    "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;J=C3=B6rg;;;\r\n"
+    "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:J=C3=B6rg M=C3=BCl=\r\nler\r\n"
+    "EMAIL;INTERNET:joerg@mueller.example\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+    "N;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:Garc=EDa;Jos=E9;;;\r\n"
+    "EMAIL:jose@garcia.example\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:2.1\r\nFN;QUOTED-PRINTABLE:Zo=C3=AB Ng\r\nEMAIL:zoe@ng.example\r\nEND:VCARD\r\n"
+)
+
+
+def test_vcard_21_quoted_printable_names_are_decoded() -> None:
+    people, skipped = parse_vcard(VCARD_21)
+    assert [p.name for p in people] == ["Jörg Müller", "José García", "Zoë Ng"] and skipped == []
+
+
 def test_import_merges_by_address_and_never_overwrites_the_config(ledger: Ledger, tmp_path: Path) -> None:
     s = make_settings()
     apply_people(ledger, s)
