@@ -86,6 +86,7 @@ class Identity:
     mine: frozenset[str]
     filters: Filters
     configured: frozenset[str] = frozenset()  # [[people]] addresses: always people
+    lists: set[str] = field(default_factory=set)  # mailing lists' addresses (ledger.list_addresses)
     ignore_domains: frozenset[str] = field(init=False)
     ignore_addresses: frozenset[str] = field(init=False)
 
@@ -111,6 +112,8 @@ class Identity:
             return False
         if address in self.configured:
             return True
+        if address in self.lists:
+            return False
         return not is_machine_address(address) and not is_role_address(address)
 
 
@@ -127,6 +130,19 @@ def mail_noise(record: MailRecord) -> str:
     if record.direction is Direction.RECEIVED and record.category.lower() in _PROVIDER_NOISE:
         return f"category {record.category.lower()}"
     return ""
+
+
+def list_addresses_in(record: MailRecord) -> list[str]:
+    """The mailing list's own address among a list message's recipients: the one its List-Id names.
+
+    RFC 2919 builds the id from the address (leeds-climbers@groups.example is
+    ``<leeds-climbers.groups.example>``), so a person in To or Cc of a reply on the list is
+    never taken for the list.
+    """
+    list_id = record.list_id.rpartition("<")[2].partition(">")[0].strip().lower() or record.list_id.strip().lower()
+    if not list_id:
+        return []
+    return [a.email for a in (*record.to, *record.cc) if a.email.lower().replace("@", ".", 1) == list_id]
 
 
 def mail_counterparts(record: MailRecord, who: Identity) -> tuple[str, list[tuple[str, str]]]:

@@ -146,10 +146,13 @@ def contacts(
     emails = ledger.all_addresses() if person_ids is None else ledger.addresses_by_person(person_ids)
     profiles = _profiles_by_address(settings)
     by_linkedin = {p.linkedin: p for p in settings.people if p.linkedin and not p.emails}
+    lists = ledger.list_addresses()  # learned after my posts to them were counted: no person
     out = []
     for pid, name, configured, snoozed, skipped, company, title, linkedin, source, ls, n_sent, lr, n_received, \
             lm, n_met, nm in rows:
         addrs = emails.get(pid, [])
+        if lists and addrs and not configured and all(a in lists for a in addrs):
+            continue
         profile = None
         for a in addrs:
             if a in profiles:

@@ -15,7 +15,7 @@ from circleback.connectors.base import (
 )
 
 from ..store.ledger import Interaction, Ledger
-from .classify import Identity, mail_counterparts, meeting_counterparts
+from .classify import Identity, list_addresses_in, mail_counterparts, meeting_counterparts
 
 
 @dataclass(slots=True)
@@ -47,8 +47,11 @@ def _people_oldest_first(ledger: Ledger, batch: list[tuple[datetime, list[tuple[
 def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], who: Identity) -> IngestCounts:
     """Write one mail sync's records and its cursor in one transaction."""
     counts = IngestCounts(records=len(result.records), skipped=len(result.skipped))
+    lists = {a: (r.list_id, r.timestamp) for r in result.records for a in list_addresses_in(r)}
+    who.lists |= lists.keys() | ledger.list_addresses()
     found = [(record, *mail_counterparts(record, who)) for record in result.records]
     with ledger.transaction():
+        ledger.learn_list_addresses(lists)
         if result.full:
             ledger.forget_channels(account, ("sent", "received"))
         person_of = _people_oldest_first(ledger, [(record.timestamp, people) for record, _, people in found])

@@ -331,6 +331,16 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
                 changed += self._conn.execute(_FILL_BLANK[column], (value, person_id)).rowcount
         return changed > 0
 
+    def learn_list_addresses(self, found: dict[str, tuple[str, datetime]]) -> None:
+        """Remember mailing-list addresses: address -> (its List-Id, when seen)."""
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO list_addresses (address, list_id, seen_at) VALUES (?, ?, ?)",
+            [(address, list_id, iso(at)) for address, (list_id, at) in found.items()],
+        )
+
+    def list_addresses(self) -> frozenset[str]:
+        return frozenset(a for (a,) in self._conn.execute("SELECT address FROM list_addresses"))
+
     def set_skipped(self, person_id: int, at: datetime | None) -> None:
         self._conn.execute("UPDATE people SET skipped_at = ? WHERE id = ?", (iso(at) if at else None, person_id))
 

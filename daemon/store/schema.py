@@ -150,6 +150,11 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE people ADD COLUMN via TEXT",
         "ALTER TABLE people ADD COLUMN via_at TEXT",
     ],
+    # v5 (issue 15): the addresses of mailing lists, learned from the List-Id of mail received
+    # through them, so that my own post to a list (whose Sent copy has no List-Id) is no person.
+    [
+        "CREATE TABLE list_addresses (address TEXT PRIMARY KEY, list_id TEXT NOT NULL, seen_at TEXT NOT NULL)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

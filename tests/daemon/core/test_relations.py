@@ -10,7 +10,7 @@ import pytest
 from circleback.connectors.base import Address, ResponseStatus, SyncResult
 from circleback.daemon.config import Settings
 from circleback.daemon.core.classify import Identity, is_role_address, mail_counterparts
-from circleback.daemon.core.contacts import contacts
+from circleback.daemon.core.contacts import apply_people, contacts
 from circleback.daemon.core.ingest import ingest_events, ingest_mail
 from circleback.daemon.core.names import first_name_of, name_from_address
 from circleback.daemon.store.ledger import SCHEMA_VERSION, Ledger
@@ -315,3 +315,39 @@ def test_a_last_first_name_is_shown_first_last(header: str, shown: str) -> None:
     from circleback.daemon.core.names import natural_order
 
     assert natural_order(header) == shown
+
+
+LIST = "leeds-climbers@groups.example"
+
+
+def _post_to_the_list(n: int, when) -> object:  # noqa: ANN001 - my Sent copy: no List-Id on it
+    return mail(f"post-{n}", sender=ME, to=(LIST,), when=when, subject="Saturday at the crag?")
+
+
+def _from_the_list(n: int, when) -> object:  # noqa: ANN001 - a reply on the list, a person in Cc
+    return mail(f"list-{n}", sender="alice@x.example", to=(LIST,), cc=("bob@x.example",), when=when,
+                subject="Re: Saturday at the crag?", list_id="Leeds Climbers <leeds-climbers.groups.example>")
+
+
+@pytest.mark.parametrize("list_mail_first", [True, False])
+def test_a_mailing_list_i_post_to_is_no_person(ledger, settings, who, list_mail_first: bool) -> None:
+    posts = [_post_to_the_list(1, days_ago(60)), _post_to_the_list(2, days_ago(30))]
+    replies = [_from_the_list(1, days_ago(59))]
+    for batch in ([replies, posts] if list_mail_first else [posts, replies]):
+        ingest_mail(ledger, "home", SyncResult(batch, {"n": 1}), who)
+    people = {e for c in contacts(ledger, settings, NOW) for e in c.emails}
+    assert LIST not in people  # learned from the List-Id, whichever came first
+    assert ledger.list_addresses() == {LIST}  # the person in Cc of a reply is not the list
+    later = Identity.from_settings(settings)  # a later cycle's identity, with what the ledger learned
+    ingest_mail(ledger, "home", SyncResult([_post_to_the_list(3, days_ago(1))], {"n": 2}), later)
+    assert LIST in later.lists and LIST not in {e for c in contacts(ledger, settings, NOW) for e in c.emails}
+
+
+def test_a_list_named_under_people_stays_a_person(ledger, who) -> None:
+    s = Settings.model_validate({"me": {"name": "Me", "addresses": [ME]},
+                                 "people": [{"name": "Leeds Climbers", "emails": [LIST]}]})
+    configured = Identity.from_settings(s)
+    apply_people(ledger, s)
+    ingest_mail(ledger, "home", SyncResult([_from_the_list(1, days_ago(5)), _post_to_the_list(1, days_ago(4))],
+                                           {"n": 1}), configured)
+    assert LIST in {e for c in contacts(ledger, s, NOW) for e in c.emails}
