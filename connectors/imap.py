@@ -63,6 +63,12 @@ _JUNK_NAMES = {"junk", "spam", "junk e-mail", "bulk mail"}
 _TRASH_NAMES = {"trash", "deleted items", "deleted messages", "bin"}
 
 
+def _under_inbox(name: str) -> str:
+    """A folder's name without an ``INBOX.`` or ``INBOX/`` parent: Cyrus and Courier keep every
+    folder under INBOX (``INBOX.Drafts``, ``INBOX.Junk``), often with no SPECIAL-USE marks."""
+    return name[6:] if name[:6].lower() in ("inbox.", "inbox/") else name
+
+
 # --- configuration ---------------------------------------------------------
 
 
@@ -298,7 +304,7 @@ class ImapConnector(Connector):
             (b"\\drafts", {self.config.drafts_folder.lower()}),
         ):
             if use not in uses:
-                names |= {name for _f, name in listing if name.lower() in candidates}
+                names |= {name for _f, name in listing if _under_inbox(name).lower() in candidates}
         return names
 
     @staticmethod
@@ -306,7 +312,8 @@ class ImapConnector(Connector):
         for flags, name in listing:
             if use in flags:
                 return name
-        return next((name for _f, name in listing if name == fallback), None)
+        exact = next((name for _f, name in listing if name == fallback), None)
+        return exact or next((name for _f, name in listing if _under_inbox(name).lower() == fallback.lower()), None)
 
     def _select(self, client: IMAPClient, folder: str) -> Selected:
         # EXAMINE (read-only): reading never sets \Seen or expunges (RFC 3501 6.3.2).

@@ -499,3 +499,28 @@ def test_records_are_mail_records(backend: ImapBackend) -> None:
     (record,) = backend.connector.sync_mail(None).records
 
     assert isinstance(record, MailRecord) and record.source_id == "msg1@test"
+
+
+class _FakeCyrus:
+    """Cyrus IMAP with Debian's defaults: every folder under INBOX, '.' between, no SPECIAL-USE."""
+
+    def capabilities(self) -> tuple[bytes, ...]:
+        return (b"IMAP4REV1", b"UIDPLUS", b"CONDSTORE")
+
+    def list_folders(self) -> list[tuple[tuple[bytes, ...], bytes, str]]:
+        return [((b"\\HasChildren",), b".", "INBOX"),
+                *(((b"\\HasNoChildren",), b".", f"INBOX.{name}") for name in ("Drafts", "Junk", "Trash", "Sent",
+                                                                                "Projects", "Spam filter ideas"))]
+
+
+def test_cyrus_folders_under_inbox_are_found_by_their_role_names() -> None:
+    connector = ImapConnector(_account(), CONTEXT)
+
+    plans, skipped = connector.plan_folders(_FakeCyrus())  # type: ignore[arg-type]
+
+    # Junk, Trash and Drafts are not read as mail (a spoofed spam set someone's last contact);
+    # Sent is read as sent; a folder merely starting with a role word is mail.
+    assert [(p.name, p.is_sent) for p in plans] == [
+        ("INBOX", False), ("INBOX.Sent", True), ("INBOX.Projects", False), ("INBOX.Spam filter ideas", False)]
+    assert skipped == []
+    assert connector._drafts_folder(_FakeCyrus()) == "INBOX.Drafts"  # type: ignore[arg-type]
