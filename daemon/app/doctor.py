@@ -299,6 +299,11 @@ def check_service_status(state_dir: Path, cli: str = "circleback") -> list[Check
                           f"{how}; then run again")]
         return [Check("service", FAIL, f"paused, credential revoked: {', '.join(paused)}",
                       f"{how}; then reload or restart circleback")]
+    if status.get("drafts_problem"):
+        who = "the last `run --once`" if status.get("state") == ONCE_STATE else "the service's last cycle"
+        return [Check("drafts", FAIL, f"{who} could not write drafts: {status['drafts_problem']}",
+                      "fix what it says (the account's Drafts folder, [drafting] account, or your template); "
+                      "the drafts are kept and written on the next run")]
     return [Check("service", PASS, f"{status.get('state')}: {status.get('summary')}")]
 
 

@@ -75,11 +75,14 @@ def once_status(report: CycleReport) -> dict[str, Any]:
     if paused:
         parts.append(f"{paused} paused (needs authorising)")
     parts.append(f"{len(report.outbox.created)} draft(s) written")
+    if report.drafts_problem:
+        parts.append("drafts could not be written")
     return {
         "state": ONCE_STATE,
         "pid": os.getpid(),
         "summary": ", ".join(parts),
         "updated_at": iso_or_none(report.now),
+        "drafts_problem": report.drafts_problem or None,
         "accounts": {
             a.name: {"kind": a.kind, "last_sync": None if a.error else iso_or_none(report.now),
                      "last_error": a.error or None, "error": error_fields(a.name, a.failure), "paused": a.needs_auth}

@@ -21,7 +21,7 @@ from ..config import Settings, load_settings
 from ..config.durations import months
 from ..core import goals
 from ..core.planner import Standing
-from ..errors import AllAccountsRevoked, CirclebackError
+from ..errors import AllAccountsRevoked, CirclebackError, ConfigError
 from ..store.timestamps import utcnow
 from .support import HelpGroup, console
 from .support import handle_errors as _handle_errors
@@ -202,15 +202,20 @@ def _record_once(state_dir: Path, report: Any) -> None:
 
 
 def _once_exit_code(report: Any) -> int:
-    """0, or why not: 77 when any account needs authorising, else 75.
+    """0, or why not: 77 when any account needs authorising, else 75; 78 when the drafts this run
+    wanted could not be written because of the config or a template, 75 for another reason.
 
     An account that needs the user must not read as "try again later": cron would retry it
-    for ever and the user, never told, would never sign in again.
+    for ever and the user, never told, would never sign in again. Nor may a run that wrote none
+    of the drafts it planned exit 0 ("problem: ... cannot write drafts" and then success).
     """
     total = len(report.accounts)
     failed = [a for a in report.accounts if a.error]
     if not failed:
-        return 0
+        if not report.drafts_problem:
+            return 0
+        click.echo(f"error: drafts could not be written ({report.drafts_problem})", err=True)
+        return ConfigError.exit_code if report.drafts_problem_is_config else EX_TEMPFAIL
     unauthorised = [a.name for a in failed if a.needs_auth]
     broken = [a.name for a in failed if not a.needs_auth]
     parts = []
@@ -321,10 +326,13 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     console().print(goals.goal_line(goal, goals.goal_streak(ledger, settings, now)), markup=False)
     from ..app.statusfile import read_status
     from ..core.lifecycle import stale_summary
-    from ..store.outbox import OPEN_STATES
+    from ..store.outbox import OutboxState
 
-    waiting = ledger.outbox(states=OPEN_STATES)
+    waiting = ledger.outbox(states=(OutboxState.DRAFTED,))
     console().print(f"Drafts waiting for you: {len(waiting)}{stale_summary(ledger)}.")
+    planned = len(ledger.outbox(states=(OutboxState.PENDING,)))
+    if planned:  # committed, but not in the Drafts folder (yet): never counted as waiting there
+        console().print(f"Planned but not in your Drafts folder yet: {planned}.")
     _print_service_status(obj, read_status(obj.state_dir))
 
 
@@ -357,6 +365,8 @@ def _print_service_status(obj: Context, svc: dict[str, Any] | None) -> None:
         console().print(f"Service ({svc['state']}, pid {svc['pid']}): {svc['summary']}", markup=False)
     if svc.get("reload_error"):
         console().print(f"Config edit rejected at {svc['reload_error_at']}: {svc['reload_error']}", markup=False)
+    if svc.get("drafts_problem"):
+        console().print(f"Drafts could not be written: {svc['drafts_problem']}", markup=False)
     for name, acc in svc.get("accounts", {}).items():
         if acc.get("paused") or acc.get("last_error"):
             state = "paused" if acc.get("paused") else "failing"
@@ -441,6 +451,9 @@ def config_check(obj: Context) -> None:
         sys.exit(exc.exit_code)
     kinds = ", ".join(f"{a.name} ({a.kind})" for a in settings.accounts) or "no accounts"
     click.echo(f"{obj.config_path}: ok — {kinds}; {len(settings.people)} people configured")
+    drafts = _drafts_warning(settings)
+    if drafts:
+        click.echo(f"warning: {drafts}", err=True)
     written = [p for p in settings.people if p.note.strip() and not p.say.strip()]
     if written:
         from ..core.notes import read_note
@@ -448,6 +461,23 @@ def config_check(obj: Context) -> None:
         unread = sum(not read_note(p.note).quotable for p in written)
         if unread:
             click.echo(f"{unread} of {len(written)} notes will not be quoted in a draft; `circleback notes` says why")
+
+
+def _drafts_warning(settings: Settings) -> str:
+    """Why no draft could ever be written with these accounts, or ""."""
+    from circleback.connectors.base import DRAFTS
+    from circleback.connectors.registry import KINDS
+
+    holders = [a.name for a in settings.accounts if DRAFTS in KINDS[a.kind].roles]
+    chosen = settings.drafting.account
+    if chosen and chosen not in holders:
+        kind = settings.account(chosen).kind
+        return (f"[drafting] account = {chosen!r} is of kind {kind!r}, which cannot hold drafts; "
+                f"accounts that can: {', '.join(holders) or 'none'}")
+    if settings.accounts and not holders:
+        return ("no account can hold drafts (a maildir, imap, gmail or outlook account can): "
+                "circleback would plan notes and write none")
+    return ""
 
 
 @config.command("path")

@@ -60,6 +60,16 @@ class CycleReport:
     lifecycle: LifecycleReport = field(default_factory=LifecycleReport)
     intros: IntroReport = field(default_factory=IntroReport)
     digest: DigestDraft | None = None  # this week's digest, when committed this cycle
+    # Why drafts this cycle wanted could not be written, or "": a run that could not do what it
+    # was asked says so in its exit code, in `status` and in `doctor` (issue 15).
+    drafts_problem: str = ""
+    drafts_problem_is_config: bool = False  # the user must fix the config or a template, not wait
+
+    def could_not_draft(self, problem: str, *, config: bool = False, listed: bool = True) -> None:
+        if listed:  # else the caller lists the details itself (the outbox's failed keys)
+            self.problems.append(problem)
+        if not self.drafts_problem:
+            self.drafts_problem, self.drafts_problem_is_config = problem, config
 
 
 def account_error(account: str, exc: BaseException, *, sign_in_command: str | None = None) -> str:
@@ -157,7 +167,7 @@ class Engine:
                 review(self.ledger, box, box_name, self.settings, now, report.lifecycle)
             except (ConnectorError, OSError) as exc:
                 if not box_failed:
-                    report.problems.append(f"{box_name}: cannot list drafts: {account_error(box_name, exc)}")
+                    report.could_not_draft(f"{box_name}: cannot list drafts: {account_error(box_name, exc)}")
                 box_failed, outbox = True, None
         if write and outbox is not None:
             # Before planning check-ins: an ask or introduction drafted now is an open draft for that person.
@@ -174,8 +184,8 @@ class Engine:
             return report
         if outbox is None:
             if report.plan.notes and not box_failed:
-                report.problems.append(
-                    "no account can hold drafts: add a maildir account or set [drafting] account"
+                report.could_not_draft(
+                    "no account can hold drafts: add a maildir account or set [drafting] account", config=True
                 )
             return report
         if report.plan.quiet:
@@ -186,9 +196,12 @@ class Engine:
             with self.drafts_guard():
                 outbox.deliver(now, report.outbox)
         except DraftsBusy as exc:
-            report.problems.append(f"{box_name}: drafts not written this time: {exc}")
+            report.problems.append(f"{box_name}: drafts not written this time: {exc}")  # next cycle writes them
         except (ConnectorError, OSError) as exc:
-            report.problems.append(f"{box_name}: cannot write drafts: {account_error(box_name or '', exc)}")
+            report.could_not_draft(f"{box_name}: cannot write drafts: {account_error(box_name or '', exc)}")
+        if report.outbox.failed and not report.drafts_problem:
+            report.could_not_draft(f"{box_name}: {len(report.outbox.failed)} draft(s) could not be written: "
+                                   f"{next(iter(report.outbox.failed.values()))}", listed=False)
         return report
 
     def _commit_digest(self, report: CycleReport, account: str, now: datetime) -> None:
@@ -207,8 +220,8 @@ class Engine:
         for note in report.plan.notes:
             try:
                 draft = compose(self.ledger, self.settings, self.renderer, note, now)
-            except CirclebackError as exc:
-                report.problems.append(f"{note.standing.contact.display_name}: {exc}")
+            except CirclebackError as exc:  # a template or message error: the user's to fix
+                report.could_not_draft(f"{note.standing.contact.display_name}: {exc}", config=True)
                 continue
             with self.ledger.transaction():
                 added = self.ledger.add_intent(

@@ -124,6 +124,7 @@ class Service:
         self.drafts_this_week = 0
         self.final_state = "stopped"
         self.cycles = 0  # completed sync+draft cycles since start (the soak benchmark counts them)
+        self.drafts_problem = ""  # why the last cycle could not write the drafts it wanted, or ""
 
     # -- signals ---------------------------------------------------------------
 
@@ -265,6 +266,7 @@ class Service:
                 self.schedule.accounts[name].failed(mono, str(exc))
             return
         self._record(report.accounts, mono, now)
+        self.drafts_problem = report.drafts_problem  # the last cycle's: a cycle that writes clears it
         self.cycles += 1
         self._log_cycle(report)
         self.last_tick = now
@@ -329,6 +331,8 @@ class Service:
         parts.append(f"{self.drafts_this_week}/{self.settings.drafting.budget_per_week} drafts this week")
         if self.reload_error:
             parts.append("config edit rejected (see circleback status)")
+        if self.drafts_problem:
+            parts.append("drafts could not be written (see circleback status)")
         return ", ".join(parts)
 
     def status_data(self, state: str) -> dict[str, Any]:
@@ -346,6 +350,7 @@ class Service:
             "last_cycle_at": iso_or_none(self.last_tick),
             "updated_at": iso_or_none(now),
             "drafts_this_week": self.drafts_this_week,
+            "drafts_problem": self.drafts_problem or None,
             "cycles": self.cycles,
             "accounts": {
                 s.name: {

@@ -20,8 +20,10 @@ import pytest
 from click.testing import CliRunner
 
 from circleback.connectors.errors import AuthRevoked
+from circleback.connectors.maildir import MaildirConnector
 from circleback.daemon.app import session
 from circleback.daemon.app.demo import demo_now, run_demo
+from circleback.daemon.app.demo_world import build_world
 from circleback.daemon.app.suggest import account_failure
 from circleback.daemon.app.suggest import command as suggested
 from circleback.daemon.cli import main
@@ -350,3 +352,66 @@ def test_a_config_path_with_a_tilde_is_expanded(tmp_path: Path, monkeypatch: pyt
     out = CliRunner().invoke(main, ["--config", "~/cb.toml", "--state-dir", "~/state", "config", "path"])
     assert out.exit_code == 0, out.output
     assert f"config: {tmp_path / 'cb.toml'}" in out.output and f"state:  {tmp_path / 'state'}" in out.output
+
+
+# -- a run that could not write the drafts it wanted fails, and says so everywhere -------------
+
+
+def _world_with(tmp_path: Path, drafting: str) -> tuple[Path, Path]:
+    world = build_world(tmp_path / "w", anchor=NOW)
+    text = world.config_path.read_text()
+    assert "[drafting]\n" in text
+    world.config_path.write_text(text.replace("[drafting]\n", f"[drafting]\n{drafting}\n", 1))
+    return world.config_path, tmp_path / "state"
+
+
+@pytest.mark.parametrize(("drafting", "why"), [
+    ('account = "calendar"', "no account can hold drafts"),  # a calendar cannot hold drafts
+    ("templates_dir = \"{templates}\"", "checkin.txt.j2"),  # a broken template of the user's own
+], ids=["no drafts account", "broken template"])
+def test_a_run_that_wrote_none_of_its_drafts_exits_78_and_status_and_doctor_say_so(
+        tmp_path: Path, drafting: str, why: str) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "checkin.txt.j2").write_text("Subject: hi\n\n{{ person.no_such_thing }}\n")
+    (templates / "linkedin.txt.j2").write_text("Subject: hi\n\n{{ person.no_such_thing }}\n")
+    config, state = _world_with(tmp_path, drafting.format(templates=templates))
+    out = cli("--config", str(config), "--state-dir", str(state), "run", "--once", "--now", NOW_TEXT)
+    assert out.returncode == 78, (out.stdout, out.stderr)
+    assert out.stderr.startswith("error: drafts could not be written (") and why in out.stderr, out.stderr
+    status = cli("--config", str(config), "--state-dir", str(state), "status")
+    assert "Drafts could not be written: " in status.stdout and why in status.stdout, status.stdout
+    assert "Drafts waiting for you: 0" in status.stdout
+    doctor = cli("--config", str(config), "--state-dir", str(state), "doctor")
+    assert doctor.returncode != 0 and "could not write drafts" in doctor.stdout + doctor.stderr
+
+
+def test_drafts_the_box_refused_are_planned_not_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config, state = _world_with(tmp_path, "")
+    monkeypatch.setattr(MaildirConnector, "create_draft", _refuse)
+    out = CliRunner().invoke(main, ["--config", str(config), "--state-dir", str(state), "run", "--once",
+                                    "--now", NOW_TEXT])
+    assert out.exit_code == 75, out.output
+    status = cli("--config", str(config), "--state-dir", str(state), "status")
+    assert "Drafts waiting for you: 0." in status.stdout, status.stdout
+    assert "Planned but not in your Drafts folder yet: " in status.stdout
+    assert "could not be written: PermissionError" in status.stdout
+
+
+def _refuse(self: object, message: bytes, key: str, reply_to: str | None = None) -> object:
+    raise PermissionError(13, "Permission denied", "Drafts")
+
+
+def test_config_check_warns_when_no_draft_could_ever_be_written(tmp_path: Path) -> None:
+    mbox = tmp_path / "archive.mbox"
+    mbox.write_text("")
+    only_mbox = tmp_path / "mbox.toml"
+    only_mbox.write_text(ME + f'\n[[accounts]]\nname = "archive"\nkind = "mbox"\npath = "{mbox}"\n')
+    out = cli("--config", str(only_mbox), "config", "check")
+    assert out.returncode == 0 and "warning: no account can hold drafts" in out.stderr, out.stderr
+    config, _ = _world_with(tmp_path, 'account = "calendar"')
+    out = cli("--config", str(config), "config", "check")
+    assert "warning: [drafting] account = 'calendar' is of kind 'ics', which cannot hold drafts; " \
+           "accounts that can: mail" in out.stderr, out.stderr
+    fine = cli("--config", str(maildir_config(tmp_path, tmp_path)), "config", "check")
+    assert "warning" not in fine.stderr
