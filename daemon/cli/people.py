@@ -24,6 +24,7 @@ from ..store.timestamps import utcnow
 from .support import HelpGroup, console, handle_errors, now_option, parse_now
 
 MIN_SNOOZE = timedelta(days=1)
+MAX_SNOOZE = timedelta(days=2 * 365 + 1)
 
 
 def _now(text: str | None) -> datetime:
@@ -63,21 +64,33 @@ def deliver(opened: Session, name: str, box: Any, now: datetime) -> list[str]:
 
 @click.command()
 @click.argument("person")
-@click.argument("length")
+@click.argument("length", required=False)
+@click.option("--clear", is_flag=True, help="Undo a snooze: PERSON may get notes again when due.")
 @now_option
 @click.pass_obj
 @handle_errors
-def snooze(obj: Any, person: str, length: str, now_text: str | None) -> None:
-    """Draft nothing for PERSON for LENGTH (30d, 6w, 3mo).
+def snooze(obj: Any, person: str, length: str | None, clear: bool, now_text: str | None) -> None:
+    """Draft nothing for PERSON for LENGTH (30d, 6w, 3mo; at most 2y), or undo it with --clear.
 
     PERSON is an address, a name, or a unique part of a name.
 
     \b
-    Example:
+    Examples:
       circleback snooze "Mateo" 30d
+      circleback snooze --clear "Mateo"
     """
     from ..core.lifecycle import snooze as do_snooze
+    from ..core.lifecycle import unsnooze
 
+    if clear:
+        if length:
+            raise click.BadParameter("--clear takes no LENGTH", param_hint="LENGTH")
+        with _state(obj) as (settings, ledger):
+            who, was = unsnooze(ledger, settings, person, _now(now_text))
+        click.echo(f"{who.display_name}: no longer snoozed." if was else f"{who.display_name} was not snoozed.")
+        return
+    if not length:
+        raise click.BadParameter("how long: e.g. 30d, 6w, 3mo (or --clear to undo a snooze)", param_hint="LENGTH")
     try:
         duration = parse_duration(length)
     except ValueError as exc:
@@ -85,6 +98,10 @@ def snooze(obj: Any, person: str, length: str, now_text: str | None) -> None:
     if duration < MIN_SNOOZE:  # "until" is a date: 15min would snooze until today, which does nothing
         raise click.BadParameter(f"{length!r}: snooze is for days or longer: e.g. 3d, 2w, 3mo",
                                  param_hint="LENGTH")
+    if duration > MAX_SNOOZE:  # "100y" is a way of saying never: that is a setting, not a snooze
+        raise click.BadParameter(
+            f"{length!r}: a snooze is at most 2y; to never write to them, set do_not_contact = true "
+            "on their [[people]] entry", param_hint="LENGTH")
     with _state(obj) as (settings, ledger):
         who, until = do_snooze(ledger, settings, person, duration, _now(now_text))
     click.echo(f"{who.display_name}: snoozed until {until.astimezone(settings.me.zone):%Y-%m-%d}.")
@@ -105,7 +122,11 @@ def skip(obj: Any, person: str, now_text: str | None) -> None:
     from ..core.lifecycle import skip as do_skip
 
     with _state(obj) as (settings, ledger):
-        who = do_skip(ledger, settings, person, _now(now_text))
+        who, due_at = do_skip(ledger, settings, person, _now(now_text))
+    if due_at is not None:
+        click.echo(f"{who.display_name} is not due (due on {due_at.astimezone(settings.me.zone):%Y-%m-%d}): "
+                   "nothing to skip.")
+        return
     click.echo(f"{who.display_name}: skipped this time; due again in one cadence.")
 
 

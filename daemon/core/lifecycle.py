@@ -170,12 +170,28 @@ def snooze(
     return person, until
 
 
-def skip(ledger: Ledger, settings: Settings, query: str, now: datetime) -> Contact:
-    """Let this lapse go: the person is due again one cadence from now, as if just in touch."""
+def skip(ledger: Ledger, settings: Settings, query: str, now: datetime) -> tuple[Contact, datetime | None]:
+    """Let this lapse go: the person is due again one cadence from now, as if just in touch.
+
+    Returns the person and, when they are not due (nothing to let go, nothing done), when they will be.
+    """
     person = find_person(ledger, settings, query, now)
+    cadence = cadence_for(person, settings)
+    last = max((t for t in (person.last_contact, person.skipped_at) if t), default=None)
+    if last is not None and last + cadence > now:
+        return person, last + cadence
     with ledger.transaction():
         ledger.set_skipped(person.person_id, now)
-    return person
+    return person, None
+
+
+def unsnooze(ledger: Ledger, settings: Settings, query: str, now: datetime) -> tuple[Contact, bool]:
+    """Clear a snooze; whether there was one to clear."""
+    person = find_person(ledger, settings, query, now)
+    was = person.snoozed_until is not None and person.snoozed_until > now
+    with ledger.transaction():
+        ledger.set_snooze(person.person_id, None)
+    return person, was
 
 
 def nudge_note(contact: Contact, settings: Settings, about: str, now: datetime) -> PlannedNote:

@@ -415,3 +415,17 @@ def test_config_check_warns_when_no_draft_could_ever_be_written(tmp_path: Path) 
            "accounts that can: mail" in out.stderr, out.stderr
     fine = cli("--config", str(maildir_config(tmp_path, tmp_path)), "config", "check")
     assert "warning" not in fine.stderr
+
+
+def test_snooze_has_a_ceiling_and_an_undo(tmp_path: Path) -> None:
+    run_demo(tmp_path / "demo", now=NOW)
+    base = ["--config", str(tmp_path / "demo" / "config.toml"), "--state-dir", str(tmp_path / "demo" / "state")]
+    forever = CliRunner().invoke(main, [*base, "snooze", "Lukas", "100y", "--now", NOW_TEXT])
+    assert forever.exit_code == 2 and "at most 2y" in forever.output and "do_not_contact" in forever.output
+    assert CliRunner().invoke(main, [*base, "snooze", "Lukas", "30d", "--now", NOW_TEXT]).exit_code == 0
+    cleared = CliRunner().invoke(main, [*base, "snooze", "--clear", "Lukas", "--now", NOW_TEXT])
+    assert cleared.exit_code == 0 and cleared.output == "Lukas Becker: no longer snoozed.\n"
+    again = CliRunner().invoke(main, [*base, "snooze", "--clear", "Lukas", "--now", NOW_TEXT])
+    assert again.output == "Lukas Becker was not snoozed.\n"
+    missing = CliRunner().invoke(main, [*base, "snooze", "Lukas", "--now", NOW_TEXT])
+    assert missing.exit_code == 2 and "--clear to undo" in missing.output

@@ -20,6 +20,7 @@ from circleback.daemon.core.lifecycle import (
     stale_drafts,
     stale_entries,
     stale_summary,
+    unsnooze,
     waiting_draft,
 )
 from circleback.daemon.core.planner import plan_cycle
@@ -254,3 +255,25 @@ def test_the_draft_the_user_sends_is_sent_not_stale(ledger: Ledger) -> None:
     report = run(ledger, s, box, NOW + timedelta(hours=2))
     assert report.lifecycle.withdrawn == [] and stale_drafts(ledger) == {}
     assert ledger.outbox_entry(key).state == OutboxState.SENT
+
+
+def test_skip_on_someone_not_due_does_nothing_and_says_when_they_are(ledger: Ledger) -> None:
+    s = make_settings()
+    box = seeded_box()
+    box.inbox.append(mail("fresh", sender=ME, to=(ANN,), when=days_ago(2), subject="Thanks!"))
+    Engine(s, ledger, {"box": box}).sync()
+    who, due_at = skip(ledger, s, "ann", NOW)
+    assert due_at is not None and due_at > NOW  # in touch two days ago: nothing to let go
+    assert who.skipped_at is None and find_person(ledger, s, "ann", NOW).skipped_at is None
+    _, due_bo = skip(ledger, s, BO, NOW)  # 45 days: due, so skipped
+    assert due_bo is None and find_person(ledger, s, BO, NOW).skipped_at == NOW
+
+
+def test_a_snooze_can_be_cleared(ledger: Ledger) -> None:
+    s = make_settings()
+    Engine(s, ledger, {"box": seeded_box()}).sync()
+    snooze(ledger, s, "ann", timedelta(days=30), NOW)
+    assert unsnooze(ledger, s, "ann", NOW)[1] is True
+    assert find_person(ledger, s, "ann", NOW).snoozed_until is None
+    assert unsnooze(ledger, s, "ann", NOW)[1] is False  # nothing to clear: said so
+    assert sorted(n.standing.contact.emails[0] for n in plan_cycle(ledger, s, NOW).notes) == [ANN, BO]
