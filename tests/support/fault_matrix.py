@@ -146,6 +146,16 @@ FAULTS: dict[tuple[str, str], str] = {
         "tests/daemon/core/test_templating.py::test_sandbox_escapes_are_template_errors",
     ("disk full under the ledger", "core"):
         f"{EXTRA}::test_a_full_disk_stops_the_run_with_one_clear_line_and_an_intact_ledger",
+    ("drafts cannot be written (no Drafts folder, a broken template)", "imap"):
+        f"{IMAP}::test_cyrus_folders_under_inbox_are_found_by_their_role_names",
+    ("drafts cannot be written (no Drafts folder, a broken template)", "maildir/ics"):
+        "tests/daemon/cli/test_cli_ux.py::test_drafts_the_box_refused_are_planned_not_waiting",
+    ("drafts cannot be written (no Drafts folder, a broken template)", "core"):
+        "tests/daemon/cli/test_cli_ux.py::test_a_run_that_wrote_none_of_its_drafts_exits_78_and_status_and_doctor_say_so",
+    ("a command run beside the service", "core"):
+        f"{SERVICE}::test_every_everyday_command_works_while_the_service_runs",
+    ("two processes migrate a new ledger at once", "core"):
+        "tests/daemon/store/test_ledger.py::test_two_processes_opening_a_new_ledger_at_once_both_get_it_migrated",
     ("SIGKILL mid-cycle, restart", "gmail"): f"{CHAOS}::test_gmail_and_google_calendar_survive_random_kills",
     ("SIGKILL mid-cycle, restart", "google_calendar"): f"{CHAOS}::test_gmail_and_google_calendar_survive_random_kills",
     ("SIGKILL mid-cycle, restart", "outlook"): f"{CHAOS}::test_outlook_survives_random_kills",
