@@ -129,9 +129,11 @@ class QuietHours(ConfigTable):
 
 def _parse_quiet(value: Any) -> Any:
     if isinstance(value, str):
+        if value.strip().lower() == "off":
+            return None
         parts = value.split("-")
         if len(parts) != 2 or not all(_HHMM.match(p.strip()) for p in parts):
-            raise ValueError(f'{value!r}: write quiet hours as "HH:MM-HH:MM", like "21:00-08:00"')
+            raise ValueError(f'{value!r}: write quiet hours as "HH:MM-HH:MM", like "21:00-08:00", or "off"')
         a, b = (time.fromisoformat(p.strip().zfill(5)) for p in parts)
         return {"start": a, "end": b}
     return value

@@ -268,6 +268,15 @@ def test_quiet_hours_wrap_midnight(tmp_path: Path) -> None:
     assert not q.contains(time(7, 30)) and not q.contains(time(12, 0))
 
 
+@pytest.mark.parametrize("off", ['"off"', '"OFF"'])
+def test_quiet_hours_can_be_turned_off_in_the_file_and_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, off: str) -> None:
+    assert load_settings(write(tmp_path, f'[drafting]\nquiet_hours = {off}\n')).drafting.quiet_hours is None
+    monkeypatch.setenv("CIRCLEBACK_DRAFTING__QUIET_HOURS", "off")
+    assert load_settings(write(tmp_path, '[drafting]\nquiet_hours = "21:00-07:00"\n'),
+                         environ=True).drafting.quiet_hours is None
+
+
 def test_an_undeclared_group_is_a_label_with_one_warning_and_a_typo_gets_a_suggestion(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
