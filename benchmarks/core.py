@@ -322,7 +322,7 @@ def run_cli(args: list[str], prelude: str = "") -> float:
     """Wall seconds of one ``status``-style subprocess (``prelude``: Python run before the CLI)."""
     if prelude:
         code = f"{prelude}; import runpy, sys; sys.argv = ['circleback', *sys.argv[1:]]; " \
-               "runpy.run_module('circleback.daemon.cli.main', run_name='__main__')"
+               "runpy.run_module('circleback.daemon.cli.root', run_name='__main__')"
         cmd = [sys.executable, "-c", code, *args]
     else:
         cmd = [sys.executable, "-m", "circleback.daemon.cli", *args]

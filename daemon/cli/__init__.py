@@ -3,6 +3,6 @@
 The entry point is ``circleback.daemon.cli:main``; ``python -m circleback.daemon.cli`` runs the same.
 """
 
-from .main import main
+from .root import main
 
 __all__ = ["main"]

@@ -1,3 +1,3 @@
-from .main import main
+from .root import main
 
 main()

@@ -1,7 +1,7 @@
 """``circleback auth google|microsoft ACCOUNT``: sign in once per account; the daemon then
 refreshes on its own.
 
-Loaded by ``cli/main.py`` when ``auth`` is asked for. The work lives in
+Loaded by ``cli/root.py`` when ``auth`` is asked for. The work lives in
 ``connectors/google/auth.py`` (a browser or a pasted redirect URL) and
 ``connectors/microsoft/auth.py`` (MSAL's device code, which works over SSH); this module
 only finds the account in the settings and wires the CLI to them (docs/STYLE.md #8).

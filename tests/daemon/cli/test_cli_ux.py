@@ -27,7 +27,7 @@ from circleback.daemon.app.demo_world import build_world
 from circleback.daemon.app.suggest import account_failure
 from circleback.daemon.app.suggest import command as suggested
 from circleback.daemon.cli import main
-from circleback.daemon.cli.main import _ago
+from circleback.daemon.cli.root import _ago
 from circleback.daemon.config import load_settings
 from circleback.daemon.core import goals
 from circleback.daemon.core.planner import in_quiet_hours
@@ -429,3 +429,17 @@ def test_snooze_has_a_ceiling_and_an_undo(tmp_path: Path) -> None:
     assert again.output == "Lukas Becker was not snoozed.\n"
     missing = CliRunner().invoke(main, [*base, "snooze", "Lukas", "--now", NOW_TEXT])
     assert missing.exit_code == 2 and "--clear to undo" in missing.output
+
+
+def test_plan_in_quiet_hours_previews_what_their_end_will_bring(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    world = build_world(tmp_path / "w", anchor=NOW)
+    monkeypatch.setattr("circleback.daemon.cli.root.utcnow", lambda: NOW)
+    args = ["--config", str(world.config_path), "--state-dir", str(tmp_path / "state"), "plan", "--sync"]
+    awake = CliRunner().invoke(main, args)
+    monkeypatch.setenv("CIRCLEBACK_DRAFTING__QUIET_HOURS", "09:00-11:00")  # 10:00 in London
+    quiet = CliRunner().invoke(main, args)
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.output.startswith("Quiet hours now: nothing is drafted until they end. Then, as things stand:\n")
+    assert quiet.output.count("Subject: ") == awake.output.count("Subject: ") > 0
+    assert "Due but over this week's budget" not in quiet.output or "over this week's budget" in awake.output

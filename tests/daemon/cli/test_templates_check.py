@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from circleback.connectors.base import SyncResult
-from circleback.daemon.cli.main import Context
+from circleback.daemon.cli.root import Context
 from circleback.daemon.cli.templates import digest_sample, note_samples, templates_group
 from circleback.daemon.config import Person, Settings
 from circleback.daemon.core.classify import Identity

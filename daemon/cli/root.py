@@ -402,14 +402,18 @@ def plan(obj: Context, do_sync: bool) -> None:
 
 def _print_plan(obj: Context, opened: Session, now: datetime) -> None:
     from ..core.drafting import compose
-    from ..core.planner import plan_cycle
+    from ..core.planner import in_quiet_hours, plan_cycle
 
     settings, ledger = opened.settings, opened.ledger
     if _hint_if_never_synced(obj, ledger):
         return
-    the_plan = plan_cycle(ledger, settings, now)
-    if the_plan.quiet:
-        console().print("Quiet hours now: nothing would be drafted until they end.")
+    quiet = in_quiet_hours(settings, now)
+    if quiet:  # a preview is asked for now: show what the end of the quiet hours will bring
+        console().print("Quiet hours now: nothing is drafted until they end. Then, as things stand:")
+        awake = settings.drafting.model_copy(update={"quiet_hours": None})
+        the_plan = plan_cycle(ledger, settings.model_copy(update={"drafting": awake}), now)
+    else:
+        the_plan = plan_cycle(ledger, settings, now)
     console().print(f"Budget left this week: {the_plan.budget_left}.")
     for note in the_plan.notes:
         s = note.standing
