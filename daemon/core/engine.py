@@ -154,6 +154,10 @@ class Engine:
     def run_cycle(self, now: datetime, *, write: bool = True) -> CycleReport:
         """Sync, observe the draft box, plan and (if ``write``) draft."""
         report = CycleReport(now, self.sync())
+        for account in report.accounts:  # drafts the user sent, seen in Sent by the sync itself
+            for key in account.mail.drafts_sent if account.mail else ():
+                if (entry := self.ledger.outbox_entry(key)) is not None:
+                    report.outbox.sent.append(entry)
         box_name = draft_account(self.settings, self.connectors)
         box = self.connectors.get(box_name) if box_name else None
         outbox = None

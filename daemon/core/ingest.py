@@ -24,6 +24,7 @@ class IngestCounts:
     counted: int = 0
     ignored: Counter[str] = field(default_factory=Counter)
     skipped: int = 0
+    drafts_sent: list[str] = field(default_factory=list)  # keys of our drafts found in Sent: the user sent them
 
 
 def _people_oldest_first(ledger: Ledger, batch: list[tuple[datetime, list[tuple[str, str]]]]) -> dict[str, int]:
@@ -57,9 +58,11 @@ def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], wh
         person_of = _people_oldest_first(ledger, [(record.timestamp, people) for record, _, people in found])
         via: dict[int, tuple[str, datetime]] = {}
         for record, channel, people in found:
-            if record.circleback_key and record.direction is Direction.SENT:
-                # One of our drafts, sent with our header intact: close its intent.
-                ledger.sent_copy_seen(record.circleback_key, record.timestamp, record.thread_id or record.message_id)
+            # One of our drafts, sent with our header intact: close its intent (and say so once).
+            sent_draft = record.circleback_key if record.direction is Direction.SENT else ""
+            thread = record.thread_id or record.message_id
+            if sent_draft and ledger.sent_copy_seen(sent_draft, record.timestamp, thread):
+                counts.drafts_sent.append(sent_draft)
             if not people:
                 counts.ignored[channel] += 1
                 continue

@@ -118,16 +118,18 @@ class OutboxRows:
             raise ValueError(f"an intent closes as one of {', '.join(CLOSED_STATES)}, not {state!r}")
         self._conn.execute("UPDATE outbox SET state = ?, closed_at = ? WHERE key = ?", (state, iso(now), key))
 
-    def sent_copy_seen(self, key: str, at: datetime, thread: str) -> None:
+    def sent_copy_seen(self, key: str, at: datetime, thread: str) -> bool:
         """Our draft, found in Sent with its key: sent at ``at`` (unless already), and replies thread on ``thread``.
 
         Gmail and Graph give a sent draft a new Message-ID: ``thread`` is the one replies use.
+        True when this is news (the intent was not closed as sent before).
         """
-        self._conn.execute(
+        changed = self._conn.execute(
             "UPDATE outbox SET state = ?, closed_at = ? WHERE key = ? AND state != ?",
             (OutboxState.SENT, iso(at), key, OutboxState.SENT),
-        )
+        ).rowcount
         self._conn.execute("UPDATE outbox SET sent_thread = ? WHERE key = ?", (thread, key))
+        return changed > 0
 
     def withdraw_pending_for_intro(self, intro_id: int, now: datetime) -> None:
         """pending -> withdrawn for an introduction's intents; drafts already in Drafts are the user's."""

@@ -277,3 +277,18 @@ def test_a_snooze_can_be_cleared(ledger: Ledger) -> None:
     assert find_person(ledger, s, "ann", NOW).snoozed_until is None
     assert unsnooze(ledger, s, "ann", NOW)[1] is False  # nothing to clear: said so
     assert sorted(n.standing.contact.emails[0] for n in plan_cycle(ledger, s, NOW).notes) == [ANN, BO]
+
+
+def test_a_draft_sent_and_found_in_sent_by_the_sync_is_reported_as_sent(ledger: Ledger) -> None:
+    s = make_settings()
+    box = seeded_box()
+    run(ledger, s, box)
+    key, _ = next(iter(box.drafts.values()))
+    entry = ledger.outbox_entry(key)
+    assert entry is not None and entry.ref
+    del box.drafts[entry.ref]  # sent by the user: its copy, our header intact, comes back with the sync
+    box.inbox.append(mail(entry.message_id, sender=ME, to=(entry.recipient,), when=NOW + timedelta(hours=1),
+                          circleback_key=key))
+    report = run(ledger, s, box, NOW + timedelta(hours=2))
+    assert [e.key for e in report.outbox.sent] == [key]  # `run --once` said "0 sent by you"
+    assert [e.key for e in run(ledger, s, box, NOW + timedelta(hours=3)).outbox.sent] == []  # once
