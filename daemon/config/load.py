@@ -184,10 +184,29 @@ def _user_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
-def _key_path(loc: tuple[str | int, ...]) -> str:
+Names = dict[tuple[str, int], str]  # ("accounts", 1) -> "work": what the user calls that table
+
+
+def _names(data: dict[str, Any]) -> Names:
+    """The name of each [[accounts]] and [[people]] table, as written: errors say which one."""
+    return {
+        (key, i): item["name"]
+        for key in ("accounts", "people")
+        for i, item in enumerate(data.get(key) or [])
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip()
+    }
+
+
+def _key_path(loc: tuple[str | int, ...], names: Names | None = None) -> str:
+    """``accounts[1] ("work").path``: the index, and the table's name when it has one."""
     out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+            name = (names or {}).get((str(loc[i - 1]), part)) if i else None
+            out += f' ("{name}")' if name else ""
+        else:
+            out += ("." if out else "") + str(part)
     return out or "(top level)"
 
 
@@ -233,13 +252,14 @@ def _problems(exc: ValidationError) -> list[Problem]:
     return out
 
 
-def format_problems(source: str, problems: list[Problem], env: Environment = NO_ENVIRONMENT) -> str:
+def format_problems(source: str, problems: list[Problem], env: Environment = NO_ENVIRONMENT,
+                    names: Names | None = None) -> str:
     """One line per problem, naming the file and key, or the environment variable and its value."""
     lines = []
     for loc, what in problems:
         variable = env.variable_for(loc)
         where = _variable_and_value(variable) if variable else source
-        lines.append(f"{where}: {_key_path(loc)}: {what}")
+        lines.append(f"{where}: {_key_path(loc, names)}: {what}")
     return "\n".join(lines)
 
 
@@ -334,14 +354,15 @@ def load_settings(path: Path | None, *, environ: bool = True) -> Settings:
     data = _merged(data, env.values)
     problems = written_config_problems(data) if path is not None else []
     warnings = group_warnings(data) if path is not None else []
-    for line in format_problems(source, warnings, env).splitlines():
+    names = _names(data)
+    for line in format_problems(source, warnings, env, names).splitlines():
         log.warning("%s", line)
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(format_problems(source, _problems(exc) + problems, env)) from None
+        raise ConfigError(format_problems(source, _problems(exc) + problems, env, names)) from None
     if problems:
-        raise ConfigError(format_problems(source, problems, env))
+        raise ConfigError(format_problems(source, problems, env, names))
     return settings
 
 

@@ -74,10 +74,10 @@ path = "~/.calendars/personal"
     [
         (
             '[[accounts]]\nname = "a"\nkind = "gmial"\npath = "x"\n',
-            "accounts[0]: kind: must be one of 'maildir', 'mbox', 'ics', 'imap', 'caldav', 'outlook'",
+            "accounts[0] (\"a\"): kind: must be one of 'maildir', 'mbox', 'ics', 'imap', 'caldav', 'outlook'",
         ),
-        ('[[accounts]]\nname = "a"\nkind = "ics"\npth = "x"\n', "accounts[0].pth: unknown key"),
-        ('[[accounts]]\nname = "a"\nkind = "ics"\n', "accounts[0].path: required key is missing"),
+        ('[[accounts]]\nname = "a"\nkind = "ics"\npth = "x"\n', 'accounts[0] ("a").pth: unknown key'),
+        ('[[accounts]]\nname = "a"\nkind = "ics"\n', 'accounts[0] ("a").path: required key is missing'),
         ('[cadence]\ndefault = "6x"\n', "cadence.default: '6x' is not a duration"),
         (
             '[drafting]\nquiet_hours = "9pm-7am"\n',
@@ -91,16 +91,16 @@ path = "~/.calendars/personal"
         (
             '[[people]]\nname = "Maya Patel"\nemails = ["maya@x.org"]\n'
             '[[people]]\nname = "Robert Lee"\nemails = ["rob@x.org", "Maya@x.org"]\n',
-            "people[1].emails: 'maya@x.org' is already an address of people[0] (Maya Patel)",
+            "people[1] (\"Robert Lee\").emails: 'maya@x.org' is already an address of people[0] (Maya Patel)",
         ),
         (
             '[[accounts]]\nname = "a"\nkind = "ics"\npath = "x"\n[[accounts]]\nname = "a"\nkind = "ics"\npath = "y"\n',
-            "accounts[1].name: 'a' is already the name of accounts[0]; each account needs its own name",
+            "accounts[1] (\"a\").name: 'a' is already the name of accounts[0]; each account needs its own name",
         ),
         ('[cadence]\ndefault = "15m"\n', 'cadence.default: \'15m\': "m" could mean minutes or months; write "15min"'),
         (
             '[[accounts]]\nname = "a"\nkind = "ics"\npath = "x"\npoll_interval = "15m"\n',
-            'accounts[0].poll_interval: \'15m\': "m" could mean minutes or months; write "15min" for minutes',
+            'accounts[0] ("a").poll_interval: \'15m\': "m" could mean minutes or months; write "15min" for minutes',
         ),
     ],
 )
@@ -143,8 +143,9 @@ def test_the_model_and_the_written_config_rules_report_in_one_round(tmp_path: Pa
         ("[drafting]\nbudget_per_wek = 3\n", "drafting.budget_per_wek: unknown key (did you mean 'budget_per_week'?)"),
         ("[draftng]\nbudget_per_week = 3\n", "draftng: unknown key (did you mean 'drafting'?)"),
         ('[[accounts]]\nname = "m"\nkind = "imap"\nhost = "h"\nusername = "u"\npassword_env = "P"\nfolder = []\n',
-         "accounts[0].folder: unknown key (did you mean 'folders'?)"),
-        ('[[people]]\nname = "Ann"\ngroups = "friends"\n', "people[0].groups: unknown key (did you mean 'group'?)"),
+         "accounts[0] (\"m\").folder: unknown key (did you mean 'folders'?)"),
+        ('[[people]]\nname = "Ann"\ngroups = "friends"\n',
+         "people[0] (\"Ann\").groups: unknown key (did you mean 'group'?)"),
     ],
 )
 def test_an_unknown_key_gets_the_nearest_key_of_its_table(tmp_path: Path, text: str, expected: str) -> None:
@@ -289,11 +290,11 @@ def test_an_undeclared_group_is_a_label_with_one_warning_and_a_typo_gets_a_sugge
     assert [p.group for p in settings.people] == ["frends", "climbing", "climbing", "friends"]
     known = "declared: friends, work"
     assert sorted(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING) == sorted([
-        f"{path}: people[0].group: 'frends' is not declared in [cadence] groups (did you mean 'friends'?), "
+        f"{path}: people[0] (\"Ann\").group: 'frends' is not declared in [cadence] groups (did you mean 'friends'?), "
         f"so it is a label on the default cadence; {known}",
         f"{path}: cadence.weights.wrok: 'wrok' is not declared in [cadence] groups (did you mean 'work'?), "
         f"so it is a label on the default cadence; {known}",
-        f"{path}: people[1].group: 'climbing' is not declared in [cadence] groups, "
+        f"{path}: people[1] (\"Bo\").group: 'climbing' is not declared in [cadence] groups, "
         f"so it is a label on the default cadence (named at 2 more keys too); {known}",
     ])
     caplog.clear()
@@ -309,8 +310,8 @@ def test_config_check_prints_the_warning_and_passes(tmp_path: Path) -> None:
     out = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stderr.splitlines() == [
-        f"WARNING circleback.daemon.config: {path}: people[0].group: 'climbing' is not declared in [cadence] groups, "
-        "so it is a label on the default cadence; declared: (none)"
+        f"WARNING circleback.daemon.config: {path}: people[0] (\"Bo\").group: 'climbing' is not declared in "
+        "[cadence] groups, so it is a label on the default cadence; declared: (none)"
     ]
     assert f"{path}: ok" in out.stdout
 
@@ -355,7 +356,7 @@ password_env = "NEXTCLOUD_PASSWORD"
     assert ok.accounts[0].effective_port == 993
     bad = write(tmp_path, '[[accounts]]\nname = "m"\nkind = "imap"\nhost = "imap.example.org"\n'
                           'username = "me"\npassword = "hunter2"\n')
-    with pytest.raises(ConfigError, match=r"accounts\[0\]: password: not accepted in the config file"):
+    with pytest.raises(ConfigError, match=r"accounts\[0\] \(\"m\"\): password: not accepted in the config file"):
         load_settings(bad, environ=False)
     clear = write(tmp_path, '[[accounts]]\nname = "m"\nkind = "imap"\nhost = "imap.example.org"\n'
                             'username = "me"\npassword_env = "P"\nsecurity = "none"\n')
