@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -458,6 +459,10 @@ def config_check(obj: Context) -> None:
     drafts = _drafts_warning(settings)
     if drafts:
         click.echo(f"warning: {drafts}", err=True)
+    from ..config import read_environment  # already read once: the settings above could be loaded
+
+    for path, name in sorted(read_environment().variables.items()):
+        click.echo(f"overridden by the environment: {'.'.join(path)} = {os.environ[name]!r} ({name})")
     written = [p for p in settings.people if p.note.strip() and not p.say.strip()]
     if written:
         from ..core.notes import read_note

@@ -56,6 +56,9 @@ class Environment(NamedTuple):
 NO_ENVIRONMENT = Environment({}, {})
 
 
+_LIST_TABLES = ("accounts", "people")
+
+
 def read_environment() -> Environment:
     """The settings the environment gives, read by pydantic-settings.
 
@@ -67,6 +70,11 @@ def read_environment() -> Environment:
     variables = {path: name for name in os.environ if (path := _setting_path(name))}
     if not variables:
         return NO_ENVIRONMENT
+    tables = sorted(name for path, name in variables.items() if path[0] in _LIST_TABLES and len(path) > 1)
+    if tables:  # pydantic-settings would replace the whole list and blame the file for it
+        raise ConfigError("\n".join(
+            f"environment variable {name}: one key of [[accounts]] or [[people]] cannot be set from the environment "
+            "(each is a list of tables); set it in the config file" for name in tables))
     from pydantic_settings import EnvSettingsSource, SettingsError
 
     source = EnvSettingsSource(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from datetime import time, timedelta
@@ -401,3 +402,23 @@ def test_the_example_config_documents_every_key() -> None:
                 missing.add(f"{model.__name__}.{name}")
             todo += models(field.annotation)
     assert not missing, f"config.example.toml does not mention: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("variable", ["CIRCLEBACK_ACCOUNTS__0__POLL_INTERVAL", "CIRCLEBACK_PEOPLE__0__NOTE"])
+def test_accounts_and_people_cannot_be_set_from_the_environment_and_it_is_said_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    monkeypatch.setenv(variable, "90s")
+    message = load_error(write(tmp_path, ""), environ=True)
+    assert message == (f"environment variable {variable}: one key of [[accounts]] or [[people]] cannot be set from the "
+                       "environment (each is a list of tables); set it in the config file")
+
+
+def test_config_check_names_the_active_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBACK_")},
+           "CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK": "3"}
+    out = subprocess.run([sys.executable, "-m", "circleback.daemon.cli", "--config", str(path), "config", "check"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "overridden by the environment: drafting.budget_per_week = '3' (CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK)" \
+        in out.stdout
