@@ -24,6 +24,7 @@ __all__ = [
     "ImportError_",
     "IntroError",
     "DraftsBusy",
+    "LedgerDamaged",
     "LedgerFull",
     "PersonNotFound",
     "StateError",
@@ -47,6 +48,10 @@ class DraftsBusy(StateError):
     """Another circleback process kept writing drafts for longer than we wait (app/session.drafts_lock)."""
 
     exit_code = 75  # EX_TEMPFAIL: try again in a moment
+
+
+class LedgerDamaged(StateError):
+    """SQLite says the ledger file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB); see app/recovery.py."""
 
 
 class LedgerFull(StateError):

@@ -59,6 +59,7 @@ def run_checks(config_path: Path, state_dir: Path, *, now: datetime | None = Non
     state = safely("state dir", check_state_dir, state_dir)
     checks += state
     usable = not any(c.name == "state dir" and c.failed for c in state)
+    checks += safely("ledger", check_ledger, state_dir) if usable else [skipped("ledger")]
     checks += safely("token files", check_tokens, state_dir) if usable else [skipped("token files")]
     if settings is not None:
         checks += check_accounts(settings, state_dir if usable else None, cli)
@@ -115,6 +116,31 @@ def check_state_dir(state_dir: Path) -> list[Check]:
     else:
         out.append(Check("state dir private", PASS, f"{state_dir} is {mode:04o}"))
     return out
+
+
+def check_ledger(state_dir: Path) -> list[Check]:
+    """SQLite's quick check of the ledger, and how old the last copy of it is."""
+    from . import recovery, session
+
+    path = session.ledger_path(state_dir)
+    if not path.exists():
+        return []  # nothing synced yet: the first run makes it
+    from ..errors import LedgerDamaged
+    from ..store.ledger import RECOVER, Ledger
+
+    try:
+        with Ledger.open(path) as ledger:
+            found = recovery.problems(ledger)
+    except LedgerDamaged as exc:
+        found = [str(exc)]
+    if found:
+        return [Check("ledger", FAIL, f"{path} is damaged: {recovery.summary(found)}",
+                      f"{RECOVER} (it keeps the damaged file aside and restores the last sound copy)")]
+    copy = recovery.backup_path(state_dir)
+    kept = ""
+    if copy.exists():
+        kept = f"; last copy {datetime.fromtimestamp(copy.stat().st_mtime, UTC):%Y-%m-%d %H:%M} UTC"
+    return [Check("ledger", PASS, f"{path} is sound{kept}")]
 
 
 def _writable(folder: Path) -> Check:

@@ -4,6 +4,7 @@ lock, the connectors, and the :class:`Session` that holds them for one command."
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -87,6 +88,8 @@ def instance_lock(state_dir: Path) -> Iterator[None]:
     finally:
         os.close(fd)  # closing releases the lock
 
+
+log = logging.getLogger(__name__)
 
 DRAFTS_WAIT_SECONDS = 120.0  # a cycle writing a week's notes to IMAP or Graph takes seconds, not minutes
 
@@ -179,6 +182,10 @@ class Session:
                 stack.enter_context(instance_lock(self.state_dir))
             self._ledger = open_state(self.state_dir)
             stack.callback(self._close_ledger)
+            if self._lock:  # a writer never writes on into a damaged file
+                from . import recovery
+
+                recovery.check(self._ledger)
             stack.callback(self.disconnect)
             if self._connect:
                 self.connect(self._now)
@@ -187,7 +194,22 @@ class Session:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._stack.close()
+        try:
+            if kind is None:
+                self.keep_a_copy()
+        finally:
+            self._stack.close()
+
+    def keep_a_copy(self) -> None:
+        """A writer's daily copy of the ledger after its work (see app/recovery.py); never fails the command."""
+        if not self._lock or self._ledger is None:
+            return
+        from . import recovery
+
+        try:
+            recovery.keep_a_copy(self._ledger, self.state_dir)
+        except (OSError, StateError) as exc:  # a full disk, a damaged file: said, and the next run refuses
+            log.warning("cannot keep a copy of the ledger: %s", exc)
 
     def _close_ledger(self) -> None:
         ledger, self._ledger, self._engine = self._ledger, None, None

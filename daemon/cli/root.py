@@ -502,6 +502,64 @@ def config_path(obj: Context) -> None:
     click.echo(f"config: {obj.config_path}\nstate:  {obj.state_dir}")
 
 
+# -- ledger -----------------------------------------------------------------------
+
+
+@main.group(cls=HelpGroup)
+def ledger() -> None:
+    """Check the ledger (circleback's memory of who you were in touch with) or recover it."""
+
+
+@ledger.command("check")
+@click.pass_obj
+@_handle_errors
+def ledger_check(obj: Context) -> None:
+    """Run SQLite's quick check on the ledger; exit 73 if it is damaged.
+
+    \b
+    Example:
+      circleback ledger check
+    """
+    from ..app.doctor import check_ledger
+
+    found = check_ledger(obj.state_dir)
+    if not found:
+        click.echo(f"no ledger yet in {obj.state_dir}: the first run makes it")
+        return
+    for check in found:
+        click.echo(check.detail, err=check.failed)
+        if check.failed:
+            click.echo(f"  fix: {check.fix}", err=True)
+            sys.exit(73)
+
+
+@ledger.command("recover")
+@click.pass_obj
+@_handle_errors
+def ledger_recover(obj: Context) -> None:
+    """Put a damaged ledger aside and restore the last sound copy.
+
+    Once a day, whoever writes the ledger (the service, run --once) keeps a copy
+    beside it after checking it. This command moves a damaged ledger aside
+    (never deletes it) and puts that copy back; the next run brings it up to
+    date from your accounts. With no sound copy, the next run rebuilds from
+    your accounts what they hold: when you were in touch with whom. Snoozes,
+    skips and introductions in flight live only in the ledger. Drafts already
+    in your Drafts folder are recognised and never written twice. Stop the
+    service first: recovery needs the state directory to itself.
+
+    \b
+    Example:
+      systemctl --user stop circleback && circleback ledger recover && systemctl --user start circleback
+    """
+    from ..app import recovery, session
+
+    with session.instance_lock(obj.state_dir):
+        done = recovery.recover(obj.state_dir, session.ledger_path(obj.state_dir))
+    for line in done.lines():
+        click.echo(line)
+
+
 # -- shared printing -------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import CirclebackError
+from ..store.ledger import damaged, is_damage
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,6 +60,12 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except CirclebackError as exc:
             click.echo(f"error: {exc}", err=True)  # plain: one unwrapped line per problem
             sys.exit(exc.exit_code)
+        except sqlite3.DatabaseError as exc:  # a damaged ledger found mid-command: one line, what to do
+            if not is_damage(exc):
+                raise
+            found = damaged(None, exc)
+            click.echo(f"error: {found}", err=True)
+            sys.exit(found.exit_code)
 
     return wrapper
 

@@ -271,6 +271,7 @@ class Service:
         self._log_cycle(report)
         self.last_tick = now
         self._refresh_drafts_count()
+        self.session.keep_a_copy()  # once a day, after a cycle that finished
         self._publish("running")
         self.notifier.status(self.summary())
 

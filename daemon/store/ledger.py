@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import LedgerFull, StateError
+from ..errors import LedgerDamaged, LedgerFull, StateError
 from .intros import IntroRows
 from .outbox import OutboxRows
 from .reads import InteractionReads
@@ -34,6 +34,20 @@ _FILL_BLANK = {
     "title": "UPDATE people SET title = ? WHERE id = ? AND title = ''",
     "linkedin": "UPDATE people SET linkedin = ? WHERE id = ? AND linkedin = ''",
 }
+
+
+_DAMAGE = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+RECOVER = "circleback ledger recover"
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Is this SQLite error a damaged file (not a lock, a full disk or a bad statement)?"""
+    return isinstance(exc, sqlite3.DatabaseError) and getattr(exc, "sqlite_errorname", "") in _DAMAGE
+
+
+def damaged(path: Path | str | None, what: BaseException | str) -> LedgerDamaged:
+    where = f"{path}: the ledger" if path else "the ledger"
+    return LedgerDamaged(f"{where} is damaged ({what})", remedy=f"run `{RECOVER}` (it keeps the damaged file aside)")
 
 
 def _disk_full(exc: sqlite3.Error) -> bool:
@@ -106,6 +120,8 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         except sqlite3.DatabaseError as exc:
             if _disk_full(exc):
                 raise self._full() from None
+            if is_damage(exc):
+                raise damaged(self.path or "(memory)", exc) from None
             raise StateError(f"{self.path}: the ledger is unusable: {exc}") from None
 
     def _full(self) -> LedgerFull:
@@ -134,6 +150,34 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
 
     def close(self) -> None:
         self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def quick_check(self) -> list[str]:
+        """What SQLite's quick check finds wrong (a damaged page, a broken index); [] when sound."""
+        try:
+            rows = [r for (r,) in self._conn.execute("PRAGMA quick_check(20)")]
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise damaged(self.path or "(memory)", exc) from None
+            raise
+        if rows == ["ok"]:
+            return []
+        found = [r for r in rows if not r.startswith("*** in database")]  # a heading, not a problem
+        return found or rows
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the whole ledger (SQLite's online backup), private like the ledger."""
+        os.close(os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600))
+        copy = sqlite3.connect(target)
+        try:
+            self._conn.backup(copy)
+        finally:
+            copy.close()
 
     @property
     def schema_version(self) -> int:

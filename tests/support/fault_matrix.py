@@ -146,6 +146,8 @@ FAULTS: dict[tuple[str, str], str] = {
         "tests/daemon/core/test_templating.py::test_sandbox_escapes_are_template_errors",
     ("disk full under the ledger", "core"):
         f"{EXTRA}::test_a_full_disk_stops_the_run_with_one_clear_line_and_an_intact_ledger",
+    ("damaged ledger (refused, one line, recovered from the daily copy)", "core"):
+        "tests/daemon/app/test_recovery.py::test_run_once_refuses_a_damaged_ledger_without_writing_to_it",
     ("drafts cannot be written (no Drafts folder, a broken template)", "imap"):
         f"{IMAP}::test_cyrus_folders_under_inbox_are_found_by_their_role_names",
     ("drafts cannot be written (no Drafts folder, a broken template)", "maildir/ics"):
