@@ -60,6 +60,8 @@ def run_checks(config_path: Path, state_dir: Path, *, now: datetime | None = Non
     checks += state
     usable = not any(c.name == "state dir" and c.failed for c in state)
     checks += safely("ledger", check_ledger, state_dir) if usable else [skipped("ledger")]
+    checks += safely("skipped inputs", check_skipped, state_dir, now or datetime.now(UTC), outcome=HINT) \
+        if usable else []
     checks += safely("token files", check_tokens, state_dir) if usable else [skipped("token files")]
     if settings is not None:
         checks += check_accounts(settings, state_dir if usable else None, cli)
@@ -141,6 +143,34 @@ def check_ledger(state_dir: Path) -> list[Check]:
     if copy.exists():
         kept = f"; last copy {datetime.fromtimestamp(copy.stat().st_mtime, UTC):%Y-%m-%d %H:%M} UTC"
     return [Check("ledger", PASS, f"{path} is sound{kept}")]
+
+
+SKIPS_LISTED = 20
+SKIPS_RECENT = timedelta(days=30)
+
+
+def check_skipped(state_dir: Path, now: datetime) -> list[Check]:
+    """The inputs (files, messages, folders) a sync could not use in the last 30 days, each with why."""
+    from ..errors import StateError
+    from ..store.ledger import Ledger
+    from . import session
+
+    path = session.ledger_path(state_dir)
+    if not path.exists():
+        return []
+    try:
+        with Ledger.open(path) as ledger:
+            found = ledger.skipped_inputs(since=now - SKIPS_RECENT)
+    except StateError:
+        return []  # the ledger check says what is wrong with it
+    if not found:
+        return [Check("skipped inputs", PASS, "every input of the last 30 days was read")]
+    lines = [f"{place if place.startswith(account) else f'{account}: {place}'}: {why}"
+             for account, place, why, _ in found[:SKIPS_LISTED]]
+    more = f"\n… and {len(found) - SKIPS_LISTED} more" if len(found) > SKIPS_LISTED else ""
+    return [Check("skipped inputs", HINT,
+                  f"{len(found)} input(s) could not be read in the last 30 days:\n" + "\n".join(lines) + more,
+                  "each was skipped alone: the rest of its account was read")]
 
 
 def _writable(folder: Path) -> Check:
@@ -349,7 +379,8 @@ def _provider(kind: object) -> str:
 
 
 def format_check(check: Check) -> list[str]:
-    lines = [f"{check.outcome:4}  {check.name}: {check.detail}"]
+    first, *rest = check.detail.splitlines() or [""]
+    lines = [f"{check.outcome:4}  {check.name}: {first}", *(f"      {line}" for line in rest)]
     if check.fix and check.outcome in (FAIL, HINT):
         lines.append(f"      fix: {check.fix}")
     return lines

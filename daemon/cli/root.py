@@ -251,9 +251,17 @@ def _print_problem(line: str) -> None:
     console().print(f"[yellow]problem:[/] {escape(line)}")
 
 
+SKIPS_SHOWN = 5  # a run names this many of an account's skipped inputs; doctor names them all
+
+
 def _print_cycle(obj: Context, report: Any) -> None:
     for acc in report.accounts:
         console().print(_account_line(obj, acc), markup=False)
+        for line in acc.skipped[:SKIPS_SHOWN]:
+            console().print(f"  skipped {line}", markup=False)
+        if len(acc.skipped) > SKIPS_SHOWN:
+            console().print(f"  … and {len(acc.skipped) - SKIPS_SHOWN} more: `circleback doctor` lists them",
+                            markup=False)
     ob = report.outbox
     console().print(f"drafts: {len(ob.created)} written, {len(ob.reconciled)} reconciled, "
                   f"{len(ob.sent)} sent by you, {len(ob.deleted)} deleted by you")

@@ -9,18 +9,19 @@ is reported and never stops the others (docs/STYLE.md #7).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from circleback.connectors.base import CalendarSource, Connector, DraftBox, MailSource
+from circleback.connectors.base import CalendarSource, Connector, DraftBox, MailSource, Skip
 from circleback.connectors.errors import AuthRevoked, ConnectorError
 
 from ..config import Settings
 from ..errors import CirclebackError, DraftsBusy, LedgerFull
 from ..store.ledger import Ledger
+from ..store.timestamps import utcnow
 from . import faults
 from .classify import Identity
 from .contacts import apply_people
@@ -141,13 +142,25 @@ class Engine:
         if isinstance(conn, MailSource):
             result = conn.sync_mail(self.ledger.cursor(name, "mail"))
             report.mail = ingest_mail(self.ledger, name, result, who)
-            report.skipped += [f"{s.where}: {s.why}" for s in result.skipped]
+            self._skipped(name, result.skipped, report)
             self.checkpoint("after-mail-sync")
         if isinstance(conn, CalendarSource):
             result = conn.sync_events(self.ledger.cursor(name, "calendar"))
             report.events = ingest_events(self.ledger, name, result, who)
-            report.skipped += [f"{s.where}: {s.why}" for s in result.skipped]
+            self._skipped(name, result.skipped, report)
             self.checkpoint("after-calendar-sync")
+
+    def _skipped(self, name: str, skips: Sequence[Skip], report: AccountReport) -> None:
+        """Each input the account could not use: in the report, and in the log the first time it is seen."""
+        if not skips:
+            return
+        now = utcnow()
+        with self.ledger.transaction():
+            for skip in skips:
+                report.skipped.append(f"{skip.where}: {skip.why}")
+                first = self.ledger.remember_skip(name, skip.where, skip.why, now)
+                log.log(logging.WARNING if first else logging.DEBUG, "account %s: skipped %s: %s",
+                        name, skip.where, skip.why)
 
     # -- the whole cycle ------------------------------------------------------
 

@@ -385,6 +385,26 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
     def list_addresses(self) -> frozenset[str]:
         return frozenset(a for (a,) in self._conn.execute("SELECT address FROM list_addresses"))
 
+    def remember_skip(self, account: str, place: str, why: str, at: datetime) -> bool:
+        """Note an input ``account`` could not use; True the first time this place is skipped for this reason."""
+        row = self._conn.execute(
+            "SELECT why FROM skipped_inputs WHERE account = ? AND place = ?", (account, place)
+        ).fetchone()
+        self._conn.execute(
+            "INSERT INTO skipped_inputs (account, place, why, first_at, last_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (account, place) DO UPDATE SET why = excluded.why, last_at = excluded.last_at",
+            (account, place, why, iso(at), iso(at)),
+        )
+        return row is None or row[0] != why
+
+    def skipped_inputs(self, since: datetime | None = None) -> list[tuple[str, str, str, datetime | None]]:
+        """(account, place, why, last seen) of each skipped input, the latest first."""
+        rows = self._conn.execute(
+            "SELECT account, place, why, last_at FROM skipped_inputs WHERE last_at >= ? ORDER BY last_at DESC,"
+            " account, place", (iso(since) if since else "",),
+        )
+        return [(account, place, why, parse_iso(at)) for account, place, why, at in rows]
+
     def set_skipped(self, person_id: int, at: datetime | None) -> None:
         self._conn.execute("UPDATE people SET skipped_at = ? WHERE id = ?", (iso(at) if at else None, person_id))
 

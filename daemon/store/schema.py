@@ -155,6 +155,12 @@ MIGRATIONS: list[list[str]] = [
     [
         "CREATE TABLE list_addresses (address TEXT PRIMARY KEY, list_id TEXT NOT NULL, seen_at TEXT NOT NULL)",
     ],
+    # v6 (issue 15): each input a connector could not use (a file, a message, a folder), with
+    # why: logged the first time it is seen, and listed by `doctor`.
+    [
+        "CREATE TABLE skipped_inputs (account TEXT NOT NULL, place TEXT NOT NULL, why TEXT NOT NULL,"
+        " first_at TEXT NOT NULL, last_at TEXT NOT NULL, PRIMARY KEY (account, place))",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
