@@ -58,7 +58,15 @@ def _usable_state_dir(state_dir: Path) -> None:
                          remedy="fix its permissions or pass another --state-dir")
 
 
-def open_state(state_dir: Path) -> Ledger:
+def open_state(state_dir: Path, *, read_only: bool = False) -> Ledger:
+    """The ledger in ``state_dir``, created and migrated if need be.
+
+    ``read_only`` (``status``): in a state directory this user cannot write, it is read as it is,
+    and an empty ledger stands for one not made yet; nothing is created.
+    """
+    if read_only and state_dir.is_dir() and not os.access(state_dir, os.W_OK | os.X_OK):
+        path = ledger_path(state_dir)
+        return Ledger.open_read_only(path) if path.exists() else Ledger.memory()
     _usable_state_dir(state_dir)
     return Ledger.open(ledger_path(state_dir))
 

@@ -321,7 +321,7 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
       circleback status --json | jq '.[] | select(.due) | .name'
     """
     settings = obj.settings()
-    ledger = session.open_state(obj.state_dir)
+    ledger = session.open_state(obj.state_dir, read_only=True)
     now = utcnow()
     shown = 0 if as_json else (1 << 30 if show_all else 30)
     rows = standing.standings(ledger, settings, now, marked=shown)

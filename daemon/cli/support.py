@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import CirclebackError
-from ..store.ledger import damaged, is_damage
+from ..store.ledger import storage_error
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,12 +60,12 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except CirclebackError as exc:
             click.echo(f"error: {exc}", err=True)  # plain: one unwrapped line per problem
             sys.exit(exc.exit_code)
-        except sqlite3.DatabaseError as exc:  # a damaged ledger found mid-command: one line, what to do
-            if not is_damage(exc):
+        except sqlite3.DatabaseError as exc:  # the ledger's disk or file failed mid-command: one line, what to do
+            said = storage_error(exc, None)
+            if said is None:
                 raise
-            found = damaged(None, exc)
-            click.echo(f"error: {found}", err=True)
-            sys.exit(found.exit_code)
+            click.echo(f"error: {said}", err=True)
+            sys.exit(said.exit_code)
 
     return wrapper
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +54,46 @@ def damaged(path: Path | str | None, what: BaseException | str) -> LedgerDamaged
 
 def _disk_full(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+
+
+LOW_SPACE = 8 << 20  # bytes: less free than this under the ledger, and an I/O error is a full disk
+
+
+def _space_left(path: Path | None) -> int:
+    try:
+        return shutil.disk_usage(path.parent if path else ".").free
+    except OSError:
+        return LOW_SPACE  # cannot tell: say it as a failing disk, not a full one
+
+
+def _full(path: Path | None) -> LedgerFull:
+    where = path.parent if path else "the in-memory ledger"
+    return LedgerFull(
+        f"{where}: the state directory's disk is full (SQLite: database or disk is full); "
+        "the ledger is intact and this step was not saved: free some space there, then run again"
+    )
+
+
+def storage_error(exc: BaseException, path: Path | None) -> StateError | None:
+    """What a failed read or write of the ledger says to the user: a full disk, a damaged file, a
+    failing disk, a file it may not write; None for any other error (a bug: let it show)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    if _disk_full(exc):
+        return _full(path)
+    if is_damage(exc):
+        return damaged(path, exc)
+    name = getattr(exc, "sqlite_errorname", "")
+    where = path or "the ledger"
+    if name.startswith("SQLITE_IOERR"):
+        if _space_left(path) < LOW_SPACE:  # a full disk often fails as an I/O error (-shm, fsync)
+            return _full(path)
+        return StateError(f"{where}: the disk under the ledger failed to read or write (SQLite: {exc}, {name}); "
+                          "this step was rolled back", remedy="check the disk (`dmesg`, `df`), then run again")
+    if name.startswith("SQLITE_READONLY"):
+        return StateError(f"{where}: the ledger cannot be written ({exc})",
+                          remedy="fix the permissions of the state directory and the ledger in it")
+    return None
 
 
 def _header_name(name: str, address: str) -> str:
@@ -99,6 +141,33 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         return ledger
 
     @classmethod
+    def open_read_only(cls, path: Path) -> Ledger:
+        """The ledger for reading only, in a state directory this user cannot write (``status``).
+
+        SQLite reads a WAL database read-only through its -shm file; where that cannot be made
+        either, the file is read as immutable (a snapshot: right for a directory no one writes).
+        """
+        uri = f"file:{urllib.parse.quote(str(path))}"
+        for flags in ("mode=ro", "mode=ro&immutable=1"):
+            conn = sqlite3.connect(f"{uri}?{flags}", uri=True, isolation_level=None, timeout=30)
+            try:
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                break
+            except sqlite3.OperationalError:  # SQLITE_CANTOPEN / READONLY: no -shm to be had
+                conn.close()
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise damaged(path, exc) from None
+        else:
+            raise StateError(f"{path}: cannot read the ledger in a read-only state directory")
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise StateError(f"{path}: the ledger is at version {version}, this circleback reads {SCHEMA_VERSION}, "
+                             "and the state directory is read-only",
+                             remedy="run `circleback run --once` once as the user who owns the state directory")
+        return cls(conn, path)
+
+    @classmethod
     def memory(cls) -> Ledger:
         ledger = cls(sqlite3.connect(":memory:", isolation_level=None), None)
         ledger._configure(wal=False)
@@ -118,18 +187,13 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
             c.execute("PRAGMA recursive_triggers = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            if _disk_full(exc):
-                raise self._full() from None
-            if is_damage(exc):
-                raise damaged(self.path or "(memory)", exc) from None
-            raise StateError(f"{self.path}: the ledger is unusable: {exc}") from None
+            raise self._storage_error(exc) or StateError(f"{self.path}: the ledger is unusable: {exc}") from None
+
+    def _storage_error(self, exc: sqlite3.Error) -> StateError | None:
+        return storage_error(exc, self.path)
 
     def _full(self) -> LedgerFull:
-        where = self.path.parent if self.path else "the in-memory ledger"
-        return LedgerFull(
-            f"{where}: the state directory's disk is full (SQLite: database or disk is full); "
-            "the ledger is intact and this step was not saved: free some space there, then run again"
-        )
+        return _full(self.path)
 
     def _migrate(self) -> None:
         current = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -196,8 +260,8 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         except BaseException as exc:
             if c.in_transaction:  # a failed COMMIT (disk full) leaves the transaction open
                 c.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError) and _disk_full(exc):
-                raise self._full() from None
+            if isinstance(exc, sqlite3.DatabaseError) and (said := self._storage_error(exc)) is not None:
+                raise said from None
             raise
 
     # -- people and addresses ---------------------------------------------

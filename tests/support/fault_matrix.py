@@ -146,6 +146,10 @@ FAULTS: dict[tuple[str, str], str] = {
         "tests/daemon/core/test_templating.py::test_sandbox_escapes_are_template_errors",
     ("disk full under the ledger", "core"):
         f"{EXTRA}::test_a_full_disk_stops_the_run_with_one_clear_line_and_an_intact_ledger",
+    ("disk I/O error under the ledger (said as a full or failing disk)", "core"):
+        f"{EXTRA}::test_a_disk_io_error_says_full_or_failing_disk_not_a_broken_ledger[failing]",
+    ("state directory the user cannot write (status still reads)", "core"):
+        "tests/daemon/app/test_session.py::test_status_reads_a_state_directory_it_cannot_write",
     ("damaged ledger (refused, one line, recovered from the daily copy)", "core"):
         "tests/daemon/app/test_recovery.py::test_run_once_refuses_a_damaged_ledger_without_writing_to_it",
     ("drafts cannot be written (no Drafts folder, a broken template)", "imap"):

@@ -70,6 +70,55 @@ def _run_once(world: Any, state: Path) -> Any:
                                      "--now", DEMO_NOW.isoformat()])
 
 
+class _FailingCommits:
+    """The ledger's connection, whose COMMITs from the ``after``-th on fail as SQLite's unix VFS
+    fails them when the disk does: SQLITE_IOERR (a short write, an fsync that could not finish)."""
+
+    def __init__(self, conn: sqlite3.Connection, after: int) -> None:
+        self._conn, self._left = conn, after
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT":
+            self._left -= 1
+            if self._left < 0:
+                exc = sqlite3.OperationalError("disk I/O error")
+                exc.sqlite_errorcode, exc.sqlite_errorname = 778, "SQLITE_IOERR_WRITE"
+                raise exc
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+@pytest.mark.parametrize(("free", "said"), [(1 << 20, "disk is full"), (50 << 30, "failed to read or write")],
+                         ids=["full", "failing"])
+def test_a_disk_io_error_says_full_or_failing_disk_not_a_broken_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, free: int, said: str,
+) -> None:
+    import shutil
+
+    from circleback.daemon.store import ledger as ledger_module
+
+    world = build_world(tmp_path / "w", anchor=DEMO_NOW)
+    real_open = Ledger.open.__func__  # type: ignore[attr-defined]
+
+    def failing(cls: type[Ledger], path: Path | str) -> Ledger:
+        opened = real_open(cls, path)
+        opened._conn = _FailingCommits(opened._conn, after=3)  # type: ignore[assignment]
+        return opened
+
+    monkeypatch.setattr(Ledger, "open", classmethod(failing))
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(ledger_module.shutil, "disk_usage", lambda _: usage._replace(free=free))
+    out = _run_once(world, tmp_path / "state")
+    assert out.exit_code == 73, out.output
+    lines = [line for line in out.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and said in lines[0] and "Traceback" not in out.output, out.output
+    assert "unusable" not in lines[0] and "damaged" not in lines[0]
+    with sqlite3.connect(tmp_path / "state" / "ledger.sqlite3") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 def test_a_full_disk_stops_the_run_with_one_clear_line_and_an_intact_ledger(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -3,6 +3,7 @@ ledger, then the connectors and the engine; closed in reverse order, even on err
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -141,3 +142,46 @@ def test_a_drafts_writer_that_never_lets_go_is_one_line_and_exit_75(tmp_path: Pa
     with session.drafts_lock(tmp_path), pytest.raises(DraftsBusy) as caught, session.drafts_lock(tmp_path, wait=0.2):
         pass
     assert caught.value.exit_code == 75 and "try again in a minute" in str(caught.value)
+
+
+def test_status_reads_a_state_directory_it_cannot_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mail = tmp_path / "Mail" / "cur"
+    mail.mkdir(parents=True)
+    (mail / "1:2,S").write_bytes(b"From: Priya Shah <priya@example.com>\nTo: alex@example.org\n"
+                                 b"Date: Mon, 2 Nov 2026 10:00:00 +0000\nMessage-ID: <1@x>\n\nhi\n")
+    config = maildir_config(tmp_path)
+    config.write_text(config.read_text() + '\n[[people]]\nname = "Priya Shah"\nemails = ["priya@example.com"]\n')
+
+    def invoke(_: Path, *args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["--config", str(config), "--state-dir", str(tmp_path / "state"), *args])
+        return result.exit_code, result.output
+
+    assert invoke(tmp_path, "run", "--once")[0] == 0
+    state = tmp_path / "state"
+    writable = invoke(tmp_path, "status", "--json")
+    assert '"priya@example.com"' in writable[1]
+    before = sorted(p.name for p in state.iterdir() if not p.name.startswith("ledger.sqlite3-"))
+    real_access = session.os.access
+    monkeypatch.setattr(session.os, "access",
+                        lambda path, mode: not (Path(path) == state and mode & os.W_OK) and real_access(path, mode))
+    assert invoke(tmp_path, "status", "--json") == writable
+    code, out = invoke(tmp_path, "status")
+    assert code == 0, out
+    # Nothing written (SQLite's -wal/-shm aside: as root it may make them; a user who cannot write cannot).
+    assert sorted(p.name for p in state.iterdir() if not p.name.startswith("ledger.sqlite3-")) == before
+    with sqlite3.connect(session.ledger_path(state)) as db:
+        db.execute("PRAGMA user_version = 1")  # an older ledger cannot be migrated here
+    code, out = invoke(tmp_path, "status")
+    assert code == 73 and "read-only" in out and "run --once" in out
+
+
+def test_status_in_an_unwritable_state_directory_with_no_ledger_says_never_synced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    real_access = session.os.access
+    monkeypatch.setattr(session.os, "access",
+                        lambda path, mode: not (Path(path) == state and mode & os.W_OK) and real_access(path, mode))
+    code, out = invoke(tmp_path, "status")
+    assert code == 0, out
+    assert not list(state.iterdir())
