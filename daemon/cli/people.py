@@ -227,7 +227,7 @@ def _already_waiting(exc: DraftWaiting, settings: Settings) -> str:
 
 def draft_kind(kind: str) -> str:
     """A draft's kind as the user reads it: "check-in", "introduction ask"."""
-    from ..core.digest import KIND_LABELS  # loads the templates, as nudge and the demo (the callers) already have
+    from ..core.kinds import KIND_LABELS
 
     return KIND_LABELS.get(kind, kind)
 

@@ -37,6 +37,7 @@ from .load import (
     load_settings,
     not_a_folder,
     read_environment,
+    what_changed,
     written_config_problems,
 )
 from .model import (
@@ -97,4 +98,5 @@ __all__ = [
     "not_a_folder",
     "read_environment",
     "written_config_problems",
+    "what_changed",
 ]

@@ -409,3 +409,37 @@ def _with_people_file(data: dict[str, Any], config_path: Path) -> dict[str, Any]
     if not isinstance(people, list):
         raise ConfigError(f"{target}: people: write entries as [[people]] tables")
     return {**data, "people": [*data.get("people", []), *people]}
+
+
+def what_changed(old: Settings, new: Settings) -> str:
+    """What a reload changed, in words and without values (a password or a note stays out of the log):
+    "accounts: added work, changed home (poll_interval); people: added Ann Lee; drafting (budget_per_week)"."""
+    parts: list[str] = []
+    for section in ("accounts", "people"):
+        before = {_entry_name(e): e.model_dump() for e in getattr(old, section)}
+        after = {_entry_name(e): e.model_dump() for e in getattr(new, section)}
+        said = [f"added {', '.join(n for n in after if n not in before)}" if after.keys() - before.keys() else "",
+                f"removed {', '.join(n for n in before if n not in after)}" if before.keys() - after.keys() else "",
+                ", ".join(f"changed {n} ({', '.join(_keys_changed(before[n], after[n]))})"
+                          for n in after if n in before and before[n] != after[n])]
+        if any(said):
+            parts.append(f"{section}: " + "; ".join(s for s in said if s))
+    for section in type(new).model_fields:
+        if section in ("accounts", "people"):
+            continue
+        was, now = getattr(old, section), getattr(new, section)
+        if was == now:
+            continue
+        if hasattr(now, "model_dump"):
+            parts.append(f"{section} ({', '.join(_keys_changed(was.model_dump(), now.model_dump()))})")
+        else:
+            parts.append(section)
+    return "; ".join(parts) or "no setting changed"
+
+
+def _entry_name(entry: Any) -> str:
+    return str(getattr(entry, "name", "") or getattr(entry, "emails", ["?"])[0])
+
+
+def _keys_changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]

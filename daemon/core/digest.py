@@ -21,23 +21,11 @@ from ..store.outbox import OPEN_STATES
 from . import goals
 from .contacts import Contact, contacts
 from .drafting import TEMPLATES, build_message, me_context, sender_of
-from .intros import ASK, FOLLOWUP, INTRO, OPEN, list_intros
+from .intros import OPEN, list_intros
+from .kinds import DIGEST, KIND_LABELS
 from .lifecycle import stale_drafts
-from .planner import CHECKIN, LINKEDIN, NUDGE, intent_key, plan_cycle
+from .planner import intent_key, plan_cycle
 from .templating import RenderedNote, TemplateRenderer
-
-DIGEST = "digest"
-
-# How each outbox kind reads in a list of waiting drafts (and in `nudge` and `demo`).
-KIND_LABELS = {
-    CHECKIN: "check-in",
-    LINKEDIN: "LinkedIn note",
-    NUDGE: "nudge",
-    ASK: "introduction ask",
-    INTRO: "introduction",
-    FOLLOWUP: "introduction follow-up",
-    DIGEST: "weekly digest",
-}
 
 
 def digest_period(settings: Settings, now: datetime) -> str | None:

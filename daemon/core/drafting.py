@@ -19,9 +19,10 @@ from ..errors import DraftBuildError, TemplateError
 from ..store.ledger import Ledger
 from ..store.timestamps import parse_iso
 from .contacts import Contact
+from .kinds import LINKEDIN
 from .message import build_draft, new_message_id
 from .names import name_from_address
-from .planner import LINKEDIN, PlannedNote, Standing, is_careful, read_profile_note
+from .planner import PlannedNote, Standing, is_careful, read_profile_note
 from .subjects import is_specific, strip_reply_prefix
 from .templating import RenderedNote, TemplateRenderer, clip, first_name
 

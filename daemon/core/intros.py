@@ -33,12 +33,12 @@ from ..store.outbox import OPEN_STATES, OutboxEntry, OutboxState
 from ..store.timestamps import parse_iso
 from .contacts import Contact, cadence_for, contacts
 from .drafting import build_message, me_context, person_context
+from .kinds import ASK, FOLLOWUP, INTRO
 from .planner import canonical_address, intent_key
 from .templating import TemplateRenderer
 
 log = logging.getLogger(__name__)
 
-ASK, INTRO, FOLLOWUP = "intro-ask", "intro", "intro-followup"
 INTRO_KINDS = (ASK, INTRO, FOLLOWUP)
 class IntroState(StrEnum):
     """An introduction's state; the value is the text stored in ``intros.state``."""
@@ -309,7 +309,8 @@ def list_intros(ledger: Ledger, states: tuple[str, ...] | None = None) -> list[I
 def _set_state(ledger: Ledger, intro: Intro, state: str, now: datetime, sent_at: datetime | None = None) -> None:
     assert state in STATES, state
     ledger.set_intro_state(intro.id, state, now, closed=state not in OPEN, sent_at=sent_at)
-    log.info("introduction %d: %s -> %s", intro.id, intro.state, state)
+    log.info("introduction of %s and %s: %s -> %s", ledger.person_name(intro.a) or f"person {intro.a}",
+             ledger.person_name(intro.b) or f"person {intro.b}", intro.state, state)
     intro.state = state
 
 

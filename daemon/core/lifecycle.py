@@ -38,7 +38,9 @@ from ..store.outbox import OutboxEntry, OutboxState
 from .contacts import Contact, cadence_for, contacts
 from .drafting import Draft, compose
 from .intros import IntroState
-from .planner import CHECKIN, LINKEDIN, NUDGE, Hook, PlannedNote, Standing, canonical_address, intent_key
+from .kinds import CHECKIN, LINKEDIN, NUDGE
+from .outbox import about
+from .planner import Hook, PlannedNote, Standing, canonical_address, intent_key
 from .templating import TemplateRenderer
 
 log = logging.getLogger(__name__)
@@ -116,7 +118,7 @@ def review(
             continue
         with ledger.transaction():
             ledger.close_intent(entry.key, OutboxState.WITHDRAWN, now)
-        _delete(box, entry, why)
+        _delete(ledger, box, entry, why)
         report.withdrawn.append(entry)
     if can_delete:
         _finish_withdrawals(ledger, box, account)
@@ -126,13 +128,13 @@ def _finish_withdrawals(ledger: Ledger, box: DraftBox, account: str) -> None:
     """A withdrawal committed just before a crash: its draft may still be there."""
     for entry in ledger.outbox(states=(OutboxState.WITHDRAWN,), account=account):
         if is_unedited(box, entry):
-            _delete(box, entry, "finishing a withdrawal")
+            _delete(ledger, box, entry, "finishing a withdrawal")
 
 
-def _delete(box: DraftBox, entry: OutboxEntry, why: str) -> None:
+def _delete(ledger: Ledger, box: DraftBox, entry: OutboxEntry, why: str) -> None:
     assert entry.ref and isinstance(box, DraftDeleter)
     box.delete_draft(DraftRef(entry.account, entry.ref, entry.key))
-    log.info("withdrew draft %s: %s", entry.key, why)
+    log.info("withdrew the %s from Drafts: %s", about(ledger, entry), why)
 
 
 # -- the user's say over one person -------------------------------------------------------

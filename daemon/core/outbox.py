@@ -22,6 +22,7 @@ from circleback.connectors.base import DraftBox, DraftRef
 
 from ..store.ledger import Ledger
 from ..store.outbox import OutboxEntry, OutboxState
+from .kinds import KIND_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,12 @@ Checkpoint = Callable[[str], None]
 
 def _no_checkpoint(label: str) -> None:
     return None
+
+
+def about(ledger: Ledger, entry: OutboxEntry) -> str:
+    """A draft as the log names it: "check-in to Priya Shah", not its key."""
+    who = (ledger.person_name(entry.person_id) if entry.person_id is not None else "") or entry.recipient
+    return f"{KIND_LABELS.get(entry.kind, entry.kind)} to {who}"
 
 
 @dataclass(slots=True)
@@ -69,7 +76,7 @@ class Outbox:
             with self.ledger.transaction():
                 self.ledger.close_intent(entry.key, state, now)
             (report.sent if state == OutboxState.SENT else report.deleted).append(entry)
-            log.info("draft %s is gone from Drafts: %s", entry.key, state)
+            log.info("the %s is gone from Drafts: %s", about(self.ledger, entry), state)
         self._upgrade_deleted_to_sent(now, report)
 
     def _sent_since(self, entry: OutboxEntry) -> bool:
@@ -106,7 +113,8 @@ class Outbox:
                 ref = self.box.create_draft(entry.message, entry.key)
             except Exception as exc:  # noqa: BLE001 - any failure leaves the intent pending, said once
                 report.failed[entry.key] = f"{type(exc).__name__}: {exc}"
-                log.warning("draft for %s not written (%s); will reconcile next cycle", entry.key, exc)
+                log.warning("the %s was not written to Drafts (%s); will reconcile next cycle",
+                            about(self.ledger, entry), exc)
                 continue
             self.checkpoint("after-create-draft")
             present[entry.key] = ref

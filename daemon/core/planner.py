@@ -23,6 +23,7 @@ from ..config import Settings
 from ..store.ledger import Ledger
 from ..store.timestamps import iso
 from .contacts import Contact, cadence_for, contacts, group_weight, personal_history
+from .kinds import CHECKIN, LINKEDIN
 from .names import looks_like_me, same_person_marks
 from .subjects import has_reply_prefix, is_specific
 
@@ -31,9 +32,6 @@ if TYPE_CHECKING:  # the note reader and the moments are loaded when a plan need
     from .notes import ReadNote
 
 
-CHECKIN = "checkin"
-LINKEDIN = "linkedin"  # "emphasize the link": short enough to paste as a LinkedIn note
-NUDGE = "nudge"  # `circleback nudge`: asked for by the user, outside the budget
 BUDGETED_KINDS = (CHECKIN, LINKEDIN)
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from circleback.connectors.errors import AuthRevoked
 
 from ..app.session import Session
 from ..app.statusfile import error_fields, status_path, write_status
-from ..config import Settings, load_settings
+from ..config import Settings, load_settings, what_changed
 from ..core import faults
 from ..core.engine import AccountReport, CycleReport, Engine, account_error
 from ..core.planner import BUDGETED_KINDS
@@ -241,10 +241,11 @@ class Service:
             self.reload_error_at = self.clock.now()
             log.error("config not reloaded, keeping the running settings: %s", self.reload_error)
         else:
+            changed = what_changed(self.settings, settings)
             self._apply(settings)
             self.reload_error = self.reload_error_at = None
             self.loaded_at = self.clock.now()
-            log.info("config reloaded: %d account(s)", len(settings.accounts))
+            log.info("config reloaded: %s", changed)
         self._publish("running")
         self.notifier.send(READY=1, STATUS=self.summary())  # READY=1 ends the reload for systemd
 

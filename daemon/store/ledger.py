@@ -399,6 +399,10 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         )
         return int(cur.lastrowid or 0)
 
+    def person_name(self, person_id: int) -> str:
+        row = self._conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+        return str(row[0]) if row else ""
+
     def person_names(self) -> dict[int, str]:
         return dict(self._conn.execute("SELECT id, name FROM people").fetchall())
 

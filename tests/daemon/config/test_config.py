@@ -422,3 +422,28 @@ def test_config_check_names_the_active_overrides(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "overridden by the environment: drafting.budget_per_week = '3' (CIRCLEBACK_DRAFTING__BUDGET_PER_WEEK)" \
         in out.stdout
+
+
+def test_a_reload_says_what_changed_by_name_and_key_never_by_value() -> None:
+    from circleback.daemon.config import Settings, what_changed
+
+    me = {"name": "Alex", "addresses": ["alex@x.org"]}
+    old = Settings.model_validate({
+        "me": me,
+        "accounts": [{"name": "home", "kind": "maildir", "path": "/m"},
+                     {"name": "old", "kind": "ics", "path": "/c"}],
+        "people": [{"name": "Ann Lee", "emails": ["ann@x.org"], "note": "lost her job in March"}],
+    })
+    new = Settings.model_validate({
+        "me": me,
+        "accounts": [{"name": "home", "kind": "maildir", "path": "/m", "poll_interval": "90s"},
+                     {"name": "cal", "kind": "ics", "path": "/c2"}],
+        "people": [{"name": "Ann Lee", "emails": ["ann@x.org"], "note": "the best editor I know"},
+                   {"name": "Bo Chen", "emails": ["bo@x.org"]}],
+        "drafting": {"budget_per_week": 3},
+    })
+    said = what_changed(old, new)
+    assert said == ("accounts: added cal; removed old; changed home (poll_interval); "
+                    "people: added Bo Chen; changed Ann Lee (note); drafting (budget_per_week)")
+    assert "job" not in said and "editor" not in said and "90" not in said
+    assert what_changed(new, new) == "no setting changed"

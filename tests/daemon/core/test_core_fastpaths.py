@@ -225,7 +225,7 @@ def test_v3_backfills_totals_from_a_v2_ledger(tmp_path: Path) -> None:
     conn.close()
 
     ledger = Ledger.open(tmp_path / "l.db")
-    assert ledger.schema_version == SCHEMA_VERSION == 5
+    assert ledger.schema_version == SCHEMA_VERSION == 6
     assert stored_totals(raw_sql(ledger)) == {
         (1, "sent"): (3, "2026-03-01T00:00:00Z", "Zebras"),
         (1, "received"): (1, "2025-12-01T00:00:00Z", "hi"),

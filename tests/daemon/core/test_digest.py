@@ -14,7 +14,8 @@ from circleback.daemon.core.digest import DIGEST, KIND_LABELS, digest_period
 from circleback.daemon.core.engine import Engine
 from circleback.daemon.core.goals import goal_line, goal_streak, month_goal
 from circleback.daemon.core.intros import INTRO_KINDS
-from circleback.daemon.core.planner import CHECKIN, LINKEDIN, NUDGE, plan_cycle
+from circleback.daemon.core.kinds import CHECKIN, LINKEDIN, NUDGE
+from circleback.daemon.core.planner import plan_cycle
 from circleback.daemon.store.ledger import Ledger
 from tests.support.boxes import Box
 from tests.support.records import ME, mail

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import re
 import tempfile
 from datetime import timedelta
@@ -175,7 +176,8 @@ def test_an_introduction_from_ask_to_follow_up(ledger: Ledger) -> None:
     assert kinds == sorted([ASK, ASK, INTRO, FOLLOWUP, FOLLOWUP])  # nothing drafted twice
 
 
-def test_decline_closes_quietly_and_frees_both(ledger: Ledger) -> None:
+def test_decline_closes_quietly_and_frees_both(ledger: Ledger, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="circleback.daemon.core.intros")
     s = make_settings()
     box = warm_box()
     Engine(s, ledger, {"box": box}).sync()
@@ -186,6 +188,9 @@ def test_decline_closes_quietly_and_frees_both(ledger: Ledger) -> None:
     assert box.drafts == {}  # the pending asks were withdrawn, never written
     assert [i.state for i in list_intros(ledger)] == ["declined"]
     assert {e.state for e in ledger.outbox()} == {"withdrawn"}
+    said = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("introduction of Lukas Becker and Nadia Petrova:") and m.endswith("-> declined")
+               for m in said), said
     # Never suggested again, and each is free for another introduction.
     assert [(x.a.emails[0], x.b.emails[0]) for x in suggestions(ledger, s, NOW)] == [(MATEO, RAFAEL)]
     with pytest.raises(IntroError, match="no open introduction"):

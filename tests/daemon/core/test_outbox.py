@@ -147,6 +147,28 @@ def test_a_late_sent_copy_turns_deleted_into_sent(ledger: Ledger) -> None:
     assert ledger.outbox()[0].state == "sent"
 
 
+def test_the_log_names_the_draft_by_kind_and_person_never_by_key(
+        ledger: Ledger, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="circleback.daemon.core.outbox")
+    box = MemoryDraftBox()
+    with ledger.transaction():
+        ann = ledger.person_for_address("ann@x.example", "Ann Lee")
+    add_intent(ledger, "checkin-818d0c2a", ann)
+    add_intent(ledger, "checkin-ff0011", None)
+    box.fail_next = True
+    Outbox(ledger, box, "box").deliver(NOW, OutboxReport())
+    Outbox(ledger, box, "box").deliver(NOW, OutboxReport())
+    box.drafts.clear()
+    Outbox(ledger, box, "box").observe(NOW + timedelta(hours=1), OutboxReport())
+    said = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("the check-in to Ann Lee was not written to Drafts") for m in said), said
+    assert "the check-in to Ann Lee is gone from Drafts: deleted" in said
+    assert "the check-in to ann@x.example is gone from Drafts: deleted" in said  # no name known: the address
+    assert not any("818d" in m or "ff0011" in m for m in said)
+
+
 class OutboxMachine(RuleBasedStateMachine):
     """Any interleaving of planning, crashes, failures, restarts and user deletions
     leaves at most one draft per key, and every intent drafted or closed in the end."""

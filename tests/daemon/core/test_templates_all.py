@@ -15,8 +15,9 @@ from circleback.daemon.core.classify import Identity
 from circleback.daemon.core.contacts import apply_people
 from circleback.daemon.core.drafting import compose
 from circleback.daemon.core.ingest import ingest_mail
+from circleback.daemon.core.kinds import CHECKIN, LINKEDIN
 from circleback.daemon.core.notes import read_note
-from circleback.daemon.core.planner import CHECKIN, LINKEDIN, plan_cycle
+from circleback.daemon.core.planner import plan_cycle
 from circleback.daemon.core.templating import TemplateRenderer
 from circleback.daemon.errors import TemplateError
 from circleback.daemon.store.ledger import Ledger

@@ -253,7 +253,7 @@ def test_a_second_instance_is_refused_naming_the_holder(
 
 def test_a_valid_edit_applies_without_restart_and_sighup_reloads(
         world: DemoWorld, tmp_path: Path, notify: NotifySocket, daemons: list[Daemon]) -> None:
-    d = Daemon(world, tmp_path / "s", notify)
+    d = Daemon(world, tmp_path / "s", notify, "-v")
     daemons.append(d)
     d.wait_status(synced_twice)
     rewrite_config(world, "budget_per_week = 5", "budget_per_week = 9")
@@ -263,12 +263,15 @@ def test_a_valid_edit_applies_without_restart_and_sighup_reloads(
     after = notify.wait_for(lambda m: m.get("READY") == "1" and "/9 drafts this week" in m.get("STATUS", ""))
     assert "config edit rejected" not in after["STATUS"]
     assert d.status()["reload_error"] is None
+    assert "config reloaded: drafting (budget_per_week)" in d.stderr()  # what changed, not its value
 
     count = len([m for _, m in notify.messages if m.get("RELOADING")])
     d.proc.send_signal(signal.SIGHUP)  # `systemctl reload`: same content, reloaded anyway
     notify.wait_for(lambda m: m.get("RELOADING") == "1" and len(
         [x for _, x in notify.messages if x.get("RELOADING")]) > count)
+    notify.wait_for(lambda m: m.get("READY") == "1" and len([x for _, x in notify.messages if x.get("READY")]) > 2)
     assert d.proc.poll() is None
+    assert "config reloaded: no setting changed" in d.stderr()
     assert d.stop() == 0
 
 
