@@ -16,6 +16,7 @@ def person_json(s: Standing) -> dict[str, Any]:
     c: Contact = s.contact
     return {
         "name": c.display_name,
+        "handle": c.handle,
         "emails": c.emails,
         "group": c.profile.group if c.profile else "",
         "last_contact": iso_or_none(c.last_contact),
@@ -33,13 +34,14 @@ def person_json(s: Standing) -> dict[str, Any]:
     }
 
 
-def standings(ledger: Ledger, settings: Settings, now: datetime, *, marked: int = 0) -> list[Standing]:
+def standings(ledger: Ledger, settings: Settings, now: datetime, *, marked: int = 0,
+              imported: bool = False) -> list[Standing]:
     """Everyone's standing; the first ``marked`` rows also say whether they are only a suggestion.
 
     Whether an unnamed person is close enough for notes reads their history: `status` asks it
     of the rows it shows, not of 50,000 people.
     """
-    rows = assess(ledger, settings, now)
+    rows = assess(ledger, settings, now, imported=imported)
     if marked:
         mark_suggested(ledger, settings, rows[:marked], now)
     return rows

@@ -250,6 +250,9 @@ def import_group() -> None:
     """
 
 
+IMPORT_NAMES_SHOWN = 20
+
+
 def _run_import(obj: Any, kind: str, path: Path) -> None:
     from ..core.imports import import_file
 
@@ -261,8 +264,15 @@ def _run_import(obj: Any, kind: str, path: Path) -> None:
         report = import_file(ledger, settings, kind, text)
     click.echo(f"{path.name}: {len(report.added)} added, {len(report.merged)} merged, "
                f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped")
+    for what, names in (("added", report.added), ("merged", report.merged)):
+        if names:
+            shown = ", ".join(names[:IMPORT_NAMES_SHOWN])
+            more = f" and {len(names) - IMPORT_NAMES_SHOWN} more" if len(names) > IMPORT_NAMES_SHOWN else ""
+            click.echo(f"  {what}: {shown}{more}")
     for line in report.skipped:
         click.echo(f"  skipped {line}")
+    if report.added:
+        click.echo("People you have not written to or met yet get no note; `circleback status --all` lists them.")
 
 
 @import_group.command("linkedin")

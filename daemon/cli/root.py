@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -307,7 +308,9 @@ def doctor(obj: Context) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of people instead of a table, one person a line.")
-@click.option("--all", "show_all", is_flag=True, help="Show everyone, not only the 30 most urgent.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Show everyone, not only the 30 most urgent, and the people an import added whom you have "
+                   "not written to or met yet.")
 @click.pass_obj
 @_handle_errors
 def status(obj: Context, as_json: bool, show_all: bool) -> None:
@@ -324,7 +327,7 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     ledger = session.open_state(obj.state_dir, read_only=True)
     now = utcnow()
     shown = 0 if as_json else (1 << 30 if show_all else 30)
-    rows = standing.standings(ledger, settings, now, marked=shown)
+    rows = standing.standings(ledger, settings, now, marked=shown, imported=show_all)
     if as_json:
         _hint_if_never_synced(obj, ledger, err=True)  # stdout stays a JSON array
         click.echo(_json_lines([standing.person_json(s) for s in rows]))
@@ -590,10 +593,11 @@ def _print_standings(rows: list[Standing], now: datetime, *, title: str) -> None
     table = Table(title=title, title_justify="left")
     for col in ("Person", "Last contact", "Channel", "Cadence", "Due", "Why"):
         table.add_column(col)
+    shared = Counter(s.contact.display_name for s in rows)
     for s in rows:
         c = s.contact
         table.add_row(
-            c.display_name,
+            c.display_name + (f" ({c.handle})" if shared[c.display_name] > 1 else ""),
             _ago(now, c.last_contact),
             c.last_channel + (" · your turn" if c.ball_in_my_court else ""),
             f"{s.cadence / timedelta(days=1):g}d",

@@ -96,6 +96,20 @@ class Contact:
             return self.profile.name
         return natural_order(self.name) or (self.emails[0] if self.emails else f"person {self.person_id}")
 
+    @property
+    def handle(self) -> str:
+        """What names this person and no one else on the command line: an address, a profile link, or ``#12``."""
+        if self.emails:
+            return self.emails[0]
+        link = self.profile.linkedin if self.profile else ""
+        return short_link(link) if link else f"#{self.person_id}"
+
+
+def short_link(url: str) -> str:
+    """``https://www.linkedin.com/in/maya-patel/`` is ``linkedin.com/in/maya-patel``: how a handle shows a link."""
+    text = url.strip().lower().removeprefix("https://").removeprefix("http://").removeprefix("www.")
+    return text.split("?", 1)[0].rstrip("/")
+
 
 IMPORT_SOURCES = frozenset({"linkedin", "vcard"})
 
@@ -193,7 +207,7 @@ def _with_imported(
     if not found:
         return profile
     if profile is None:
-        return Person(name=name, emails=addrs, **found) if (name or addrs) else None
+        return Person(name=natural_order(name), emails=addrs, **found) if (name or addrs) else None
     blanks = {k: v for k, v in found.items() if not getattr(profile, k)}
     return profile.model_copy(update=blanks) if blanks else profile
 

@@ -22,6 +22,7 @@ from ..config import Settings
 from ..errors import ImportError_
 from ..store.ledger import Ledger
 from .contacts import apply_people
+from .names import folded, natural_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +189,11 @@ def merge_people(
     report = ImportReport()
     mine = set(settings.me.addresses)
     created = now or datetime.now(UTC)
+    by_name: dict[str, set[int]] = {}  # "maya patel" (from "Patel, Maya" too) -> ids
+    linked: dict[int, str] = {}  # id -> profile link: a person with another link is someone else
+    for pid, name, link in ledger.names_and_links():
+        by_name.setdefault(folded(natural_order(name)), set()).add(pid)
+        linked[pid] = link
     with ledger.transaction():
         for p in people:
             emails = [e for e in p.emails if e not in mine]
@@ -196,9 +202,19 @@ def merge_people(
                 report.skipped.append(f"{p.where}: {label}: that is your own address")
                 continue
             ids = _known_ids(ledger, emails, p.linkedin)
+            if not ids and not emails and p.name:  # LinkedIn hides most addresses: the name is what is left
+                named = by_name.get(folded(p.name), set()) - {pid for pid, link in linked.items()
+                                                               if link and link != p.linkedin}
+                if len(named) > 1:
+                    report.skipped.append(f"{p.where}: {label}: {len(named)} people already have this name and "
+                                          "the row has no address to tell them apart; left out")
+                    continue
+                ids = named
             if not ids:
-                ledger.add_imported_person(name=p.name, company=p.company, title=p.title, linkedin=p.linkedin,
-                                           source=source, emails=emails, now=created)
+                pid = ledger.add_imported_person(name=p.name, company=p.company, title=p.title,
+                                                 linkedin=p.linkedin, source=source, emails=emails, now=created)
+                by_name.setdefault(folded(p.name), set()).add(pid)
+                linked[pid] = p.linkedin
                 report.added.append(label)
                 continue
             configured = ledger.configured_among(ids)
@@ -220,6 +236,7 @@ def merge_people(
 
 
 def _known_ids(ledger: Ledger, emails: list[str], linkedin: str) -> set[int]:
+    """Who this row is already: by address, else by profile link (by name is the caller's last resort)."""
     ids = ledger.people_with_addresses(emails)
     if not ids and linkedin:
         ids = ledger.people_with_linkedin([linkedin])

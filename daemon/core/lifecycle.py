@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,10 +34,11 @@ from ..config import Settings
 from ..errors import CirclebackError, DraftWaiting, PersonNotFound
 from ..store.ledger import Ledger
 from ..store.outbox import OutboxEntry, OutboxState
-from .contacts import Contact, cadence_for, contacts
+from .contacts import Contact, cadence_for, contacts, short_link
 from .drafting import Draft, compose
 from .intros import IntroState
 from .kinds import CHECKIN, LINKEDIN, NUDGE
+from .names import folded
 from .outbox import about
 from .planner import Hook, PlannedNote, Standing, canonical_address, intent_key
 from .templating import TemplateRenderer
@@ -140,26 +140,25 @@ def _delete(ledger: Ledger, box: DraftBox, entry: OutboxEntry, why: str) -> None
 # -- the user's say over one person -------------------------------------------------------
 
 
-def _folded(text: str) -> str:
-    """Lower case without accents: `snooze zoe` finds Zoë, `skip jose` finds José."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def find_person(ledger: Ledger, settings: Settings, query: str, now: datetime) -> Contact:
     """The one person an address, a name or a unique part of a name points to."""
-    q = _folded(query.strip())
+    q = folded(query.strip())
     people = contacts(ledger, settings, now)
-    exact = [c for c in people if q in c.emails or _folded(c.display_name) == q]
+    link = short_link(query) if "linkedin.com/" in q else ""
+    handled = [c for c in people if q == c.handle or q in c.emails or (link and link == c.handle)
+               or q == f"#{c.person_id}"]
+    if len(handled) == 1:
+        return handled[0]
+    exact = [c for c in people if folded(c.display_name) == q]
     if len(exact) == 1:
         return exact[0]
-    partial = exact or [c for c in people if q and q in _folded(c.display_name)]
+    partial = exact or [c for c in people if q and q in folded(c.display_name)]
     if len(partial) == 1:
         return partial[0]
     if not partial:
         raise PersonNotFound(f"no person matches {query!r}: give an address or a name from `circleback status`")
-    names = ", ".join(sorted(f"{c.display_name} <{c.emails[0] if c.emails else '?'}>" for c in partial)[:6])
-    raise PersonNotFound(f"{query!r} matches several people ({names}): give an address")
+    names = ", ".join(sorted(f"{c.display_name} ({c.handle})" for c in partial)[:6])
+    raise PersonNotFound(f"{query!r} matches several people: {names}; give the one in brackets")
 
 
 def snooze(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 
 from .classify import is_role_address, names_a_role
@@ -121,3 +122,9 @@ def name_from_address(email: str) -> str:
     if len(parts) >= 2 and all(_NAME_WORD.fullmatch(p) for p in parts[:2]) and not names_a_role(parts[:2]):
         return "-".join(piece.capitalize() for piece in parts[0].split("-"))
     return ""
+
+
+def folded(text: str) -> str:
+    """Lower case without accents: `snooze zoe` finds Zoë, `skip jose` finds José."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

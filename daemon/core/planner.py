@@ -104,8 +104,9 @@ def _open_and_cooling(ledger: Ledger, now: datetime, cooldown: timedelta) -> tup
     return ledger.people_with_open_intents(), ledger.people_deleted_since(now - cooldown)
 
 
-def assess(ledger: Ledger, settings: Settings, now: datetime) -> list[Standing]:
-    """Every tracked person's standing, most urgent first."""
+def assess(ledger: Ledger, settings: Settings, now: datetime, *, imported: bool = False) -> list[Standing]:
+    """Every tracked person's standing, most urgent first; with ``imported``, the people an import
+    added whom you have not written to or met yet, too (never due: see core/imports.py)."""
     d = settings.drafting
     open_ids, cooling = _open_and_cooling(ledger, now, d.cooldown)
     out = []
@@ -119,6 +120,8 @@ def assess(ledger: Ledger, settings: Settings, now: datetime) -> list[Standing]:
             out.append(Standing(c, cadence, False, why, 0.0, 0.0))
             continue
         if not c.tracked:
+            if imported and c.imported:
+                out.append(Standing(c, cadence, False, "imported; no note until you write to or meet them", 0.0, 0.0))
             continue
         last = c.last_contact
         overdue = (now - last) / cadence if last else 1.0

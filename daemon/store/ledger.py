@@ -387,6 +387,10 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         )
         return {pid for (pid,) in rows}
 
+    def names_and_links(self) -> list[tuple[int, str, str]]:
+        """(id, name, profile link) of every named person: an import with no address merges by name."""
+        return self._conn.execute("SELECT id, name, linkedin FROM people WHERE name <> ''").fetchall()
+
     def configured_without_address(self, name: str, linkedin: str) -> int:
         """A ``[[people]]`` entry known only by its LinkedIn profile: one row, found again by URL."""
         row = self._conn.execute("SELECT id FROM people WHERE linkedin = ? ORDER BY id LIMIT 1", (linkedin,)).fetchone()
@@ -416,8 +420,8 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
 
     def add_imported_person(
         self, *, name: str, company: str, title: str, linkedin: str, source: str, emails: list[str], now: datetime
-    ) -> None:
-        """A person from a LinkedIn or vCard import (``source``), with their addresses."""
+    ) -> int:
+        """A person from a LinkedIn or vCard import (``source``), with their addresses; their id."""
         cur = self._conn.execute(
             "INSERT INTO people (name, company, title, linkedin, source, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (name, company, title, linkedin, source, iso(now)),
@@ -426,6 +430,7 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
             self._conn.execute(
                 "INSERT INTO addresses (address, person_id, display_name) VALUES (?, ?, ?)", (e, cur.lastrowid, name)
             )
+        return int(cur.lastrowid or 0)
 
     def attach_address(self, person_id: int, address: str, name: str) -> bool:
         """Give this person ``address`` unless someone has it; True when it was added."""

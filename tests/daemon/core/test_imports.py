@@ -3,6 +3,7 @@ nothing the user wrote overwritten, and the config never touched."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,8 @@ def test_cli_import_reports_counts_and_leaves_the_config_alone(tmp_path: Path) -
     out = CliRunner().invoke(import_group, ["linkedin", str(export)], obj=Obj())
     assert out.exit_code == 0, out.output
     assert "Connections.csv: 2 added, 1 merged, 0 unchanged, 4 skipped" in out.output
+    assert "  added: Mateo García, Nadia Petrova\n  merged: Priya Raman\n" in out.output  # what it did, by name
+    assert "`circleback status --all` lists them" in out.output
     assert config.read_bytes() == before
 
 
@@ -171,3 +174,74 @@ def test_a_people_file_adds_to_the_configs_people(tmp_path: Path) -> None:
     (tmp_path / "people.toml").write_text('[drafting]\nbudget_per_week = 1\n')
     with pytest.raises(ConfigError, match=r"only \[\[people\]\] entries belong in a people file"):
         load_settings(config, environ=False)
+
+
+HEADER = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+
+
+def test_a_linkedin_row_without_an_address_merges_by_name_into_the_person_from_mail(ledger: Ledger) -> None:
+    s = make_settings(people=[])
+    with ledger.transaction():
+        ledger.person_for_address("maya.patel@acme.example", "Patel, Maya")  # seen in mail, "Last, First"
+    csv = HEADER + "Maya,Patel,https://www.linkedin.com/in/maya-patel,,Acme,CTO,01 Jan 2024\n"
+    report = import_file(ledger, s, "linkedin", csv)
+    assert report.added == [] and report.merged == ["Maya Patel"]
+    people = [c for c in contacts(ledger, s, NOW) if c.display_name == "Maya Patel"]
+    assert len(people) == 1 and people[0].emails == ["maya.patel@acme.example"]
+    assert people[0].profile.linkedin.endswith("/maya-patel") and people[0].profile.title == "CTO"
+
+
+def test_namesakes_are_never_merged_by_name(ledger: Ledger) -> None:
+    s = make_settings(people=[])
+    with ledger.transaction():
+        ledger.person_for_address("sam.lee@one.example", "Sam Lee")
+        ledger.person_for_address("sam.lee@two.example", "Sam Lee")
+    csv = HEADER + ("Sam,Lee,https://www.linkedin.com/in/sam-lee-1,,One,,01 Jan 2024\n"
+                    "Kim,Ng,https://www.linkedin.com/in/kim-ng-1,,,,01 Jan 2024\n"
+                    "Kim,Ng,https://www.linkedin.com/in/kim-ng-2,,,,01 Jan 2024\n")
+    report = import_file(ledger, s, "linkedin", csv)
+    assert any("Sam Lee: 2 people already have this name" in line for line in report.skipped), report.skipped
+    assert report.added == ["Kim Ng", "Kim Ng"]  # two profiles are two people, however they are called
+    kims = [c for c in contacts(ledger, s, NOW) if c.display_name == "Kim Ng"]
+    assert sorted(c.handle for c in kims) == ["linkedin.com/in/kim-ng-1", "linkedin.com/in/kim-ng-2"]
+
+
+def test_every_person_can_be_named_by_a_handle(ledger: Ledger) -> None:
+    from circleback.daemon.core.lifecycle import find_person
+    from circleback.daemon.errors import PersonNotFound
+
+    s = make_settings(people=[])
+    csv = HEADER + ("Kim,Ng,https://www.linkedin.com/in/kim-ng-1,,,,01 Jan 2024\n"
+                    "Kim,Ng,https://www.linkedin.com/in/kim-ng-2/,,,,01 Jan 2024\n")
+    import_file(ledger, s, "linkedin", csv)
+    with pytest.raises(PersonNotFound) as found:
+        find_person(ledger, s, "kim ng", NOW)
+    assert "Kim Ng (linkedin.com/in/kim-ng-1), Kim Ng (linkedin.com/in/kim-ng-2)" in str(found.value)
+    assert "<?>" not in str(found.value)
+    second = find_person(ledger, s, "https://www.linkedin.com/in/kim-ng-2/", NOW)
+    assert second.handle == "linkedin.com/in/kim-ng-2"
+    assert find_person(ledger, s, "linkedin.com/in/kim-ng-1", NOW).person_id != second.person_id
+    assert find_person(ledger, s, f"#{second.person_id}", NOW).person_id == second.person_id
+
+
+def test_status_all_lists_imported_people_not_yet_in_touch(tmp_path: Path) -> None:
+    from circleback.daemon.cli import main
+
+    (tmp_path / "Mail" / "cur").mkdir(parents=True)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[me]\nname = "Me"\naddresses = ["{ME}"]\n\n[[accounts]]\nname = "home"\nkind = "maildir"\n'
+                      f'path = "{tmp_path / "Mail"}"\n')
+    export = tmp_path / "Connections.csv"
+    export.write_text(HEADER + "Kim,Ng,https://www.linkedin.com/in/kim-ng-1,,,,01 Jan 2024\n"
+                               "Kim,Ng,https://www.linkedin.com/in/kim-ng-2,,,,01 Jan 2024\n", encoding="utf-8")
+    base = ["--config", str(config), "--state-dir", str(tmp_path / "state")]
+    assert CliRunner().invoke(main, [*base, "import", "linkedin", str(export)]).exit_code == 0
+    assert "Kim Ng" not in CliRunner().invoke(main, [*base, "status"]).output  # no note, not urgent
+    out = CliRunner().invoke(main, [*base, "status", "--all"], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "Kim Ng (linkedin.com/in/kim-ng-1)" in out.output and "Kim Ng (linkedin.com/in/kim-ng-2)" in out.output
+    listed = CliRunner().invoke(main, [*base, "status", "--all", "--json"]).stdout
+    rows = json.loads(listed)
+    kims = [r for r in rows if r["name"] == "Kim Ng"]
+    assert [(r["due"], r["reason"]) for r in kims] == [(False, "imported; no note until you write to or meet them")] * 2
+    assert sorted(r["handle"] for r in kims) == ["linkedin.com/in/kim-ng-1", "linkedin.com/in/kim-ng-2"]
