@@ -129,6 +129,8 @@ class ImapAccount(Account, PasswordSource):
     folders: list[str] | None = None  # None: every folder except Junk, Trash and Drafts
     sent_folder: str = "Sent"  # when the server marks no folder \Sent (RFC 6154)
     drafts_folder: str = "Drafts"  # when the server marks no folder \Drafts
+    junk_folders: list[str] = []  # more spam folders never read, beside \Junk and the usual names
+    trash_folders: list[str] = []  # more deleted-mail folders never read, beside \Trash and the usual names
     timeout: Annotated[float, Field(gt=0, le=600)] = 60.0  # seconds per network read
 
     @model_validator(mode="after")

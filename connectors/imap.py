@@ -305,6 +305,8 @@ class ImapConnector(Connector):
         ):
             if use not in uses:
                 names |= {name for _f, name in listing if _under_inbox(name).lower() in candidates}
+        chosen = {n.lower() for n in (*self.config.junk_folders, *self.config.trash_folders)}
+        names |= {name for _f, name in listing if name.lower() in chosen or _under_inbox(name).lower() in chosen}
         return names
 
     @staticmethod

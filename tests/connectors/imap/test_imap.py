@@ -524,3 +524,32 @@ def test_cyrus_folders_under_inbox_are_found_by_their_role_names() -> None:
         ("INBOX", False), ("INBOX.Sent", True), ("INBOX.Projects", False), ("INBOX.Spam filter ideas", False)]
     assert skipped == []
     assert connector._drafts_folder(_FakeCyrus()) == "INBOX.Drafts"  # type: ignore[arg-type]
+
+
+def test_junk_and_trash_folders_the_user_names_are_never_read(
+        dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spam quarantine or a trash folder under a name no rule knows: the user names it, and a
+    spoofed spam in it sets no one's last contact."""
+    made = make_backend(dovecot, monkeypatch, junk_folders=["Quarantine"], trash_folders=["papierkorb"])
+    try:
+        made.add_message(build_message(1, sender="friend@example.com"))
+        made.add_message(build_message(2, sender="spoofed@example.com"), folder="Quarantine")
+        made.add_message(build_message(3, sender="deleted@example.com"), folder="Papierkorb")
+        made.add_message(build_message(4, sender="archived@example.com"), folder="Quarantine-notes")
+
+        senders = {r.sender.email for r in made.connector.sync_mail(None).records}
+    finally:
+        made.close()
+
+    assert senders == {"friend@example.com", "archived@example.com"}
+
+
+def test_named_junk_folders_are_matched_by_their_last_name_under_inbox() -> None:
+    connector = ImapConnector(_account(junk_folders=["Quarantine"], trash_folders=["INBOX.Projects"]), CONTEXT)
+
+    class _Listing(_FakeCyrus):
+        def list_folders(self) -> list[tuple[tuple[bytes, ...], bytes, str]]:
+            return [*super().list_folders(), ((b"\\HasNoChildren",), b".", "INBOX.Quarantine")]
+
+    plans, _ = connector.plan_folders(_Listing())  # type: ignore[arg-type]
+    assert [p.name for p in plans] == ["INBOX", "INBOX.Sent", "INBOX.Spam filter ideas"]
