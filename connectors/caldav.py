@@ -355,7 +355,8 @@ class CalDavConnector(Connector):
                 url=self.config.url,
                 username=self.config.username or None,
                 password=resolve_password(self.config),
-                ssl_verify_cert=self.config.verify_tls,
+                # A CA file (a private CA) or the system's store; False checks nothing.
+                ssl_verify_cert=self.config.ca_file or self.config.verify_tls,
                 timeout=self.timeout_seconds,
             )
         return self._client

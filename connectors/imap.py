@@ -206,7 +206,9 @@ class ImapConnector(Connector):
         if self.config.security == "none":
             return None
         if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()  # verifies the certificate and host name
+            # Verifies the certificate and host name: against the account's own CA file when it
+            # names one (a private CA, load_verify_locations), else the system's store.
+            self._ssl_context = ssl.create_default_context(cafile=self.config.ca_file)
         return self._ssl_context
 
     def _secret(self) -> str:

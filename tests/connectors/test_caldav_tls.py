@@ -1,0 +1,64 @@
+"""CalDAV over https against a real Radicale whose certificate comes from a private CA
+(tests/support/tls.py): ``ca_file`` makes it trusted; without it the server is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import caldav
+import pytest
+from tenacity import wait_none
+
+from circleback.connectors.base import ConnectorContext
+from circleback.connectors.caldav import CalDavAccount, CalDavConnector
+from tests.support.radicale_server import RadicaleServer
+from tests.support.tls import TlsFiles
+
+pytestmark = pytest.mark.needs_server
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+PASSWORD_ENV = "CB_TEST_CALDAV_TLS_PASSWORD"  # noqa: S105 - a variable name
+EVENT = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//circleback tests//EN
+BEGIN:VEVENT
+UID:tls-1
+DTSTAMP:20250101T000000Z
+DTSTART:20250220T100000Z
+DTEND:20250220T110000Z
+SUMMARY:Lunch
+ORGANIZER:mailto:alice@example.org
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.org
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CalDavConnector, "retry_wait", wait_none())
+    monkeypatch.setenv(PASSWORD_ENV, "not-checked")
+
+
+@pytest.fixture
+def calendar(radicale_tls: RadicaleServer, tls_files: TlsFiles) -> RadicaleServer:
+    client = caldav.DAVClient(url=radicale_tls.url, username="alice", password="x", ssl_verify_cert=str(tls_files.ca))  # noqa: S106
+    client.principal().make_calendar(name="Work").save_event(EVENT)
+    return radicale_tls
+
+
+def tls_connector(server: RadicaleServer, **tls: object) -> CalDavConnector:
+    account = CalDavAccount(name="dav", url=server.url, username="alice", password_env=PASSWORD_ENV, **tls)
+    context = ConnectorContext(
+        my_addresses=frozenset({"alice@example.org"}), lookback_days=60, lookahead_days=30, now=NOW
+    )
+    return CalDavConnector(account, context)
+
+
+def test_ca_file_makes_a_private_ca_trusted(calendar: RadicaleServer, tls_files: TlsFiles) -> None:
+    box = tls_connector(calendar, ca_file=str(tls_files.ca))
+    try:
+        result = box.sync_events(None)
+    finally:
+        box.close()
+    assert [r.source_id for r in result.records] == ["tls-1"]
