@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import caldav
 from caldav.elements import dav
@@ -37,6 +38,7 @@ from .accounts import CalDavAccount
 from .base import Connector, ConnectorContext, Cursor, EventRecord, Skip, SyncResult
 from .errors import AuthRevoked, ConnectorError
 from .icalendar_events import cancellation, events_from_calendar, kept_ids
+from .tls import certificate_failure, certificate_refused
 
 log = logging.getLogger(__name__)
 
@@ -383,6 +385,11 @@ class CalDavConnector(Connector):
                 ) from None
             raise ConnectorError(f"{where} failed: {_one_line(exc)}", account=self.account) from None
         except OSError as exc:  # connection refused, reset, timeout (niquests errors are OSErrors)
+            refused = certificate_failure(exc)
+            if refused is not None:  # tried once: see _transient
+                raise certificate_refused(
+                    refused, server=_server(self.config.url), account=self.account, ca_file=self.config.ca_file
+                ) from None
             raise ConnectorError(f"{where} failed after {self.retry_attempts} tries: {_one_line(exc)}",
                                  account=self.account) from None
 
@@ -404,7 +411,14 @@ def _password_hint(account: CalDavAccount) -> str:
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, dav_error.DAVError):
         return exc.status in (429, 500, 502, 503, 504)
-    return isinstance(exc, OSError)
+    # A certificate that does not verify is an OSError too, but the server presents the same one next time.
+    return isinstance(exc, OSError) and certificate_failure(exc) is None
+
+
+def _server(url: str) -> str:
+    """``host:port`` of an http(s) URL, as a certificate error names the server."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 def _href(url: Any) -> str:

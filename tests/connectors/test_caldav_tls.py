@@ -1,5 +1,6 @@
 """CalDAV over https against a real Radicale whose certificate comes from a private CA
-(tests/support/tls.py): ``ca_file`` makes it trusted; without it the server is refused."""
+(tests/support/tls.py): ``ca_file`` makes it trusted; without it the server is refused once, in
+full, as a configuration problem."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from tenacity import wait_none
 
 from circleback.connectors.base import ConnectorContext
 from circleback.connectors.caldav import CalDavAccount, CalDavConnector
+from circleback.connectors.errors import CertificateRefused
 from tests.support.radicale_server import RadicaleServer
+from tests.support.servers import TcpProxy
 from tests.support.tls import TlsFiles
 
 pytestmark = pytest.mark.needs_server
@@ -62,3 +65,25 @@ def test_ca_file_makes_a_private_ca_trusted(calendar: RadicaleServer, tls_files:
     finally:
         box.close()
     assert [r.source_id for r in result.records] == ["tls-1"]
+
+
+def test_a_certificate_from_an_unknown_ca_is_refused_once_in_full_as_a_config_problem(
+    calendar: RadicaleServer,
+) -> None:
+    proxy = TcpProxy("127.0.0.1", calendar.port)  # counts connections
+    proxied = RadicaleServer(calendar.root, proxy.port, calendar.config, f"https://127.0.0.1:{proxy.port}/")
+    box = tls_connector(proxied)
+    assert box.retry_attempts > 1  # a transient failure would be retried
+    try:
+        with pytest.raises(CertificateRefused) as info:
+            box.sync_events(None)
+    finally:
+        box.close()
+        proxy.close()
+    assert proxy.connections == 1
+    assert info.value.exit_code == 78  # EX_CONFIG: run --once exits with it
+    assert str(info.value) == (
+        f"dav: the TLS certificate of 127.0.0.1:{proxy.port} did not verify: unable to get local issuer "
+        "certificate; if the server's certificate comes from your own CA, set ca_file to that CA's certificate "
+        "(PEM); otherwise fix the server's certificate"
+    )
