@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, TypeVar
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CURSOR_VERSION = 1
+# InsecureRequestWarning by its text: niquests may raise urllib3-future's copy, a class apart from urllib3's.
+_UNVERIFIED_WARNING = r"Unverified HTTPS request"
+_WARNED_UNVERIFIED: set[str] = set()  # accounts whose verify_tls = false this process has already said
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -363,6 +368,26 @@ class CalDavConnector(Connector):
             )
         return self._client
 
+    @contextmanager
+    def _unverified(self) -> Iterator[None]:
+        """Around this account's requests: with ``verify_tls = false``, our one line instead of the
+        library's ``InsecureRequestWarning`` on every request (about nine a sync, every poll in
+        the journal). Said once per account per process; other accounts' warnings stay as they are."""
+        if self.config.verify_tls or urlsplit(self.config.url).scheme != "https":
+            yield
+            return
+        if self.account not in _WARNED_UNVERIFIED:
+            _WARNED_UNVERIFIED.add(self.account)
+            log.warning(
+                "%s: verify_tls = false: the certificate of %s is not checked, so anyone between here and the "
+                "server can read and change what is sent; to trust a private CA, set ca_file instead",
+                self.account,
+                _server(self.config.url),
+            )
+        with warnings.catch_warnings():  # the filters as they were come back when the read ends
+            warnings.filterwarnings("ignore", message=_UNVERIFIED_WARNING)
+            yield
+
     def _read(self, what: str, cal: caldav.Calendar | None, call: Callable[[], T]) -> T:
         """Run an idempotent read, retrying transient failures with backoff."""
         where = what + (f" on {_href(cal.url)}" if cal is not None else "")
@@ -373,7 +398,8 @@ class CalDavConnector(Connector):
             reraise=True,
         )
         try:
-            return retrying(call)
+            with self._unverified():
+                return retrying(call)
         except dav_error.DAVError as exc:
             if dav.ValidSyncToken.tag in exc.preconditions:
                 raise _TokenInvalid(str(exc)) from None

@@ -4,6 +4,8 @@ full, as a configuration problem."""
 
 from __future__ import annotations
 
+import itertools
+import warnings
 from datetime import UTC, datetime
 
 import caldav
@@ -20,6 +22,7 @@ from tests.support.tls import TlsFiles
 pytestmark = pytest.mark.needs_server
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+_names = itertools.count(1)
 PASSWORD_ENV = "CB_TEST_CALDAV_TLS_PASSWORD"  # noqa: S105 - a variable name
 EVENT = """BEGIN:VCALENDAR
 VERSION:2.0
@@ -50,8 +53,8 @@ def calendar(radicale_tls: RadicaleServer, tls_files: TlsFiles) -> RadicaleServe
     return radicale_tls
 
 
-def tls_connector(server: RadicaleServer, **tls: object) -> CalDavConnector:
-    account = CalDavAccount(name="dav", url=server.url, username="alice", password_env=PASSWORD_ENV, **tls)
+def tls_connector(server: RadicaleServer, name: str = "dav", **tls: object) -> CalDavConnector:
+    account = CalDavAccount(name=name, url=server.url, username="alice", password_env=PASSWORD_ENV, **tls)
     context = ConnectorContext(
         my_addresses=frozenset({"alice@example.org"}), lookback_days=60, lookahead_days=30, now=NOW
     )
@@ -87,3 +90,26 @@ def test_a_certificate_from_an_unknown_ca_is_refused_once_in_full_as_a_config_pr
         "certificate; if the server's certificate comes from your own CA, set ca_file to that CA's certificate "
         "(PEM); otherwise fix the server's certificate"
     )
+
+
+def test_verify_tls_false_is_said_once_per_account_and_the_librarys_warnings_are_silenced(
+    calendar: RadicaleServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = f"insecure{next(_names)}"  # said once per process: a name no other test used
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _cycle in range(2):  # two polls of the daemon
+            box = tls_connector(calendar, name=name, verify_tls=False)
+            try:
+                assert [r.source_id for r in box.sync_events(None).records] == ["tls-1"]
+            finally:
+                box.close()
+        # Only this account's reads are quiet: the same warning elsewhere still shows.
+        warnings.warn("Unverified HTTPS request is being made to host 'elsewhere'", UserWarning, stacklevel=1)
+    unverified = [str(w.message) for w in seen if "Unverified HTTPS request" in str(w.message)]
+    assert unverified == ["Unverified HTTPS request is being made to host 'elsewhere'"]
+    said = [r.getMessage() for r in caplog.records if "verify_tls" in r.getMessage()]
+    assert said == [
+        f"{name}: verify_tls = false: the certificate of 127.0.0.1:{calendar.port} is not checked, so anyone "
+        "between here and the server can read and change what is sent; to trust a private CA, set ca_file instead"
+    ]
