@@ -568,9 +568,10 @@ class ImapConnector(Connector):
             folder=plan.name,
             is_sent_folder=plan.is_sent or (plan.gmail_all and b"\\sent" in msg.labels),
             my_addresses=self.context.my_addresses,
+            # The Date header where it is plausible against INTERNALDATE, else INTERNALDATE: a
+            # mailbox migrated without its dates has every INTERNALDATE on the day of the copy
+            # (mailheaders.message_time holds the rule).
             fallback_time=msg.internaldate or self.context.current_time(),
-            # INTERNALDATE, when the server gives one, is the time: the Date header is not read.
-            timestamp=msg.internaldate,
             # No UID in the hint: a message without Message-ID keeps its id when
             # the folder's UIDVALIDITY changes.
             source_hint=source,
