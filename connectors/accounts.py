@@ -108,6 +108,28 @@ class PasswordSource(ConfigTable):
 
 
 _SOURCES = ("password_command", "password_env", "credential")
+
+
+def ca_file_path(v: str | None) -> str | None:
+    """``ca_file``: ``~`` and ``$VARS`` expanded; a readable file of PEM CA certificates, checked now
+    rather than at the first connection, so that ``config check`` names the key."""
+    if v is None:
+        return None
+    path = expand_path(v)
+    if not os.path.exists(path):
+        raise ValueError(f"{path} does not exist (a PEM file of the CA certificates to trust for this server)")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is not a file (a PEM file of the CA certificates to trust for this server)")
+    try:
+        with open(path, "rb") as pem:
+            text = pem.read(1 << 20)
+    except OSError as exc:
+        raise ValueError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    if b"-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    return path
+
+
 _LOOPBACK_NAMES = {"localhost"}
 
 
@@ -132,11 +154,16 @@ class ImapAccount(Account, PasswordSource):
     junk_folders: list[str] = []  # more spam folders never read, beside \Junk and the usual names
     trash_folders: list[str] = []  # more deleted-mail folders never read, beside \Trash and the usual names
     timeout: Annotated[float, Field(gt=0, le=600)] = 60.0  # seconds per network read
+    ca_file: str | None = None  # PEM CA certificates to trust instead of the system's (a private CA)
+
+    _ca_file = field_validator("ca_file")(ca_file_path)
 
     @model_validator(mode="after")
     def _consistent(self) -> ImapAccount:
         if len(self.password_sources) != 1:
             raise ValueError("set exactly one of password_command, password_env, credential")
+        if self.ca_file and self.security == "none":
+            raise ValueError("ca_file is for TLS: it needs security = 'ssl' or 'starttls'")
         if self.security == "none" and not _is_loopback(self.host):
             raise ValueError(
                 f"security = 'none' would send the password in clear text to {self.host}; "
@@ -155,9 +182,14 @@ class CalDavAccount(Account, PasswordSource):
     username: str = ""
     calendars: list[str] | None = None  # display names or URLs; None = every event calendar
     verify_tls: bool = True
+    ca_file: str | None = None  # PEM CA certificates to trust instead of the system's (a private CA)
+
+    _ca_file = field_validator("ca_file")(ca_file_path)
 
     @model_validator(mode="after")
     def _one_password_source(self) -> CalDavAccount:
+        if self.ca_file and not self.verify_tls:
+            raise ValueError("ca_file is set but verify_tls = false checks no certificate; remove one of them")
         given = self.password_sources
         if len(given) > 1:
             raise ValueError(f"give only one of password_command, password_env, credential (got {given})")

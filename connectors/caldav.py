@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import caldav
 from caldav.elements import dav
@@ -37,12 +40,16 @@ from .accounts import CalDavAccount
 from .base import Connector, ConnectorContext, Cursor, EventRecord, Skip, SyncResult
 from .errors import AuthRevoked, ConnectorError
 from .icalendar_events import cancellation, events_from_calendar, kept_ids
+from .tls import certificate_failure, certificate_refused
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 CURSOR_VERSION = 1
+# InsecureRequestWarning by its text: niquests may raise urllib3-future's copy, a class apart from urllib3's.
+_UNVERIFIED_WARNING = r"Unverified HTTPS request"
+_WARNED_UNVERIFIED: set[str] = set()  # accounts whose verify_tls = false this process has already said
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -355,10 +362,31 @@ class CalDavConnector(Connector):
                 url=self.config.url,
                 username=self.config.username or None,
                 password=resolve_password(self.config),
-                ssl_verify_cert=self.config.verify_tls,
+                # A CA file (a private CA) or the system's store; False checks nothing.
+                ssl_verify_cert=self.config.ca_file or self.config.verify_tls,
                 timeout=self.timeout_seconds,
             )
         return self._client
+
+    @contextmanager
+    def _unverified(self) -> Iterator[None]:
+        """Around this account's requests: with ``verify_tls = false``, our one line instead of the
+        library's ``InsecureRequestWarning`` on every request (about nine a sync, every poll in
+        the journal). Said once per account per process; other accounts' warnings stay as they are."""
+        if self.config.verify_tls or urlsplit(self.config.url).scheme != "https":
+            yield
+            return
+        if self.account not in _WARNED_UNVERIFIED:
+            _WARNED_UNVERIFIED.add(self.account)
+            log.warning(
+                "%s: verify_tls = false: the certificate of %s is not checked, so anyone between here and the "
+                "server can read and change what is sent; to trust a private CA, set ca_file instead",
+                self.account,
+                _server(self.config.url),
+            )
+        with warnings.catch_warnings():  # the filters as they were come back when the read ends
+            warnings.filterwarnings("ignore", message=_UNVERIFIED_WARNING)
+            yield
 
     def _read(self, what: str, cal: caldav.Calendar | None, call: Callable[[], T]) -> T:
         """Run an idempotent read, retrying transient failures with backoff."""
@@ -370,7 +398,8 @@ class CalDavConnector(Connector):
             reraise=True,
         )
         try:
-            return retrying(call)
+            with self._unverified():
+                return retrying(call)
         except dav_error.DAVError as exc:
             if dav.ValidSyncToken.tag in exc.preconditions:
                 raise _TokenInvalid(str(exc)) from None
@@ -382,6 +411,11 @@ class CalDavConnector(Connector):
                 ) from None
             raise ConnectorError(f"{where} failed: {_one_line(exc)}", account=self.account) from None
         except OSError as exc:  # connection refused, reset, timeout (niquests errors are OSErrors)
+            refused = certificate_failure(exc)
+            if refused is not None:  # tried once: see _transient
+                raise certificate_refused(
+                    refused, server=_server(self.config.url), account=self.account, ca_file=self.config.ca_file
+                ) from None
             raise ConnectorError(f"{where} failed after {self.retry_attempts} tries: {_one_line(exc)}",
                                  account=self.account) from None
 
@@ -403,7 +437,14 @@ def _password_hint(account: CalDavAccount) -> str:
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, dav_error.DAVError):
         return exc.status in (429, 500, 502, 503, 504)
-    return isinstance(exc, OSError)
+    # A certificate that does not verify is an OSError too, but the server presents the same one next time.
+    return isinstance(exc, OSError) and certificate_failure(exc) is None
+
+
+def _server(url: str) -> str:
+    """``host:port`` of an http(s) URL, as a certificate error names the server."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 def _href(url: Any) -> str:

@@ -55,6 +55,17 @@ class ConnectorError(CirclebackError):
     """A connector could not do what was asked; the message says what to do."""
 
 
+class AccountConfigError(ConnectorError):
+    """The account cannot work as configured (a server certificate that does not verify):
+    the user must change the config or the server; retrying, now or later, cannot help."""
+
+    exit_code = 78  # EX_CONFIG, as the daemon's ConfigError: in the unit's RestartPreventExitStatus=
+
+
+class CertificateRefused(AccountConfigError):
+    """The server's TLS certificate did not verify (unknown CA, self-signed, wrong host name, expired)."""
+
+
 class AuthRevoked(ConnectorError):
     """The account's credential no longer works: the user must re-authorise."""
 

@@ -36,11 +36,12 @@ from tenacity.wait import wait_base
 from . import secrets
 from .accounts import ImapAccount
 from .base import Connector, ConnectorContext, Cursor, DraftRef, MailRecord, Skip, SyncResult
-from .errors import AuthRevoked, ConnectorError
+from .errors import AuthRevoked, CertificateRefused, ConnectorError
 from .imap_fetch import Fetched, Unreadable, uid_fetch
 from .mailheaders import parse_mail_headers
 from .progress import SyncProgress
 from .text import clean_text
+from .tls import certificate_refused
 
 log = logging.getLogger(__name__)
 
@@ -175,13 +176,16 @@ class ImapConnector(Connector):
         cfg = self.config
         context = self._tls_context()
         log.debug("%s: connecting to %s:%d (%s)", self.account, cfg.host, cfg.effective_port, cfg.security)
-        client = IMAPClient(
-            cfg.host,
-            cfg.effective_port,
-            ssl=cfg.security == "ssl",
-            ssl_context=context,
-            timeout=cfg.timeout,
-        )
+        try:
+            client = IMAPClient(
+                cfg.host,
+                cfg.effective_port,
+                ssl=cfg.security == "ssl",
+                ssl_context=context,
+                timeout=cfg.timeout,
+            )
+        except ssl.SSLCertVerificationError as exc:
+            raise self._certificate_refused(exc) from None
         # IMAPClient sets imaplib's debug level to 5, which formats a repr of every
         # response line and literal even with logging off: a third of a big FETCH.
         client._imap.debug = 0
@@ -190,23 +194,34 @@ class ImapConnector(Connector):
                 client.starttls(context)
             client.login(cfg.username, self._secret())
         except LoginError as exc:
-            client.shutdown()
+            _shutdown_quietly(client)
             if is_transient(exc):
                 raise
             self._password = None
             raise AuthRevoked(f"the IMAP server refused the login for {cfg.username}: {exc}",
                               account=self.account) from None
+        except ssl.SSLCertVerificationError as exc:  # STARTTLS
+            _shutdown_quietly(client)  # the half-wrapped socket may be closed already: EBADF must not hide this
+            raise self._certificate_refused(exc) from None
         except BaseException:
-            client.shutdown()
+            _shutdown_quietly(client)
             raise
         return client
+
+    def _certificate_refused(self, exc: ssl.SSLCertVerificationError) -> CertificateRefused:
+        cfg = self.config
+        return certificate_refused(
+            exc, server=f"{cfg.host}:{cfg.effective_port}", account=self.account, ca_file=cfg.ca_file
+        )
 
     def _tls_context(self) -> ssl.SSLContext | None:
         """One verifying context per connector (loading the CA store takes tens of ms); none in clear text."""
         if self.config.security == "none":
             return None
         if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()  # verifies the certificate and host name
+            # Verifies the certificate and host name: against the account's own CA file when it
+            # names one (a private CA, load_verify_locations), else the system's store.
+            self._ssl_context = ssl.create_default_context(cafile=self.config.ca_file)
         return self._ssl_context
 
     def _secret(self) -> str:
@@ -555,9 +570,10 @@ class ImapConnector(Connector):
             folder=plan.name,
             is_sent_folder=plan.is_sent or (plan.gmail_all and b"\\sent" in msg.labels),
             my_addresses=self.context.my_addresses,
+            # The Date header where it is plausible against INTERNALDATE, else INTERNALDATE: a
+            # mailbox migrated without its dates has every INTERNALDATE on the day of the copy
+            # (mailheaders.message_time holds the rule).
             fallback_time=msg.internaldate or self.context.current_time(),
-            # INTERNALDATE, when the server gives one, is the time: the Date header is not read.
-            timestamp=msg.internaldate,
             # No UID in the hint: a message without Message-ID keeps its id when
             # the folder's UIDVALIDITY changes.
             source_hint=source,
@@ -650,6 +666,14 @@ class ImapConnector(Connector):
         fetched = self._uid_fetch(client, ",".join(map(str, uids)), items)
         exact = [u for u, m in fetched.items() if draft_key(m.body) == key and b"\\deleted" not in m.flags]
         return f"{sel.uidvalidity}:{max(exact)}" if exact else None
+
+
+def _shutdown_quietly(client: IMAPClient) -> None:
+    """Close a connection that failed while opening, keeping the error that made it fail."""
+    try:
+        client.shutdown()
+    except OSError as exc:
+        log.debug("shutdown of a connection that failed to open: %s", exc)
 
 
 def _head(message: bytes) -> bytes:

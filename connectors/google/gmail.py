@@ -83,7 +83,7 @@ PROGRESS_FROM = BATCH_LIMIT + 1
 FULL_SYNC_TRIES = 3  # a thread that fails in three first-sync calls is reported and dropped
 # Only the headers a MailRecord uses; fewer headers, smaller answers.
 METADATA_HEADERS = (
-    "From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References",
+    "From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References",
     "List-Id", "Precedence", "Auto-Submitted", "X-Circleback-Key",
 )
 KEY_HEADER = "X-Circleback-Key"
@@ -594,7 +594,7 @@ def gmail_record(msg: dict[str, Any], my_addresses: frozenset[str]) -> MailRecor
         folder="SENT" if "SENT" in labels else "INBOX" if "INBOX" in labels else "ARCHIVE",
         is_sent_folder="SENT" in labels,
         my_addresses=my_addresses,
-        fallback_time=when,
+        fallback_time=when,  # the Date header where plausible against internalDate (mailheaders.message_time)
         source_hint=f"gmail:{msg['id']}",
     )
     if isinstance(made, Skip):
@@ -603,7 +603,6 @@ def gmail_record(msg: dict[str, Any], my_addresses: frozenset[str]) -> MailRecor
     return dataclasses.replace(
         made,
         source_id=made.message_id or f"gmail:{msg['id']}",
-        timestamp=when,  # internalDate: more reliable than the Date header (docs/PROVIDERS.md)
         thread_id=str(msg.get("threadId", made.thread_id)),
         category=category,
         is_draft="DRAFT" in labels,

@@ -149,10 +149,11 @@ def run(obj: Context, once: bool, interval: str, now_text: str | None) -> None:
     Exit codes:
       0   --once: every account synced; otherwise: stopped by SIGTERM/SIGINT
       73  state directory unusable, or another instance running
-      75  --once: an account failed, none needs authorising (the next run retries it)
+      75  --once: an account failed, none needs authorising or its config changed (the next run retries it)
       77  --once: an account needs authorising (any others synced); otherwise:
           every account needs authorising, or its credential was revoked
-      78  invalid config at start
+      78  invalid config at start; --once: an account cannot work as configured
+          (a server certificate that does not verify: see ca_file), none needs authorising
 
     \b
     Example:
@@ -204,7 +205,8 @@ def _record_once(state_dir: Path, report: Any) -> None:
 
 
 def _once_exit_code(report: Any) -> int:
-    """0, or why not: 77 when any account needs authorising, else 75; 78 when the drafts this run
+    """0, or why not: 77 when any account needs authorising, else 78 when one cannot work as configured
+    (retrying will not help: a certificate that does not verify), else 75; 78 when the drafts this run
     wanted could not be written because of the config or a template, 75 for another reason.
 
     An account that needs the user must not read as "try again later": cron would retry it
@@ -219,16 +221,22 @@ def _once_exit_code(report: Any) -> int:
         click.echo(f"error: drafts could not be written ({report.drafts_problem})", err=True)
         return ConfigError.exit_code if report.drafts_problem_is_config else EX_TEMPFAIL
     unauthorised = [a.name for a in failed if a.needs_auth]
-    broken = [a.name for a in failed if not a.needs_auth]
+    misconfigured = [a.name for a in failed if a.needs_config and not a.needs_auth]
+    broken = [a.name for a in failed if not (a.needs_auth or a.needs_config)]
     parts = []
     if unauthorised:
         parts.append(f"{len(unauthorised)} of {total} account(s) need authorising ({', '.join(unauthorised)}; "
                      "see above)")
+    if misconfigured:
+        parts.append(f"{len(misconfigured)} of {total} account(s) cannot work as configured "
+                     f"({', '.join(misconfigured)}; see above)")
     if broken:
         parts.append(f"{len(broken)} of {total} account(s) failed ({', '.join(broken)})")
     parts.append("the others were synced" if len(failed) < total else "nothing was synced")
     click.echo("error: " + "; ".join(parts), err=True)
-    return AllAccountsRevoked.exit_code if unauthorised else EX_TEMPFAIL
+    if unauthorised:
+        return AllAccountsRevoked.exit_code
+    return ConfigError.exit_code if misconfigured else EX_TEMPFAIL
 
 
 def _account_line(obj: Context, acc: Any) -> str:

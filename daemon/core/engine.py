@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from circleback.connectors.base import CalendarSource, Connector, DraftBox, MailSource, Skip
-from circleback.connectors.errors import AuthRevoked, ConnectorError
+from circleback.connectors.errors import AccountConfigError, AuthRevoked, ConnectorError
 
 from ..config import Settings
 from ..errors import CirclebackError, DraftsBusy, LedgerFull
@@ -46,6 +46,7 @@ class AccountReport:
     skipped: list[str] = field(default_factory=list)  # one line per skipped input
     error: str = ""  # why the sync failed, without the account's name (see account_error)
     needs_auth: bool = False  # failed because its credential is missing or revoked
+    needs_config: bool = False  # failed because it cannot work as configured (a certificate that does not verify)
     failure: BaseException | None = None  # what was raised: its fields word the fix for the caller's command line
 
 
@@ -133,6 +134,7 @@ class Engine:
             except (CirclebackError, OSError) as exc:
                 report.error, report.failure = account_error(name, exc), exc
                 report.needs_auth = isinstance(exc, AuthRevoked)
+                report.needs_config = isinstance(exc, AccountConfigError)
                 # INFO: the report carries the failure; `run --once` prints it and the service logs it.
                 log.info("account %s: sync failed: %s", name, report.error)
             reports.append(report)
@@ -184,7 +186,8 @@ class Engine:
                 review(self.ledger, box, box_name, self.settings, now, report.lifecycle)
             except (ConnectorError, OSError) as exc:
                 if not box_failed:
-                    report.could_not_draft(f"{box_name}: cannot list drafts: {account_error(box_name, exc)}")
+                    report.could_not_draft(f"{box_name}: cannot list drafts: {account_error(box_name, exc)}",
+                                           config=isinstance(exc, AccountConfigError))
                 box_failed, outbox = True, None
         if write and outbox is not None:
             # Before planning check-ins: an ask or introduction drafted now is an open draft for that person.
@@ -215,7 +218,8 @@ class Engine:
         except DraftsBusy as exc:
             report.problems.append(f"{box_name}: drafts not written this time: {exc}")  # next cycle writes them
         except (ConnectorError, OSError) as exc:
-            report.could_not_draft(f"{box_name}: cannot write drafts: {account_error(box_name or '', exc)}")
+            report.could_not_draft(f"{box_name}: cannot write drafts: {account_error(box_name or '', exc)}",
+                                   config=isinstance(exc, AccountConfigError))
         if report.outbox.failed and not report.drafts_problem:
             report.could_not_draft(f"{box_name}: {len(report.outbox.failed)} draft(s) could not be written: "
                                    f"{next(iter(report.outbox.failed.values()))}", listed=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.support.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +60,13 @@ def _write_htpasswd(path: Path, users: dict[str, str]) -> None:
     partial.replace(path)
 
 
-def _write_config(root: Path, port: int, users: dict[str, str] | None = None) -> Path:
+def _write_config(root: Path, port: int, users: dict[str, str] | None = None, tls: TlsFiles | None = None) -> Path:
     config = root / "radicale.conf"
+    ssl = f"ssl = True\ncertificate = {tls.cert}\nkey = {tls.key}\n" if tls else ""
     config.write_text(
         "[server]\n"
         f"hosts = 127.0.0.1:{port}\n"
+        f"{ssl}"
         "[auth]\n"
         f"{_auth_section(root, users)}"
         # The caldav client asks once without credentials; Radicale answers 401 after
@@ -85,6 +90,7 @@ class RadicaleServer:
     port: int
     config: Path
     url: str
+    tls: TlsFiles | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -104,7 +110,8 @@ class RadicaleServer:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"radicale exited with {self._proc.returncode}: {self._log_tail()}")
             try:
-                with urllib.request.urlopen(self.url, timeout=1):  # noqa: S310 - our loopback URL
+                context = ssl.create_default_context(cafile=self.tls.ca) if self.tls else None
+                with urllib.request.urlopen(self.url, timeout=1, context=context):  # noqa: S310 - our loopback URL
                     return
             except urllib.error.HTTPError:
                 return  # any HTTP answer means it is serving
@@ -136,16 +143,16 @@ class RadicaleServer:
             proc.wait(timeout=5)
 
 
-def start_radicale(tmp_path: Path, users: dict[str, str] | None = None) -> RadicaleServer:
+def start_radicale(tmp_path: Path, users: dict[str, str] | None = None, tls: TlsFiles | None = None) -> RadicaleServer:
     """Start Radicale on a free loopback port with its own storage under ``tmp_path``;
-    with ``users`` (name -> password) it asks for those credentials, else for none."""
+    with ``users`` (name -> password) it asks for those credentials, else for none; with ``tls``
+    it serves https with that certificate."""
     _require_radicale()
     root = tmp_path / "radicale"
     root.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    config = _write_config(root, port, users)
-    server = RadicaleServer(root=root, port=port, config=config, url=f"http://127.0.0.1:{port}/")
+    config = _write_config(root, port, users, tls)
+    scheme = "https" if tls else "http"
+    server = RadicaleServer(root=root, port=port, config=config, url=f"{scheme}://127.0.0.1:{port}/", tls=tls)
     server.start()
     return server
-
-

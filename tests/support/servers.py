@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tls import TlsFiles
+
 log = logging.getLogger(__name__)
 
 MAIL_UID = MAIL_GID = 65534  # Dovecot refuses uid 0 ("userdb returned 0 as uid")
@@ -41,7 +43,7 @@ info_log_path = {root}/dovecot.log
 instance_name = circleback-test-{port}
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -64,7 +66,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 namespace inbox {{
@@ -98,6 +101,7 @@ class DovecotServer:
     password: str
     root: Path
     config: Path
+    tls_port: int | None = None  # implicit TLS (993-style), when started with ``tls``
     _stopped: bool = field(default=False, repr=False)
 
     def stop(self) -> None:
@@ -141,8 +145,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_dovecot(user: str = "me@example.org") -> DovecotServer:
-    """Start a private Dovecot and wait (bounded) until it greets."""
+def start_dovecot(user: str = "me@example.org", tls: TlsFiles | None = None) -> DovecotServer:
+    """Start a private Dovecot and wait (bounded) until it greets.
+
+    With ``tls`` it also offers STARTTLS on ``port`` and implicit TLS on ``tls_port``, with that
+    certificate.
+    """
     binary = require_dovecot()
     password = secrets.token_urlsafe(12)
     # Not pytest's tmp_path: that is 0700 root-owned, and the mail processes
@@ -150,8 +158,9 @@ def start_dovecot(user: str = "me@example.org") -> DovecotServer:
     root = Path(tempfile.mkdtemp(prefix="circleback-dovecot-"))
     root.chmod(0o755)
     port = free_port()
-    config = _write_config(root, port, user, password)
-    server = DovecotServer("127.0.0.1", port, user, password, root, config)
+    tls_port = free_port() if tls else None
+    config = _write_config(root, port, user, password, tls, tls_port)
+    server = DovecotServer("127.0.0.1", port, user, password, root, config, tls_port)
     # The master daemonizes; its stdio must not be our pipes or run() waits on it.
     with open(root / "startup.log", "w+b") as out:
         proc = subprocess.run([binary, "-c", str(config)], stdout=out, stderr=out, timeout=30)
@@ -167,7 +176,9 @@ def start_dovecot(user: str = "me@example.org") -> DovecotServer:
     return server
 
 
-def _write_config(root: Path, port: int, user: str, password: str) -> Path:
+def _write_config(
+    root: Path, port: int, user: str, password: str, tls: TlsFiles | None = None, tls_port: int | None = None
+) -> Path:
     for sub in ("run", "state"):
         (root / sub).mkdir(mode=0o755)
     mail = root / "mail"
@@ -176,7 +187,8 @@ def _write_config(root: Path, port: int, user: str, password: str) -> Path:
     (root / "users").mkdir(mode=0o755)
     _write_passwd(root, user, password)
     config = root / "dovecot.conf"
-    config.write_text(_CONF.format(root=root, port=port, uid=MAIL_UID, gid=MAIL_GID))
+    ssl = f"ssl = yes\nssl_cert = <{tls.cert}\nssl_key = <{tls.key}" if tls else "ssl = no"
+    config.write_text(_CONF.format(root=root, port=port, uid=MAIL_UID, gid=MAIL_GID, ssl=ssl, tls_port=tls_port or 0))
     return config
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ def test_mail_older_than_the_lookback_is_neither_fetched_nor_returned(backend: B
 
 def test_internal_date_and_gmail_thread_id_are_used(backend: Backend) -> None:
     when = NOW - timedelta(days=3, hours=5)
-    backend.add_message(build_message(1, date=NOW - timedelta(days=30)), internal_ms=int(when.timestamp() * 1000))
+    backend.add_message(build_message(1, date=NOW), internal_ms=int(when.timestamp() * 1000))  # Date after arrival
 
     (record,) = backend.connector.sync_mail(None).records
 
@@ -823,3 +823,22 @@ def test_encoded_words_through_the_real_client_and_the_fake(backend: Backend) ->
 
     assert (record.sender.email, record.sender.name) == ("jorg@example.com", "Doe, Jörg")
     assert [a.email for a in record.cc] == ["ann@example.com"]
+
+
+# --- the time of a message: Date where plausible against internalDate, else internalDate -----------
+
+
+def test_the_date_header_is_the_time_where_it_is_plausible_against_internal_date(backend: Backend) -> None:
+    inserted = NOW - timedelta(hours=6)  # messages.insert's default internalDate: the time of the copy
+    cases = {
+        1: (NOW - timedelta(days=730), NOW - timedelta(days=730)),  # migrated: the Date it was written
+        2: (inserted - timedelta(minutes=3), inserted - timedelta(minutes=3)),  # delivered three minutes on
+        3: (inserted + timedelta(days=30), inserted),  # a Date after it arrived: a wrong clock
+        4: (datetime(1970, 1, 1, tzinfo=UTC), inserted),  # a zero, not a time
+    }
+    for n, (date, _expected) in cases.items():
+        backend.add_message(build_message(n, date=date), internal_ms=int(inserted.timestamp() * 1000))
+
+    got = {r.message_id: r.timestamp for r in backend.connector.sync_mail(None).records}
+
+    assert got == {f"msg{n}@test": expected for n, (_date, expected) in cases.items()}

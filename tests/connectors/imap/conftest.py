@@ -1,5 +1,5 @@
 """Fixtures of the IMAP tests: a private Dovecot for the module, a mailbox on it, the same behind
-a cutting proxy."""
+a cutting proxy; a Dovecot that speaks TLS with a certificate from a private CA."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.imap import ImapBackend, make_backend
-from tests.support.servers import DovecotServer
+from tests.support.servers import DovecotServer, start_dovecot
+from tests.support.tls import TlsFiles
 
 
 @pytest.fixture
@@ -23,3 +24,11 @@ def proxied(dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> Iterator
     made = make_backend(dovecot, monkeypatch, proxied=True)
     yield made
     made.close()
+
+
+@pytest.fixture(scope="module")
+def dovecot_tls(tls_files: TlsFiles) -> Iterator[DovecotServer]:
+    """A Dovecot with STARTTLS on ``port`` and implicit TLS on ``tls_port``, its certificate from the private CA."""
+    server = start_dovecot(tls=tls_files)
+    yield server
+    server.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -57,7 +57,7 @@ def test_first_sync_reads_headers_with_internaldate_and_direction(backend: ImapB
     delivered = NOW - timedelta(days=3, hours=5)
     backend.add_message(
         build_message(1, sender="Alice Example <alice@example.com>", to=f"{ME}, bob@example.net"),
-        when=delivered,  # the Date header says NOW - 1 day: INTERNALDATE must win
+        when=delivered,  # the Date header says NOW - 1 day, after it arrived: INTERNALDATE must win
     )
     backend.add_message(build_message(2, sender=ME, to="carol@example.com"))  # INBOX, from me
     backend.add_message(build_message(3, sender=ME, to="dan@example.com"), folder="Sent")
@@ -553,3 +553,25 @@ def test_named_junk_folders_are_matched_by_their_last_name_under_inbox() -> None
 
     plans, _ = connector.plan_folders(_Listing())  # type: ignore[arg-type]
     assert [p.name for p in plans] == ["INBOX", "INBOX.Sent", "INBOX.Spam filter ideas"]
+
+
+# --- the time of a message: Date where plausible, else INTERNALDATE ----------------------------
+
+
+def test_the_date_header_is_the_time_where_it_is_plausible_against_internaldate(backend: ImapBackend) -> None:
+    copied = NOW - timedelta(hours=6)  # INTERNALDATE of a mailbox migrated today
+    cases = {
+        1: (NOW - timedelta(days=730), copied, NOW - timedelta(days=730)),  # migrated: the Date it was written
+        2: (copied - timedelta(minutes=3), copied, copied - timedelta(minutes=3)),  # delivered 3 minutes on
+        3: (copied + timedelta(days=1), copied, copied + timedelta(days=1)),  # a sender's clock a day fast
+        4: (copied + timedelta(days=30), copied, copied),  # a Date after it arrived: a wrong clock
+        5: (datetime(1970, 1, 1, tzinfo=UTC), copied, copied),  # a zero, not a time
+        6: (datetime(1979, 12, 31, tzinfo=UTC), copied, copied),  # before 1980: an accident
+    }
+    for n, (date, internaldate, _expected) in cases.items():
+        backend.add_message(build_message(n, date=date), when=internaldate)
+    backend.add_message(build_message(7).replace(b"\nDate: ", b"\nX-Old-Date: "), when=copied)  # no Date at all
+
+    got = {r.message_id: r.timestamp for r in backend.connector.sync_mail(None).records}
+
+    assert got == {f"msg{n}@test": expected for n, (_d, _i, expected) in cases.items()} | {"msg7@test": copied}

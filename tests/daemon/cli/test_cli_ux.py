@@ -443,3 +443,35 @@ def test_plan_in_quiet_hours_previews_what_their_end_will_bring(tmp_path: Path,
     assert quiet.output.startswith("Quiet hours now: nothing is drafted until they end. Then, as things stand:\n")
     assert quiet.output.count("Subject: ") == awake.output.count("Subject: ") > 0
     assert "Due but over this week's budget" not in quiet.output or "over this week's budget" in awake.output
+
+
+# -- a server certificate that does not verify: a config problem, exit 78 -----------------------------
+
+
+@pytest.mark.needs_server
+def test_a_server_certificate_that_does_not_verify_exits_78_and_ca_file_fixes_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 75 ("try later") would have cron retry a certificate for ever; only the user can fix it.
+    from tests.support.radicale_server import start_radicale  # here: the lines above stay where docs link them
+    from tests.support.tls import make_tls_files
+
+    tls = make_tls_files(tmp_path / "tls")
+    server = start_radicale(tmp_path, tls=tls)
+    monkeypatch.setenv("CB_TEST_DAV_PASSWORD", "not-checked")
+    account = (f'\n[[accounts]]\nname = "calendar"\nkind = "caldav"\nurl = "{server.url}"\nusername = "alice"\n'
+               'password_env = "CB_TEST_DAV_PASSWORD"\n')
+    config, state = tmp_path / "config.toml", tmp_path / "state"
+    try:
+        config.write_text(ME + account)
+        out = cli("--config", str(config), "--state-dir", str(state), "run", "--once")
+        assert out.returncode == 78, out.stderr
+        assert (f"calendar (caldav): failed: the TLS certificate of 127.0.0.1:{server.port} did not verify: unable "
+                "to get local issuer certificate; if the server's certificate comes from your own CA, set ca_file "
+                "to that CA's certificate (PEM); otherwise fix the server's certificate\n") in out.stdout
+        assert out.stderr == ("error: 1 of 1 account(s) cannot work as configured (calendar; see above); "
+                              "nothing was synced\n")
+        config.write_text(ME + account + f'ca_file = "{tls.ca}"\n')
+        out = cli("--config", str(config), "--state-dir", str(state), "run", "--once")
+        assert out.returncode == 0, out.stdout + out.stderr
+    finally:
+        server.stop()

@@ -447,3 +447,32 @@ def test_a_reload_says_what_changed_by_name_and_key_never_by_value() -> None:
                     "people: added Bo Chen; changed Ann Lee (note); drafting (budget_per_week)")
     assert "job" not in said and "editor" not in said and "90" not in said
     assert what_changed(new, new) == "no setting changed"
+
+
+def test_ca_file_is_a_readable_pem_file_named_by_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", encoding="ascii")
+    imap = '[[accounts]]\nname = "m"\nkind = "imap"\nhost = "imap.example.org"\nusername = "me"\npassword_env = "P"\n'
+    caldav = '[[accounts]]\nname = "c"\nkind = "caldav"\nurl = "https://dav.example.org/"\n'
+    ok = load_settings(write(tmp_path, imap + 'ca_file = "~/ca.pem"\n' + caldav + 'ca_file = "~/ca.pem"\n'),
+                       environ=False)
+    assert [a.ca_file for a in ok.accounts] == [str(ca), str(ca)]  # ~ expanded
+
+    missing = write(tmp_path, imap + 'ca_file = "~/nope.pem"\n')
+    assert load_error(missing) == (f'{missing}: accounts[0] ("m").ca_file: {tmp_path / "nope.pem"} does '
+                                   "not exist (a PEM file of the CA certificates to trust for this server)")
+    (tmp_path / "not-pem.txt").write_text("hello", encoding="ascii")
+    garbage = write(tmp_path, caldav + 'ca_file = "~/not-pem.txt"\n')
+    assert 'accounts[0] ("c").ca_file: ' in load_error(garbage)
+    assert "holds no PEM certificate" in load_error(garbage)
+    folder = write(tmp_path, caldav + f'ca_file = "{tmp_path}"\n')
+    assert f'accounts[0] ("c").ca_file: {tmp_path} is not a file' in load_error(folder)
+    if os.geteuid() != 0:  # root reads any file
+        ca.chmod(0)
+        assert "cannot be read" in load_error(write(tmp_path, imap + 'ca_file = "~/ca.pem"\n'))
+        ca.chmod(0o644)
+    unchecked = write(tmp_path, caldav + 'ca_file = "~/ca.pem"\nverify_tls = false\n')
+    assert "ca_file is set but verify_tls = false" in load_error(unchecked)
+    clear = write(tmp_path, imap.replace("imap.example.org", "127.0.0.1") + 'security = "none"\nca_file = "~/ca.pem"\n')
+    assert "ca_file is for TLS" in load_error(clear)
