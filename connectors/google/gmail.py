@@ -568,16 +568,23 @@ class GmailConnector(GoogleConnector):
                 if did in outcome.results]
 
     def get_draft(self, ref: DraftRef) -> bytes | None:
-        def build(users: Any) -> Any:
-            return users.drafts.get(userId="me", id=ref.ref, format="raw")
+        """The draft's header block (RFC 5322 headers and the blank line; no body).
 
+        ``format=metadata``: Google refuses ``raw`` and ``full`` whenever ``gmail.metadata``
+        is granted, even beside ``gmail.compose`` (docs/PROVIDERS.md), so a body is never read.
+        """
+        found = self._draft_metadata(ref.ref)
+        if found is None:
+            return None
+        return _header_bytes((found.get("message") or {}).get("payload", {}).get("headers", []))
+
+    def _draft_metadata(self, draft_id: str) -> dict[str, Any] | None:
         try:
-            found = self._read("drafts.get", build, "drafts.get")
+            return self._read("drafts.get", _draft_header_request(draft_id), "drafts.get")
         except ConnectorError as exc:
             if getattr(exc, "status", 0) == 404:
                 return None
             raise
-        return base64.urlsafe_b64decode(found["message"]["raw"] + "==")
 
 
 # --- records -------------------------------------------------------------------------------------
@@ -588,9 +595,8 @@ def gmail_record(msg: dict[str, Any], my_addresses: frozenset[str]) -> MailRecor
     labels = set(msg.get("labelIds", []))
     when = datetime.fromtimestamp(int(msg.get("internalDate", 0)) / 1000, UTC)
     headers = (msg.get("payload") or {}).get("headers", [])
-    block = "".join(f"{h['name']}: {_one_line(h.get('value', ''))}\r\n" for h in headers) + "\r\n"
     made = parse_mail_headers(
-        block.encode("utf-8", "surrogateescape") if headers else b"\r\n",
+        _header_bytes(headers),
         folder="SENT" if "SENT" in labels else "INBOX" if "INBOX" in labels else "ARCHIVE",
         is_sent_folder="SENT" in labels,
         my_addresses=my_addresses,
@@ -608,6 +614,12 @@ def gmail_record(msg: dict[str, Any], my_addresses: frozenset[str]) -> MailRecor
         category=category,
         is_draft="DRAFT" in labels,
     )
+
+
+def _header_bytes(headers: list[dict[str, Any]]) -> bytes:
+    """A ``payload.headers`` list as an RFC 5322 header block (ending in the blank line)."""
+    block = "".join(f"{h['name']}: {_one_line(h.get('value', ''))}\r\n" for h in headers) + "\r\n"
+    return block.encode("utf-8", "surrogateescape")
 
 
 def _one_line(value: str) -> str:

@@ -160,6 +160,9 @@ class FakeGoogle:
     send_attempts: list[str] = field(default_factory=list)
     seen_q: list[str] = field(default_factory=list)
     throttled: int = 0
+    # What the user granted. With gmail.metadata among them Google refuses format=raw and
+    # format=full on every read, even when gmail.compose is granted too (docs/PROVIDERS.md).
+    scopes: frozenset[str] = frozenset({"gmail.metadata", "gmail.compose"})
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -337,7 +340,7 @@ class _Api:
         msg = fake.messages.get(mid)
         if msg is None:
             raise google_error(404, "notFound", "Requested entity was not found.")
-        return msg.resource(_one(p, "format", "full"), p.get("metadataHeaders"))
+        return msg.resource(_format(fake, p), p.get("metadataHeaders"))
 
     @staticmethod
     def threads_get(fake: FakeGoogle, p: dict, body: Any, tid: str) -> dict:
@@ -345,7 +348,7 @@ class _Api:
                        key=lambda m: m.internal_ms)
         if not found:
             raise google_error(404, "notFound", "Requested entity was not found.")
-        fmt, wanted = _one(p, "format", "full"), p.get("metadataHeaders")
+        fmt, wanted = _format(fake, p), p.get("metadataHeaders")
         return {"id": tid, "historyId": str(fake.history_id), "messages": [m.resource(fmt, wanted) for m in found]}
 
     @staticmethod
@@ -393,8 +396,9 @@ class _Api:
     def drafts_get(fake: FakeGoogle, p: dict, body: Any, did: str) -> dict:
         if did not in fake.drafts:
             raise google_error(404, "notFound", "Requested entity was not found.")
+        fmt = _format(fake, p)
         msg = fake.messages[fake.drafts[did]]
-        return {"id": did, "message": msg.resource(_one(p, "format", "full"), p.get("metadataHeaders"))}
+        return {"id": did, "message": msg.resource(fmt, p.get("metadataHeaders"))}
 
     @staticmethod
     def events_list(fake: FakeGoogle, p: dict, body: Any, calendar: str) -> dict:
@@ -662,6 +666,14 @@ def _issue(fake: FakeGoogle) -> dict[str, Any]:
     with fake.lock:
         fake.access_tokens.add(token)
     return {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+
+
+def _format(fake: FakeGoogle, p: dict[str, list[str]]) -> str:
+    """The format asked for (Google's default is full), refused as Google does under gmail.metadata."""
+    fmt = _one(p, "format", "full").lower()
+    if fmt in ("raw", "full") and "gmail.metadata" in fake.scopes:
+        raise google_error(403, "forbidden", f"Metadata scope doesn't allow format {fmt.upper()}")
+    return fmt
 
 
 def _one(p: dict[str, list[str]], name: str, default: str) -> str:

@@ -363,6 +363,34 @@ def test_a_reply_draft_joins_the_thread(backend: Backend) -> None:
     assert stored.thread_id == thread
 
 
+@pytest.mark.parametrize("fmt", ["raw", "full"])
+def test_the_fake_refuses_bodies_under_the_metadata_scope_even_with_compose(backend: Backend, fmt: str) -> None:
+    """Control for the next test: the fake enforces Google's scope rule, so passing means something."""
+    ref = backend.connector.create_draft(draft_message("k-s"), "k-s")
+    service, http = backend.connector._thread_service()
+
+    with pytest.raises(Exception, match="403") as caught:  # noqa: PT011 - googleapiclient's HttpError
+        service.users().drafts().get(userId="me", id=ref.ref, format=fmt).execute(http=http, num_retries=0)
+
+    assert "Metadata scope" in str(caught.value)
+    assert backend.fake.scopes >= {"gmail.metadata", "gmail.compose"}
+
+
+def test_get_draft_reads_the_headers_in_a_format_the_scopes_allow(backend: Backend) -> None:
+    from email.parser import BytesParser
+    from email.policy import default
+
+    ref = backend.connector.create_draft(draft_message("k-g"), "k-g")
+
+    raw = backend.connector.get_draft(ref)
+
+    assert raw is not None
+    parsed = BytesParser(policy=default).parsebytes(raw)
+    assert (parsed["X-Circleback-Key"], parsed["Subject"]) == ("k-g", "Long time no see")
+    assert parsed.get_payload() == ""  # headers only: gmail.metadata never gives a body
+    assert backend.fake.calls["drafts.get"] == 1
+
+
 def test_a_draft_without_its_key_header_is_refused(backend: Backend) -> None:
     with pytest.raises(ValueError, match="X-Circleback-Key"):
         backend.connector.create_draft(draft_message("k-1"), "k-2")
