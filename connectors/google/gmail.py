@@ -38,6 +38,7 @@ answer for a start id it no longer keeps - starts a new first sync (lieer #301).
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import logging
 import queue
@@ -129,6 +130,9 @@ class GmailConnector(GoogleConnector):
         self._pool: ThreadPoolExecutor | None = None
         self._list_pool: ThreadPoolExecutor | None = None  # the first sync's lists and date probes
         self.requests = 0  # HTTP requests made (a batch is one): benchmarks read it
+        # draft id -> the message id drafts.create gave it: Gmail gives a draft a new message id
+        # each time it is saved (drafts.update, an edit in Gmail), so an unchanged id is an unedited draft.
+        self._written: dict[str, str] = {}
 
     def close(self) -> None:
         for pool in (self._pool, self._list_pool):
@@ -150,14 +154,15 @@ class GmailConnector(GoogleConnector):
         _, http = self._thread_service()
         return self._local.api, http
 
-    def _read(self, method: str, build: Callable[[Any], Any], what: str) -> dict[str, Any]:
+    def _read(self, method: str, build: Callable[[Any], Any], what: str,
+              answer: Callable[[Any, str], Any] = json_object) -> Any:
         """One idempotent call: quota first, retried on 429/5xx/rate-limit 403 only."""
 
-        def attempt() -> dict[str, Any]:
+        def attempt() -> Any:
             api, http = self._api()
             self.limiter.acquire(self.config.cost(method))
             self.requests += 1
-            return json_object(build(api).execute(http=http, num_retries=0), what)
+            return answer(build(api).execute(http=http, num_retries=0), what)
 
         try:
             return call_with_retries(attempt, self.retry_policy, f"{self.account}: {what}", sleep=self._sleep)
@@ -547,7 +552,9 @@ class GmailConnector(GoogleConnector):
                 raise explain(exc, self.account, "drafts.create") from None
             raise ConnectorError(f"drafts.create failed ({_describe(exc)})", account=self.account,
                                  remedy="not retried: the outbox looks for the key in list_drafts() first") from exc
-        return DraftRef(self.account, str(created["id"]), key)
+        draft_id = str(created["id"])
+        self._written[draft_id] = str((created.get("message") or {}).get("id", ""))
+        return DraftRef(self.account, draft_id, key)
 
     def list_drafts(self) -> list[DraftRef]:
         draft_ids: list[str] = []
@@ -577,6 +584,41 @@ class GmailConnector(GoogleConnector):
         if found is None:
             return None
         return _header_bytes((found.get("message") or {}).get("payload", {}).get("headers", []))
+
+    def draft_unchanged(self, ref: DraftRef, message: bytes) -> bool | None:
+        """Whether the draft still is ``message`` as written; None once it is gone (DraftChangeCheck).
+
+        gmail.metadata reads no body, so two signs, each enough to say "changed": the draft's
+        message id is no longer the one drafts.create gave it (Gmail saves every edit as a new
+        message), or a header the user can edit (recipients, subject) or our key differs. Only
+        those are compared: Gmail may add or rewrite others (Message-ID is unverified).
+        """
+        found = self._draft_metadata(ref.ref)
+        if found is None:
+            return None
+        current = (found.get("message") or {})
+        written = self._written.get(ref.ref)
+        if written and str(current.get("id", "")) != written:
+            return False
+        theirs = _editable_headers(_header_bytes((current.get("payload") or {}).get("headers", [])))
+        return _editable_headers(header_block(message)) == theirs
+
+    def delete_draft(self, ref: DraftRef) -> bool:
+        """drafts.delete (gmail.compose allows it); False if the draft was gone already.
+
+        Safe to retry: a delete that went through before its answer was lost answers 404 next time.
+        """
+        def build(users: Any) -> Any:
+            return users.drafts.delete(userId="me", id=ref.ref)
+
+        try:
+            self._read("drafts.delete", build, "drafts.delete", answer=lambda found, what: found)
+        except ConnectorError as exc:
+            if getattr(exc, "status", 0) == 404:
+                return False
+            raise
+        self._written.pop(ref.ref, None)
+        return True
 
     def _draft_metadata(self, draft_id: str) -> dict[str, Any] | None:
         try:
@@ -620,6 +662,27 @@ def _header_bytes(headers: list[dict[str, Any]]) -> bytes:
     """A ``payload.headers`` list as an RFC 5322 header block (ending in the blank line)."""
     block = "".join(f"{h['name']}: {_one_line(h.get('value', ''))}\r\n" for h in headers) + "\r\n"
     return block.encode("utf-8", "surrogateescape")
+
+
+EDITABLE_HEADERS = ("to", "cc", "bcc", "subject", KEY_HEADER.lower())
+
+
+def _editable_headers(block: bytes) -> dict[str, list[str]]:
+    """The headers a user edits in a mail client (and our key), values with whitespace folded."""
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+
+    parsed = BytesHeaderParser(policy=compat32).parsebytes(block)
+    return {name: sorted(_decoded(str(v)) for v in parsed.get_all(name, [])) for name in EDITABLE_HEADERS}
+
+
+def _decoded(value: str) -> str:
+    """One header value with encoded words decoded and whitespace folded: Gmail may answer either form."""
+    from email.header import decode_header, make_header
+
+    with contextlib.suppress(ValueError, LookupError):  # a malformed encoded word: compare it as written
+        value = str(make_header(decode_header(value)))
+    return " ".join(value.split())
 
 
 def _one_line(value: str) -> str:

@@ -40,6 +40,7 @@ GMAIL_COSTS = {
     "drafts.create": 10,
     "drafts.list": 5,
     "drafts.get": 5,
+    "drafts.delete": 10,
     "getProfile": 1,
     "events.list": 1,
 }
@@ -200,6 +201,23 @@ class FakeGoogle:
             self.messages[mid].labels -= set(labels)
             self.messages[mid].history_id = self.history_id
             self.history.append((self.history_id, "labelRemoved", mid, labels))
+
+    def delete_message(self, mid: str) -> None:
+        """Gone for good (drafts.delete, or emptied from Trash): history keeps a messageDeleted."""
+        with self.lock:
+            self.history_id += 1
+            msg = self.messages.pop(mid)
+            self.threads[msg.thread_id].remove(mid)
+            self.history.append((self.history_id, "messageDeleted", mid, sorted(msg.labels)))
+
+    def edit_draft(self, did: str, raw: bytes) -> StoredMessage:
+        """The user saves the draft again (Gmail web, drafts.update): same draft id, a new message."""
+        with self.lock:
+            old = self.messages[self.drafts[did]]
+            self.delete_message(old.id)
+            new = self.add_message(raw, ["DRAFT"], thread_id=old.thread_id)
+            self.drafts[did] = new.id
+            return new
 
     def expire_history(self) -> None:
         """Every start id handed out so far becomes too old (Gmail keeps ~a week, sometimes hours)."""
@@ -401,6 +419,13 @@ class _Api:
         return {"id": did, "message": msg.resource(fmt, p.get("metadataHeaders"))}
 
     @staticmethod
+    def drafts_delete(fake: FakeGoogle, p: dict, body: Any, did: str) -> None:
+        if did not in fake.drafts:
+            raise google_error(404, "notFound", "Requested entity was not found.")
+        fake.delete_message(fake.drafts.pop(did))
+        return None  # 204 No Content
+
+    @staticmethod
     def events_list(fake: FakeGoogle, p: dict, body: Any, calendar: str) -> dict:
         events = fake.calendars.get(calendar)
         if events is None:
@@ -434,6 +459,8 @@ def _history_record(fake: FakeGoogle, row: tuple[int, str, str, list[str]]) -> d
     record: dict[str, Any] = {"id": str(hid), "messages": [{"id": mid, "threadId": thread}]}
     if kind == "messageAdded":
         record["messagesAdded"] = [{"message": ref}]
+    elif kind == "messageDeleted":
+        record["messagesDeleted"] = [{"message": ref}]
     else:  # labelAdded -> labelsAdded, labelRemoved -> labelsRemoved
         record[kind.replace("label", "labels")] = [{"message": ref, "labelIds": labels}]
     return record
@@ -455,6 +482,7 @@ ROUTES: list[Route] = [
     ("POST", re.compile(rf"^{GMAIL}/drafts$"), "drafts.create", _Api.drafts_create),
     ("GET", re.compile(rf"^{GMAIL}/drafts$"), "drafts.list", _Api.drafts_list),
     ("GET", re.compile(rf"^{GMAIL}/drafts/([^/]+)$"), "drafts.get", _Api.drafts_get),
+    ("DELETE", re.compile(rf"^{GMAIL}/drafts/([^/]+)$"), "drafts.delete", _Api.drafts_delete),
     ("GET", re.compile(rf"^{_CAL}$"), "events.list", _Api.events_list),
 ]
 _SEND = re.compile(r"(?i)/send\b|:send\b")
@@ -488,7 +516,7 @@ def _call(fake: FakeGoogle, name: str, fn: Callable[..., Any], params: dict, bod
         data = json.loads(body) if body else None
         with fake.lock:
             result = fn(fake, params, data, *groups)
-        return HttpProblem(200, result)
+        return HttpProblem(200 if result is not None else 204, result)
     except HttpProblem as problem:
         return problem
 
@@ -578,7 +606,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.shutdown(2)  # the peer sees the connection end with no response
 
     def _reply(self, outcome: HttpProblem, truncate: bool = False) -> None:
-        data = json.dumps(outcome.body).encode()
+        data = b"" if outcome.status == 204 else json.dumps(outcome.body).encode()
         if truncate:
             data = data[: max(1, len(data) // 2)]
         self._send(outcome.status, "application/json; charset=UTF-8", data, outcome.headers, truncate)

@@ -391,6 +391,43 @@ def test_get_draft_reads_the_headers_in_a_format_the_scopes_allow(backend: Backe
     assert backend.fake.calls["drafts.get"] == 1
 
 
+def test_delete_draft_removes_the_draft_and_a_second_delete_says_it_was_gone(backend: Backend) -> None:
+    fake = backend.fake
+    ref = backend.connector.create_draft(draft_message("k-d"), "k-d")
+    message_id = fake.drafts[ref.ref]
+
+    assert backend.connector.delete_draft(ref) is True
+    assert backend.connector.delete_draft(ref) is False
+
+    assert fake.drafts == {} and message_id not in fake.messages
+    assert backend.connector.list_drafts() == []
+    assert fake.calls["drafts.delete"] == 2
+
+
+def test_a_draft_saved_again_in_gmail_is_changed_even_with_the_same_headers(backend: Backend) -> None:
+    message = draft_message("k-e")
+    ref = backend.connector.create_draft(message, "k-e")
+    assert backend.connector.draft_unchanged(ref, message) is True
+
+    backend.fake.edit_draft(ref.ref, message.replace(b"How have you been?", b"How have you been, old friend?"))
+
+    assert backend.connector.draft_unchanged(ref, message) is False
+    backend.connector.delete_draft(ref)
+    assert backend.connector.draft_unchanged(ref, message) is None
+
+
+def test_a_draft_whose_recipient_the_user_changed_is_changed(backend: Backend, tmp_path: Path) -> None:
+    message = draft_message("k-t")
+    ref = backend.connector.create_draft(message, "k-t")
+    fresh = GmailConnector(account(tmp_path, backend.fake), CONTEXT)  # another process: no memory of the create
+    try:
+        assert fresh.draft_unchanged(ref, message) is True
+        backend.fake.messages[backend.fake.drafts[ref.ref]].raw = message.replace(b"bob@", b"robert@")
+        assert fresh.draft_unchanged(ref, message) is False
+    finally:
+        fresh.close()
+
+
 def test_a_draft_without_its_key_header_is_refused(backend: Backend) -> None:
     with pytest.raises(ValueError, match="X-Circleback-Key"):
         backend.connector.create_draft(draft_message("k-1"), "k-2")
@@ -452,14 +489,14 @@ def _world(fake: FakeGoogle) -> None:
                          ["INBOX", "CATEGORY_PROMOTIONS"])
 
 
-def _engine(fake: FakeGoogle, tmp_path: Path, ledger: Any, checkpoint: Any = None) -> Any:
+def _engine(fake: FakeGoogle, tmp_path: Path, ledger: Any, checkpoint: Any = None, **drafting: Any) -> Any:
     from circleback.daemon.config import Settings
     from circleback.daemon.core.engine import Engine
 
     settings = Settings.model_validate({
         "me": {"name": "Me Myself", "addresses": [ME], "timezone": "Europe/London"},
         "cadence": {"default": "30d"},
-        "drafting": {"budget_per_week": 10},
+        "drafting": {"budget_per_week": 10, **drafting},
         "people": [{"name": "Bob Baker", "emails": ["bob@example.net"], "note": "always brings the best snacks"},
                    {"name": "Carol Cho", "emails": ["carol@example.com"], "note": "a natural teacher"}],
     })
@@ -475,13 +512,14 @@ def _draft_keys(fake: FakeGoogle) -> list[str]:
                   for m in fake.drafts.values())
 
 
-def _cycle(fake: FakeGoogle, tmp_path: Path, db: Path, checkpoint: Any = None) -> Any:
+def _cycle(fake: FakeGoogle, tmp_path: Path, db: Path, checkpoint: Any = None, now: Any = NOW,
+           **drafting: Any) -> Any:
     from circleback.daemon.store.ledger import Ledger
 
     ledger = Ledger.open(db)
-    engine = _engine(fake, tmp_path, ledger, checkpoint)
+    engine = _engine(fake, tmp_path, ledger, checkpoint, **drafting)
     try:
-        return engine.run_cycle(NOW)
+        return engine.run_cycle(now)
     finally:
         for conn in engine.connectors.values():
             conn.close()
@@ -499,6 +537,29 @@ def test_a_daemon_cycle_over_gmail_leaves_drafts_once(fake_google: FakeGoogle, t
     assert recipients == ["bob@example.net", "carol@example.com"]
     assert len(_draft_keys(fake_google)) == 2 and again.drafts == []
     assert _draft_keys(fake_google) == sorted(d.key for d in report.plan.notes)
+
+
+def _draft_of(fake: FakeGoogle, address: str) -> str:
+    return next(did for did, mid in fake.drafts.items() if address.encode() in fake.messages[mid].raw)
+
+
+def test_withdraw_stale_removes_an_untouched_gmail_draft_and_keeps_an_edited_one(
+        fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _world(fake_google)
+    db = tmp_path / "ledger.db"
+    _cycle(fake_google, tmp_path, db, withdraw_stale=True)
+    bob, carol = _draft_of(fake_google, "bob@example.net"), _draft_of(fake_google, "carol@example.com")
+    carol_raw = fake_google.messages[fake_google.drafts[carol]].raw
+    fake_google.edit_draft(carol, carol_raw.replace(b"Subject: ", b"Subject: Coffee? "))  # the user made it theirs
+    for who, n in (("Bob <bob@example.net>", 50), ("Carol <carol@example.com>", 51)):  # both write first
+        fake_google.add_message(build_message(n, sender=who, date=NOW + timedelta(hours=1)), PERSONAL)
+
+    report = _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=2), withdraw_stale=True)
+
+    assert [e.recipient for e in report.lifecycle.withdrawn] == ["bob@example.net"]
+    assert [e.recipient for e in report.lifecycle.edited] == ["carol@example.com"]
+    assert bob not in fake_google.drafts and carol in fake_google.drafts
+    assert fake_google.calls["drafts.delete"] == 1
 
 
 def test_a_cycle_killed_at_any_checkpoint_never_duplicates_a_draft(tmp_path: Path) -> None:
