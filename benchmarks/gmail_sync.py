@@ -22,7 +22,9 @@ running daemon. In one run and against the same mailbox:
 * ``circleback``: ``GmailConnector.sync_mail`` until the first sync is complete;
 * ``naive``: list everything, then ``messages.get`` (metadata) for every id, with
   the same batches, limiter and parallelism - only the plan differs;
-* ``idle``: incremental polls with nothing new - requests and client CPU per poll.
+* ``idle``: incremental polls with nothing new while ``--drafts`` of our drafts wait in
+  Drafts - requests and client CPU per poll, where a poll is what a daemon cycle asks of
+  Gmail: ``sync_mail`` and the outbox's ``list_drafts``.
 
 ``quota_min_s`` is the least wall time the per-user quota allows for
 circleback's own units: ``(units - bucket) / rate``. ``floor_units`` is the least
@@ -200,6 +202,26 @@ def run_circleback(conn: GmailConnector) -> tuple[dict, int]:
     return result.cursor, records
 
 
+def draft(n: int) -> bytes:
+    key = f"checkin:friend{n}@people.example:2026-03"
+    return (f"From: {ME}\r\nTo: friend{n}@people.example\r\nSubject: Catching up\r\n"
+            f"X-Circleback-Key: {key}\r\n\r\nHow have you been?\r\n").encode()
+
+
+def leave_drafts(conn: GmailConnector, cursor: dict, n: int) -> dict:
+    """``n`` drafts waiting, left as a daemon cycle leaves them; the cursor after the next poll."""
+    conn.list_drafts()  # the outbox looks for each key before it creates
+    for i in range(n):
+        conn.create_draft(draft(i), f"checkin:friend{i}@people.example:2026-03")
+    return conn.sync_mail(cursor).cursor
+
+
+def idle_poll(conn: GmailConnector, cursor: dict) -> dict:
+    cursor = conn.sync_mail(cursor).cursor
+    conn.list_drafts()
+    return cursor
+
+
 def run_naive(conn: GmailConnector) -> int:
     """List every id, then messages.get each: the same plumbing, no plan."""
     ids: list[str] = []
@@ -232,6 +254,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=None, help="quota clock speed-up")
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--polls", type=int, default=20)
+    parser.add_argument("--drafts", type=int, default=10, help="our drafts waiting during the idle polls")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     total = args.messages or (10_000 if args.quick else 100_000)
@@ -251,10 +274,11 @@ def main() -> None:
             fake, scale, "circleback", lambda: run_circleback(conn))
         throttled = fake.throttled()
         naive_wall, naive_units, naive_requests, naive_records = measure(fake, scale, "naive", lambda: run_naive(conn))
+        cursor = leave_drafts(conn, cursor, args.drafts)
         fake.reset(scale)
         cpu_started = time.thread_time()
         for _ in range(args.polls):
-            cursor = conn.sync_mail(cursor).cursor
+            cursor = idle_poll(conn, cursor)
         idle_cpu_ms = (time.thread_time() - cpu_started) * 1000 / args.polls
         idle_requests = fake.counts()[1] / args.polls
         conn.close()
@@ -269,7 +293,8 @@ def main() -> None:
           f"({naive_records} messages read)")
     print(f"read floor:            {floor} units (no plan that reads every personal message spends less); "
           f"circleback {ours_units / floor:.3f}x it, the floor is {floor / naive_units:.3f} of naive")
-    print(f"idle poll: {idle_requests:g} request(s), {idle_cpu_ms:.2f} ms client CPU")
+    print(f"idle poll with {args.drafts} drafts waiting: {idle_requests:g} request(s), "
+          f"{idle_cpu_ms:.2f} ms client CPU")
     print(" ".join([
         f"messages={total}", f"units={ours_units}", f"naive_units={naive_units}",
         f"units_vs_naive={ours_units / naive_units:.3f}", f"floor_units={floor}",
@@ -277,7 +302,8 @@ def main() -> None:
         f"requests={ours_requests}",
         f"naive_requests={naive_requests}", f"wall_s={ours_wall:.2f}", f"naive_wall_s={naive_wall:.2f}",
         f"quota_min_s={quota_min:.2f}", f"wall_vs_quota_min={ours_wall / max(quota_min, 1e-9):.3f}",
-        f"idle_requests={idle_requests:g}", f"idle_cpu_ms={idle_cpu_ms:.2f}", f"throttled={throttled}",
+        f"idle_requests={idle_requests:g}", f"idle_drafts={args.drafts}", f"idle_cpu_ms={idle_cpu_ms:.2f}",
+        f"throttled={throttled}",
         f"units_per_message={ours_units / total:.3f}", f"units_per_record={ours_units / max(records, 1):.3f}",
     ]))
 

@@ -202,6 +202,27 @@ class FakeGoogle:
             self.messages[mid].history_id = self.history_id
             self.history.append((self.history_id, "labelRemoved", mid, labels))
 
+    def add_labels(self, mid: str, labels: list[str]) -> None:
+        with self.lock:
+            self.history_id += 1
+            self.messages[mid].labels |= set(labels)
+            self.messages[mid].history_id = self.history_id
+            self.history.append((self.history_id, "labelAdded", mid, labels))
+
+    def send_draft(self, did: str) -> str:
+        """The user sends the draft from Gmail: its message leaves Drafts for Sent (one history
+        record each). The fake never sends anything anywhere; this only moves the message."""
+        with self.lock:
+            mid = self.drafts.pop(did)
+            self.remove_labels(mid, ["DRAFT"])
+            self.add_labels(mid, ["SENT"])
+            return mid
+
+    def discard_draft(self, did: str) -> None:
+        """The user deletes the draft in Gmail ("Discard drafts"): the message is gone for good."""
+        with self.lock:
+            self.delete_message(self.drafts.pop(did))
+
     def delete_message(self, mid: str) -> None:
         """Gone for good (drafts.delete, or emptied from Trash): history keeps a messageDeleted."""
         with self.lock:

@@ -16,7 +16,7 @@ from typing import Any
 import httplib2
 import pytest
 
-from circleback.connectors.base import Direction
+from circleback.connectors.base import Direction, DraftRef
 from circleback.connectors.errors import ConnectorError, SendRefused
 from circleback.connectors.google.auth import build_service
 from circleback.connectors.google.gmail import GmailConnector
@@ -145,6 +145,114 @@ def test_an_idle_poll_is_one_request(backend: Backend) -> None:
     assert result.records == []
     assert backend.fake.http_requests - before == 1
     assert result.cursor == cursor
+
+
+def _api_calls(fake: FakeGoogle) -> int:
+    """API calls served (batch items each; a token refresh is not one)."""
+    return sum(fake.calls.values())
+
+
+def _waiting(backend: Backend, n: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """A synced mailbox with ``n`` of our drafts waiting, as a daemon leaves it: the cursor and {key: draft id}."""
+    fill(backend, 3)
+    conn = backend.connector
+    cursor = conn.sync_mail(None).cursor
+    conn.list_drafts()  # the outbox looks before it creates
+    refs = [conn.create_draft(draft_message(f"k-{i}"), f"k-{i}") for i in range(n)]
+    cursor = conn.sync_mail(cursor).cursor  # history shows the drafts it made: nothing to ask
+    return cursor, {r.key: r.ref for r in refs}
+
+
+def test_an_idle_poll_with_drafts_waiting_is_one_request(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 10)
+    before_requests, before_calls = backend.fake.http_requests, _api_calls(backend.fake)
+
+    backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()  # what the outbox asks every cycle
+
+    assert backend.fake.http_requests - before_requests == 1
+    assert _api_calls(backend.fake) - before_calls == 1 and backend.fake.calls["history.list"] >= 1
+    assert {d.key: d.ref for d in listed} == drafts
+
+
+def test_a_draft_deleted_in_gmail_is_seen_through_history_and_one_drafts_list(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 3)
+    backend.fake.discard_draft(drafts["k-1"])
+    gets = backend.fake.calls["drafts.get"]
+
+    backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert sorted(d.key for d in listed) == ["k-0", "k-2"]
+    assert backend.fake.calls["drafts.get"] == gets  # known drafts are not read again
+
+
+def test_a_draft_sent_from_gmail_is_read_as_sent_mail_with_its_key(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 3)
+    backend.fake.send_draft(drafts["k-2"])
+    lists = backend.fake.calls["drafts.list"]
+
+    result = backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert [(r.circleback_key, r.direction) for r in result.records] == [("k-2", Direction.SENT)]
+    assert sorted(d.key for d in listed) == ["k-0", "k-1"]
+    assert backend.fake.calls["drafts.list"] == lists  # history said it all
+
+
+def test_a_draft_the_user_edited_in_gmail_stays_listed_as_ours_and_is_changed(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 2)
+    message = draft_message("k-0")
+    backend.fake.edit_draft(drafts["k-0"], message.replace(b"How have you been?", b"Hi Bob!"))
+
+    backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert {d.key: d.ref for d in listed} == drafts  # still waiting in Drafts: deleted it was not
+    assert backend.connector.draft_unchanged(DraftRef("g", drafts["k-0"], "k-0"), message) is False
+
+
+def test_a_restart_keeps_which_draft_holds_which_key(backend: Backend, tmp_path: Path) -> None:
+    cursor, drafts = _waiting(backend, 4)
+    backend.connector.close()
+    again = GmailConnector(account(tmp_path, backend.fake), CONTEXT)
+    before = _api_calls(backend.fake)
+    try:
+        again.sync_mail(cursor)
+        listed = again.list_drafts()
+        unchanged = again.draft_unchanged(DraftRef("g", drafts["k-3"], "k-3"), draft_message("k-3"))
+    finally:
+        again.close()
+
+    assert {d.key: d.ref for d in listed} == drafts
+    assert _api_calls(backend.fake) - before == 2  # history.list, and drafts.get before any withdrawal
+    assert unchanged is True
+
+
+def test_a_draft_created_but_its_answer_lost_is_found_by_key_after_the_next_poll(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 1)
+    backend.fake.inject("drafts.create", "truncate")
+    with pytest.raises(ConnectorError):
+        backend.connector.create_draft(draft_message("k-lost"), "k-lost")  # Gmail stored it all the same
+
+    backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert sorted(d.key for d in listed) == ["k-0", "k-lost"]  # the outbox reconciles, never duplicates
+
+
+def test_expired_history_lists_the_drafts_again(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 3)
+    backend.fake.discard_draft(drafts["k-0"])
+    backend.fake.expire_history()
+    gets = backend.fake.calls["drafts.get"]
+
+    result = backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert result.cursor["mode"] == "incremental" and backend.fake.calls["getProfile"] == 2  # read again
+    assert sorted(d.key for d in listed) == ["k-1", "k-2"]
+    assert backend.fake.calls["drafts.get"] == gets  # the keys of known draft ids are kept
 
 
 def test_incremental_skips_noise_and_picks_up_mail_moved_out_of_promotions(backend: Backend) -> None:
@@ -543,6 +651,25 @@ def _draft_of(fake: FakeGoogle, address: str) -> str:
     return next(did for did, mid in fake.drafts.items() if address.encode() in fake.messages[mid].raw)
 
 
+def test_a_daemon_over_gmail_idles_on_one_request_and_sees_drafts_sent_and_deleted(
+        fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _world(fake_google)
+    db = tmp_path / "ledger.db"
+    _cycle(fake_google, tmp_path, db)  # every cycle is a new process: the mapping must be on disk
+    before = _api_calls(fake_google)
+
+    idle = _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=1))
+
+    assert _api_calls(fake_google) - before == 1 and idle.drafts == []  # history.list; 2 drafts waiting
+    fake_google.send_draft(_draft_of(fake_google, "bob@example.net"))
+    fake_google.discard_draft(_draft_of(fake_google, "carol@example.com"))
+
+    report = _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=2))
+
+    assert [e.recipient for e in report.outbox.sent] == ["bob@example.net"]
+    assert [e.recipient for e in report.outbox.deleted] == ["carol@example.com"]
+
+
 def test_withdraw_stale_removes_an_untouched_gmail_draft_and_keeps_an_edited_one(
         fake_google: FakeGoogle, tmp_path: Path) -> None:
     _world(fake_google)
@@ -560,6 +687,9 @@ def test_withdraw_stale_removes_an_untouched_gmail_draft_and_keeps_an_edited_one
     assert [e.recipient for e in report.lifecycle.edited] == ["carol@example.com"]
     assert bob not in fake_google.drafts and carol in fake_google.drafts
     assert fake_google.calls["drafts.delete"] == 1
+    before = _api_calls(fake_google)
+    _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=3), withdraw_stale=True)
+    assert _api_calls(fake_google) - before == 1  # the withdrawn and the edited draft cost nothing idle
 
 
 def test_a_cycle_killed_at_any_checkpoint_never_duplicates_a_draft(tmp_path: Path) -> None:
