@@ -1042,3 +1042,12 @@ def test_encoded_words_through_the_real_client_and_the_fake(backend: Backend) ->
 
     assert (record.sender.email, record.sender.name) == ("jorg@example.com", "Doe, Jörg")
     assert [a.email for a in record.cc] == ["ann@example.com"]
+
+
+def test_a_hostile_encoded_to_address_does_not_become_a_person(backend: Backend) -> None:
+    hostile = b"To: =?utf-8?q?_attacker@evil.example?=, Ann <ann@example.com>"
+    backend.add_message(build_message(7, sender=ME, to="x@example.com").replace(b"To: x@example.com", hostile), "Sent")
+
+    (record,) = backend.connector.sync_mail(None).records
+
+    assert [a.email for a in record.to] == ["ann@example.com"]  # not "_attacker@evil.example?="
