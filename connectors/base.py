@@ -133,8 +133,9 @@ class SyncResult(Generic[R]):
     records: list[R]
     cursor: Cursor
     skipped: list[Skip] = field(default_factory=list)
-    # A full resync: the ledger forgets what this account's role knew before
-    # (e.g. a calendar whose sync token expired) and takes these records instead.
+    # A full resync: for a calendar the ledger forgets what the account knew before (e.g.
+    # its sync token expired) and takes these records instead; for mail it adds them, since
+    # mail that was exchanged stays contact even once deleted (docs/DESIGN.md).
     full: bool = False
 
 

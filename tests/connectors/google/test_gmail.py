@@ -692,6 +692,41 @@ def test_withdraw_stale_removes_an_untouched_gmail_draft_and_keeps_an_edited_one
     assert _api_calls(fake_google) - before == 1  # the withdrawn and the edited draft cost nothing idle
 
 
+def _bob_contact(fake: FakeGoogle, tmp_path: Path, db: Path) -> tuple[Any, Any]:
+    from circleback.daemon.core.contacts import contacts
+    from circleback.daemon.store.ledger import Ledger
+
+    ledger = Ledger.open(db)
+    engine = _engine(fake, tmp_path, ledger)
+    try:
+        bob = next(c for c in contacts(ledger, engine.settings, NOW) if "bob@example.net" in c.emails)
+        return bob.last_sent, bob.last_received
+    finally:
+        for conn in engine.connectors.values():
+            conn.close()
+        ledger.close()
+
+
+def test_mail_deleted_in_gmail_keeps_counting_through_history_and_through_a_full_resync(
+        fake_google: FakeGoogle, tmp_path: Path) -> None:
+    """Mail that was exchanged was contact (docs/DESIGN.md): both paths give one last contact."""
+    _world(fake_google)
+    db = tmp_path / "ledger.db"
+    _cycle(fake_google, tmp_path, db)
+    first = _bob_contact(fake_google, tmp_path, db)
+    fake_google.delete_message(next(m.id for m in fake_google.messages.values() if b"From: Bob" in m.raw))
+
+    _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=1))
+    incremental = _bob_contact(fake_google, tmp_path, db)
+    fake_google.expire_history()
+    _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=2))
+    resynced = _bob_contact(fake_google, tmp_path, db)
+
+    assert first[1] == NOW - timedelta(days=44)  # Bob's reply, deleted since
+    assert first == incremental == resynced
+    assert fake_google.calls["getProfile"] == 2  # the mailbox was read again
+
+
 def test_a_cycle_killed_at_any_checkpoint_never_duplicates_a_draft(tmp_path: Path) -> None:
     clean = FakeGoogle()
     clean.start()
