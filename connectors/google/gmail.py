@@ -143,6 +143,7 @@ class GmailConnector(GoogleConnector):
         # None until a sync or a drafts.list in this process made it current.
         self._view: DraftsView | None = None
         self._synced_to = ""  # the history id the last sync in this process reached
+        self._saved_view = b""  # what the drafts state file holds, as this process last wrote it
 
     def close(self) -> None:
         for pool in (self._pool, self._list_pool):
@@ -574,8 +575,12 @@ class GmailConnector(GoogleConnector):
     def _save_view(self) -> None:
         if self._view is None:
             return
+        data = self._view.to_json()
+        if data == self._saved_view:
+            return  # an idle poll changes nothing: no write, no fsync
         try:
-            self._view.save(self._view_path())
+            self._view.save(self._view_path(), data)
+            self._saved_view = data
         except (OSError, TokenFileError) as exc:  # the next process finds an older view: stale, listed again
             log.warning("%s: cannot save the drafts state (%s)", self.account, exc)
 

@@ -132,8 +132,8 @@ class DraftsView:
             log.warning("%s: drafts state not readable (%s); Drafts will be listed again", path, exc)
             return None
 
-    def save(self, path: Path) -> None:
-        write_private(path, self.to_json())
+    def save(self, path: Path, data: bytes | None = None) -> None:
+        write_private(path, self.to_json() if data is None else data)
 
 
 def older(history_id: str, than: str) -> bool:
