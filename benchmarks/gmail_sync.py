@@ -28,10 +28,13 @@ running daemon. In one run and against the same mailbox:
 
 ``quota_min_s`` is the least wall time the per-user quota allows for
 circleback's own units: ``(units - bucket) / rate``. ``floor_units`` is the least
-any plan can spend reading every message the ledger needs (:func:`read_floor`);
-``floor_vs_naive`` is therefore the best ``units_vs_naive`` this mailbox allows.
-The last line is ``key=value`` pairs (``units_vs_naive=``, ``wall_vs_quota_min=``,
-``idle_requests=``, ...).
+any plan can spend reading every message the ledger needs (:func:`read_floor`: one
+call per thread that holds such mail); ``floor_vs_naive`` is therefore the best
+``units_vs_naive`` this mailbox allows, and the goal is set against the floor, not
+the naive plan: ``units_vs_floor`` at most ``UNITS_VS_FLOOR_GOAL`` (1.03; issue 16).
+A fixed ``units_vs_naive`` goal would say more about the mailbox than about the plan.
+The last line is ``key=value`` pairs (``units_vs_floor=``, ``floor_vs_naive=``,
+``wall_vs_quota_min=``, ``idle_requests=``, ...); every ratio is measured in this run.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ PERSONAL_SHARE = 0.80 * 0.30  # received personal mail, of all mail
 NOISE = {"CATEGORY_UPDATES": 0.30, "CATEGORY_PROMOTIONS": 0.25, "CATEGORY_SOCIAL": 0.10, "CATEGORY_FORUMS": 0.05}
 THREAD_LENGTHS = [(1, 0.35), (2, 0.25), (3, 0.15), (4, 0.10), (6, 0.10), (12, 0.05)]
 PER_USER = 6000
+UNITS_VS_FLOOR_GOAL = 1.03  # first-sync units over the read floor (issue 16; 1.015 measured before)
 
 
 def message(n: int, sender: str, to: str, when: datetime, subject: str) -> bytes:
@@ -291,14 +295,18 @@ def main() -> None:
           f"(quota-bound minimum {quota_min:.1f}s); {ours_units / total:.2f} units per mailbox message")
     print(f"naive baseline:        {naive_units} units, {naive_requests} requests, {naive_wall:.1f}s "
           f"({naive_records} messages read)")
+    vs_floor = ours_units / floor
+    verdict = "met" if vs_floor <= UNITS_VS_FLOOR_GOAL else "MISSED"
     print(f"read floor:            {floor} units (no plan that reads every personal message spends less); "
-          f"circleback {ours_units / floor:.3f}x it, the floor is {floor / naive_units:.3f} of naive")
+          f"circleback {vs_floor:.3f}x it (goal <= {UNITS_VS_FLOOR_GOAL}: {verdict}), "
+          f"the floor is {floor / naive_units:.3f} of naive")
     print(f"idle poll with {args.drafts} drafts waiting: {idle_requests:g} request(s), "
           f"{idle_cpu_ms:.2f} ms client CPU")
     print(" ".join([
         f"messages={total}", f"units={ours_units}", f"naive_units={naive_units}",
         f"units_vs_naive={ours_units / naive_units:.3f}", f"floor_units={floor}",
-        f"floor_vs_naive={floor / naive_units:.3f}", f"units_vs_floor={ours_units / floor:.3f}",
+        f"floor_vs_naive={floor / naive_units:.3f}", f"units_vs_floor={vs_floor:.3f}",
+        f"units_vs_floor_goal={UNITS_VS_FLOOR_GOAL}",
         f"requests={ours_requests}",
         f"naive_requests={naive_requests}", f"wall_s={ours_wall:.2f}", f"naive_wall_s={naive_wall:.2f}",
         f"quota_min_s={quota_min:.2f}", f"wall_vs_quota_min={ours_wall / max(quota_min, 1e-9):.3f}",
