@@ -808,8 +808,11 @@ def _added_ids(page: dict[str, Any]) -> Iterator[str]:
             if _is_candidate(added["message"].get("labelIds", [])):
                 yield added["message"]["id"]
         for removed in record.get("labelsRemoved", []):
-            if set(removed.get("labelIds", [])) & ({"SPAM", "TRASH", "DRAFT"} | set(NOISE_LABELS)) and \
-                    _is_candidate(removed["message"].get("labelIds", [])):
+            now = removed["message"].get("labelIds", [])
+            taken = set(removed.get("labelIds", []))
+            # Out of Drafts only counts into Sent: a draft that merely lost its label was never mail.
+            if (taken & ({"SPAM", "TRASH"} | set(NOISE_LABELS)) or ("DRAFT" in taken and "SENT" in now)) and \
+                    _is_candidate(now):
                 yield removed["message"]["id"]
         for put in record.get("labelsAdded", []):
             if "SENT" in put.get("labelIds", []) and _is_candidate(put["message"].get("labelIds", [])):

@@ -200,6 +200,20 @@ def test_a_draft_sent_from_gmail_is_read_as_sent_mail_with_its_key(backend: Back
     assert backend.fake.calls["drafts.list"] == lists  # history said it all
 
 
+def test_only_a_draft_that_went_to_sent_is_read_as_mail(backend: Backend) -> None:
+    cursor = backend.connector.sync_mail(None).cursor
+    kept = backend.fake.add_message(build_message(1, sender=ME, date=NOW), ["DRAFT"]).id  # the user's own
+    sent = backend.fake.add_message(build_message(2, sender=ME, date=NOW), ["DRAFT"]).id
+    cursor = backend.connector.sync_mail(cursor).cursor  # two drafts: no mail yet
+    backend.fake.remove_labels(kept, ["DRAFT"])  # out of Drafts, but never sent
+    backend.fake.remove_labels(sent, ["DRAFT"])
+    backend.fake.add_labels(sent, ["SENT"])
+
+    result = backend.connector.sync_mail(cursor)
+
+    assert [(r.message_id, r.direction) for r in result.records] == [("msg2@test", Direction.SENT)]
+
+
 def test_a_draft_the_user_edited_in_gmail_stays_listed_as_ours_and_is_changed(backend: Backend) -> None:
     cursor, drafts = _waiting(backend, 2)
     message = draft_message("k-0")
