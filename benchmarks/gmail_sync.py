@@ -22,14 +22,19 @@ running daemon. In one run and against the same mailbox:
 * ``circleback``: ``GmailConnector.sync_mail`` until the first sync is complete;
 * ``naive``: list everything, then ``messages.get`` (metadata) for every id, with
   the same batches, limiter and parallelism - only the plan differs;
-* ``idle``: incremental polls with nothing new - requests and client CPU per poll.
+* ``idle``: incremental polls with nothing new while ``--drafts`` of our drafts wait in
+  Drafts - requests and client CPU per poll, where a poll is what a daemon cycle asks of
+  Gmail: ``sync_mail`` and the outbox's ``list_drafts``.
 
 ``quota_min_s`` is the least wall time the per-user quota allows for
 circleback's own units: ``(units - bucket) / rate``. ``floor_units`` is the least
-any plan can spend reading every message the ledger needs (:func:`read_floor`);
-``floor_vs_naive`` is therefore the best ``units_vs_naive`` this mailbox allows.
-The last line is ``key=value`` pairs (``units_vs_naive=``, ``wall_vs_quota_min=``,
-``idle_requests=``, ...).
+any plan can spend reading every message the ledger needs (:func:`read_floor`: one
+call per thread that holds such mail); ``floor_vs_naive`` is therefore the best
+``units_vs_naive`` this mailbox allows, and the goal is set against the floor, not
+the naive plan: ``units_vs_floor`` at most ``UNITS_VS_FLOOR_GOAL`` (1.03; issue 16).
+A fixed ``units_vs_naive`` goal would say more about the mailbox than about the plan.
+The last line is ``key=value`` pairs (``units_vs_floor=``, ``floor_vs_naive=``,
+``wall_vs_quota_min=``, ``idle_requests=``, ...); every ratio is measured in this run.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ PERSONAL_SHARE = 0.80 * 0.30  # received personal mail, of all mail
 NOISE = {"CATEGORY_UPDATES": 0.30, "CATEGORY_PROMOTIONS": 0.25, "CATEGORY_SOCIAL": 0.10, "CATEGORY_FORUMS": 0.05}
 THREAD_LENGTHS = [(1, 0.35), (2, 0.25), (3, 0.15), (4, 0.10), (6, 0.10), (12, 0.05)]
 PER_USER = 6000
+UNITS_VS_FLOOR_GOAL = 1.03  # first-sync units over the read floor (issue 16; 1.015 measured before)
 
 
 def message(n: int, sender: str, to: str, when: datetime, subject: str) -> bytes:
@@ -200,6 +206,26 @@ def run_circleback(conn: GmailConnector) -> tuple[dict, int]:
     return result.cursor, records
 
 
+def draft(n: int) -> bytes:
+    key = f"checkin:friend{n}@people.example:2026-03"
+    return (f"From: {ME}\r\nTo: friend{n}@people.example\r\nSubject: Catching up\r\n"
+            f"X-Circleback-Key: {key}\r\n\r\nHow have you been?\r\n").encode()
+
+
+def leave_drafts(conn: GmailConnector, cursor: dict, n: int) -> dict:
+    """``n`` drafts waiting, left as a daemon cycle leaves them; the cursor after the next poll."""
+    conn.list_drafts()  # the outbox looks for each key before it creates
+    for i in range(n):
+        conn.create_draft(draft(i), f"checkin:friend{i}@people.example:2026-03")
+    return conn.sync_mail(cursor).cursor
+
+
+def idle_poll(conn: GmailConnector, cursor: dict) -> dict:
+    cursor = conn.sync_mail(cursor).cursor
+    conn.list_drafts()
+    return cursor
+
+
 def run_naive(conn: GmailConnector) -> int:
     """List every id, then messages.get each: the same plumbing, no plan."""
     ids: list[str] = []
@@ -232,6 +258,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=None, help="quota clock speed-up")
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--polls", type=int, default=20)
+    parser.add_argument("--drafts", type=int, default=10, help="our drafts waiting during the idle polls")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     total = args.messages or (10_000 if args.quick else 100_000)
@@ -251,10 +278,11 @@ def main() -> None:
             fake, scale, "circleback", lambda: run_circleback(conn))
         throttled = fake.throttled()
         naive_wall, naive_units, naive_requests, naive_records = measure(fake, scale, "naive", lambda: run_naive(conn))
+        cursor = leave_drafts(conn, cursor, args.drafts)
         fake.reset(scale)
         cpu_started = time.thread_time()
         for _ in range(args.polls):
-            cursor = conn.sync_mail(cursor).cursor
+            cursor = idle_poll(conn, cursor)
         idle_cpu_ms = (time.thread_time() - cpu_started) * 1000 / args.polls
         idle_requests = fake.counts()[1] / args.polls
         conn.close()
@@ -267,17 +295,23 @@ def main() -> None:
           f"(quota-bound minimum {quota_min:.1f}s); {ours_units / total:.2f} units per mailbox message")
     print(f"naive baseline:        {naive_units} units, {naive_requests} requests, {naive_wall:.1f}s "
           f"({naive_records} messages read)")
+    vs_floor = ours_units / floor
+    verdict = "met" if vs_floor <= UNITS_VS_FLOOR_GOAL else "MISSED"
     print(f"read floor:            {floor} units (no plan that reads every personal message spends less); "
-          f"circleback {ours_units / floor:.3f}x it, the floor is {floor / naive_units:.3f} of naive")
-    print(f"idle poll: {idle_requests:g} request(s), {idle_cpu_ms:.2f} ms client CPU")
+          f"circleback {vs_floor:.3f}x it (goal <= {UNITS_VS_FLOOR_GOAL}: {verdict}), "
+          f"the floor is {floor / naive_units:.3f} of naive")
+    print(f"idle poll with {args.drafts} drafts waiting: {idle_requests:g} request(s), "
+          f"{idle_cpu_ms:.2f} ms client CPU")
     print(" ".join([
         f"messages={total}", f"units={ours_units}", f"naive_units={naive_units}",
         f"units_vs_naive={ours_units / naive_units:.3f}", f"floor_units={floor}",
-        f"floor_vs_naive={floor / naive_units:.3f}", f"units_vs_floor={ours_units / floor:.3f}",
+        f"floor_vs_naive={floor / naive_units:.3f}", f"units_vs_floor={vs_floor:.3f}",
+        f"units_vs_floor_goal={UNITS_VS_FLOOR_GOAL}",
         f"requests={ours_requests}",
         f"naive_requests={naive_requests}", f"wall_s={ours_wall:.2f}", f"naive_wall_s={naive_wall:.2f}",
         f"quota_min_s={quota_min:.2f}", f"wall_vs_quota_min={ours_wall / max(quota_min, 1e-9):.3f}",
-        f"idle_requests={idle_requests:g}", f"idle_cpu_ms={idle_cpu_ms:.2f}", f"throttled={throttled}",
+        f"idle_requests={idle_requests:g}", f"idle_drafts={args.drafts}", f"idle_cpu_ms={idle_cpu_ms:.2f}",
+        f"throttled={throttled}",
         f"units_per_message={ours_units / total:.3f}", f"units_per_record={ours_units / max(records, 1):.3f}",
     ]))
 

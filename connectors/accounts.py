@@ -266,6 +266,7 @@ DEFAULT_COSTS: dict[str, int] = {
     "drafts.create": 10,
     "drafts.list": 5,
     "drafts.get": 5,
+    "drafts.delete": 10,
     "getProfile": 1,
     "events.list": 1,  # Calendar counts requests (600/min/user), not units
 }

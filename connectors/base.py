@@ -8,7 +8,8 @@ offers some of three roles:
 * :class:`DraftBox` - ``create_draft``, ``list_drafts``, ``get_draft``
 
 and may have capabilities beyond its roles, each a protocol too: :class:`DraftDeleter`
-(``delete_draft``). Callers ask ``isinstance(conn, MailSource)``, never ``hasattr``.
+(``delete_draft``) and :class:`DraftChangeCheck` (``draft_unchanged``). Callers ask
+``isinstance(conn, MailSource)``, never ``hasattr``.
 
 Records carry headers only, never bodies.  Cursors are opaque JSON-able dicts
 that the ledger stores per account and role; a connector must accept ``None``
@@ -132,8 +133,9 @@ class SyncResult(Generic[R]):
     records: list[R]
     cursor: Cursor
     skipped: list[Skip] = field(default_factory=list)
-    # A full resync: the ledger forgets what this account's role knew before
-    # (e.g. a calendar whose sync token expired) and takes these records instead.
+    # A full resync: for a calendar the ledger forgets what the account knew before (e.g.
+    # its sync token expired) and takes these records instead; for mail it adds them, since
+    # mail that was exchanged stays contact even once deleted (docs/DESIGN.md).
     full: bool = False
 
 
@@ -168,6 +170,17 @@ class DraftDeleter(Protocol):
 
     def delete_draft(self, ref: DraftRef) -> bool:
         """Remove the draft; False if it was gone already."""
+        ...
+
+
+@runtime_checkable
+class DraftChangeCheck(Protocol):
+    """A capability of draft boxes that read drafts back as headers only (Gmail under
+    ``gmail.metadata``): ``get_draft`` cannot give the bytes to compare, so the box says itself
+    whether the draft still is what was written."""
+
+    def draft_unchanged(self, ref: DraftRef, message: bytes) -> bool | None:
+        """True if the draft is still ``message`` as written, False if the user changed it, None if gone."""
         ...
 
 

@@ -26,6 +26,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
 from typing import BinaryIO
 
+from .addresses import is_usable_address
 from .base import Address, Direction, MailRecord, Skip
 from .text import clean_text, has_surrogates
 
@@ -104,7 +105,11 @@ def lenient_header_lines(block: bytes) -> bytes:
 
 
 def clean_address(value: str) -> str:
-    """A lower-cased ``local@domain``, or "" if it is not one usable address."""
+    """A lower-cased ``local@domain``, or "" if it is not one usable address.
+
+    Usable is what the draft builder would write to (``addresses.py``), and more: no
+    local part no one reads mail at.
+    """
     addr = value.strip()
     if has_surrogates(addr):  # raw UTF-8 in an address is legal since RFC 6532
         addr = addr.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -117,6 +122,7 @@ def clean_address(value: str) -> str:
         or "@" in domain
         or _BAD_IN_ADDRESS.search(addr)
         or _IMPLAUSIBLE_LOCAL.match(local)
+        or not is_usable_address(addr)
     ):
         return ""
     return addr
@@ -691,7 +697,7 @@ def _simple_mailboxes(value: str) -> tuple[Address, ...] | None:
                 return None  # headerregistry.Address refuses CR/LF: the stdlib goes another way
         else:
             name = phrase.replace('"', "") if phrase else ""
-        if not implausible:
+        if not implausible and is_usable_address(spec.lower()):  # the rule clean_address applies
             addr = Address(spec.lower(), clean_text(name))
             found.setdefault(addr.email, addr)
         pos = m.end()

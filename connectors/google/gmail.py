@@ -30,14 +30,17 @@ The first sync is resumable: it returns at most ``full_sync_chunk`` messages per
 call with a cursor holding the historyId and the thread groups still to fetch,
 newest first, so a kill loses one chunk and the ledger sees recent mail first.
 
-Incremental: ``history.list(startHistoryId, historyTypes=messageAdded,labelRemoved)``;
-an idle poll is one request (2 units). Only a 404 on history.list - Gmail's
-answer for a start id it no longer keeps - starts a new first sync (lieer #301).
+Incremental: ``history.list(startHistoryId)`` over messages added and deleted and labels
+added and removed; an idle poll is one request (2 units), drafts waiting or not: what
+becomes of our drafts is read from the same history (``gmail_drafts.py``). Only a 404
+on history.list - Gmail's answer for a start id it no longer keeps - starts a new first
+sync (lieer #301), and drafts.list then says what is in Drafts.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import logging
 import queue
@@ -48,10 +51,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ..base import ConnectorContext, Cursor, DraftRef, MailRecord, Skip, SyncResult
-from ..errors import ConnectorError
+from ..errors import ConnectorError, TokenFileError
 from ..mailheaders import header_block, parse_mail_headers
 from ..progress import SyncProgress
 from .auth import (
@@ -71,6 +75,7 @@ from .auth import (
     json_object,
     lean_batch,
 )
+from .gmail_drafts import Draft, DraftsView, older
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +92,8 @@ METADATA_HEADERS = (
     "List-Id", "Precedence", "Auto-Submitted", "X-Circleback-Key",
 )
 KEY_HEADER = "X-Circleback-Key"
+# New mail, and what becomes of drafts (gmail_drafts.py): deleted, or moved to Sent.
+HISTORY_TYPES = ["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"]
 NOISE_LABELS = {
     "CATEGORY_PROMOTIONS": "promotions",
     "CATEGORY_SOCIAL": "social",
@@ -129,6 +136,14 @@ class GmailConnector(GoogleConnector):
         self._pool: ThreadPoolExecutor | None = None
         self._list_pool: ThreadPoolExecutor | None = None  # the first sync's lists and date probes
         self.requests = 0  # HTTP requests made (a batch is one): benchmarks read it
+        # draft id -> the message id drafts.create gave it: Gmail gives a draft a new message id
+        # each time it is saved (drafts.update, an edit in Gmail), so an unchanged id is an unedited draft.
+        self._written: dict[str, str] = {}
+        # Which draft holds which message and key, followed through history (gmail_drafts.py);
+        # None until a sync or a drafts.list in this process made it current.
+        self._view: DraftsView | None = None
+        self._synced_to = ""  # the history id the last sync in this process reached
+        self._saved_view = b""  # what the drafts state file holds, as this process last wrote it
 
     def close(self) -> None:
         for pool in (self._pool, self._list_pool):
@@ -150,14 +165,15 @@ class GmailConnector(GoogleConnector):
         _, http = self._thread_service()
         return self._local.api, http
 
-    def _read(self, method: str, build: Callable[[Any], Any], what: str) -> dict[str, Any]:
+    def _read(self, method: str, build: Callable[[Any], Any], what: str,
+              answer: Callable[[Any, str], Any] = json_object) -> Any:
         """One idempotent call: quota first, retried on 429/5xx/rate-limit 403 only."""
 
-        def attempt() -> dict[str, Any]:
+        def attempt() -> Any:
             api, http = self._api()
             self.limiter.acquire(self.config.cost(method))
             self.requests += 1
-            return json_object(build(api).execute(http=http, num_retries=0), what)
+            return answer(build(api).execute(http=http, num_retries=0), what)
 
         try:
             return call_with_retries(attempt, self.retry_policy, f"{self.account}: {what}", sleep=self._sleep)
@@ -256,14 +272,26 @@ class GmailConnector(GoogleConnector):
     # -- MailSource ----------------------------------------------------------------------------
 
     def sync_mail(self, cursor: Cursor | None) -> SyncResult[MailRecord]:
+        result = self._sync_mail(cursor)
+        self._synced_to = str(result.cursor["history_id"])
+        if result.cursor.get("mode") != "incremental" and self._view is not None:
+            # No history followed: drafts.list is the only truth until the first sync is done.
+            self._view.stale = True
+            self._view.history_id = str(result.cursor["history_id"])
+        self._save_view()
+        return result
+
+    def _sync_mail(self, cursor: Cursor | None) -> SyncResult[MailRecord]:
         if cursor and cursor.get("version") == CURSOR_VERSION:
             if cursor.get("mode") == "full":
+                self._current_view(None)
                 return self._continue_full(cursor)
             try:
                 return self._incremental(str(cursor["history_id"]))
             except _HistoryExpired:
                 log.warning("%s: Gmail no longer keeps history from id %s; reading the mailbox again",
                             self.account, cursor["history_id"])
+        self._current_view(None)
         return self._first_sync()
 
     def _since(self) -> datetime:
@@ -502,10 +530,15 @@ class GmailConnector(GoogleConnector):
         ids: dict[str, None] = {}
         token: str | None = None
         latest = history_id
+        known = self._current_view(history_id)
+        # Followed on a copy, kept only once the whole poll succeeded (a failed one is read again).
+        view = DraftsView(dict(known.drafts), known.history_id, known.stale) if known is not None else None
         while True:
             page = self._read("history.list", _history_request(history_id, token), "history.list")
             for mid in _added_ids(page):
                 ids[mid] = None
+            if view is not None:
+                view.follow(page)
             latest = str(page.get("historyId", latest))
             token = page.get("nextPageToken")
             if not token:  # no nextPageToken: caught up (Gmail sync guide)
@@ -520,7 +553,62 @@ class GmailConnector(GoogleConnector):
                                  account=self.account, remedy="will retry from the same point")
         result = self._records(outcome.results.values())
         result.cursor = {"version": CURSOR_VERSION, "mode": "incremental", "history_id": latest}
+        if view is not None:
+            view.history_id = latest
+            self._view = view
         return result
+
+    # -- what is in Drafts, followed through history (gmail_drafts.py) ----------------------------
+
+    def _view_path(self) -> Path:
+        """Beside the account's token file: the same private folder, one file per account."""
+        return self.tokens.path.with_name(f"gmail-{self.account}-drafts.json")
+
+    def _current_view(self, start: str | None) -> DraftsView | None:
+        """The view a sync from history id ``start`` (None: no history followed) can follow."""
+        if self._view is None:
+            self._view = DraftsView.load(self._view_path())
+        if self._view is not None and (start is None or older(self._view.history_id, start)):
+            self._view.stale = True  # it may have missed what happened before ``start``
+        return self._view
+
+    def _save_view(self) -> None:
+        if self._view is None:
+            return
+        data = self._view.to_json()
+        if data == self._saved_view:
+            return  # an idle poll changes nothing: no write, no fsync
+        try:
+            self._view.save(self._view_path(), data)
+            self._saved_view = data
+        except (OSError, TokenFileError) as exc:  # the next process finds an older view: stale, listed again
+            log.warning("%s: cannot save the drafts state (%s)", self.account, exc)
+
+    def _refresh_drafts(self) -> DraftsView:
+        """drafts.list, and a drafts.get (its key) only for a draft id never seen before."""
+        base = self._view or DraftsView.load(self._view_path()) or DraftsView()
+        listed: list[tuple[str, str]] = []
+        token: str | None = None
+        while True:
+            page = self._read("drafts.list", _drafts_page(token), "drafts.list")
+            listed += [(str(d["id"]), str((d.get("message") or {}).get("id", ""))) for d in page.get("drafts", [])]
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        new = base.unknown(listed)
+        outcome = self.run_calls([Call("drafts.get", did, _draft_header_request(did)) for did in new]) if new \
+            else Outcome()
+        real = {k: e for k, e in outcome.failed.items() if http_status(e) != 404}  # deleted meanwhile
+        if real:
+            # A draft we could not read might be ours: guessing "absent" could duplicate it.
+            first = _describe(next(iter(real.values())))
+            raise ConnectorError(f"cannot read {len(real)} draft(s): {first}", account=self.account)
+        keys = {did: _key_of(found) for did, found in outcome.results.items()}
+        self._view = base.refreshed(listed, keys, self._written)
+        # As it is now: valid from where this process's last sync reached (replaying from there is safe).
+        self._view.history_id = self._synced_to or base.history_id
+        self._save_view()
+        return self._view
 
     # -- DraftBox ---------------------------------------------------------------------------------
 
@@ -547,37 +635,85 @@ class GmailConnector(GoogleConnector):
                 raise explain(exc, self.account, "drafts.create") from None
             raise ConnectorError(f"drafts.create failed ({_describe(exc)})", account=self.account,
                                  remedy="not retried: the outbox looks for the key in list_drafts() first") from exc
-        return DraftRef(self.account, str(created["id"]), key)
+        draft_id = str(created["id"])
+        message_id = str((created.get("message") or {}).get("id", ""))
+        self._written[draft_id] = message_id
+        if self._view is not None:
+            self._view.drafts[draft_id] = Draft(message_id, key, message_id)
+            self._save_view()
+        return DraftRef(self.account, draft_id, key)
 
     def list_drafts(self) -> list[DraftRef]:
-        draft_ids: list[str] = []
-        token: str | None = None
-        while True:
-            page = self._read("drafts.list", _drafts_page(token), "drafts.list")
-            draft_ids += [d["id"] for d in page.get("drafts", [])]
-            token = page.get("nextPageToken")
-            if not token:
-                break
-        outcome = self.run_calls([Call("drafts.get", did, _draft_header_request(did)) for did in draft_ids])
-        real = {k: e for k, e in outcome.failed.items() if http_status(e) != 404}  # deleted meanwhile
-        if real:
-            # A draft we could not read might be ours: guessing "absent" could duplicate it.
-            first = _describe(next(iter(real.values())))
-            raise ConnectorError(f"cannot read {len(real)} draft(s): {first}", account=self.account)
-        return [DraftRef(self.account, did, _key_of(outcome.results[did])) for did in draft_ids
-                if did in outcome.results]
+        """Every draft with its key: from the view history keeps current (no request), else drafts.list."""
+        view = self._view
+        if view is None or view.stale:
+            view = self._refresh_drafts()
+        return [DraftRef(self.account, did, draft.key) for did, draft in view.drafts.items()]
 
     def get_draft(self, ref: DraftRef) -> bytes | None:
+        """The draft's header block (RFC 5322 headers and the blank line; no body).
+
+        ``format=metadata``: Google refuses ``raw`` and ``full`` whenever ``gmail.metadata``
+        is granted, even beside ``gmail.compose`` (docs/PROVIDERS.md), so a body is never read.
+        """
+        found = self._draft_metadata(ref.ref)
+        if found is None:
+            return None
+        return _header_bytes((found.get("message") or {}).get("payload", {}).get("headers", []))
+
+    def draft_unchanged(self, ref: DraftRef, message: bytes) -> bool | None:
+        """Whether the draft still is ``message`` as written; None once it is gone (DraftChangeCheck).
+
+        gmail.metadata reads no body, so two signs, each enough to say "changed": the draft's
+        message id is no longer the one drafts.create gave it (Gmail saves every edit as a new
+        message), or a header the user can edit (recipients, subject) or our key differs. Only
+        those are compared: Gmail may add or rewrite others (Message-ID is unverified).
+        """
+        view = self._view
+        if view is not None and not view.stale:  # what history says, without a request every cycle:
+            kept = view.drafts.get(ref.ref)
+            if kept is None:
+                return None  # gone
+            if kept.written and kept.message_id != kept.written:
+                return False  # saved again since we wrote it: edited for good
+        found = self._draft_metadata(ref.ref)  # "unchanged" leads to a delete: asked, never assumed
+        if found is None:
+            return None
+        current = (found.get("message") or {})
+        kept = view.drafts.get(ref.ref) if view is not None else None
+        written = (kept.written if kept else "") or self._written.get(ref.ref)
+        if written and str(current.get("id", "")) != written:
+            return False
+        theirs = _editable_headers(_header_bytes((current.get("payload") or {}).get("headers", [])))
+        return _editable_headers(header_block(message)) == theirs
+
+    def delete_draft(self, ref: DraftRef) -> bool:
+        """drafts.delete (gmail.compose allows it); False if the draft was gone already.
+
+        Safe to retry: a delete that went through before its answer was lost answers 404 next time.
+        """
         def build(users: Any) -> Any:
-            return users.drafts.get(userId="me", id=ref.ref, format="raw")
+            return users.drafts.delete(userId="me", id=ref.ref)
 
         try:
-            found = self._read("drafts.get", build, "drafts.get")
+            self._read("drafts.delete", build, "drafts.delete", answer=lambda found, what: found)
+            deleted = True
+        except ConnectorError as exc:
+            if getattr(exc, "status", 0) != 404:
+                raise
+            deleted = False
+        self._written.pop(ref.ref, None)
+        if self._view is not None and self._view.drafts.pop(ref.ref, None) is not None:
+            self._save_view()
+        return deleted
+
+    def _draft_metadata(self, draft_id: str) -> dict[str, Any] | None:
+        try:
+            return self._read("drafts.get", _draft_header_request(draft_id), "drafts.get")
         except ConnectorError as exc:
             if getattr(exc, "status", 0) == 404:
                 return None
             raise
-        return base64.urlsafe_b64decode(found["message"]["raw"] + "==")
 
 
 # --- records -------------------------------------------------------------------------------------
@@ -588,9 +724,8 @@ def gmail_record(msg: dict[str, Any], my_addresses: frozenset[str]) -> MailRecor
     labels = set(msg.get("labelIds", []))
     when = datetime.fromtimestamp(int(msg.get("internalDate", 0)) / 1000, UTC)
     headers = (msg.get("payload") or {}).get("headers", [])
-    block = "".join(f"{h['name']}: {_one_line(h.get('value', ''))}\r\n" for h in headers) + "\r\n"
     made = parse_mail_headers(
-        block.encode("utf-8", "surrogateescape") if headers else b"\r\n",
+        _header_bytes(headers),
         folder="SENT" if "SENT" in labels else "INBOX" if "INBOX" in labels else "ARCHIVE",
         is_sent_folder="SENT" in labels,
         my_addresses=my_addresses,
@@ -609,6 +744,33 @@ def gmail_record(msg: dict[str, Any], my_addresses: frozenset[str]) -> MailRecor
     )
 
 
+def _header_bytes(headers: list[dict[str, Any]]) -> bytes:
+    """A ``payload.headers`` list as an RFC 5322 header block (ending in the blank line)."""
+    block = "".join(f"{h['name']}: {_one_line(h.get('value', ''))}\r\n" for h in headers) + "\r\n"
+    return block.encode("utf-8", "surrogateescape")
+
+
+EDITABLE_HEADERS = ("to", "cc", "bcc", "subject", KEY_HEADER.lower())
+
+
+def _editable_headers(block: bytes) -> dict[str, list[str]]:
+    """The headers a user edits in a mail client (and our key), values with whitespace folded."""
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+
+    parsed = BytesHeaderParser(policy=compat32).parsebytes(block)
+    return {name: sorted(_decoded(str(v)) for v in parsed.get_all(name, [])) for name in EDITABLE_HEADERS}
+
+
+def _decoded(value: str) -> str:
+    """One header value with encoded words decoded and whitespace folded: Gmail may answer either form."""
+    from email.header import decode_header, make_header
+
+    with contextlib.suppress(ValueError, LookupError):  # a malformed encoded word: compare it as written
+        value = str(make_header(decode_header(value)))
+    return " ".join(value.split())
+
+
 def _one_line(value: str) -> str:
     return value.replace("\r", " ").replace("\n", " ")
 
@@ -625,7 +787,7 @@ def _thread_request(thread: str) -> Callable[[Any], Any]:
 
 def _history_request(start: str, token: str | None) -> Callable[[Any], Any]:
     return lambda users: users.history.list(userId="me", startHistoryId=start, maxResults=PAGE_SIZE,
-                                              historyTypes=["messageAdded", "labelRemoved"], pageToken=token)
+                                              historyTypes=HISTORY_TYPES, pageToken=token)
 
 
 def _drafts_page(token: str | None) -> Callable[[Any], Any]:
@@ -638,15 +800,22 @@ def _draft_header_request(did: str) -> Callable[[Any], Any]:
 
 
 def _added_ids(page: dict[str, Any]) -> Iterator[str]:
-    """Messages that became correspondence: added, or taken out of spam or a noise category."""
+    """Messages that became correspondence: added, taken out of spam, a noise category or
+    Drafts (a draft sent), or put in Sent."""
     for record in page.get("history", []):
         for added in record.get("messagesAdded", []):
             if _is_candidate(added["message"].get("labelIds", [])):
                 yield added["message"]["id"]
         for removed in record.get("labelsRemoved", []):
-            if set(removed.get("labelIds", [])) & ({"SPAM", "TRASH"} | set(NOISE_LABELS)) and \
-                    _is_candidate(removed["message"].get("labelIds", [])):
+            now = removed["message"].get("labelIds", [])
+            taken = set(removed.get("labelIds", []))
+            # Out of Drafts only counts into Sent: a draft that merely lost its label was never mail.
+            if (taken & ({"SPAM", "TRASH"} | set(NOISE_LABELS)) or ("DRAFT" in taken and "SENT" in now)) and \
+                    _is_candidate(now):
                 yield removed["message"]["id"]
+        for put in record.get("labelsAdded", []):
+            if "SENT" in put.get("labelIds", []) and _is_candidate(put["message"].get("labelIds", [])):
+                yield put["message"]["id"]
 
 
 def _is_candidate(labels: list[str]) -> bool:

@@ -53,8 +53,8 @@ def ingest_mail(ledger: Ledger, account: str, result: SyncResult[MailRecord], wh
     found = [(record, *mail_counterparts(record, who)) for record in result.records]
     with ledger.transaction():
         ledger.learn_list_addresses(lists)
-        if result.full:
-            ledger.forget_channels(account, ("sent", "received"))
+        # No forgetting on a full resync (result.full): a message deleted since was still
+        # contact, as the incremental sync, which ignores deletions, counted it (docs/DESIGN.md).
         person_of = _people_oldest_first(ledger, [(record.timestamp, people) for record, _, people in found])
         via: dict[int, tuple[str, datetime]] = {}
         for record, channel, people in found:

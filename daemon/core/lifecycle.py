@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from circleback.connectors.base import DraftBox, DraftDeleter, DraftRef
+from circleback.connectors.base import DraftBox, DraftChangeCheck, DraftDeleter, DraftRef
 
 from ..config import Settings
 from ..errors import CirclebackError, DraftWaiting, PersonNotFound
@@ -93,7 +93,10 @@ def is_unedited(box: DraftBox, entry: OutboxEntry) -> bool | None:
     """True when the draft still holds exactly our bytes; None when it is gone."""
     if not entry.ref:
         return None
-    found = box.get_draft(DraftRef(entry.account, entry.ref, entry.key))
+    ref = DraftRef(entry.account, entry.ref, entry.key)
+    if isinstance(box, DraftChangeCheck):  # a box that reads drafts back as headers only (Gmail)
+        return box.draft_unchanged(ref, entry.message)
+    found = box.get_draft(ref)
     if found is None:
         return None
     return found == entry.message

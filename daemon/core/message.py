@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import logging
 import re
 from collections import Counter
@@ -26,6 +25,8 @@ from email.policy import EmailPolicy
 from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
 
+from circleback.connectors.addresses import ATEXT as _ATEXT
+from circleback.connectors.addresses import addr_spec_problem
 from circleback.connectors.base import Address
 
 from ..errors import DraftBuildError
@@ -105,9 +106,6 @@ MAX_DISPLAY_NAME = 100
 
 # --- addresses and ids --------------------------------------------------------
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_DOT_ATOM = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
-_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # Printable ASCII except space " ( ) < > \ - the characters that end, quote or
 # comment an id in a header.
 _MSG_ID = re.compile(r"[!#-'*-;=?-\[\]-~]+")
@@ -116,57 +114,13 @@ _MSG_ID = re.compile(r"[!#-'*-;=?-\[\]-~]+")
 def checked_addr_spec(email: str) -> str:
     """``email`` as a plain ``local@domain`` we are willing to write, or DraftBuildError.
 
-    Only dot-atom local parts: quoted local parts are legal but no contact of a
-    professional has one, and they are where parsers disagree.
+    The rule is ``connectors/addresses.py``'s, which every connector applies when it reads:
+    an address that could not be written to is never tracked as a person either.
     """
-    local, at, domain = email.rpartition("@")
-    problem = _local_part_problem(local) if at else "has no '@'"
-    if not problem:
-        domain, problem = _checked_domain(domain)
-    if not problem and len(local) + 1 + len(domain) > 254:  # RFC 5321 4.5.3.1.3
-        problem = "is longer than 254 characters"
+    written, problem = addr_spec_problem(email)
     if problem:
         raise DraftBuildError(f"address {email!r} {problem}; fix it in the person's record")
-    return f"{local}@{domain}"
-
-
-def _local_part_problem(local: str) -> str:
-    if not local:
-        return "has an empty local part"
-    if "@" in local:
-        return "has more than one '@'"
-    if not _DOT_ATOM.fullmatch(local):
-        return "has a local part with spaces, controls, quotes, <>, commas or non-ASCII"
-    if "=?" in local:
-        return "has a local part that looks like an encoded-word"
-    if len(local) > 64:
-        return "has a local part longer than 64 characters"
-    return ""
-
-
-def _checked_domain(domain: str) -> tuple[str, str]:
-    if domain.startswith("[") and domain.endswith("]"):
-        return domain, "" if _is_address_literal(domain[1:-1]) else "has a bad address literal"
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
-    except UnicodeError:
-        return domain, "has a domain that cannot be written in ASCII (IDNA)"
-    labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
-        return domain, "has a domain that is not a dotted host name"
-    if labels[-1].isdigit() or len(ascii_domain) > 253:
-        return domain, "has a domain that is not a host name"
-    return ascii_domain, ""
-
-
-def _is_address_literal(inner: str) -> bool:
-    """RFC 5321 4.1.3: ``1.2.3.4`` or ``IPv6:...``, nothing else."""
-    tagged_v6 = inner[:5].lower() == "ipv6:"
-    try:
-        ip = ipaddress.ip_address(inner[5:] if tagged_v6 else inner)
-    except ValueError:
-        return False
-    return ip.version == (6 if tagged_v6 else 4)
+    return written
 
 
 def checked_msg_id(value: str, what: str) -> str:

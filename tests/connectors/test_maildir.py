@@ -50,6 +50,16 @@ def test_drafts_and_skip_folders_are_not_read_and_sent_is_case_insensitive(
     assert [(r.message_id, r.folder, r.direction) for r in records] == [("msg3@test", "sent", Direction.SENT)]
 
 
+def test_a_hostile_encoded_to_address_does_not_become_a_person(tmp_path: Path) -> None:
+    root = make_maildir(tmp_path)
+    hostile = b"To: =?utf-8?q?_attacker@evil.example?=, Ann <ann@example.com>"
+    deliver(root / "sent", build_message(7, sender=ME, to="x@example.com").replace(b"To: x@example.com", hostile))
+
+    (record,) = connector_for(root).sync_mail(None).records
+
+    assert [a.email for a in record.to] == ["ann@example.com"]  # not "_attacker@evil.example?="
+
+
 def test_first_sync_skips_messages_older_than_lookback(tmp_path: Path) -> None:
     root = make_maildir(tmp_path)
     old = (CONTEXT.current_time().timestamp()) - 400 * 86400

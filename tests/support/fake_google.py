@@ -40,6 +40,7 @@ GMAIL_COSTS = {
     "drafts.create": 10,
     "drafts.list": 5,
     "drafts.get": 5,
+    "drafts.delete": 10,
     "getProfile": 1,
     "events.list": 1,
 }
@@ -160,6 +161,9 @@ class FakeGoogle:
     send_attempts: list[str] = field(default_factory=list)
     seen_q: list[str] = field(default_factory=list)
     throttled: int = 0
+    # What the user granted. With gmail.metadata among them Google refuses format=raw and
+    # format=full on every read, even when gmail.compose is granted too (docs/PROVIDERS.md).
+    scopes: frozenset[str] = frozenset({"gmail.metadata", "gmail.compose"})
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -197,6 +201,44 @@ class FakeGoogle:
             self.messages[mid].labels -= set(labels)
             self.messages[mid].history_id = self.history_id
             self.history.append((self.history_id, "labelRemoved", mid, labels))
+
+    def add_labels(self, mid: str, labels: list[str]) -> None:
+        with self.lock:
+            self.history_id += 1
+            self.messages[mid].labels |= set(labels)
+            self.messages[mid].history_id = self.history_id
+            self.history.append((self.history_id, "labelAdded", mid, labels))
+
+    def send_draft(self, did: str) -> str:
+        """The user sends the draft from Gmail: its message leaves Drafts for Sent (one history
+        record each). The fake never sends anything anywhere; this only moves the message."""
+        with self.lock:
+            mid = self.drafts.pop(did)
+            self.remove_labels(mid, ["DRAFT"])
+            self.add_labels(mid, ["SENT"])
+            return mid
+
+    def discard_draft(self, did: str) -> None:
+        """The user deletes the draft in Gmail ("Discard drafts"): the message is gone for good."""
+        with self.lock:
+            self.delete_message(self.drafts.pop(did))
+
+    def delete_message(self, mid: str) -> None:
+        """Gone for good (drafts.delete, or emptied from Trash): history keeps a messageDeleted."""
+        with self.lock:
+            self.history_id += 1
+            msg = self.messages.pop(mid)
+            self.threads[msg.thread_id].remove(mid)
+            self.history.append((self.history_id, "messageDeleted", mid, sorted(msg.labels)))
+
+    def edit_draft(self, did: str, raw: bytes) -> StoredMessage:
+        """The user saves the draft again (Gmail web, drafts.update): same draft id, a new message."""
+        with self.lock:
+            old = self.messages[self.drafts[did]]
+            self.delete_message(old.id)
+            new = self.add_message(raw, ["DRAFT"], thread_id=old.thread_id)
+            self.drafts[did] = new.id
+            return new
 
     def expire_history(self) -> None:
         """Every start id handed out so far becomes too old (Gmail keeps ~a week, sometimes hours)."""
@@ -337,7 +379,7 @@ class _Api:
         msg = fake.messages.get(mid)
         if msg is None:
             raise google_error(404, "notFound", "Requested entity was not found.")
-        return msg.resource(_one(p, "format", "full"), p.get("metadataHeaders"))
+        return msg.resource(_format(fake, p), p.get("metadataHeaders"))
 
     @staticmethod
     def threads_get(fake: FakeGoogle, p: dict, body: Any, tid: str) -> dict:
@@ -345,7 +387,7 @@ class _Api:
                        key=lambda m: m.internal_ms)
         if not found:
             raise google_error(404, "notFound", "Requested entity was not found.")
-        fmt, wanted = _one(p, "format", "full"), p.get("metadataHeaders")
+        fmt, wanted = _format(fake, p), p.get("metadataHeaders")
         return {"id": tid, "historyId": str(fake.history_id), "messages": [m.resource(fmt, wanted) for m in found]}
 
     @staticmethod
@@ -393,8 +435,16 @@ class _Api:
     def drafts_get(fake: FakeGoogle, p: dict, body: Any, did: str) -> dict:
         if did not in fake.drafts:
             raise google_error(404, "notFound", "Requested entity was not found.")
+        fmt = _format(fake, p)
         msg = fake.messages[fake.drafts[did]]
-        return {"id": did, "message": msg.resource(_one(p, "format", "full"), p.get("metadataHeaders"))}
+        return {"id": did, "message": msg.resource(fmt, p.get("metadataHeaders"))}
+
+    @staticmethod
+    def drafts_delete(fake: FakeGoogle, p: dict, body: Any, did: str) -> None:
+        if did not in fake.drafts:
+            raise google_error(404, "notFound", "Requested entity was not found.")
+        fake.delete_message(fake.drafts.pop(did))
+        return None  # 204 No Content
 
     @staticmethod
     def events_list(fake: FakeGoogle, p: dict, body: Any, calendar: str) -> dict:
@@ -430,6 +480,8 @@ def _history_record(fake: FakeGoogle, row: tuple[int, str, str, list[str]]) -> d
     record: dict[str, Any] = {"id": str(hid), "messages": [{"id": mid, "threadId": thread}]}
     if kind == "messageAdded":
         record["messagesAdded"] = [{"message": ref}]
+    elif kind == "messageDeleted":
+        record["messagesDeleted"] = [{"message": ref}]
     else:  # labelAdded -> labelsAdded, labelRemoved -> labelsRemoved
         record[kind.replace("label", "labels")] = [{"message": ref, "labelIds": labels}]
     return record
@@ -451,6 +503,7 @@ ROUTES: list[Route] = [
     ("POST", re.compile(rf"^{GMAIL}/drafts$"), "drafts.create", _Api.drafts_create),
     ("GET", re.compile(rf"^{GMAIL}/drafts$"), "drafts.list", _Api.drafts_list),
     ("GET", re.compile(rf"^{GMAIL}/drafts/([^/]+)$"), "drafts.get", _Api.drafts_get),
+    ("DELETE", re.compile(rf"^{GMAIL}/drafts/([^/]+)$"), "drafts.delete", _Api.drafts_delete),
     ("GET", re.compile(rf"^{_CAL}$"), "events.list", _Api.events_list),
 ]
 _SEND = re.compile(r"(?i)/send\b|:send\b")
@@ -484,7 +537,7 @@ def _call(fake: FakeGoogle, name: str, fn: Callable[..., Any], params: dict, bod
         data = json.loads(body) if body else None
         with fake.lock:
             result = fn(fake, params, data, *groups)
-        return HttpProblem(200, result)
+        return HttpProblem(200 if result is not None else 204, result)
     except HttpProblem as problem:
         return problem
 
@@ -574,7 +627,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.shutdown(2)  # the peer sees the connection end with no response
 
     def _reply(self, outcome: HttpProblem, truncate: bool = False) -> None:
-        data = json.dumps(outcome.body).encode()
+        data = b"" if outcome.status == 204 else json.dumps(outcome.body).encode()
         if truncate:
             data = data[: max(1, len(data) // 2)]
         self._send(outcome.status, "application/json; charset=UTF-8", data, outcome.headers, truncate)
@@ -662,6 +715,14 @@ def _issue(fake: FakeGoogle) -> dict[str, Any]:
     with fake.lock:
         fake.access_tokens.add(token)
     return {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+
+
+def _format(fake: FakeGoogle, p: dict[str, list[str]]) -> str:
+    """The format asked for (Google's default is full), refused as Google does under gmail.metadata."""
+    fmt = _one(p, "format", "full").lower()
+    if fmt in ("raw", "full") and "gmail.metadata" in fake.scopes:
+        raise google_error(403, "forbidden", f"Metadata scope doesn't allow format {fmt.upper()}")
+    return fmt
 
 
 def _one(p: dict[str, list[str]], name: str, default: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import httplib2
 import pytest
 
-from circleback.connectors.base import Direction
+from circleback.connectors.base import Direction, DraftRef
 from circleback.connectors.errors import ConnectorError, SendRefused
 from circleback.connectors.google.auth import build_service
 from circleback.connectors.google.gmail import GmailConnector
@@ -145,6 +145,128 @@ def test_an_idle_poll_is_one_request(backend: Backend) -> None:
     assert result.records == []
     assert backend.fake.http_requests - before == 1
     assert result.cursor == cursor
+
+
+def _api_calls(fake: FakeGoogle) -> int:
+    """API calls served (batch items each; a token refresh is not one)."""
+    return sum(fake.calls.values())
+
+
+def _waiting(backend: Backend, n: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """A synced mailbox with ``n`` of our drafts waiting, as a daemon leaves it: the cursor and {key: draft id}."""
+    fill(backend, 3)
+    conn = backend.connector
+    cursor = conn.sync_mail(None).cursor
+    conn.list_drafts()  # the outbox looks before it creates
+    refs = [conn.create_draft(draft_message(f"k-{i}"), f"k-{i}") for i in range(n)]
+    cursor = conn.sync_mail(cursor).cursor  # history shows the drafts it made: nothing to ask
+    return cursor, {r.key: r.ref for r in refs}
+
+
+def test_an_idle_poll_with_drafts_waiting_is_one_request(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 10)
+    before_requests, before_calls = backend.fake.http_requests, _api_calls(backend.fake)
+
+    backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()  # what the outbox asks every cycle
+
+    assert backend.fake.http_requests - before_requests == 1
+    assert _api_calls(backend.fake) - before_calls == 1 and backend.fake.calls["history.list"] >= 1
+    assert {d.key: d.ref for d in listed} == drafts
+
+
+def test_a_draft_deleted_in_gmail_is_seen_through_history_and_one_drafts_list(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 3)
+    backend.fake.discard_draft(drafts["k-1"])
+    gets = backend.fake.calls["drafts.get"]
+
+    backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert sorted(d.key for d in listed) == ["k-0", "k-2"]
+    assert backend.fake.calls["drafts.get"] == gets  # known drafts are not read again
+
+
+def test_a_draft_sent_from_gmail_is_read_as_sent_mail_with_its_key(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 3)
+    backend.fake.send_draft(drafts["k-2"])
+    lists = backend.fake.calls["drafts.list"]
+
+    result = backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert [(r.circleback_key, r.direction) for r in result.records] == [("k-2", Direction.SENT)]
+    assert sorted(d.key for d in listed) == ["k-0", "k-1"]
+    assert backend.fake.calls["drafts.list"] == lists  # history said it all
+
+
+def test_only_a_draft_that_went_to_sent_is_read_as_mail(backend: Backend) -> None:
+    cursor = backend.connector.sync_mail(None).cursor
+    kept = backend.fake.add_message(build_message(1, sender=ME, date=NOW), ["DRAFT"]).id  # the user's own
+    sent = backend.fake.add_message(build_message(2, sender=ME, date=NOW), ["DRAFT"]).id
+    cursor = backend.connector.sync_mail(cursor).cursor  # two drafts: no mail yet
+    backend.fake.remove_labels(kept, ["DRAFT"])  # out of Drafts, but never sent
+    backend.fake.remove_labels(sent, ["DRAFT"])
+    backend.fake.add_labels(sent, ["SENT"])
+
+    result = backend.connector.sync_mail(cursor)
+
+    assert [(r.message_id, r.direction) for r in result.records] == [("msg2@test", Direction.SENT)]
+
+
+def test_a_draft_the_user_edited_in_gmail_stays_listed_as_ours_and_is_changed(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 2)
+    message = draft_message("k-0")
+    backend.fake.edit_draft(drafts["k-0"], message.replace(b"How have you been?", b"Hi Bob!"))
+
+    backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert {d.key: d.ref for d in listed} == drafts  # still waiting in Drafts: deleted it was not
+    assert backend.connector.draft_unchanged(DraftRef("g", drafts["k-0"], "k-0"), message) is False
+
+
+def test_a_restart_keeps_which_draft_holds_which_key(backend: Backend, tmp_path: Path) -> None:
+    cursor, drafts = _waiting(backend, 4)
+    backend.connector.close()
+    again = GmailConnector(account(tmp_path, backend.fake), CONTEXT)
+    before = _api_calls(backend.fake)
+    try:
+        again.sync_mail(cursor)
+        listed = again.list_drafts()
+        unchanged = again.draft_unchanged(DraftRef("g", drafts["k-3"], "k-3"), draft_message("k-3"))
+    finally:
+        again.close()
+
+    assert {d.key: d.ref for d in listed} == drafts
+    assert _api_calls(backend.fake) - before == 2  # history.list, and drafts.get before any withdrawal
+    assert unchanged is True
+
+
+def test_a_draft_created_but_its_answer_lost_is_found_by_key_after_the_next_poll(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 1)
+    backend.fake.inject("drafts.create", "truncate")
+    with pytest.raises(ConnectorError):
+        backend.connector.create_draft(draft_message("k-lost"), "k-lost")  # Gmail stored it all the same
+
+    backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert sorted(d.key for d in listed) == ["k-0", "k-lost"]  # the outbox reconciles, never duplicates
+
+
+def test_expired_history_lists_the_drafts_again(backend: Backend) -> None:
+    cursor, drafts = _waiting(backend, 3)
+    backend.fake.discard_draft(drafts["k-0"])
+    backend.fake.expire_history()
+    gets = backend.fake.calls["drafts.get"]
+
+    result = backend.connector.sync_mail(cursor)
+    listed = backend.connector.list_drafts()
+
+    assert result.cursor["mode"] == "incremental" and backend.fake.calls["getProfile"] == 2  # read again
+    assert sorted(d.key for d in listed) == ["k-1", "k-2"]
+    assert backend.fake.calls["drafts.get"] == gets  # the keys of known draft ids are kept
 
 
 def test_incremental_skips_noise_and_picks_up_mail_moved_out_of_promotions(backend: Backend) -> None:
@@ -363,6 +485,71 @@ def test_a_reply_draft_joins_the_thread(backend: Backend) -> None:
     assert stored.thread_id == thread
 
 
+@pytest.mark.parametrize("fmt", ["raw", "full"])
+def test_the_fake_refuses_bodies_under_the_metadata_scope_even_with_compose(backend: Backend, fmt: str) -> None:
+    """Control for the next test: the fake enforces Google's scope rule, so passing means something."""
+    ref = backend.connector.create_draft(draft_message("k-s"), "k-s")
+    service, http = backend.connector._thread_service()
+
+    with pytest.raises(Exception, match="403") as caught:  # noqa: PT011 - googleapiclient's HttpError
+        service.users().drafts().get(userId="me", id=ref.ref, format=fmt).execute(http=http, num_retries=0)
+
+    assert "Metadata scope" in str(caught.value)
+    assert backend.fake.scopes >= {"gmail.metadata", "gmail.compose"}
+
+
+def test_get_draft_reads_the_headers_in_a_format_the_scopes_allow(backend: Backend) -> None:
+    from email.parser import BytesParser
+    from email.policy import default
+
+    ref = backend.connector.create_draft(draft_message("k-g"), "k-g")
+
+    raw = backend.connector.get_draft(ref)
+
+    assert raw is not None
+    parsed = BytesParser(policy=default).parsebytes(raw)
+    assert (parsed["X-Circleback-Key"], parsed["Subject"]) == ("k-g", "Long time no see")
+    assert parsed.get_payload() == ""  # headers only: gmail.metadata never gives a body
+    assert backend.fake.calls["drafts.get"] == 1
+
+
+def test_delete_draft_removes_the_draft_and_a_second_delete_says_it_was_gone(backend: Backend) -> None:
+    fake = backend.fake
+    ref = backend.connector.create_draft(draft_message("k-d"), "k-d")
+    message_id = fake.drafts[ref.ref]
+
+    assert backend.connector.delete_draft(ref) is True
+    assert backend.connector.delete_draft(ref) is False
+
+    assert fake.drafts == {} and message_id not in fake.messages
+    assert backend.connector.list_drafts() == []
+    assert fake.calls["drafts.delete"] == 2
+
+
+def test_a_draft_saved_again_in_gmail_is_changed_even_with_the_same_headers(backend: Backend) -> None:
+    message = draft_message("k-e")
+    ref = backend.connector.create_draft(message, "k-e")
+    assert backend.connector.draft_unchanged(ref, message) is True
+
+    backend.fake.edit_draft(ref.ref, message.replace(b"How have you been?", b"How have you been, old friend?"))
+
+    assert backend.connector.draft_unchanged(ref, message) is False
+    backend.connector.delete_draft(ref)
+    assert backend.connector.draft_unchanged(ref, message) is None
+
+
+def test_a_draft_whose_recipient_the_user_changed_is_changed(backend: Backend, tmp_path: Path) -> None:
+    message = draft_message("k-t")
+    ref = backend.connector.create_draft(message, "k-t")
+    fresh = GmailConnector(account(tmp_path, backend.fake), CONTEXT)  # another process: no memory of the create
+    try:
+        assert fresh.draft_unchanged(ref, message) is True
+        backend.fake.messages[backend.fake.drafts[ref.ref]].raw = message.replace(b"bob@", b"robert@")
+        assert fresh.draft_unchanged(ref, message) is False
+    finally:
+        fresh.close()
+
+
 def test_a_draft_without_its_key_header_is_refused(backend: Backend) -> None:
     with pytest.raises(ValueError, match="X-Circleback-Key"):
         backend.connector.create_draft(draft_message("k-1"), "k-2")
@@ -424,14 +611,14 @@ def _world(fake: FakeGoogle) -> None:
                          ["INBOX", "CATEGORY_PROMOTIONS"])
 
 
-def _engine(fake: FakeGoogle, tmp_path: Path, ledger: Any, checkpoint: Any = None) -> Any:
+def _engine(fake: FakeGoogle, tmp_path: Path, ledger: Any, checkpoint: Any = None, **drafting: Any) -> Any:
     from circleback.daemon.config import Settings
     from circleback.daemon.core.engine import Engine
 
     settings = Settings.model_validate({
         "me": {"name": "Me Myself", "addresses": [ME], "timezone": "Europe/London"},
         "cadence": {"default": "30d"},
-        "drafting": {"budget_per_week": 10},
+        "drafting": {"budget_per_week": 10, **drafting},
         "people": [{"name": "Bob Baker", "emails": ["bob@example.net"], "note": "always brings the best snacks"},
                    {"name": "Carol Cho", "emails": ["carol@example.com"], "note": "a natural teacher"}],
     })
@@ -447,13 +634,14 @@ def _draft_keys(fake: FakeGoogle) -> list[str]:
                   for m in fake.drafts.values())
 
 
-def _cycle(fake: FakeGoogle, tmp_path: Path, db: Path, checkpoint: Any = None) -> Any:
+def _cycle(fake: FakeGoogle, tmp_path: Path, db: Path, checkpoint: Any = None, now: Any = NOW,
+           **drafting: Any) -> Any:
     from circleback.daemon.store.ledger import Ledger
 
     ledger = Ledger.open(db)
-    engine = _engine(fake, tmp_path, ledger, checkpoint)
+    engine = _engine(fake, tmp_path, ledger, checkpoint, **drafting)
     try:
-        return engine.run_cycle(NOW)
+        return engine.run_cycle(now)
     finally:
         for conn in engine.connectors.values():
             conn.close()
@@ -471,6 +659,86 @@ def test_a_daemon_cycle_over_gmail_leaves_drafts_once(fake_google: FakeGoogle, t
     assert recipients == ["bob@example.net", "carol@example.com"]
     assert len(_draft_keys(fake_google)) == 2 and again.drafts == []
     assert _draft_keys(fake_google) == sorted(d.key for d in report.plan.notes)
+
+
+def _draft_of(fake: FakeGoogle, address: str) -> str:
+    return next(did for did, mid in fake.drafts.items() if address.encode() in fake.messages[mid].raw)
+
+
+def test_a_daemon_over_gmail_idles_on_one_request_and_sees_drafts_sent_and_deleted(
+        fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _world(fake_google)
+    db = tmp_path / "ledger.db"
+    _cycle(fake_google, tmp_path, db)  # every cycle is a new process: the mapping must be on disk
+    before = _api_calls(fake_google)
+
+    idle = _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=1))
+
+    assert _api_calls(fake_google) - before == 1 and idle.drafts == []  # history.list; 2 drafts waiting
+    fake_google.send_draft(_draft_of(fake_google, "bob@example.net"))
+    fake_google.discard_draft(_draft_of(fake_google, "carol@example.com"))
+
+    report = _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=2))
+
+    assert [e.recipient for e in report.outbox.sent] == ["bob@example.net"]
+    assert [e.recipient for e in report.outbox.deleted] == ["carol@example.com"]
+
+
+def test_withdraw_stale_removes_an_untouched_gmail_draft_and_keeps_an_edited_one(
+        fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _world(fake_google)
+    db = tmp_path / "ledger.db"
+    _cycle(fake_google, tmp_path, db, withdraw_stale=True)
+    bob, carol = _draft_of(fake_google, "bob@example.net"), _draft_of(fake_google, "carol@example.com")
+    carol_raw = fake_google.messages[fake_google.drafts[carol]].raw
+    fake_google.edit_draft(carol, carol_raw.replace(b"Subject: ", b"Subject: Coffee? "))  # the user made it theirs
+    for who, n in (("Bob <bob@example.net>", 50), ("Carol <carol@example.com>", 51)):  # both write first
+        fake_google.add_message(build_message(n, sender=who, date=NOW + timedelta(hours=1)), PERSONAL)
+
+    report = _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=2), withdraw_stale=True)
+
+    assert [e.recipient for e in report.lifecycle.withdrawn] == ["bob@example.net"]
+    assert [e.recipient for e in report.lifecycle.edited] == ["carol@example.com"]
+    assert bob not in fake_google.drafts and carol in fake_google.drafts
+    assert fake_google.calls["drafts.delete"] == 1
+    before = _api_calls(fake_google)
+    _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=3), withdraw_stale=True)
+    assert _api_calls(fake_google) - before == 1  # the withdrawn and the edited draft cost nothing idle
+
+
+def _bob_contact(fake: FakeGoogle, tmp_path: Path, db: Path) -> tuple[Any, Any]:
+    from circleback.daemon.core.contacts import contacts
+    from circleback.daemon.store.ledger import Ledger
+
+    ledger = Ledger.open(db)
+    engine = _engine(fake, tmp_path, ledger)
+    try:
+        bob = next(c for c in contacts(ledger, engine.settings, NOW) if "bob@example.net" in c.emails)
+        return bob.last_sent, bob.last_received
+    finally:
+        for conn in engine.connectors.values():
+            conn.close()
+        ledger.close()
+
+
+def test_mail_deleted_in_gmail_keeps_counting_through_history_and_through_a_full_resync(
+        fake_google: FakeGoogle, tmp_path: Path) -> None:
+    """Mail that was exchanged was contact (docs/DESIGN.md): both paths give one last contact."""
+    _world(fake_google)
+    db = tmp_path / "ledger.db"
+    _cycle(fake_google, tmp_path, db)
+    first = _bob_contact(fake_google, tmp_path, db)
+    fake_google.delete_message(next(m.id for m in fake_google.messages.values() if b"From: Bob" in m.raw))
+
+    _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=1))
+    incremental = _bob_contact(fake_google, tmp_path, db)
+    fake_google.expire_history()
+    _cycle(fake_google, tmp_path, db, now=NOW + timedelta(hours=2))
+    resynced = _bob_contact(fake_google, tmp_path, db)
+
+    assert first[1] == NOW - timedelta(days=44)  # Bob's reply, deleted since
+    assert first == incremental == resynced
+    assert fake_google.calls["getProfile"] == 2  # the mailbox was read again
 
 
 def test_a_cycle_killed_at_any_checkpoint_never_duplicates_a_draft(tmp_path: Path) -> None:
@@ -842,3 +1110,12 @@ def test_the_date_header_is_the_time_where_it_is_plausible_against_internal_date
     got = {r.message_id: r.timestamp for r in backend.connector.sync_mail(None).records}
 
     assert got == {f"msg{n}@test": expected for n, (_date, expected) in cases.items()}
+
+
+def test_a_hostile_encoded_to_address_does_not_become_a_person(backend: Backend) -> None:
+    hostile = b"To: =?utf-8?q?_attacker@evil.example?=, Ann <ann@example.com>"
+    backend.add_message(build_message(7, sender=ME, to="x@example.com").replace(b"To: x@example.com", hostile), "Sent")
+
+    (record,) = backend.connector.sync_mail(None).records
+
+    assert [a.email for a in record.to] == ["ann@example.com"]  # not "_attacker@evil.example?="

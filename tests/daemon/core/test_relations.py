@@ -161,6 +161,21 @@ def test_full_resync_forgets_the_accounts_old_meetings(ledger, settings, who) ->
     assert people["bo@x.example"].last_met is not None
 
 
+def test_a_full_mail_resync_keeps_the_contact_of_mail_deleted_since(ledger, settings, who) -> None:
+    """Mail that was exchanged was contact: a resync that no longer finds a message (deleted,
+    or gone from Trash) gives the last contact the incremental sync gave."""
+    sent = mail("s1", sender=ME, to=("ann@x.example",), when=days_ago(40))
+    reply = mail("r1", sender="ann@x.example", when=days_ago(20))
+    ingest_mail(ledger, "home", SyncResult([sent, reply], {}), who)
+    before = by_email(ledger, settings)["ann@x.example"]
+
+    ingest_mail(ledger, "home", SyncResult([sent], {"history_id": "new"}, full=True), who)  # r1 deleted meanwhile
+
+    after = by_email(ledger, settings)["ann@x.example"]
+    assert (after.last_sent, after.last_received) == (before.last_sent, before.last_received)
+    assert after.last_received == days_ago(20).replace(microsecond=0)
+
+
 def test_configured_person_with_two_addresses_is_one_person(ledger, who) -> None:
     from circleback.daemon.core.contacts import apply_people
 
