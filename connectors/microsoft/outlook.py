@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from ..autoreply import is_auto_reply_subject
 from ..base import (
     Address,
     Attendee,
@@ -362,6 +363,7 @@ def message_record(
     if when is None:
         return Skip(where, f"no usable {first}")
     message_id = str(item.get("internetMessageId") or "").strip().strip("<>").strip()
+    subject = clean_text(str(item.get("subject") or ""))
     return MailRecord(
         source_id=message_id or f"graph:{graph_id}",
         timestamp=when,
@@ -369,12 +371,14 @@ def message_record(
         sender=sender,
         to=graph_addresses(item.get("toRecipients")),
         cc=graph_addresses(item.get("ccRecipients")),
-        subject=clean_text(str(item.get("subject") or "")),
+        subject=subject,
         message_id=message_id,
         thread_id=str(item.get("conversationId") or message_id or graph_id),
         folder=folder,
         # Outlook's Focused Inbox: "other" is its verdict of bulk or automated mail.
         category="other" if str(item.get("inferenceClassification", "")).lower() == "other" else "",
+        # Delta shows no Auto-Submitted header: an automatic reply is known by its subject.
+        auto_submitted="auto-replied" if is_auto_reply_subject(subject) else "",
         is_draft=item.get("isDraft") is True,
     )
 
