@@ -74,9 +74,12 @@ MAX_CONCURRENT = 4  # Outlook: 4 concurrent requests per app per mailbox (docs/P
 # the progress is a count, shown from here on (tens of pages, several seconds at Graph's pace).
 PROGRESS_FROM = 5000
 KEY_HEADER = "x-circleback-key"  # Graph: custom internetMessageHeaders must start with "x-"
+# Not inferenceClassification: Focused Inbox's "other" is where first contact from a stranger lands,
+# not a verdict of bulk. Not internetMessageHeaders: kilobytes a message (every Received, ARC and
+# X-MS-Exchange line), ten times the rest; they are read when a page carries them all the same.
 MESSAGE_FIELDS = (
     "sender,from,toRecipients,ccRecipients,sentDateTime,receivedDateTime,"
-    "conversationId,internetMessageId,subject,isDraft,inferenceClassification"
+    "conversationId,internetMessageId,subject,isDraft"
 )
 # Folders are re-listed this often; between listings an idle poll costs one request per folder.
 FOLDER_REFRESH = timedelta(hours=6)
@@ -364,6 +367,13 @@ def message_record(
         return Skip(where, f"no usable {first}")
     message_id = str(item.get("internetMessageId") or "").strip().strip("<>").strip()
     subject = clean_text(str(item.get("subject") or ""))
+    headers = _noise_headers(item.get("internetMessageHeaders"))
+    precedence = headers.get("precedence", "")
+    if not sent and not precedence and _sent_on_behalf(item, sender):
+        precedence = "bulk"
+    auto_submitted = headers.get("auto-submitted", "")
+    if not auto_submitted and is_auto_reply_subject(subject):
+        auto_submitted = "auto-replied"  # delta shows no Auto-Submitted: the subject says it
     return MailRecord(
         source_id=message_id or f"graph:{graph_id}",
         timestamp=when,
@@ -375,12 +385,38 @@ def message_record(
         message_id=message_id,
         thread_id=str(item.get("conversationId") or message_id or graph_id),
         folder=folder,
-        # Outlook's Focused Inbox: "other" is its verdict of bulk or automated mail.
-        category="other" if str(item.get("inferenceClassification", "")).lower() == "other" else "",
-        # Delta shows no Auto-Submitted header: an automatic reply is known by its subject.
-        auto_submitted="auto-replied" if is_auto_reply_subject(subject) else "",
+        list_id=headers.get("list-id", ""),
+        precedence=precedence,
+        auto_submitted=auto_submitted,
         is_draft=item.get("isDraft") is True,
     )
+
+
+_NOISE_HEADERS = frozenset({"list-id", "precedence", "auto-submitted"})
+
+
+def _noise_headers(values: Any) -> dict[str, str]:
+    """List-Id, Precedence and Auto-Submitted from ``internetMessageHeaders``, when Graph gave them."""
+    found: dict[str, str] = {}
+    for header in values if isinstance(values, list) else ():
+        if isinstance(header, dict):
+            name = str(header.get("name") or "").strip().lower()
+            if name in _NOISE_HEADERS and name not in found:
+                found[name] = clean_text(str(header.get("value") or ""))
+    return found
+
+
+def _sent_on_behalf(item: dict[str, Any], author: Address | None) -> bool:
+    """Graph's ``sender`` (the Sender header) is a mailbox of another domain than ``from``.
+
+    That is how list servers and bulk senders relay an author's mail (Sender:
+    list-bounces@lists.example, bounce-mc.us5_1234@mail.mcsv.net). A colleague or an assistant
+    sending on someone's behalf writes from the same domain, and still counts.
+    """
+    relay = graph_address(item.get("sender"))
+    if author is None or relay is None or relay.email == author.email:
+        return False
+    return relay.email.rpartition("@")[2] != author.email.rpartition("@")[2]
 
 
 def event_record(item: dict[str, Any], *, mine: frozenset[str], zone: ZoneInfo, now: datetime) -> EventRecord | Skip:

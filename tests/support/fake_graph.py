@@ -250,9 +250,11 @@ def message_json(raw: bytes) -> dict[str, Any]:
     """What Graph shows of a delivered message: parsed with policy.default, like Exchange would."""
     msg = message_from_bytes(raw, policy=policy.default)
     data: dict[str, Any] = {"isDraft": False, "inferenceClassification": "focused"}
-    people = {k: _people(msg, k) for k in ("from", "to", "cc")}
+    people = {k: _people(msg, k) for k in ("from", "to", "cc", "sender")}
     if people["from"]:
         data["from"] = data["sender"] = people["from"][0]
+    if people["sender"]:
+        data["sender"] = people["sender"][0]  # Graph's sender is the Sender header where there is one
     data["toRecipients"], data["ccRecipients"] = people["to"], people["cc"]
     for name, key in (("subject", "subject"), ("message-id", "internetMessageId")):
         try:
@@ -267,7 +269,20 @@ def message_json(raw: bytes) -> dict[str, Any]:
         " ")[0].strip("<>")
     if msg.get("list-id"):
         data["inferenceClassification"] = "other"
+    # Every header as Graph lists them, served only when $select asks for them.
+    data["internetMessageHeaders"] = _headers(msg)
     return data
+
+
+def _headers(msg: EmailMessage) -> list[dict[str, str]]:
+    out = []
+    for name, raw in msg.raw_items():
+        try:
+            value = str(msg.policy.header_fetch_parse(name, raw))
+        except Exception:  # noqa: BLE001 - a broken header is served as it came
+            value = str(raw)
+        out.append({"name": name, "value": value})
+    return out
 
 
 def _people(msg: EmailMessage, name: str) -> list[dict[str, Any]]:

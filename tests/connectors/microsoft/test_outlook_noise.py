@@ -11,6 +11,7 @@ import pytest
 
 from circleback.connectors.autoreply import is_auto_reply_subject
 from circleback.connectors.base import Direction, MailRecord
+from circleback.connectors.microsoft.outlook import message_record
 from circleback.daemon.config import Settings
 from circleback.daemon.core.classify import Identity, mail_noise
 from circleback.daemon.core.contacts import Contact, apply_people, contacts
@@ -126,3 +127,77 @@ def test_my_own_records_keep_their_direction(fake: FakeGraph) -> None:
 
     assert isinstance(record, MailRecord) and record.direction is Direction.SENT
     assert mail_noise(record) == "auto-submitted"  # my own out-of-office is no note to her either
+
+
+# --- Focused Inbox "Other" is no verdict: the real signals are --------------------------------------
+
+
+def test_first_contact_filed_under_other_counts(fake: FakeGraph, tmp_path: Path) -> None:
+    stranger = fake.add_message(build_message(1, sender="Zoe Quinn <zoe@example.net>", subject="We met in Lyon"))
+    fake.update(stranger, inferenceClassification="other")  # Focused Inbox puts strangers there
+
+    s = settings()
+    ledger = Ledger.open(tmp_path / "ledger.sqlite3")
+    result = connector(fake.endpoint).sync_mail(None)
+    ingest_mail(ledger, "work", result, Identity.from_settings(s))
+
+    (record,) = result.records
+    assert mail_noise(record) == ""
+    (zoe,) = [c for c in contacts(ledger, s, NOW) if "zoe@example.net" in c.emails]
+    assert zoe.last_received == NOW - timedelta(days=1) and zoe.ball_in_my_court
+
+
+def test_the_delta_asks_for_neither_focused_inbox_nor_all_headers(fake: FakeGraph) -> None:
+    fake.add_message(build_message(1, extra={"List-Id": "<news.example.com>"}))
+
+    (record,) = connector(fake.endpoint).sync_mail(None).records
+
+    (delta,) = [r for r in fake.log if r.path.endswith("/messages/delta")][:1]
+    assert "inferenceClassification" not in delta.query["$select"][0]
+    assert "internetMessageHeaders" not in delta.query["$select"][0]
+    assert record.category == ""
+
+
+@pytest.mark.parametrize(
+    ("relay", "counts"),
+    [
+        ("bounce-mc.us5_123.456-ann=example.com@mail89.mcsv.net", False),  # a bulk sender, on her behalf
+        ("climbers-bounces@lists.example.org", False),  # a list server
+        ("assistant@example.com", True),  # her assistant, same domain: still her mail
+        (ANN, True),
+    ],
+)
+def test_mail_relayed_by_another_domain_is_bulk(fake: FakeGraph, tmp_path: Path, relay: str, counts: bool) -> None:
+    fake.add_message(build_message(1, sender=f"Ann Example <{ANN}>", subject="Spring news", extra={"Sender": relay}))
+
+    _, ann = ledger_after_sync(fake, tmp_path)
+
+    (record,) = connector(fake.endpoint).sync_mail(None).records
+    assert record.sender is not None and record.sender.email == ANN
+    assert (mail_noise(record) == "") is counts
+    assert (ann.last_received is not None) is counts
+
+
+def test_headers_are_the_rule_when_a_page_carries_them() -> None:
+    def item(*headers: tuple[str, str], subject: str = "hello") -> dict[str, object]:
+        return {
+            "id": "m1",
+            "from": {"emailAddress": {"address": ANN}},
+            "subject": subject,
+            "receivedDateTime": "2025-03-01T10:00:00Z",
+            "toRecipients": [{"emailAddress": {"address": ME}}],
+            "internetMessageHeaders": [{"name": n, "value": v} for n, v in headers],
+        }
+
+    def noise(*headers: tuple[str, str], subject: str = "hello") -> str:
+        record = message_record(
+            item(*headers, subject=subject), folder="Inbox", sent_folder=False, mine=frozenset({ME})
+        )
+        assert isinstance(record, MailRecord)
+        return mail_noise(record)
+
+    assert noise(("List-Id", "Climbers <climbers.lists.example.org>")) == "mailing list"
+    assert noise(("Precedence", "bulk")) == "precedence bulk"
+    assert noise(("auto-submitted", "auto-replied")) == "auto-submitted"
+    assert noise(("Auto-Submitted", "no"), subject="Automatic reply: hello") == ""  # the header wins
+    assert noise(("Received", "from mx.example.com")) == ""
