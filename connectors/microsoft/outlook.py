@@ -8,10 +8,11 @@
 * Calendar: ``/me/calendarView/delta`` over ``[now - lookback, now + lookahead]``.
   The window is baked into the token, so moving it is a planned full resync
   (``SyncResult.full``).
-* Drafts: ``POST /me/messages`` (JSON) with our ``x-circleback-key`` in
-  ``internetMessageHeaders`` - custom headers must start with ``x-`` and can only
-  be set at create. Replies: ``createReply`` on the newest message of the thread,
-  then ``PATCH``. Nothing here can send: every request goes through
+* Drafts: ``POST /me/messages`` (JSON) tagged with our ``x-circleback-key`` as a
+  single-value extended property in PS_INTERNET_HEADERS: Exchange writes it into the
+  MIME as a header, and it reads back through ``$expand`` whether or not Graph returns
+  ``internetMessageHeaders`` for a draft (it returns none for sent items). Replies:
+  ``createReply`` on the newest message of the thread, then ``PATCH``. Nothing here can send: every request goes through
   :class:`~circleback.connectors.http.GuardedSession`.
 
 Throttling (docs/PROVIDERS.md: 10,000 requests per 10 minutes and 4 concurrent
@@ -74,6 +75,9 @@ MAX_CONCURRENT = 4  # Outlook: 4 concurrent requests per app per mailbox (docs/P
 # the progress is a count, shown from here on (tens of pages, several seconds at Graph's pace).
 PROGRESS_FROM = 5000
 KEY_HEADER = "x-circleback-key"  # Graph: custom internetMessageHeaders must start with "x-"
+# The same header as a MAPI named property of PS_INTERNET_HEADERS ([MS-OXPROPS] 1.3.2); the name
+# is matched case-sensitively in $filter, so it is written and asked for exactly so.
+KEY_PROPERTY = f"String {{00020386-0000-0000-C000-000000000046}} Name {KEY_HEADER}"
 # Not inferenceClassification: Focused Inbox's "other" is where first contact from a stranger lands,
 # not a verdict of bulk. Not internetMessageHeaders: kilobytes a message (every Received, ARC and
 # X-MS-Exchange line), ten times the rest; they are read when a page carries them all the same.
@@ -191,7 +195,8 @@ class GraphClient:
         self.session.close()
 
     def url(self, path: str, params: dict[str, str] | None = None) -> str:
-        query = f"?{urlencode(params, safe='$,=')}" if params else ""
+        # Spaces as %20, not "+": Graph's $filter asks for URL-encoded spaces.
+        query = f"?{urlencode(params, safe='$,=', quote_via=quote)}" if params else ""
         return f"{self.endpoint}{path}{query}"
 
     def same_origin(self, link: str) -> bool:
@@ -514,7 +519,7 @@ def draft_json(message: bytes, key: str) -> tuple[dict[str, Any], str]:
         "body": {"contentType": "text", "content": _plain_body(msg)},
         "toRecipients": _recipients(msg, "to"),
         "ccRecipients": _recipients(msg, "cc"),
-        "internetMessageHeaders": [{"name": KEY_HEADER, "value": key}],
+        "singleValueExtendedProperties": [{"id": KEY_PROPERTY, "value": key}],
     }
     return body, str(msg.get("in-reply-to", "")).strip().strip("<>")
 
@@ -825,11 +830,11 @@ class OutlookConnector(Connector):
         return DraftRef(self.account, draft_id, key)
 
     def _create_reply(self, original: str, body: dict[str, Any]) -> dict[str, Any]:
-        # The key header goes in with createReply: custom headers can only be set at create.
-        headers = {"internetMessageHeaders": body["internetMessageHeaders"]}
+        # The key goes in with createReply, so no moment exists when the draft is there untagged.
+        tag = {"singleValueExtendedProperties": body["singleValueExtendedProperties"]}
         reply_url = self.client.url(f"/me/messages/{quote(original, safe='')}/createReply")
-        draft = self.client.write("POST", reply_url, {"message": headers})
-        patch = {k: v for k, v in body.items() if k != "internetMessageHeaders"}
+        draft = self.client.write("POST", reply_url, {"message": tag})
+        patch = {k: v for k, v in body.items() if k != "singleValueExtendedProperties"}
         draft_id = quote(str(draft.get("id", "")), safe="")
         self.client.write("PATCH", self.client.url(f"/me/messages/{draft_id}"), patch)
         return draft
@@ -850,9 +855,13 @@ class OutlookConnector(Connector):
         return str(newest["id"])
 
     def list_drafts(self) -> list[DraftRef]:
-        # internetMessageHeaders over a Drafts listing, rather than an extended property and
-        # $filter: the same header then travels in the draft's MIME ($value) and in the sent copy.
-        params = {"$select": "internetMessageHeaders", "$top": "100"}
+        # The tag by $expand: Graph need not return internetMessageHeaders for a draft. They are
+        # still asked for (a few lines a draft), so a draft tagged only by header is found too.
+        params = {
+            "$select": "internetMessageHeaders",
+            "$expand": f"singleValueExtendedProperties($filter=id eq '{KEY_PROPERTY}')",
+            "$top": "100",
+        }
         url: str | None = self.client.url("/me/mailFolders/drafts/messages", params)
         out: list[DraftRef] = []
         while url:
@@ -873,6 +882,10 @@ class OutlookConnector(Connector):
 
 
 def _key_of(item: dict[str, Any]) -> str:
+    for prop in item.get("singleValueExtendedProperties") or []:
+        # Graph answers the id as it stores it, which need not be the case we asked in.
+        if isinstance(prop, dict) and str(prop.get("id", "")).lower() == KEY_PROPERTY.lower():
+            return clean_text(str(prop.get("value", "")))
     for header in item.get("internetMessageHeaders") or []:
         if isinstance(header, dict) and str(header.get("name", "")).lower() == KEY_HEADER:
             return clean_text(str(header.get("value", "")))

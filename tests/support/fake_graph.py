@@ -11,7 +11,13 @@ the guarded session run unchanged:
 * ``/me/calendarView/delta`` with the window baked into its tokens;
 * ``POST /me/messages``, ``createReply``, ``PATCH`` (which, like Graph, refuses
   ``internetMessageHeaders`` after create), ``/$value`` as MIME,
-  ``$filter=internetMessageId eq '...'``.
+  ``$filter=internetMessageId eq '...'``;
+* single-value extended properties: set at create or by PATCH, read with
+  ``$expand=singleValueExtendedProperties($filter=id eq '...')`` (the Name matched
+  case-sensitively, as Graph does). Custom headers set at create are stored as
+  PS_INTERNET_HEADERS properties, as Exchange stores them, and a draft's reads never
+  carry ``internetMessageHeaders``: whether Graph returns them for drafts is unverified,
+  and it returns none for sent items, so nothing may rely on them.
 
 Limits as Outlook applies them (docs/PROVIDERS.md): more than ``max_concurrent``
 requests in flight, or more than ``rate_limit`` requests inside ``rate_window``
@@ -72,6 +78,7 @@ class Fault:
     body: bytes
     headers: dict[str, str]
     times: int
+    after: bool = False  # do the request, then answer the fault: a 503 after the draft was stored
 
 
 @dataclass(slots=True)
@@ -81,6 +88,7 @@ class Logged:
     query: dict[str, list[str]]
     headers: dict[str, str]
     status: int = 0
+    body: bytes = b""
 
 
 @dataclass
@@ -188,15 +196,20 @@ class FakeGraph:
             self.expired_style[container] = style
 
     def fail_next(self, method: str, path_contains: str, status: int, *, body: bytes | dict[str, Any] = b"",
-                  headers: dict[str, str] | None = None, times: int = 1) -> None:
+                  headers: dict[str, str] | None = None, times: int = 1, after: bool = False) -> None:
+        """Answer the next ``times`` matching requests with ``status``; with ``after``, once done."""
         raw = json.dumps(body).encode() if isinstance(body, dict) else body
-        self.faults.append(Fault(method, path_contains, status, raw, headers or {}, times))
+        self.faults.append(Fault(method, path_contains, status, raw, headers or {}, times, after))
 
     # -- what tests look at ----------------------------------------------------------------
 
     def drafts(self) -> list[Item]:
         drafts_id = self.folder_id("drafts")
         return [i for i in self.items.values() if i.container == drafts_id and not i.removed]
+
+    def draft_key(self, item: Item) -> str:
+        """The x-circleback-key a draft carries, as Exchange stores it (a PS_INTERNET_HEADERS property)."""
+        return _internet_headers(item.data).get("x-circleback-key", "")
 
     def paths(self) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.log]
@@ -316,10 +329,25 @@ def draft_mime(data: dict[str, Any], me: str) -> bytes:
             msg[header] = ", ".join(addrs)
     msg["Subject"] = data.get("subject", "")
     msg["Date"] = format_datetime(datetime.now(UTC))
-    for h in data.get("internetMessageHeaders") or []:
-        msg[h["name"]] = h["value"]
+    for name, value in _internet_headers(data).items():
+        msg[name] = value
     msg.set_content(str((data.get("body") or {}).get("content", "")))
     return msg.as_bytes()
+
+
+PS_INTERNET_HEADERS = "String {00020386-0000-0000-c000-000000000046} Name "  # how Graph answers the id
+
+
+def _property_id(text: str) -> str:
+    """An extended property id as Graph writes it back: GUID lower-cased, the Name as given."""
+    head, sep, name = text.strip().partition(" Name ")
+    return " ".join(head.split()).lower().replace("string", "String", 1) + sep + name if sep else text.strip()
+
+
+def _internet_headers(data: dict[str, Any]) -> dict[str, str]:
+    """The custom headers a message carries: PS_INTERNET_HEADERS properties, by lower-cased name."""
+    return {p["id"][len(PS_INTERNET_HEADERS):].lower(): str(p.get("value", ""))
+            for p in data.get("singleValueExtendedProperties") or [] if p["id"].startswith(PS_INTERNET_HEADERS)}
 
 
 # --- the HTTP side ------------------------------------------------------------------------------
@@ -364,7 +392,8 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(parts.query, keep_blank_values=True)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        entry = Logged(method, "/" + "/".join(segments), query, {k.lower(): v for k, v in self.headers.items()})
+        entry = Logged(method, "/" + "/".join(segments), query, {k.lower(): v for k, v in self.headers.items()},
+                       body=body)
         with self.fake.lock:
             self.fake.log.append(entry)
         with self.fake.admitted() as wait:
@@ -377,9 +406,11 @@ class _Handler(BaseHTTPRequestHandler):
             if self.headers.get("Authorization") != f"Bearer {self.fake.token}":
                 return self._send(entry, 401, _error("InvalidAuthenticationToken", "bad token"))
             fault = self.fake.take_fault(method, entry.path)
-            if fault:
+            if fault and not fault.after:
                 return self._send_raw(entry, fault.status, fault.body, fault.headers)
             status, payload, headers = Routes(self.fake, self, query, body).route(method, segments[1:])
+            if fault:  # done, and the answer lost: the client cannot tell
+                return self._send_raw(entry, fault.status, fault.body, fault.headers)
             return self._send(entry, status, payload, headers)
 
     def _send(self, entry: Logged, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
@@ -475,10 +506,27 @@ class Routes:
         return 10  # Graph's default page for message delta
 
     def _select(self, data: dict[str, Any], select: str) -> dict[str, Any]:
+        hidden = {"singleValueExtendedProperties"}  # only by $expand
+        if data.get("isDraft"):
+            hidden.add("internetMessageHeaders")  # never on a draft's read (see the module's docstring)
         if not select:
-            return dict(data)
-        wanted = set(select.split(",")) | {"id"}
+            return {k: v for k, v in data.items() if k not in hidden}
+        wanted = (set(select.split(",")) | {"id"}) - hidden
         return {k: v for k, v in data.items() if k in wanted}
+
+    def _read(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An item as a read returns it: $select, then $expand of extended properties."""
+        out = self._select(data, self.q("$select"))
+        expand = self.q("$expand")
+        if expand:
+            prefix = "singleValueExtendedProperties($filter=id eq '"
+            if not (expand.startswith(prefix) and expand.endswith("')")):
+                raise _BadRequest(f"unsupported $expand: {expand}")
+            wanted = _property_id(expand[len(prefix):-2])
+            found = [p for p in data.get("singleValueExtendedProperties") or [] if p["id"] == wanted]
+            if found:  # Graph leaves the collection out when nothing matches
+                out["singleValueExtendedProperties"] = found
+        return out
 
     def _changes(self, container: str, since: int, upto: int) -> list[Item]:
         # One round's pages share a (since, upto) range: compute it once (100,000 messages in the benchmark).
@@ -528,7 +576,10 @@ class Routes:
 
     def listing(self, folder_id: str) -> Response:
         live = [i for i in self.fake.items.values() if i.container == folder_id and not i.removed]
-        return self._page([self._select(i.data, self.q("$select")) for i in live])
+        try:
+            return self._page([self._read(i.data) for i in live])
+        except _BadRequest as exc:
+            return 400, _error("BadRequest", str(exc)), {}
 
     # -- calendar --------------------------------------------------------------------------
 
@@ -578,22 +629,39 @@ class Routes:
         if not rest[1:] and method == "PATCH":
             return self.patch(item, json.loads(self.body or b"{}"))
         if not rest[1:] and method == "GET":
-            return 200, self._select(item.data, self.q("$select")), {}
+            try:
+                return 200, self._read(item.data), {}
+            except _BadRequest as exc:
+                return 400, _error("BadRequest", str(exc)), {}
         return 404, _error("ResourceNotFound", "unknown path"), {}
 
     def _check_headers(self, data: dict[str, Any]) -> Response | None:
         for h in data.get("internetMessageHeaders") or []:
             if not str(h.get("name", "")).lower().startswith("x-"):
                 return 400, _error("InvalidInternetMessageHeader", "custom headers must start with x-"), {}
+        for p in data.get("singleValueExtendedProperties") or []:
+            if not isinstance(p, dict) or not str(p.get("id", "")).startswith(("String ", "Integer ", "Binary ")):
+                return 400, _error("ErrorInvalidExtendedPropertyValue", "malformed extended property"), {}
         return None
+
+    def _properties(self, data: dict[str, Any], old: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Extended properties after a write; custom headers at create are PS_INTERNET_HEADERS ones."""
+        found = {p["id"]: p for p in old or []}
+        for h in data.get("internetMessageHeaders") or []:
+            found[PS_INTERNET_HEADERS + h["name"]] = {"id": PS_INTERNET_HEADERS + h["name"], "value": h["value"]}
+        for p in data.get("singleValueExtendedProperties") or []:
+            pid = _property_id(str(p["id"]))
+            found[pid] = {"id": pid, "value": str(p.get("value", ""))}
+        return list(found.values())
 
     def create(self, data: dict[str, Any]) -> Response:
         bad = self._check_headers(data)
         if bad:
             return bad
-        draft = {**data, "isDraft": True, "from": {"emailAddress": {"address": self.fake.me}}}
+        draft = {**data, "isDraft": True, "from": {"emailAddress": {"address": self.fake.me}},
+                 "singleValueExtendedProperties": self._properties(data)}
         item_id = self.fake.add_json(self.fake.folder_id("drafts"), draft)
-        return 201, self.fake.items[item_id].data, {}
+        return 201, self._select(self.fake.items[item_id].data, ""), {}
 
     def create_reply(self, original: Item, params: dict[str, Any]) -> Response:
         message = params.get("message") or {}
@@ -613,14 +681,24 @@ class Routes:
         if "internetMessageHeaders" in changes:
             # Graph: internetMessageHeaders can only be set when the message is created.
             return 400, _error("ErrorInvalidPropertyUpdateSentMessage", "headers are set at create only"), {}
+        bad = self._check_headers(changes)
+        if bad:
+            return bad
+        if "singleValueExtendedProperties" in changes:
+            changes = {**changes, "singleValueExtendedProperties": self._properties(
+                changes, item.data.get("singleValueExtendedProperties"))}
         self.fake.update(item.id, **changes)
-        return 200, item.data, {}
+        return 200, self._select(item.data, ""), {}
 
     def find_by_message_id(self) -> Response:
         wanted = self.q("$filter").partition("eq '")[2].rstrip("'").replace("''", "'")
         found = [i.data for i in self.fake.items.values()
                  if not i.removed and str(i.data.get("internetMessageId", "")) == wanted]
         return 200, {"value": [self._select(d, self.q("$select")) for d in found]}, {}
+
+
+class _BadRequest(Exception):
+    pass
 
 
 def _utc(text: str) -> datetime:

@@ -308,7 +308,10 @@ def test_a_new_draft_is_one_json_post_with_our_header(fake: FakeGraph) -> None:
     (post,) = [r for r in fake.log if r.method == "POST"]
     (draft,) = fake.drafts()
     assert post.path == "/v1.0/me/messages"
-    assert draft.data["internetMessageHeaders"] == [{"name": "x-circleback-key", "value": "k-n"}]
+    assert json.loads(post.body)["singleValueExtendedProperties"] == [
+        {"id": "String {00020386-0000-0000-C000-000000000046} Name x-circleback-key", "value": "k-n"}]
+    assert fake.draft_key(draft) == "k-n"
+    assert "x-circleback-key: k-n" in conn.get_draft(conn.list_drafts()[0]).decode().lower()  # a MIME header
     assert draft.data["toRecipients"] == [{"emailAddress": {"address": "bob@example.net", "name": ""}}]
     assert draft.data["subject"] == "Long time no see"
 
@@ -606,7 +609,7 @@ def fork_cycle(endpoint: str, settings: Any, state: Path, crash_after: int) -> i
 
 
 def draft_keys(fake: FakeGraph) -> list[str]:
-    return [h["value"] for d in fake.drafts() for h in d.data.get("internetMessageHeaders", [])]
+    return [key for d in fake.drafts() if (key := fake.draft_key(d))]
 
 
 def test_an_engine_cycle_leaves_one_draft_per_due_person(fake: FakeGraph, tmp_path: Path) -> None:
@@ -650,3 +653,41 @@ def test_killed_at_every_checkpoint_leaves_no_duplicate_draft(tmp_path: Path) ->
             fake.stop()
         step += 1
     assert kills >= 10  # two syncs, then intent / create / ref for each of four drafts
+
+
+def outbox_states(state: Path) -> dict[str, str]:
+    return dict(sqlite3.connect(state / "ledger.sqlite3").execute("SELECT key, state FROM outbox").fetchall())
+
+
+def test_waiting_drafts_are_found_by_their_tag_though_graph_returns_no_headers(fake: FakeGraph,
+                                                                                tmp_path: Path) -> None:
+    settings = settings_and_mailbox(fake)
+    run_cycle(fake.endpoint, settings, tmp_path)
+    fake.reset_log()
+
+    run_cycle(fake.endpoint, settings, tmp_path)  # reviews the drafts it left: all still waiting
+
+    states = outbox_states(tmp_path)
+    assert len(states) == 4 and set(states.values()) == {"drafted"}  # none "deleted by you"
+    (listing,) = [r for r in fake.log if r.path.endswith("/mailFolders/drafts/messages")]
+    assert listing.query["$expand"] == [
+        "singleValueExtendedProperties($filter=id eq 'String {00020386-0000-0000-C000-000000000046} "
+        "Name x-circleback-key')"]
+    assert not [p for p in fake.paths() if p.startswith("POST")]
+
+
+def test_a_503_after_a_stored_post_is_reconciled_by_its_tag_not_written_twice(fake: FakeGraph,
+                                                                               tmp_path: Path) -> None:
+    settings = settings_and_mailbox(fake)
+    fake.fail_next("POST", "/me/messages", 503, after=True,
+                   body={"error": {"code": "ServiceUnavailable", "message": "try later"}})
+
+    run_cycle(fake.endpoint, settings, tmp_path)  # the first draft is stored, but its answer is a 503
+    assert len(fake.drafts()) == 4 and sorted(outbox_states(tmp_path).values()).count("pending") == 1
+    fake.reset_log()
+    run_cycle(fake.endpoint, settings, tmp_path)
+
+    keys = draft_keys(fake)
+    assert len(keys) == 4 and len(set(keys)) == 4  # no duplicate
+    assert set(outbox_states(tmp_path).values()) == {"drafted"}
+    assert not [p for p in fake.paths() if p.startswith("POST")]  # found by its tag, not written again
