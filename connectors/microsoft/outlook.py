@@ -226,6 +226,13 @@ class GraphClient:
                 return False
             return idempotent or exc.status == 429
 
+        tries = 0
+
+        def attempt() -> Any:
+            nonlocal tries
+            tries += 1
+            return call()
+
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
             wait=self._wait,
@@ -234,9 +241,12 @@ class GraphClient:
             reraise=True,
         )
         try:
-            return retrying(call)
+            return retrying(attempt)
         except _Transient as exc:
-            raise GraphError(f"Graph is unavailable after {self.attempts} tries: {exc}") from None
+            # Say how many tries were made: a write gives up after one (it reconciles next cycle).
+            made = "1 try" if tries == 1 else f"{tries} tries"
+            why = "" if worth_retrying(exc) else "; a write is not repeated blindly"
+            raise GraphError(f"Graph is unavailable after {made}{why}: {exc}", status=exc.status) from None
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -4,6 +4,7 @@ request shapes and faults with `responses`, the real corpus samples, and an engi
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -691,3 +692,35 @@ def test_a_503_after_a_stored_post_is_reconciled_by_its_tag_not_written_twice(fa
     assert len(keys) == 4 and len(set(keys)) == 4  # no duplicate
     assert set(outbox_states(tmp_path).values()) == {"drafted"}
     assert not [p for p in fake.paths() if p.startswith("POST")]  # found by its tag, not written again
+
+
+# --- what the log says of a failure -----------------------------------------------------------------
+
+
+def test_a_503_on_the_draft_post_says_it_tried_once(fake: FakeGraph, tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    settings = settings_and_mailbox(fake)
+    fake.fail_next("POST", "/me/messages", 503)
+
+    with caplog.at_level(logging.INFO):
+        run_cycle(fake.endpoint, settings, tmp_path)
+
+    (line,) = [r.getMessage() for r in caplog.records if "not written" in r.getMessage()]
+    assert "Graph is unavailable after 1 try; a write is not repeated blindly: HTTP 503 on POST" in line
+    assert "5 tries" not in line
+    assert len([p for p in fake.paths() if p == "POST /v1.0/me/messages"]) == 4  # one per draft, none again
+
+
+def test_a_read_counts_the_tries_it_made(fake: FakeGraph) -> None:
+    inbox = fake.folder_id("inbox")
+    fake.fail_next("GET", f"{inbox}/messages/delta", 503, times=5)
+    sleeps: list[float] = []
+
+    result = connector(fake.endpoint, sleeps=sleeps).sync_mail(None)
+
+    (skip,) = result.skipped
+    assert "Graph is unavailable after 5 tries: HTTP 503 on GET" in skip.why
+    assert len(sleeps) == 4 and len([p for p in fake.paths() if inbox in p]) == 5
+
+    fake.fail_next("GET", f"{inbox}/messages/delta", 503, times=2)
+    assert connector(fake.endpoint).sync_mail(None).skipped == []  # the third try went through
