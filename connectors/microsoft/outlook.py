@@ -17,10 +17,18 @@
 
 Throttling (docs/PROVIDERS.md: 10,000 requests per 10 minutes and 4 concurrent
 requests per app per mailbox): a semaphore keeps at most 4 requests in flight,
-and 429/503/504 are retried after ``Retry-After``. ``$batch`` is not used: its
-items count one by one against the same limits and run in parallel (more than 4
-get throttled), and delta pages cannot be batched anyway - each ``nextLink``
-comes from the previous page.
+and 429/503/504 are retried after ``Retry-After``.
+
+Batching: every folder's next delta request goes out in one JSON ``$batch`` (up to
+20 a batch), so an idle poll is one request for up to 20 folders (a first sync reads
+each folder alone, 4 at a time: its pages are big). The items of a
+batch run in parallel and count one by one against the mailbox's limits, so a batch
+of more than 4 chains them with ``dependsOn`` (Graph allows all-parallel or serial);
+a failed item makes the ones after it answer 424, and those simply go again. A
+folder whose first page has a ``nextLink`` goes on alone, 4 folders at a time: each
+``nextLink`` comes from the previous page, so pages of one folder cannot be batched.
+An item answered 429/503/504 waits for its ``Retry-After`` and goes on alone too; an
+item answered 410 resyncs that folder only.
 """
 
 from __future__ import annotations
@@ -92,6 +100,8 @@ WELL_KNOWN = frozenset({"inbox", "sentitems", "drafts", "junkemail", "deletedite
 # Error codes Graph answers when a delta token can no longer be used (graph/errors, delta-query-overview).
 RESYNC_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyncrequired"})
 RETRY_STATUS = frozenset({429, 503, 504})  # throttled, or Graph's "service unavailable / gateway timeout"
+BATCH_MAX = 20  # requests in one JSON $batch (json-batching)
+FAILED_DEPENDENCY = 424  # a batch item that did not run because the one it depends on failed
 _GRAPH_SENDS = re.compile(r"(?i)/(reply|replyall|forward)/?$")
 NOT_FOUND_CODES = frozenset({"erroritemnotfound", "errorinvalididmalformed", "itemnotfound"})
 
@@ -188,7 +198,8 @@ class GraphClient:
         self.session.mount("http://", adapter)
         self._slots = threading.BoundedSemaphore(MAX_CONCURRENT)
         self._sleep = sleep
-        self.requests_made = 0
+        self.requests_made = 0  # HTTP requests, a $batch counting one
+        self.batched = 0  # requests that went inside a $batch (each counts against Graph's limits)
         self._count_lock = threading.Lock()
 
     def close(self) -> None:
@@ -206,13 +217,46 @@ class GraphClient:
 
     # -- public calls ----------------------------------------------------------------------
 
-    def get_json(self, url: str, *, prefer: str = "") -> dict[str, Any]:
-        """GET and decode; reads are idempotent, so every transient failure is retried."""
+    def get_json(self, url: str, *, prefer: str = "", tried: int = 0) -> dict[str, Any]:
+        """GET and decode; reads are idempotent, so every transient failure is retried.
+
+        ``tried``: tries already made elsewhere (a throttled $batch item), counted in the budget.
+        """
         headers = {"Prefer": prefer} if prefer else {}
-        return self._retrying(lambda: _json_body(self._once("GET", url, headers=headers)), idempotent=True)
+        return self._retrying(lambda: _json_body(self._once("GET", url, headers=headers)), idempotent=True,
+                              tried=tried)
 
     def get_bytes(self, url: str) -> bytes:
         return self._retrying(lambda: self._once("GET", url).content, idempotent=True)
+
+    def batch(self, requests_: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """One JSON $batch of GET requests (ids "1".."n"): each item's response by id.
+
+        Only reads are batched, so the whole batch is retried like a read; each item's own
+        status is the caller's to read (a 429 item inside a 200 batch is not retried here).
+        """
+        if not 0 < len(requests_) <= BATCH_MAX or any(r.get("method") != "GET" for r in requests_):
+            raise ValueError(f"a batch holds 1 to {BATCH_MAX} GET requests")
+        body = {"requests": requests_}
+        url = self.url("/$batch")
+        answer = self._retrying(lambda: _json_body(self._once("POST", url, json=body)), idempotent=True)
+        with self._count_lock:
+            self.batched += len(requests_)
+        out: dict[str, dict[str, Any]] = {}
+        for item in answer.get("responses") or []:
+            if isinstance(item, dict) and str(item.get("id", "")):
+                out[str(item["id"])] = item
+        return out
+
+    def relative(self, link: str) -> str | None:
+        """A link of ours as a batch item's URL (relative to the version root), or None."""
+        if not self.same_origin(link):
+            return None
+        base, target = urlsplit(self.endpoint), urlsplit(link)
+        if not target.path.startswith(base.path.rstrip("/") + "/"):
+            return None
+        rest = target.path[len(base.path.rstrip("/")):]
+        return rest + (f"?{target.query}" if target.query else "")
 
     def write(self, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST/PATCH: retried only on 429, which Graph answers before doing anything."""
@@ -220,13 +264,13 @@ class GraphClient:
 
     # -- machinery -------------------------------------------------------------------------
 
-    def _retrying(self, call: Callable[[], Any], *, idempotent: bool) -> Any:
+    def _retrying(self, call: Callable[[], Any], *, idempotent: bool, tried: int = 0) -> Any:
         def worth_retrying(exc: BaseException) -> bool:
             if not isinstance(exc, _Transient):
                 return False
             return idempotent or exc.status == 429
 
-        tries = 0
+        tries = tried
 
         def attempt() -> Any:
             nonlocal tries
@@ -234,7 +278,7 @@ class GraphClient:
             return call()
 
         retrying = Retrying(
-            stop=stop_after_attempt(self.attempts),
+            stop=stop_after_attempt(max(1, self.attempts - tried)),
             wait=self._wait,
             retry=retry_if_exception(worth_retrying),
             sleep=self._sleep,
@@ -247,6 +291,9 @@ class GraphClient:
             made = "1 try" if tries == 1 else f"{tries} tries"
             why = "" if worth_retrying(exc) else "; a write is not repeated blindly"
             raise GraphError(f"Graph is unavailable after {made}{why}: {exc}", status=exc.status) from None
+
+    def pause(self, seconds: float) -> None:
+        self._sleep(seconds)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -559,6 +606,10 @@ class Folder:
     sent: bool = False
 
 
+# A folder that goes on alone after its batch: (its pass, the URL, seconds to wait first, tries made).
+Onward = tuple["FolderPass", str, float, int]
+
+
 @dataclass(slots=True)
 class FolderPass:
     """One folder's share of a mail sync."""
@@ -609,14 +660,87 @@ class OutlookConnector(Connector):
             with lock:
                 progress.advance(read)
 
-        def sync(folder: Folder) -> FolderPass:
-            link = links.get(folder.id)
-            return self._sync_folder(folder, link, mine, None if link else count)  # first reads only
-
+        passes = [FolderPass(f, links.get(f.id)) for f in folders]
+        counters = {p.folder.id: None if p.link else count for p in passes}  # first reads only
         with progress, ThreadPoolExecutor(max_workers=MAX_CONCURRENT,
                                           thread_name_prefix=f"graph-{self.account}") as pool:
-            passes = list(pool.map(sync, folders))
+            # A folder read for the first time goes alone at once: its pages are big, and in a batch of
+            # more than 4 they would run one after the other. A batch of one is one request all the same.
+            linked = [p for p in passes if p.link]
+            onward: list[Onward] = [(p, self._initial_mail_url(p.folder), 0.0, 0) for p in passes if not p.link]
+            if len(linked) == 1:
+                onward.append((linked[0], str(linked[0].link), 0.0, 0))
+            elif linked:
+                onward += self._first_pages(linked, mine, counters)
+            wait = max((job[2] for job in onward), default=0.0)
+            if wait:
+                self.client.pause(wait)  # a throttled item's Retry-After, once for all of them
+            list(pool.map(lambda job: self._follow(job[0], job[1], mine, counters[job[0].folder.id], job[3]),
+                          onward))
         return self._mail_result(passes, me, listed_at, now)
+
+    def _first_pages(self, passes: list[FolderPass], mine: frozenset[str],
+                     counters: dict[str, Callable[[int], None] | None]) -> list[Onward]:
+        """Every folder's next delta page in JSON batches; what goes on alone: (pass, url, wait, tried)."""
+        onward: list[Onward] = []
+        todo: list[tuple[FolderPass, str]] = []
+        for p in passes:
+            url = str(p.link)
+            if self.client.relative(url) is None:
+                onward.append((p, url, 0.0, 0))  # not ours to batch (a link of another shape): alone
+            else:
+                todo.append((p, url))
+        for start in range(0, len(todo), BATCH_MAX):
+            chunk = todo[start : start + BATCH_MAX]
+            try:
+                answers = self.client.batch(self._batch_items([url for _, url in chunk]))
+            except GraphError as exc:
+                if exc.status not in (400, 404, 405, 501):
+                    for p, _ in chunk:
+                        p.skipped.append(Skip(p.folder.name, f"sync stopped, resumes next cycle: {exc}"))
+                    continue
+                log.info("%s: $batch refused (%s); reading folders one by one", self.account, exc.status)
+                onward += [(p, url, 0.0, 0) for p, url in chunk]
+                continue
+            for n, (p, url) in enumerate(chunk, start=1):
+                job = self._batch_answer(p, url, answers.get(str(n)), mine, counters[p.folder.id])
+                if job is not None:
+                    onward.append((p, *job))
+        return onward
+
+    def _batch_items(self, urls: list[str]) -> list[dict[str, Any]]:
+        headers = {"Prefer": f"odata.maxpagesize={self.config.page_size}"}
+        items: list[dict[str, Any]] = []
+        for n, url in enumerate(urls, start=1):
+            item: dict[str, Any] = {"id": str(n), "method": "GET", "url": self.client.relative(url), "headers": headers}
+            if len(urls) > MAX_CONCURRENT and n > 1:
+                item["dependsOn"] = [str(n - 1)]  # serial: never more than 4 at once in the mailbox
+            items.append(item)
+        return items
+
+    def _batch_answer(self, p: FolderPass, url: str, answer: dict[str, Any] | None, mine: frozenset[str],
+                      count: Callable[[int], None] | None) -> tuple[str, float, int] | None:
+        """One folder's item of a batch: its page taken, or where it goes on alone (url, wait, tried)."""
+        status = int(answer.get("status") or 0) if answer else 0
+        headers = {str(k).lower(): str(v) for k, v in ((answer or {}).get("headers") or {}).items()}
+        body = (answer or {}).get("body")
+        if status == 200 and isinstance(body, dict):
+            onward = self._take_page(p, body, mine, count)
+            return (onward, 0.0, 0) if onward else None
+        if status in RETRY_STATUS:
+            wait = retry_after_seconds(headers.get("retry-after"))
+            if wait is not None and wait > self.client.max_retry_after:
+                p.skipped.append(Skip(p.folder.name, f"Graph asks to wait {wait:.0f} s (Retry-After); "
+                                                     "resuming next cycle"))
+                return None
+            return url, wait if wait is not None else self.client.backoff_base, 1
+        if status == FAILED_DEPENDENCY or not answer:
+            return url, 0.0, 0  # it never ran: it goes again
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        exc = GraphError(f"HTTP {status} on GET {_path(url)} (in $batch): {error.get('code', '')}".rstrip(": "),
+                         status=status, code=str(error.get("code", "")), location=headers.get("location", ""))
+        restart = self._on_error(p, exc)
+        return (restart, 0.0, 0) if restart else None
 
     def _mail_result(self, passes: list[FolderPass], me: list[str], listed_at: str, now: datetime) -> SyncResult:
         horizon = now - timedelta(days=self.context.lookback_days)
@@ -711,33 +835,50 @@ class OutlookConnector(Connector):
     def _sync_folder(self, folder: Folder, link: str | None, mine: frozenset[str],
                      count: Callable[[int], None] | None = None) -> FolderPass:
         result = FolderPass(folder, link)
-        url = link or self._initial_mail_url(folder)
+        self._follow(result, link or self._initial_mail_url(folder), mine, count)
+        return result
+
+    def _follow(self, result: FolderPass, url: str, mine: frozenset[str],
+                count: Callable[[int], None] | None, tried: int = 0) -> None:
+        """Read one folder's delta pages from ``url`` to its deltaLink, one after the other."""
         prefer = f"odata.maxpagesize={self.config.page_size}"
-        while True:
+        next_url: str | None = url
+        while next_url:
             try:
-                page = self.client.get_json(url, prefer=prefer)
+                page = self.client.get_json(next_url, prefer=prefer, tried=tried)
+                tried = 0
             except GraphError as exc:
-                if exc.needs_resync and not result.resynced:
-                    log.info("%s: folder %s: delta state expired (%s); resyncing that folder", self.account,
-                             folder.name, exc.code or exc.status)
-                    result.resynced = True
-                    url = self._restart_url(exc, folder)
-                    continue
-                result.skipped.append(Skip(folder.name, f"sync stopped, resumes next cycle: {exc}"))
-                return result
-            result.requests += 1
-            if not self._take_messages(page, folder, mine, result):
-                return result  # not a delta page at all: keep the old link, say it once
-            if count is not None:
-                count(len(page["value"]))
-            next_link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink")
-            follow = str(next_link or delta_link or "")
-            if not follow or not self.client.same_origin(follow):
-                result.skipped.append(Skip(folder.name, "delta page without a usable nextLink or deltaLink"))
-                return result
-            result.link = url = follow
-            if not next_link:
-                return result
+                next_url = self._on_error(result, exc)
+                continue
+            next_url = self._take_page(result, page, mine, count)
+
+    def _on_error(self, result: FolderPass, exc: GraphError) -> str | None:
+        """Where to restart a folder after ``exc`` (its delta state expired), or None: skipped, once."""
+        folder = result.folder
+        if exc.needs_resync and not result.resynced:
+            log.info("%s: folder %s: delta state expired (%s); resyncing that folder", self.account,
+                     folder.name, exc.code or exc.status)
+            result.resynced = True
+            return self._restart_url(exc, folder)
+        result.skipped.append(Skip(folder.name, f"sync stopped, resumes next cycle: {exc}"))
+        return None
+
+    def _take_page(self, result: FolderPass, page: dict[str, Any], mine: frozenset[str],
+                   count: Callable[[int], None] | None) -> str | None:
+        """Take one delta page's messages; the nextLink to read next, or None at the deltaLink."""
+        folder = result.folder
+        result.requests += 1
+        if not self._take_messages(page, folder, mine, result):
+            return None  # not a delta page at all: keep the old link, say it once
+        if count is not None:
+            count(len(page["value"]))
+        next_link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink")
+        follow = str(next_link or delta_link or "")
+        if not follow or not self.client.same_origin(follow):
+            result.skipped.append(Skip(folder.name, "delta page without a usable nextLink or deltaLink"))
+            return None
+        result.link = follow
+        return follow if next_link else None
 
     def _restart_url(self, exc: GraphError, folder: Folder) -> str:
         # 410 carries a Location to restart from (delta-query-overview); follow it only home.

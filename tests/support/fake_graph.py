@@ -89,6 +89,7 @@ class Logged:
     headers: dict[str, str]
     status: int = 0
     body: bytes = b""
+    batched: bool = False  # an item of a $batch, not an HTTP request of its own
 
 
 @dataclass
@@ -247,6 +248,25 @@ class FakeGraph:
                 with self.lock:
                     self.in_flight -= 1
 
+    def admit_item(self, over_concurrency: bool) -> float | None:
+        """A $batch item against the limits (lock held): None to run it, else its Retry-After."""
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] > self.rate_window:
+            self._recent.popleft()
+        if over_concurrency:
+            wait: float | None = 1.0
+        elif len(self._recent) >= self.rate_limit:
+            wait = self.rate_window - (now - self._recent[0])
+        else:
+            self._recent.append(now)
+            return None
+        self.throttled += 1
+        return wait
+
+    def requests(self) -> list[Logged]:
+        """The HTTP requests made, a $batch counting one (its items are in the log as well)."""
+        return [r for r in self.log if not r.batched]
+
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
@@ -386,7 +406,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/_stats":  # the benchmark reads the fake's counters from another process
             stats = {"max_in_flight": self.fake.max_in_flight, "throttled": self.fake.throttled,
-                     "requests": len(self.fake.log)}
+                     "requests": len(self.fake.requests()),
+                     "batched": len(self.fake.log) - len(self.fake.requests())}
             return self._send(Logged(method, parts.path, {}, {}), 200, stats)
         segments = [unquote(s) for s in parts.path.split("/") if s]
         query = parse_qs(parts.query, keep_blank_values=True)
@@ -408,10 +429,73 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self.fake.take_fault(method, entry.path)
             if fault and not fault.after:
                 return self._send_raw(entry, fault.status, fault.body, fault.headers)
-            status, payload, headers = Routes(self.fake, self, query, body).route(method, segments[1:])
+            if method == "POST" and segments[1:] == ["$batch"]:
+                status, payload, headers = self._batch(body)
+                return self._send(entry, status, payload, headers)
+            status, payload, headers = Routes(self.fake, self.headers, parts.path, query, body).route(
+                method, segments[1:])
             if fault:  # done, and the answer lost: the client cannot tell
                 return self._send_raw(entry, fault.status, fault.body, fault.headers)
             return self._send(entry, status, payload, headers)
+
+    def _batch(self, body: bytes) -> Response:
+        """JSON batching as Graph does it: up to 20 requests, all parallel or serial by ``dependsOn``.
+
+        Each item counts against the limits on its own: parallel items beyond the mailbox's
+        concurrency, or beyond the rate window, answer 429 with Retry-After; an item after a
+        failed one it depends on answers 424. Faults queued with ``fail_next`` apply per item.
+        Serial items take a round trip each, as they run one after the other.
+        """
+        try:
+            items = json.loads(body or b"{}")["requests"]
+            assert isinstance(items, list) and 0 < len(items) <= 20
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return 400, _error("BadRequest", "a batch holds 1 to 20 requests"), {}
+        ids = [str(i.get("id", "")) for i in items]
+        serial = any(i.get("dependsOn") for i in items)
+        if serial and any(i.get("dependsOn") != [ids[n - 1]] for n, i in enumerate(items) if n):
+            return 400, _error("BadRequest", "dependsOn must make the batch serial"), {}
+        responses: list[dict[str, Any]] = []
+        failed = False
+        for n, item in enumerate(items):
+            if serial and failed:
+                url = urlsplit("/" + str(item.get("url", "")).lstrip("/"))
+                with self.fake.lock:
+                    self.fake.log.append(Logged(str(item.get("method", "GET")), "/v1.0" + unquote(url.path),
+                                                parse_qs(url.query), {}, status=424, batched=True))
+                responses.append({"id": ids[n], "status": 424, "body": _error("FailedDependency", "dependency")})
+                continue
+            if serial and n and self.fake.rtt:
+                time.sleep(self.fake.rtt)
+            over = not serial and n >= self.fake.max_concurrent - (self.fake.in_flight - 1)
+            status, payload, headers = self._batch_item(item, over)
+            responses.append({"id": ids[n], "status": status, "headers": headers, "body": payload})
+            failed = status >= 400
+        return 200, {"responses": responses}, {}
+
+    def _batch_item(self, item: dict[str, Any], over_concurrency: bool) -> Response:
+        method, url = str(item.get("method", "GET")).upper(), str(item.get("url", ""))
+        parts = urlsplit(url if url.startswith("/") else "/" + url)
+        segments = [unquote(s) for s in parts.path.split("/") if s]
+        headers = {**{k: v for k, v in (item.get("headers") or {}).items()}, "Host": self.headers.get("Host", "")}
+        entry = Logged(method, "/v1.0/" + "/".join(segments), parse_qs(parts.query, keep_blank_values=True),
+                       {k.lower(): str(v) for k, v in headers.items()}, batched=True)
+        with self.fake.lock:
+            self.fake.log.append(entry)
+            wait = self.fake.admit_item(over_concurrency)
+        if wait is not None:
+            seconds = f"{wait:.3f}" if wait < 1 else str(math.ceil(wait))
+            entry.status = 429
+            return 429, _error("ApplicationThrottled", "too many requests"), {"Retry-After": seconds}
+        fault = self.fake.take_fault(method, entry.path)
+        if fault:
+            entry.status = fault.status
+            payload = json.loads(fault.body) if fault.body else {}
+            return fault.status, payload, dict(fault.headers)
+        status, payload, out_headers = Routes(self.fake, headers, "/v1.0" + parts.path, entry.query, b"").route(
+            method, segments)
+        entry.status = status
+        return status, payload, out_headers
 
     def _send(self, entry: Logged, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         if isinstance(payload, bytes):
@@ -434,14 +518,15 @@ Response = tuple[int, Any, dict[str, str]]
 
 
 class Routes:
-    def __init__(self, fake: FakeGraph, handler: _Handler, query: dict[str, list[str]], body: bytes) -> None:
-        self.fake, self.handler, self.query, self.body = fake, handler, query, body
+    def __init__(self, fake: FakeGraph, headers: Any, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        # headers: the request's (a batch item's own, with the batch's Host); path: its URL path
+        self.fake, self.headers, self.path, self.query, self.body = fake, headers, path, query, body
 
     def q(self, name: str, default: str = "") -> str:
         return self.query.get(name, [default])[0]
 
     def base(self) -> str:
-        host = self.handler.headers.get("Host", "")
+        host = self.headers.get("Host", "")
         return f"http://{host}/v1.0"
 
     def route(self, method: str, seg: list[str]) -> Response:  # noqa: C901 - a routing table
@@ -493,12 +578,11 @@ class Routes:
         page = values[skip : skip + top]
         out: dict[str, Any] = {"value": page}
         if skip + top < len(values):
-            path = urlsplit(self.handler.path).path
-            out["@odata.nextLink"] = f"http://{self.handler.headers['Host']}{path}?$top={top}&$skip={skip + top}"
+            out["@odata.nextLink"] = f"http://{self.headers['Host']}{self.path}?$top={top}&$skip={skip + top}"
         return 200, out, {}
 
     def _page_size(self) -> int:
-        prefer = self.handler.headers.get("Prefer", "")
+        prefer = self.headers.get("Prefer", "")
         for part in prefer.split(","):
             name, _, value = part.strip().partition("=")
             if name == "odata.maxpagesize" and value.isdigit():

@@ -85,7 +85,7 @@ def test_every_page_is_followed_to_the_delta_link(fake: FakeGraph) -> None:
     assert "$deltatoken=" in result.cursor["folders"][inbox]["link"]
 
 
-def test_idle_poll_costs_one_request_per_folder(fake: FakeGraph) -> None:
+def test_idle_poll_is_one_batch_request(fake: FakeGraph) -> None:
     fake.add_message(build_message(1))
     conn = connector(fake.endpoint)
     first = conn.sync_mail(None)
@@ -93,9 +93,14 @@ def test_idle_poll_costs_one_request_per_folder(fake: FakeGraph) -> None:
 
     second = conn.sync_mail(first.cursor)
 
-    assert second.records == []
-    assert len(fake.log) == len(first.cursor["folders"])
-    assert all(r.query.get("$deltatoken") for r in fake.log)
+    assert second.records == [] and second.skipped == []
+    assert [f"{r.method} {r.path}" for r in fake.requests()] == ["POST /v1.0/$batch"]
+    items = [r for r in fake.log if r.batched]
+    assert len(items) == len(first.cursor["folders"]) == 3  # Inbox, Sent Items, Archive
+    assert all(r.query.get("$deltatoken") and r.status == 200 for r in items)
+    links = {fid: f["link"] for fid, f in second.cursor["folders"].items()}
+    assert links.keys() == first.cursor["folders"].keys()  # every folder keeps its own deltaLink
+    assert all(f"/mailFolders/{fid}/messages/delta?$deltatoken=" in link for fid, link in links.items())
 
 
 def test_removed_messages_are_ignored_and_updates_deduped(fake: FakeGraph) -> None:
@@ -674,7 +679,7 @@ def test_waiting_drafts_are_found_by_their_tag_though_graph_returns_no_headers(f
     assert listing.query["$expand"] == [
         "singleValueExtendedProperties($filter=id eq 'String {00020386-0000-0000-C000-000000000046} "
         "Name x-circleback-key')"]
-    assert not [p for p in fake.paths() if p.startswith("POST")]
+    assert not [p for p in fake.paths() if p.startswith("POST /v1.0/me/messages")]
 
 
 def test_a_503_after_a_stored_post_is_reconciled_by_its_tag_not_written_twice(fake: FakeGraph,
@@ -691,7 +696,7 @@ def test_a_503_after_a_stored_post_is_reconciled_by_its_tag_not_written_twice(fa
     keys = draft_keys(fake)
     assert len(keys) == 4 and len(set(keys)) == 4  # no duplicate
     assert set(outbox_states(tmp_path).values()) == {"drafted"}
-    assert not [p for p in fake.paths() if p.startswith("POST")]  # found by its tag, not written again
+    assert not [p for p in fake.paths() if p.startswith("POST /v1.0/me/messages")]  # found by its tag
 
 
 # --- what the log says of a failure -----------------------------------------------------------------
