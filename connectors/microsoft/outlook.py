@@ -843,9 +843,12 @@ class OutlookConnector(Connector):
     def _batch_answer(self, p: FolderPass, url: str, answer: dict[str, Any] | None, reader: MessageReader,
                       count: Callable[[int], None] | None) -> tuple[str, float, int] | None:
         """One folder's item of a batch: its page taken, or where it goes on alone (url, wait, tried)."""
-        status = int(answer.get("status") or 0) if answer else 0
-        headers = {str(k).lower(): str(v) for k, v in ((answer or {}).get("headers") or {}).items()}
-        body = (answer or {}).get("body")
+        answer = answer or {}
+        status = answer.get("status")
+        status = status if type(status) is int else 0  # an answer without a status is an error of its own
+        raw_headers = answer.get("headers")
+        headers = {str(k).lower(): str(v) for k, v in raw_headers.items()} if isinstance(raw_headers, dict) else {}
+        body = answer.get("body")
         if status == 200 and isinstance(body, dict):
             onward = self._take_page(p, body, reader, count)
             return (onward, 0.0, 0) if onward else None

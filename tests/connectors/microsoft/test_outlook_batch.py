@@ -8,11 +8,12 @@ import json
 
 import pytest
 import requests
+import responses
 
 from circleback.connectors.errors import SendRefused
 from tests.support.contract import build_message
 from tests.support.fake_graph import TOKEN, FakeGraph
-from tests.support.outlook import connector
+from tests.support.outlook import GRAPH, connector
 
 READ = 3  # the fake's folders that are read: Inbox, Sent Items, Archive
 
@@ -196,3 +197,49 @@ def test_no_send_request_can_ride_inside_a_batch(fake: FakeGraph) -> None:
         conn.client.batch([{"id": "1", "method": "POST", "url": "/me/messages"}])
 
     assert fake.log == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"id": "1", "status": "oops"},
+        {"id": "1", "status": 200, "body": [1]},
+        {"id": "1", "status": 500, "headers": "x", "body": "gone"},
+    ],
+)
+def test_a_malformed_batch_answer_is_one_skip(answer: dict[str, object]) -> None:
+    cursor = {
+        "v": 1,
+        "listed_at": "2025-03-10T12:00:00+00:00",
+        "me": [],
+        "folders": {
+            f"F{n}": {
+                "name": f"F{n}",
+                "sent": False,
+                "link": f"{GRAPH}/me/mailFolders/F{n}/messages/delta?$deltatoken=t{n}",
+            }
+            for n in (1, 2)
+        },
+    }
+    with responses.RequestsMock() as mock:
+        mock.post(
+            f"{GRAPH}/$batch",
+            json={
+                "responses": [
+                    answer,
+                    {
+                        "id": "2",
+                        "status": 200,
+                        "body": {
+                            "value": [],
+                            "@odata.deltaLink": f"{GRAPH}/me/mailFolders/F2/messages/delta?$deltatoken=u2",
+                        },
+                    },
+                ]
+            },
+        )
+        result = connector(GRAPH).sync_mail(cursor)
+
+    assert [s.where for s in result.skipped] == ["F1"]
+    assert result.cursor["folders"]["F1"]["link"].endswith("$deltatoken=t1")  # keeps its place
+    assert result.cursor["folders"]["F2"]["link"].endswith("$deltatoken=u2")
