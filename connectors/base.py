@@ -70,7 +70,7 @@ class MailRecord:
     list_id: str = ""
     precedence: str = ""
     auto_submitted: str = ""
-    category: str = ""  # provider category (Gmail promotions, Outlook "other", ...)
+    category: str = ""  # provider category (Gmail promotions, social, updates, forums)
     is_draft: bool = False
     circleback_key: str = ""  # our X-Circleback-Key, when a draft of ours was sent
 

@@ -5,7 +5,8 @@ and Graph's ``Mail.ReadWrite`` sits next to send paths, so the guarantee is
 enforced here, once, for every connector (docs/STYLE.md #2): a request to any send
 endpoint raises :class:`SendRefused` before a byte leaves the machine.
 
-* :class:`GuardedSession` - a ``requests.Session`` for Graph and other REST APIs.
+* :class:`GuardedSession` - a ``requests.Session`` for Graph and other REST APIs, and
+  every request inside a Graph JSON ``$batch`` body.
 * :class:`GuardedHttp` - wraps an ``httplib2.Http``-like object (what
   googleapiclient calls) and checks each ``request(uri, method, ...)``, and
   every call inside a Google batch body.
@@ -13,6 +14,7 @@ endpoint raises :class:`SendRefused` before a byte leaves the machine.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -31,6 +33,9 @@ if requests is not None:
 
         def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
             refuse_send(_text(method), _text(url))
+            if _text(url).split("?", 1)[0].endswith("/$batch"):
+                for inner_method, target in _json_batch_requests(kwargs.get("json"), kwargs.get("data")):
+                    refuse_send(inner_method, target)
             return super().request(method, url, *args, **kwargs)
 
         def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -64,6 +69,17 @@ class GuardedHttp:
 
     def __getattr__(self, name: str) -> Any:  # credentials, timeout, close(), ...
         return getattr(self._http, name)
+
+
+def _json_batch_requests(payload: Any, data: Any) -> list[tuple[str, str]]:
+    """(method, url) of each request in a Graph JSON batch (``{"requests": [{"method", "url"}]}``)."""
+    if payload is None and data:
+        try:
+            payload = json.loads(data)
+        except (TypeError, ValueError):
+            return []
+    requests_ = payload.get("requests") if isinstance(payload, dict) else None
+    return [(str(r.get("method", "")), str(r.get("url", ""))) for r in requests_ or [] if isinstance(r, dict)]
 
 
 def _text(value: str | bytes) -> str:

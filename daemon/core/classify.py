@@ -29,7 +29,8 @@ _NOREPLY = re.compile(
     re.IGNORECASE,
 )
 _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
-_PROVIDER_NOISE = {"promotions", "social", "updates", "forums", "other"}
+# Gmail's categories. Not Outlook's Focused Inbox "other": first contact from a stranger lands there.
+_PROVIDER_NOISE = {"promotions", "social", "updates", "forums"}
 
 
 def is_machine_address(address: str) -> bool:

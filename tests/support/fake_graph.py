@@ -11,7 +11,13 @@ the guarded session run unchanged:
 * ``/me/calendarView/delta`` with the window baked into its tokens;
 * ``POST /me/messages``, ``createReply``, ``PATCH`` (which, like Graph, refuses
   ``internetMessageHeaders`` after create), ``/$value`` as MIME,
-  ``$filter=internetMessageId eq '...'``.
+  ``$filter=internetMessageId eq '...'``;
+* single-value extended properties: set at create or by PATCH, read with
+  ``$expand=singleValueExtendedProperties($filter=id eq '...')`` (the Name matched
+  case-sensitively, as Graph does). Custom headers set at create are stored as
+  PS_INTERNET_HEADERS properties, as Exchange stores them, and a draft's reads never
+  carry ``internetMessageHeaders``: whether Graph returns them for drafts is unverified,
+  and it returns none for sent items, so nothing may rely on them.
 
 Limits as Outlook applies them (docs/PROVIDERS.md): more than ``max_concurrent``
 requests in flight, or more than ``rate_limit`` requests inside ``rate_window``
@@ -72,6 +78,7 @@ class Fault:
     body: bytes
     headers: dict[str, str]
     times: int
+    after: bool = False  # do the request, then answer the fault: a 503 after the draft was stored
 
 
 @dataclass(slots=True)
@@ -81,6 +88,8 @@ class Logged:
     query: dict[str, list[str]]
     headers: dict[str, str]
     status: int = 0
+    body: bytes = b""
+    batched: bool = False  # an item of a $batch, not an HTTP request of its own
 
 
 @dataclass
@@ -188,15 +197,20 @@ class FakeGraph:
             self.expired_style[container] = style
 
     def fail_next(self, method: str, path_contains: str, status: int, *, body: bytes | dict[str, Any] = b"",
-                  headers: dict[str, str] | None = None, times: int = 1) -> None:
+                  headers: dict[str, str] | None = None, times: int = 1, after: bool = False) -> None:
+        """Answer the next ``times`` matching requests with ``status``; with ``after``, once done."""
         raw = json.dumps(body).encode() if isinstance(body, dict) else body
-        self.faults.append(Fault(method, path_contains, status, raw, headers or {}, times))
+        self.faults.append(Fault(method, path_contains, status, raw, headers or {}, times, after))
 
     # -- what tests look at ----------------------------------------------------------------
 
     def drafts(self) -> list[Item]:
         drafts_id = self.folder_id("drafts")
         return [i for i in self.items.values() if i.container == drafts_id and not i.removed]
+
+    def draft_key(self, item: Item) -> str:
+        """The x-circleback-key a draft carries, as Exchange stores it (a PS_INTERNET_HEADERS property)."""
+        return _internet_headers(item.data).get("x-circleback-key", "")
 
     def paths(self) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.log]
@@ -234,6 +248,25 @@ class FakeGraph:
                 with self.lock:
                     self.in_flight -= 1
 
+    def admit_item(self, over_concurrency: bool) -> float | None:
+        """A $batch item against the limits (lock held): None to run it, else its Retry-After."""
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] > self.rate_window:
+            self._recent.popleft()
+        if over_concurrency:
+            wait: float | None = 1.0
+        elif len(self._recent) >= self.rate_limit:
+            wait = self.rate_window - (now - self._recent[0])
+        else:
+            self._recent.append(now)
+            return None
+        self.throttled += 1
+        return wait
+
+    def requests(self) -> list[Logged]:
+        """The HTTP requests made, a $batch counting one (its items are in the log as well)."""
+        return [r for r in self.log if not r.batched]
+
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
@@ -250,9 +283,11 @@ def message_json(raw: bytes) -> dict[str, Any]:
     """What Graph shows of a delivered message: parsed with policy.default, like Exchange would."""
     msg = message_from_bytes(raw, policy=policy.default)
     data: dict[str, Any] = {"isDraft": False, "inferenceClassification": "focused"}
-    people = {k: _people(msg, k) for k in ("from", "to", "cc")}
+    people = {k: _people(msg, k) for k in ("from", "to", "cc", "sender")}
     if people["from"]:
         data["from"] = data["sender"] = people["from"][0]
+    if people["sender"]:
+        data["sender"] = people["sender"][0]  # Graph's sender is the Sender header where there is one
     data["toRecipients"], data["ccRecipients"] = people["to"], people["cc"]
     for name, key in (("subject", "subject"), ("message-id", "internetMessageId")):
         try:
@@ -267,7 +302,20 @@ def message_json(raw: bytes) -> dict[str, Any]:
         " ")[0].strip("<>")
     if msg.get("list-id"):
         data["inferenceClassification"] = "other"
+    # Every header as Graph lists them, served only when $select asks for them.
+    data["internetMessageHeaders"] = _headers(msg)
     return data
+
+
+def _headers(msg: EmailMessage) -> list[dict[str, str]]:
+    out = []
+    for name, raw in msg.raw_items():
+        try:
+            value = str(msg.policy.header_fetch_parse(name, raw))
+        except Exception:  # noqa: BLE001 - a broken header is served as it came
+            value = str(raw)
+        out.append({"name": name, "value": value})
+    return out
 
 
 def _people(msg: EmailMessage, name: str) -> list[dict[str, Any]]:
@@ -301,10 +349,25 @@ def draft_mime(data: dict[str, Any], me: str) -> bytes:
             msg[header] = ", ".join(addrs)
     msg["Subject"] = data.get("subject", "")
     msg["Date"] = format_datetime(datetime.now(UTC))
-    for h in data.get("internetMessageHeaders") or []:
-        msg[h["name"]] = h["value"]
+    for name, value in _internet_headers(data).items():
+        msg[name] = value
     msg.set_content(str((data.get("body") or {}).get("content", "")))
     return msg.as_bytes()
+
+
+PS_INTERNET_HEADERS = "String {00020386-0000-0000-c000-000000000046} Name "  # how Graph answers the id
+
+
+def _property_id(text: str) -> str:
+    """An extended property id as Graph writes it back: GUID lower-cased, the Name as given."""
+    head, sep, name = text.strip().partition(" Name ")
+    return " ".join(head.split()).lower().replace("string", "String", 1) + sep + name if sep else text.strip()
+
+
+def _internet_headers(data: dict[str, Any]) -> dict[str, str]:
+    """The custom headers a message carries: PS_INTERNET_HEADERS properties, by lower-cased name."""
+    return {p["id"][len(PS_INTERNET_HEADERS):].lower(): str(p.get("value", ""))
+            for p in data.get("singleValueExtendedProperties") or [] if p["id"].startswith(PS_INTERNET_HEADERS)}
 
 
 # --- the HTTP side ------------------------------------------------------------------------------
@@ -343,13 +406,15 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/_stats":  # the benchmark reads the fake's counters from another process
             stats = {"max_in_flight": self.fake.max_in_flight, "throttled": self.fake.throttled,
-                     "requests": len(self.fake.log)}
+                     "requests": len(self.fake.requests()),
+                     "batched": len(self.fake.log) - len(self.fake.requests())}
             return self._send(Logged(method, parts.path, {}, {}), 200, stats)
         segments = [unquote(s) for s in parts.path.split("/") if s]
         query = parse_qs(parts.query, keep_blank_values=True)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        entry = Logged(method, "/" + "/".join(segments), query, {k.lower(): v for k, v in self.headers.items()})
+        entry = Logged(method, "/" + "/".join(segments), query, {k.lower(): v for k, v in self.headers.items()},
+                       body=body)
         with self.fake.lock:
             self.fake.log.append(entry)
         with self.fake.admitted() as wait:
@@ -362,10 +427,75 @@ class _Handler(BaseHTTPRequestHandler):
             if self.headers.get("Authorization") != f"Bearer {self.fake.token}":
                 return self._send(entry, 401, _error("InvalidAuthenticationToken", "bad token"))
             fault = self.fake.take_fault(method, entry.path)
-            if fault:
+            if fault and not fault.after:
                 return self._send_raw(entry, fault.status, fault.body, fault.headers)
-            status, payload, headers = Routes(self.fake, self, query, body).route(method, segments[1:])
+            if method == "POST" and segments[1:] == ["$batch"]:
+                status, payload, headers = self._batch(body)
+                return self._send(entry, status, payload, headers)
+            status, payload, headers = Routes(self.fake, self.headers, parts.path, query, body).route(
+                method, segments[1:])
+            if fault:  # done, and the answer lost: the client cannot tell
+                return self._send_raw(entry, fault.status, fault.body, fault.headers)
             return self._send(entry, status, payload, headers)
+
+    def _batch(self, body: bytes) -> Response:
+        """JSON batching as Graph does it: up to 20 requests, all parallel or serial by ``dependsOn``.
+
+        Each item counts against the limits on its own: parallel items beyond the mailbox's
+        concurrency, or beyond the rate window, answer 429 with Retry-After; an item after a
+        failed one it depends on answers 424. Faults queued with ``fail_next`` apply per item.
+        Serial items take a round trip each, as they run one after the other.
+        """
+        try:
+            items = json.loads(body or b"{}")["requests"]
+            assert isinstance(items, list) and 0 < len(items) <= 20
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return 400, _error("BadRequest", "a batch holds 1 to 20 requests"), {}
+        ids = [str(i.get("id", "")) for i in items]
+        serial = any(i.get("dependsOn") for i in items)
+        if serial and any(i.get("dependsOn") != [ids[n - 1]] for n, i in enumerate(items) if n):
+            return 400, _error("BadRequest", "dependsOn must make the batch serial"), {}
+        responses: list[dict[str, Any]] = []
+        failed = False
+        for n, item in enumerate(items):
+            if serial and failed:
+                url = urlsplit("/" + str(item.get("url", "")).lstrip("/"))
+                with self.fake.lock:
+                    self.fake.log.append(Logged(str(item.get("method", "GET")), "/v1.0" + unquote(url.path),
+                                                parse_qs(url.query), {}, status=424, batched=True))
+                responses.append({"id": ids[n], "status": 424, "body": _error("FailedDependency", "dependency")})
+                continue
+            if serial and n and self.fake.rtt:
+                time.sleep(self.fake.rtt)
+            over = not serial and n >= self.fake.max_concurrent - (self.fake.in_flight - 1)
+            status, payload, headers = self._batch_item(item, over)
+            responses.append({"id": ids[n], "status": status, "headers": headers, "body": payload})
+            failed = status >= 400
+        return 200, {"responses": responses}, {}
+
+    def _batch_item(self, item: dict[str, Any], over_concurrency: bool) -> Response:
+        method, url = str(item.get("method", "GET")).upper(), str(item.get("url", ""))
+        parts = urlsplit(url if url.startswith("/") else "/" + url)
+        segments = [unquote(s) for s in parts.path.split("/") if s]
+        headers = {**{k: v for k, v in (item.get("headers") or {}).items()}, "Host": self.headers.get("Host", "")}
+        entry = Logged(method, "/v1.0/" + "/".join(segments), parse_qs(parts.query, keep_blank_values=True),
+                       {k.lower(): str(v) for k, v in headers.items()}, batched=True)
+        with self.fake.lock:
+            self.fake.log.append(entry)
+            wait = self.fake.admit_item(over_concurrency)
+        if wait is not None:
+            seconds = f"{wait:.3f}" if wait < 1 else str(math.ceil(wait))
+            entry.status = 429
+            return 429, _error("ApplicationThrottled", "too many requests"), {"Retry-After": seconds}
+        fault = self.fake.take_fault(method, entry.path)
+        if fault:
+            entry.status = fault.status
+            payload = json.loads(fault.body) if fault.body else {}
+            return fault.status, payload, dict(fault.headers)
+        status, payload, out_headers = Routes(self.fake, headers, "/v1.0" + parts.path, entry.query, b"").route(
+            method, segments)
+        entry.status = status
+        return status, payload, out_headers
 
     def _send(self, entry: Logged, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         if isinstance(payload, bytes):
@@ -388,14 +518,15 @@ Response = tuple[int, Any, dict[str, str]]
 
 
 class Routes:
-    def __init__(self, fake: FakeGraph, handler: _Handler, query: dict[str, list[str]], body: bytes) -> None:
-        self.fake, self.handler, self.query, self.body = fake, handler, query, body
+    def __init__(self, fake: FakeGraph, headers: Any, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        # headers: the request's (a batch item's own, with the batch's Host); path: its URL path
+        self.fake, self.headers, self.path, self.query, self.body = fake, headers, path, query, body
 
     def q(self, name: str, default: str = "") -> str:
         return self.query.get(name, [default])[0]
 
     def base(self) -> str:
-        host = self.handler.headers.get("Host", "")
+        host = self.headers.get("Host", "")
         return f"http://{host}/v1.0"
 
     def route(self, method: str, seg: list[str]) -> Response:  # noqa: C901 - a routing table
@@ -447,12 +578,11 @@ class Routes:
         page = values[skip : skip + top]
         out: dict[str, Any] = {"value": page}
         if skip + top < len(values):
-            path = urlsplit(self.handler.path).path
-            out["@odata.nextLink"] = f"http://{self.handler.headers['Host']}{path}?$top={top}&$skip={skip + top}"
+            out["@odata.nextLink"] = f"http://{self.headers['Host']}{self.path}?$top={top}&$skip={skip + top}"
         return 200, out, {}
 
     def _page_size(self) -> int:
-        prefer = self.handler.headers.get("Prefer", "")
+        prefer = self.headers.get("Prefer", "")
         for part in prefer.split(","):
             name, _, value = part.strip().partition("=")
             if name == "odata.maxpagesize" and value.isdigit():
@@ -460,10 +590,27 @@ class Routes:
         return 10  # Graph's default page for message delta
 
     def _select(self, data: dict[str, Any], select: str) -> dict[str, Any]:
+        hidden = {"singleValueExtendedProperties"}  # only by $expand
+        if data.get("isDraft"):
+            hidden.add("internetMessageHeaders")  # never on a draft's read (see the module's docstring)
         if not select:
-            return dict(data)
-        wanted = set(select.split(",")) | {"id"}
+            return {k: v for k, v in data.items() if k not in hidden}
+        wanted = (set(select.split(",")) | {"id"}) - hidden
         return {k: v for k, v in data.items() if k in wanted}
+
+    def _read(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An item as a read returns it: $select, then $expand of extended properties."""
+        out = self._select(data, self.q("$select"))
+        expand = self.q("$expand")
+        if expand:
+            prefix = "singleValueExtendedProperties($filter=id eq '"
+            if not (expand.startswith(prefix) and expand.endswith("')")):
+                raise _BadRequest(f"unsupported $expand: {expand}")
+            wanted = _property_id(expand[len(prefix):-2])
+            found = [p for p in data.get("singleValueExtendedProperties") or [] if p["id"] == wanted]
+            if found:  # Graph leaves the collection out when nothing matches
+                out["singleValueExtendedProperties"] = found
+        return out
 
     def _changes(self, container: str, since: int, upto: int) -> list[Item]:
         # One round's pages share a (since, upto) range: compute it once (100,000 messages in the benchmark).
@@ -513,7 +660,10 @@ class Routes:
 
     def listing(self, folder_id: str) -> Response:
         live = [i for i in self.fake.items.values() if i.container == folder_id and not i.removed]
-        return self._page([self._select(i.data, self.q("$select")) for i in live])
+        try:
+            return self._page([self._read(i.data) for i in live])
+        except _BadRequest as exc:
+            return 400, _error("BadRequest", str(exc)), {}
 
     # -- calendar --------------------------------------------------------------------------
 
@@ -563,22 +713,39 @@ class Routes:
         if not rest[1:] and method == "PATCH":
             return self.patch(item, json.loads(self.body or b"{}"))
         if not rest[1:] and method == "GET":
-            return 200, self._select(item.data, self.q("$select")), {}
+            try:
+                return 200, self._read(item.data), {}
+            except _BadRequest as exc:
+                return 400, _error("BadRequest", str(exc)), {}
         return 404, _error("ResourceNotFound", "unknown path"), {}
 
     def _check_headers(self, data: dict[str, Any]) -> Response | None:
         for h in data.get("internetMessageHeaders") or []:
             if not str(h.get("name", "")).lower().startswith("x-"):
                 return 400, _error("InvalidInternetMessageHeader", "custom headers must start with x-"), {}
+        for p in data.get("singleValueExtendedProperties") or []:
+            if not isinstance(p, dict) or not str(p.get("id", "")).startswith(("String ", "Integer ", "Binary ")):
+                return 400, _error("ErrorInvalidExtendedPropertyValue", "malformed extended property"), {}
         return None
+
+    def _properties(self, data: dict[str, Any], old: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Extended properties after a write; custom headers at create are PS_INTERNET_HEADERS ones."""
+        found = {p["id"]: p for p in old or []}
+        for h in data.get("internetMessageHeaders") or []:
+            found[PS_INTERNET_HEADERS + h["name"]] = {"id": PS_INTERNET_HEADERS + h["name"], "value": h["value"]}
+        for p in data.get("singleValueExtendedProperties") or []:
+            pid = _property_id(str(p["id"]))
+            found[pid] = {"id": pid, "value": str(p.get("value", ""))}
+        return list(found.values())
 
     def create(self, data: dict[str, Any]) -> Response:
         bad = self._check_headers(data)
         if bad:
             return bad
-        draft = {**data, "isDraft": True, "from": {"emailAddress": {"address": self.fake.me}}}
+        draft = {**data, "isDraft": True, "from": {"emailAddress": {"address": self.fake.me}},
+                 "singleValueExtendedProperties": self._properties(data)}
         item_id = self.fake.add_json(self.fake.folder_id("drafts"), draft)
-        return 201, self.fake.items[item_id].data, {}
+        return 201, self._select(self.fake.items[item_id].data, ""), {}
 
     def create_reply(self, original: Item, params: dict[str, Any]) -> Response:
         message = params.get("message") or {}
@@ -598,14 +765,24 @@ class Routes:
         if "internetMessageHeaders" in changes:
             # Graph: internetMessageHeaders can only be set when the message is created.
             return 400, _error("ErrorInvalidPropertyUpdateSentMessage", "headers are set at create only"), {}
+        bad = self._check_headers(changes)
+        if bad:
+            return bad
+        if "singleValueExtendedProperties" in changes:
+            changes = {**changes, "singleValueExtendedProperties": self._properties(
+                changes, item.data.get("singleValueExtendedProperties"))}
         self.fake.update(item.id, **changes)
-        return 200, item.data, {}
+        return 200, self._select(item.data, ""), {}
 
     def find_by_message_id(self) -> Response:
         wanted = self.q("$filter").partition("eq '")[2].rstrip("'").replace("''", "'")
         found = [i.data for i in self.fake.items.values()
                  if not i.removed and str(i.data.get("internetMessageId", "")) == wanted]
         return 200, {"value": [self._select(d, self.q("$select")) for d in found]}, {}
+
+
+class _BadRequest(Exception):
+    pass
 
 
 def _utc(text: str) -> datetime:

@@ -4,6 +4,7 @@ request shapes and faults with `responses`, the real corpus samples, and an engi
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -84,7 +85,7 @@ def test_every_page_is_followed_to_the_delta_link(fake: FakeGraph) -> None:
     assert "$deltatoken=" in result.cursor["folders"][inbox]["link"]
 
 
-def test_idle_poll_costs_one_request_per_folder(fake: FakeGraph) -> None:
+def test_idle_poll_is_one_batch_request(fake: FakeGraph) -> None:
     fake.add_message(build_message(1))
     conn = connector(fake.endpoint)
     first = conn.sync_mail(None)
@@ -92,9 +93,14 @@ def test_idle_poll_costs_one_request_per_folder(fake: FakeGraph) -> None:
 
     second = conn.sync_mail(first.cursor)
 
-    assert second.records == []
-    assert len(fake.log) == len(first.cursor["folders"])
-    assert all(r.query.get("$deltatoken") for r in fake.log)
+    assert second.records == [] and second.skipped == []
+    assert [f"{r.method} {r.path}" for r in fake.requests()] == ["POST /v1.0/$batch"]
+    items = [r for r in fake.log if r.batched]
+    assert len(items) == len(first.cursor["folders"]) == 3  # Inbox, Sent Items, Archive
+    assert all(r.query.get("$deltatoken") and r.status == 200 for r in items)
+    links = {fid: f["link"] for fid, f in second.cursor["folders"].items()}
+    assert links.keys() == first.cursor["folders"].keys()  # every folder keeps its own deltaLink
+    assert all(f"/mailFolders/{fid}/messages/delta?$deltatoken=" in link for fid, link in links.items())
 
 
 def test_removed_messages_are_ignored_and_updates_deduped(fake: FakeGraph) -> None:
@@ -118,7 +124,7 @@ def test_direction_category_and_timestamps(fake: FakeGraph) -> None:
     got = {r.message_id: r for r in connector(fake.endpoint).sync_mail(None).records}
 
     assert got["msg1@test"].direction is Direction.SENT
-    assert got["msg2@test"].category == "other"
+    assert got["msg2@test"].category == ""  # Focused Inbox "other" is no verdict of bulk
     assert got["msg2@test"].timestamp == NOW - timedelta(days=2)
 
 
@@ -308,7 +314,10 @@ def test_a_new_draft_is_one_json_post_with_our_header(fake: FakeGraph) -> None:
     (post,) = [r for r in fake.log if r.method == "POST"]
     (draft,) = fake.drafts()
     assert post.path == "/v1.0/me/messages"
-    assert draft.data["internetMessageHeaders"] == [{"name": "x-circleback-key", "value": "k-n"}]
+    assert json.loads(post.body)["singleValueExtendedProperties"] == [
+        {"id": "String {00020386-0000-0000-C000-000000000046} Name x-circleback-key", "value": "k-n"}]
+    assert fake.draft_key(draft) == "k-n"
+    assert "x-circleback-key: k-n" in conn.get_draft(conn.list_drafts()[0]).decode().lower()  # a MIME header
     assert draft.data["toRecipients"] == [{"emailAddress": {"address": "bob@example.net", "name": ""}}]
     assert draft.data["subject"] == "Long time no see"
 
@@ -606,7 +615,7 @@ def fork_cycle(endpoint: str, settings: Any, state: Path, crash_after: int) -> i
 
 
 def draft_keys(fake: FakeGraph) -> list[str]:
-    return [h["value"] for d in fake.drafts() for h in d.data.get("internetMessageHeaders", [])]
+    return [key for d in fake.drafts() if (key := fake.draft_key(d))]
 
 
 def test_an_engine_cycle_leaves_one_draft_per_due_person(fake: FakeGraph, tmp_path: Path) -> None:
@@ -650,3 +659,73 @@ def test_killed_at_every_checkpoint_leaves_no_duplicate_draft(tmp_path: Path) ->
             fake.stop()
         step += 1
     assert kills >= 10  # two syncs, then intent / create / ref for each of four drafts
+
+
+def outbox_states(state: Path) -> dict[str, str]:
+    return dict(sqlite3.connect(state / "ledger.sqlite3").execute("SELECT key, state FROM outbox").fetchall())
+
+
+def test_waiting_drafts_are_found_by_their_tag_though_graph_returns_no_headers(fake: FakeGraph,
+                                                                                tmp_path: Path) -> None:
+    settings = settings_and_mailbox(fake)
+    run_cycle(fake.endpoint, settings, tmp_path)
+    fake.reset_log()
+
+    run_cycle(fake.endpoint, settings, tmp_path)  # reviews the drafts it left: all still waiting
+
+    states = outbox_states(tmp_path)
+    assert len(states) == 4 and set(states.values()) == {"drafted"}  # none "deleted by you"
+    (listing,) = [r for r in fake.log if r.path.endswith("/mailFolders/drafts/messages")]
+    assert listing.query["$expand"] == [
+        "singleValueExtendedProperties($filter=id eq 'String {00020386-0000-0000-C000-000000000046} "
+        "Name x-circleback-key')"]
+    assert not [p for p in fake.paths() if p.startswith("POST /v1.0/me/messages")]
+
+
+def test_a_503_after_a_stored_post_is_reconciled_by_its_tag_not_written_twice(fake: FakeGraph,
+                                                                               tmp_path: Path) -> None:
+    settings = settings_and_mailbox(fake)
+    fake.fail_next("POST", "/me/messages", 503, after=True,
+                   body={"error": {"code": "ServiceUnavailable", "message": "try later"}})
+
+    run_cycle(fake.endpoint, settings, tmp_path)  # the first draft is stored, but its answer is a 503
+    assert len(fake.drafts()) == 4 and sorted(outbox_states(tmp_path).values()).count("pending") == 1
+    fake.reset_log()
+    run_cycle(fake.endpoint, settings, tmp_path)
+
+    keys = draft_keys(fake)
+    assert len(keys) == 4 and len(set(keys)) == 4  # no duplicate
+    assert set(outbox_states(tmp_path).values()) == {"drafted"}
+    assert not [p for p in fake.paths() if p.startswith("POST /v1.0/me/messages")]  # found by its tag
+
+
+# --- what the log says of a failure -----------------------------------------------------------------
+
+
+def test_a_503_on_the_draft_post_says_it_tried_once(fake: FakeGraph, tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    settings = settings_and_mailbox(fake)
+    fake.fail_next("POST", "/me/messages", 503)
+
+    with caplog.at_level(logging.INFO):
+        run_cycle(fake.endpoint, settings, tmp_path)
+
+    (line,) = [r.getMessage() for r in caplog.records if "not written" in r.getMessage()]
+    assert "Graph is unavailable after 1 try; a write is not repeated blindly: HTTP 503 on POST" in line
+    assert "5 tries" not in line
+    assert len([p for p in fake.paths() if p == "POST /v1.0/me/messages"]) == 4  # one per draft, none again
+
+
+def test_a_read_counts_the_tries_it_made(fake: FakeGraph) -> None:
+    inbox = fake.folder_id("inbox")
+    fake.fail_next("GET", f"{inbox}/messages/delta", 503, times=5)
+    sleeps: list[float] = []
+
+    result = connector(fake.endpoint, sleeps=sleeps).sync_mail(None)
+
+    (skip,) = result.skipped
+    assert "Graph is unavailable after 5 tries: HTTP 503 on GET" in skip.why
+    assert len(sleeps) == 4 and len([p for p in fake.paths() if inbox in p]) == 5
+
+    fake.fail_next("GET", f"{inbox}/messages/delta", 503, times=2)
+    assert connector(fake.endpoint).sync_mail(None).skipped == []  # the third try went through

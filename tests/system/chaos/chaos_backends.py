@@ -231,8 +231,7 @@ class GraphBackend:
         return run_engine({"work": conn}, state, crash_at)
 
     def draft_keys(self) -> list[str]:
-        return [h["value"] for d in self.fake.drafts() for h in d.data.get("internetMessageHeaders", [])
-                if h["name"].lower() == "x-circleback-key"]
+        return [key for d in self.fake.drafts() if (key := self.fake.draft_key(d))]
 
     def settle(self) -> None:
         settle_http()
