@@ -375,6 +375,42 @@ _THEY = frozenset({"they", "they're", "they've", "they'd", "they'll"})
 _THEM = frozenset({"them", "their", "theirs", "themselves", "themself"})
 
 
+# Someone of mine a note may name: "always asks after my mum and her hip" is about my mum's hip.
+_MY_PEOPLE = frozenset(
+    """
+mum mom mother mam dad father wife husband partner son daughter sister brother kid kids child children boss
+girlfriend boyfriend fiance fiancee fiancé fiancée grandma grandpa gran granny nan grandmother grandfather aunt
+uncle cousin niece nephew friend stepson stepdaughter stepmum stepdad
+""".split()
+)
+_PRONOUNS = frozenset({*_SUBJECTS, *_OBJECTS, "her"})
+
+
+def _someone_else_then_a_pronoun(toks: list[_Tok], names: frozenset[str]) -> bool:
+    """Does a he/she/her/they follow the mention of someone else ("Marj's knee and saves her a chair",
+    "my mum and her hip", "introduced me to Marta and she hired me")? Then who is who cannot be told."""
+    other = False
+    lows = [t.low for t in toks]
+    for i, t in enumerate(toks):
+        if t.quoted:
+            continue
+        low = t.low
+        if other and low in _PRONOUNS:
+            return True
+        base = re.sub(r"['’]s$", "", low)
+        named = i > 0 and t.word[:1].isupper() and not t.word.isupper() and base not in names
+        # A name is a person's where it owns something ("Marj's knee"), keeps company ("with Sam",
+        # "and Priya") or is who I was introduced to; "in Cornwall", "the Brightwell launch" are not.
+        before = lows[max(0, i - 3) : i]
+        person = base != low or before[-1:] in (["with"], ["and"], ["&"]) or (
+            before[-2:] in (["me", "to"], ["us", "to"]) and before[0].startswith("introduc"))
+        if named and person and not _CALENDAR_WORDS.fullmatch(base):
+            other = True
+        if low == "my" and i + 1 < len(toks) and re.sub(r"['’]s$", "", toks[i + 1].low) in _MY_PEOPLE:
+            other = True
+    return False
+
+
 def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
     """The note with every he/she/they/him/his/her/their turned to you/your, verbs agreeing.
 
@@ -480,7 +516,12 @@ def _head(toks: list[_Tok]) -> tuple[int, str]:
         if ("NOUN" in pos or low in _PERSON_NOUNS or low in _EVENT_NOUNS) and (
             "ADJ" not in pos or low in _PERSON_NOUNS or low in _EVENT_NOUNS
         ):
-            return i, low
+            # A compound names its last noun: a "project manager" is a manager, a "site engineer" an engineer.
+            while not toks[i].tail and i + 1 < len(toks) and toks[i + 1].low not in _FUNCTION and (
+                toks[i + 1].low in _PERSON_NOUNS or toks[i + 1].low in _EVENT_NOUNS
+            ):
+                i += 1
+            return i, toks[i].low
         if t.tail:  # "the kindest," ends here
             return i, low
     return len(toks), ""
@@ -721,6 +762,9 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     if first == "your":
         read = _possessive(text, toks)
         return ReadNote(text, ADDRESSED, phrase=read.phrase, sentence=read.sentence, past=read.past)
+    if _someone_else_then_a_pronoun(toks, names):
+        return _unreadable(text, "it names someone else and then says he, she or they: circleback cannot tell who "
+                           "is who", "say it to them in your own words, under `say`")
     turned = _address_them(toks, names)
     praise_elsewhere = turned is not None and whole is not None and _has_praise(_tokens(whole))
     if turned is None:

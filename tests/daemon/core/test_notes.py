@@ -187,3 +187,31 @@ def test_circleback_notes_shows_each_note_as_it_will_read_or_why_not(tmp_path: P
     assert "Sam Lee (say): Still laughing about Osaka." in out.output
     checked = CliRunner().invoke(main, ["--config", str(config), "config", "check"])
     assert "2 of 3 notes will not be quoted in a draft; `circleback notes` says why" in checked.output
+
+
+@pytest.mark.parametrize("text", [
+    "hosts quiz night every month, always remembers Marj's dodgy knee and saves her a chair by the door",
+    "always asks after my mum and her hip",
+    "remembers my wife's birthday and sends her flowers",
+    "she put me in touch with Priya and she offered me the job",
+])
+def test_a_pronoun_after_someone_else_is_never_turned_to_you(text):
+    """From a blind review: "...always remember Marj's dodgy knee and saves you a chair" (Marj is his wife)."""
+    note = read_note(text, {"fiona"})
+    assert not note.quotable
+    assert "you a chair" not in note.preview() and "your hip" not in note.preview()
+
+
+@pytest.mark.parametrize(("text", "noun"), [
+    ("the kindest project manager I ever had", "the kindest project manager I ever had"),
+    ("best site engineer I ever worked with", "the best site engineer I ever worked with"),
+])
+def test_a_superlative_with_a_compound_noun_is_praise_not_a_memory(text, noun):
+    """ "I still think about the kindest project manager I ever had" read as if about someone else."""
+    note = read_note(text)
+    assert note.shape == "praise-noun" and note.noun == noun and note.past
+
+
+def test_a_name_of_their_own_or_a_weekday_is_not_someone_else():
+    assert read_note("Dana always remembers my deadlines and checks in on her own time", {"dana"}).quotable
+    assert read_note("drove up every Sunday to help me paint and brought her own ladder", {"dana"}).quotable
