@@ -621,8 +621,8 @@ def _print_suggested(rows: list[Standing]) -> None:
     if not rows:
         return
     console().print(
-        f"\n{len(rows)} drifting but not named, with little personal history (marked 'suggest'): circleback "
-        "drafts nothing for them. To keep in touch with one, add them to your config, e.g.:",
+        f"\n{len(rows)} drifting but not named under [[people]] (marked 'suggest'): circleback drafts nothing "
+        "for them. To keep in touch with one, add them to your config, e.g.:",
         markup=False,
     )
     c = rows[0].contact

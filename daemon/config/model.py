@@ -166,9 +166,11 @@ class Drafting(ConfigTable):
     reconnect_after: Duration = timedelta(days=365)  # silence this long: a LinkedIn-style note
     linkedin_groups: list[str] = []  # groups that always get that style
     linkedin_limit: Literal[200, 300] = 300  # body characters; 200 fits a free LinkedIn account
-    # Notes go to the people you named (and imported) and, unless this is false, to people with
-    # a strong personal history; everyone else who drifts is a suggestion in `status`.
-    unnamed: bool = True
+    # Notes go to the people you named (and imported); with this true, also to people with a
+    # strong personal history. Off by default: a blind review found a note to a 16-year-old the
+    # user coaches, one to her mother and one to a recruiter, each with a strong history. Everyone
+    # else who drifts is a suggestion in `status`, with the [[people]] lines to add.
+    unnamed: bool = False
     strong_history: StrongHistory = StrongHistory()
 
     _quiet = field_validator("quiet_hours", mode="before")(_parse_quiet)

@@ -303,11 +303,14 @@ def _two_way(ledger: Ledger, s: Settings, who: str, n: int, span_days: int, name
     ingest_mail(ledger, "home", SyncResult(records, {}), Identity.from_settings(s))
 
 
-def test_an_unnamed_person_with_a_strong_history_gets_a_note(ledger: Ledger) -> None:
-    s = settings()
-    _two_way(ledger, s, "sam.lee@example.org", 3, 120)
+def test_an_unnamed_person_with_a_strong_history_is_only_suggested_unless_asked(ledger: Ledger) -> None:
+    """No name, no note by default: a strong history is also a recruiter's, or a teenager's the user coaches."""
+    _two_way(ledger, settings(), "sam.lee@example.org", 3, 120)
 
-    (to, _, body), = drafts(ledger, s)
+    plan = plan_cycle(ledger, settings(), NOW)
+    assert plan.notes == [] and [x.contact.emails for x in plan.suggested] == [["sam.lee@example.org"]]
+
+    (to, _, body), = drafts(ledger, settings(unnamed=True))
 
     assert "sam.lee@example.org" in to and "your photos from Lisbon." in body
 
@@ -324,7 +327,7 @@ def test_an_unnamed_person_with_little_history_is_only_suggested(ledger: Ledger,
 
 
 def test_the_strong_history_rule_is_configurable(ledger: Ledger) -> None:
-    s = settings(strong_history={"sent": 1, "received": 1, "span": "1d"})
+    s = settings(unnamed=True, strong_history={"sent": 1, "received": 1, "span": "1d"})
     _two_way(ledger, s, "sam.lee@example.org", 2, 5)
 
     assert len(drafts(ledger, s)) == 1
@@ -332,7 +335,7 @@ def test_the_strong_history_rule_is_configurable(ledger: Ledger) -> None:
 
 
 def test_cc_lists_are_not_a_personal_history(ledger: Ledger) -> None:
-    s = settings()
+    s = settings(unnamed=True)
     crowd = tuple(f"p{i}@example.org" for i in range(4))
     records = [dataclasses.replace(mail(f"m{i}", sender=ME, to=("sam.lee@example.org", *crowd),
                                         when=days_ago(60 + 40 * i), subject="Lunch?"), thread_id=f"t{i}")
@@ -347,7 +350,7 @@ def test_cc_lists_are_not_a_personal_history(ledger: Ledger) -> None:
 
 @pytest.mark.parametrize("alias", ["kim@example.org", "akim@example.org", "alex.kim@example.org"])
 def test_an_address_that_looks_like_mine_never_gets_a_note(ledger: Ledger, alias: str) -> None:
-    s = settings()
+    s = settings(unnamed=True)
     _two_way(ledger, s, alias, 3, 120, name="")
 
     plan = plan_cycle(ledger, s, NOW)
@@ -356,7 +359,7 @@ def test_an_address_that_looks_like_mine_never_gets_a_note(ledger: Ledger, alias
 
 
 def test_one_note_per_person_with_two_addresses(ledger: Ledger) -> None:
-    s = settings()
+    s = settings(unnamed=True)
     _two_way(ledger, s, "sam.lee@example.org", 3, 120, name="Lee, Sam")
     _two_way(ledger, s, "slee@home.example", 3, 120, name="Sam Lee")
 
@@ -395,7 +398,7 @@ def test_a_note_is_written_from_the_address_i_use_with_them(ledger: Ledger) -> N
 
 
 def test_no_name_no_note(ledger: Ledger) -> None:
-    s = settings()
+    s = settings(unnamed=True)
     _two_way(ledger, s, "jsmith1987@example.org", 3, 120, name="")
 
     plan = plan_cycle(ledger, s, NOW)
