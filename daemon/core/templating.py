@@ -337,6 +337,21 @@ def and_list(names: Any) -> str:
     return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+# Short words a topic writes in lower case that are said in capitals: "ux research" is "UX research".
+_ACRONYMS = frozenset(
+    "ux ui ai ml hr pr seo sem vc cto cfo ceo coo cmo api b2b b2c saas gtm ipo m&a esg qa ux/ui ios crm erp".split()
+)
+
+
+def topics(items: Any) -> str:
+    """``offers`` / ``seeks`` as said in a sentence: acronyms in capitals, joined ("UX research and seed funding")."""
+    said = []
+    for item in items:
+        words = str(item).strip().split()
+        said.append(" ".join(w.upper() if w.lower() in _ACRONYMS else w for w in words))
+    return and_list(said)
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "first_name": first_name,
     "ago": ago,
@@ -345,5 +360,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "strip_reply_prefix": lambda subject: strip_reply_prefix(str(subject)),  # a template may pass Undefined
     "mid_sentence": mid_sentence,
     "and_list": and_list,
+    "topics": topics,
     "clip": clip,
 }

@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import re
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -474,3 +474,23 @@ def test_asks_already_in_drafts_of_a_declined_introduction_go_stale(ledger: Ledg
         assert {e.state for e in ledger.outbox()} == {"withdrawn"}
     else:
         assert len(box.drafts) == 2 and len(report.lifecycle.stale) == 2
+
+
+def test_an_ask_says_the_topic_as_a_field_never_a_claim_the_user_did_not_make(tmp_path: Path) -> None:
+    """From a blind review: "You mentioned you're looking for ux research" put words in their mouth,
+    lower-cased an acronym, and read as broken English with a job title ("spanish employment lawyer")."""
+    from email import message_from_bytes, policy
+
+    from circleback.daemon.app.demo import run_demo
+
+    result = run_demo(tmp_path / "demo", now=datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+    asks = []
+    for path in result.drafts_dir.rglob("*"):
+        if path.is_file():
+            msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if str(msg["X-Circleback-Key"]).startswith("intro-ask-"):
+                asks.append(msg.get_body(("plain",)).get_content())
+    assert len(asks) == 2
+    text = "\n".join(asks)
+    assert "You mentioned" not in text and "ux research" not in text
+    assert "knows UX research well" in text and "could use some help with UX research" in text
