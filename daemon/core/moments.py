@@ -98,7 +98,9 @@ class Moment:
 # Their own goodbye: the address it came from may soon stop working.
 _GOODBYE = re.compile(
     r"\b(?:(?:my|today is my|today's my) last day|last day at|i'?m leaving|i am leaving|moving on|goodbye|good-bye"
-    r"|signing off|new (?:e-?mail|address|contact details)|my new (?:job|role|e-?mail|address))\b",
+    r"|signing off|new (?:e-?mail|address|contact details)|my new (?:job|role|e-?mail|address)"
+    r"|farewell from|(?:mi )?último día (?:en|de)|mi último día|me despido|mein letzter tag|mon dernier jour"
+    r"|il mio ultimo giorno|mijn laatste (?:dag|werkdag))\b",
     re.IGNORECASE,
 )
 
