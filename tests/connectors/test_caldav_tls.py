@@ -14,10 +14,9 @@ from tenacity import wait_none
 
 from circleback.connectors.base import ConnectorContext
 from circleback.connectors.caldav import CalDavAccount, CalDavConnector
-from circleback.connectors.errors import CertificateRefused
 from tests.support.radicale_server import RadicaleServer
 from tests.support.servers import TcpProxy
-from tests.support.tls import TlsFiles
+from tests.support.tls import TlsFiles, assert_refused_once
 
 pytestmark = pytest.mark.needs_server
 
@@ -77,19 +76,7 @@ def test_a_certificate_from_an_unknown_ca_is_refused_once_in_full_as_a_config_pr
     proxied = RadicaleServer(calendar.root, proxy.port, calendar.config, f"https://127.0.0.1:{proxy.port}/")
     box = tls_connector(proxied)
     assert box.retry_attempts > 1  # a transient failure would be retried
-    try:
-        with pytest.raises(CertificateRefused) as info:
-            box.sync_events(None)
-    finally:
-        box.close()
-        proxy.close()
-    assert proxy.connections == 1
-    assert info.value.exit_code == 78  # EX_CONFIG: run --once exits with it
-    assert str(info.value) == (
-        f"dav: the TLS certificate of 127.0.0.1:{proxy.port} did not verify: unable to get local issuer "
-        "certificate; if the server's certificate comes from your own CA, set ca_file to that CA's certificate "
-        "(PEM); otherwise fix the server's certificate"
-    )
+    assert_refused_once(lambda: box.sync_events(None), box.close, proxy, "dav")
 
 
 def test_verify_tls_false_is_said_once_per_account_and_the_librarys_warnings_are_silenced(

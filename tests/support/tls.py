@@ -6,9 +6,11 @@ must accept it."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -88,3 +90,24 @@ def make_tls_files(folder: Path) -> TlsFiles:
     for path in (files.ca, files.cert, files.key):
         path.chmod(0o644)  # a throwaway test key; the servers' own users must read it
     return files
+
+
+def assert_refused_once(read: Callable[[], object], close: Callable[[], None], proxy: Any, account: str) -> None:
+    """``read`` fails on the server's certificate after one connection through ``proxy``, in full, as EX_CONFIG."""
+    import pytest
+
+    from circleback.connectors.errors import CertificateRefused
+
+    try:
+        with pytest.raises(CertificateRefused) as info:
+            read()
+    finally:
+        close()
+        proxy.close()
+    assert proxy.connections == 1
+    assert info.value.exit_code == 78  # EX_CONFIG: run --once exits with it
+    assert str(info.value) == (
+        f"{account}: the TLS certificate of 127.0.0.1:{proxy.port} did not verify: unable to get local issuer "
+        "certificate; if the server's certificate comes from your own CA, set ca_file to that CA's certificate "
+        "(PEM); otherwise fix the server's certificate"
+    )

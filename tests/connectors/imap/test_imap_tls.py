@@ -17,7 +17,7 @@ from circleback.connectors.errors import CertificateRefused
 from circleback.connectors.imap import ImapAccount, ImapConnector
 from tests.support.contract import CONTEXT, build_message
 from tests.support.servers import DovecotServer, TcpProxy
-from tests.support.tls import TlsFiles, make_tls_files
+from tests.support.tls import TlsFiles, assert_refused_once, make_tls_files
 
 pytestmark = pytest.mark.needs_server
 
@@ -70,19 +70,7 @@ def test_a_certificate_from_an_unknown_ca_is_refused_once_in_full_as_a_config_pr
     proxy = TcpProxy(seeded.host, seeded.tls_port if security == "ssl" else seeded.port)  # counts connections
     box = tls_connector(seeded, security, None, port=proxy.port)
     assert box.attempts > 1  # a transient failure would be retried
-    try:
-        with pytest.raises(CertificateRefused) as info:
-            box.sync_mail(None)
-    finally:
-        box.close()
-        proxy.close()
-    assert proxy.connections == 1
-    assert info.value.exit_code == 78  # EX_CONFIG: run --once exits with it
-    assert str(info.value) == (
-        f"tls: the TLS certificate of 127.0.0.1:{proxy.port} did not verify: unable to get local issuer "
-        "certificate; if the server's certificate comes from your own CA, set ca_file to that CA's certificate "
-        "(PEM); otherwise fix the server's certificate"
-    )
+    assert_refused_once(lambda: box.sync_mail(None), box.close, proxy, "tls")
 
 
 def test_the_wrong_ca_file_is_named_in_the_remedy(seeded: DovecotServer, tmp_path: Path) -> None:
