@@ -33,14 +33,16 @@ if requests is not None:
 
         def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
             refuse_send(_text(method), _text(url))
-            if _text(url).split("?", 1)[0].endswith("/$batch"):
-                for inner_method, target in _json_batch_requests(kwargs.get("json"), kwargs.get("data")):
-                    refuse_send(inner_method, target)
+            # Any body that lists requests is a batch, whatever its URL spells ($batch, %24batch).
+            for inner_method, target in _json_batch_requests(kwargs.get("json"), kwargs.get("data")):
+                refuse_send(inner_method, target)
             return super().request(method, url, *args, **kwargs)
 
         def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            # Session.send also carries redirects and prepared requests: guard it too.
+            # Session.send also carries redirects and prepared requests: guard it too, batch bodies included.
             refuse_send(str(request.method), str(request.url))
+            for inner_method, target in _json_batch_requests(None, request.body):
+                refuse_send(inner_method, target)
             return super().send(request, **kwargs)
 
 

@@ -127,7 +127,7 @@ def check_ledger(state_dir: Path) -> list[Check]:
     path = session.ledger_path(state_dir)
     if not path.exists():
         return []  # nothing synced yet: the first run makes it
-    from ..errors import LedgerDamaged
+    from ..errors import LedgerDamaged, StateError
     from ..store.ledger import RECOVER, Ledger
 
     try:
@@ -135,6 +135,8 @@ def check_ledger(state_dir: Path) -> list[Check]:
             found = recovery.problems(ledger)
     except LedgerDamaged as exc:
         found = [str(exc)]
+    except StateError as exc:  # not damage: a newer schema, a full disk, a file it may not write
+        return [Check("ledger", FAIL, str(exc))]  # the message ends with what to do
     if found:
         return [Check("ledger", FAIL, f"{path} is damaged: {recovery.summary(found)}",
                       f"{RECOVER} (it keeps the damaged file aside and restores the last sound copy)")]

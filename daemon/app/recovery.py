@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..errors import LedgerDamaged, StateError
-from ..store.ledger import Ledger, damaged
+from ..errors import LedgerDamaged
+from ..store.ledger import Ledger, damaged, is_damage
 from ..store.timestamps import utcnow
 
 BACKUP_NAME = "ledger.backup.sqlite3"
@@ -65,8 +65,11 @@ def keep_a_copy(ledger: Ledger, state_dir: Path, now: datetime | None = None) ->
         return False
     check(ledger)
     temporary = target.with_name(target.name + ".tmp")
-    ledger.backup_to(temporary)
-    temporary.replace(target)  # a crash mid-copy never leaves half a backup under the real name
+    try:
+        ledger.backup_to(temporary)
+        temporary.replace(target)  # a crash mid-copy never leaves half a backup under the real name
+    finally:
+        temporary.unlink(missing_ok=True)
     return True
 
 
@@ -80,7 +83,7 @@ class Recovery:
     def lines(self) -> list[str]:
         if self.sound:
             return ["The ledger is sound: nothing to recover."]
-        out = [f"The damaged ledger is kept at {self.moved_to}."]
+        out = [f"The damaged ledger is kept at {self.moved_to}." if self.moved_to else "There was no ledger."]
         if self.restored_from is not None:
             out.append(f"Restored the copy of {self.copy_date:%Y-%m-%d %H:%M} UTC; the next run brings it up to "
                        "date from your accounts.")
@@ -92,14 +95,15 @@ class Recovery:
 
 def recover(state_dir: Path, ledger_file: Path, now: datetime | None = None) -> Recovery:
     """Move a damaged ledger aside and put the last sound copy in its place (or nothing)."""
-    if ledger_file.exists() and _sound(ledger_file):
-        return Recovery(sound=True)
-    stamp = (now or utcnow()).strftime("%Y%m%dT%H%M%S")
-    moved = ledger_file.with_name(f"ledger.damaged-{stamp}.sqlite3")
-    for suffix in ("", "-wal", "-shm"):
-        part = Path(f"{ledger_file}{suffix}")
-        if part.exists():
-            part.replace(Path(f"{moved}{suffix}"))
+    moved: Path | None = None
+    if ledger_file.exists():
+        if _sound(ledger_file):  # anything but damage (a newer schema, a full disk) is raised: nothing moves
+            return Recovery(sound=True)
+        moved = _aside(ledger_file, (now or utcnow()).strftime("%Y%m%dT%H%M%S"))
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{ledger_file}{suffix}")
+            if part.exists():
+                part.replace(Path(f"{moved}{suffix}"))
     copy = backup_path(state_dir)
     if copy.exists() and _sound(copy):
         when = datetime.fromtimestamp(copy.stat().st_mtime, UTC)
@@ -109,9 +113,23 @@ def recover(state_dir: Path, ledger_file: Path, now: datetime | None = None) -> 
     return Recovery(False, moved)
 
 
+def _aside(ledger_file: Path, stamp: str) -> Path:
+    """A name for the damaged file that no earlier recovery took."""
+    target, n = ledger_file.with_name(f"ledger.damaged-{stamp}.sqlite3"), 1
+    while target.exists():
+        n += 1
+        target = ledger_file.with_name(f"ledger.damaged-{stamp}-{n}.sqlite3")
+    return target
+
+
 def _sound(path: Path) -> bool:
+    """Is this ledger free of damage? Other trouble (a newer schema, a full disk) is raised, not called damage."""
     try:
         with Ledger.open(path) as ledger:
             return not problems(ledger)
-    except (sqlite3.DatabaseError, StateError):  # LedgerDamaged, or "unusable"
+    except LedgerDamaged:
         return False
+    except sqlite3.DatabaseError as exc:
+        if is_damage(exc):
+            return False
+        raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -216,7 +217,7 @@ class Session:
 
         try:
             recovery.keep_a_copy(self._ledger, self.state_dir)
-        except (OSError, StateError) as exc:  # a full disk, a damaged file: said, and the next run refuses
+        except (OSError, StateError, sqlite3.Error) as exc:  # a full disk, a damaged file: said; the next run refuses
             log.warning("cannot keep a copy of the ledger: %s", exc)
 
     def _close_ledger(self) -> None:

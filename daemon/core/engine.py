@@ -12,14 +12,14 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from circleback.connectors.base import CalendarSource, Connector, DraftBox, MailSource, Skip
 from circleback.connectors.errors import AccountConfigError, AuthRevoked, ConnectorError
 
 from ..config import Settings
-from ..errors import CirclebackError, DraftsBusy, LedgerFull
+from ..errors import CirclebackError, DraftsBusy, StateError
 from ..store.ledger import Ledger
 from ..store.timestamps import utcnow
 from . import faults
@@ -35,6 +35,9 @@ from .planner import Plan, plan_cycle
 from .templating import TemplateRenderer
 
 log = logging.getLogger(__name__)
+
+SKIPS_LOGGED = 10  # new skipped inputs an account logs as warnings in one sync; the rest are counted
+SKIPS_KEPT = timedelta(days=30)  # how long a skipped input is remembered (doctor lists these)
 
 
 @dataclass(slots=True)
@@ -129,8 +132,8 @@ class Engine:
             report = AccountReport(name, conn.kind)
             try:
                 self._sync_account(name, conn, who, report)
-            except LedgerFull:
-                raise  # not this account's failure: every later write would fail too; stop the cycle
+            except StateError:
+                raise  # the ledger (full, damaged, failing): not this account's failure; stop the cycle
             except (CirclebackError, OSError) as exc:
                 report.error, report.failure = account_error(name, exc), exc
                 report.needs_auth = isinstance(exc, AuthRevoked)
@@ -156,13 +159,19 @@ class Engine:
         """Each input the account could not use: in the report, and in the log the first time it is seen."""
         if not skips:
             return
-        now = utcnow()
+        now, news = utcnow(), 0
         with self.ledger.transaction():
+            self.ledger.forget_skips_before(now - SKIPS_KEPT)
             for skip in skips:
                 report.skipped.append(f"{skip.where}: {skip.why}")
                 first = self.ledger.remember_skip(name, skip.where, skip.why, now)
-                log.log(logging.WARNING if first else logging.DEBUG, "account %s: skipped %s: %s",
+                news += first
+                loud = first and news <= SKIPS_LOGGED  # a converted archive could skip thousands
+                log.log(logging.WARNING if loud else logging.DEBUG, "account %s: skipped %s: %s",
                         name, skip.where, skip.why)
+        if news > SKIPS_LOGGED:
+            log.warning("account %s: and %d more inputs skipped for the first time: `circleback doctor` lists them",
+                        name, news - SKIPS_LOGGED)
 
     # -- the whole cycle ------------------------------------------------------
 

@@ -22,7 +22,7 @@ from ..config import Settings
 from ..errors import ImportError_
 from ..store.ledger import Ledger
 from .contacts import apply_people
-from .names import folded, natural_order
+from .names import folded, same_person_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +192,7 @@ def merge_people(
     by_name: dict[str, set[int]] = {}  # "maya patel" (from "Patel, Maya" too) -> ids
     linked: dict[int, str] = {}  # id -> profile link: a person with another link is someone else
     for pid, name, link in ledger.names_and_links():
-        by_name.setdefault(folded(natural_order(name)), set()).add(pid)
+        by_name.setdefault(_name_key(name), set()).add(pid)
         linked[pid] = link
     with ledger.transaction():
         for p in people:
@@ -203,8 +203,8 @@ def merge_people(
                 continue
             ids = _known_ids(ledger, emails, p.linkedin)
             if not ids and not emails and p.name:  # LinkedIn hides most addresses: the name is what is left
-                named = by_name.get(folded(p.name), set()) - {pid for pid, link in linked.items()
-                                                               if link and link != p.linkedin}
+                named = {pid for pid in by_name.get(_name_key(p.name) or "\0", ())
+                         if not linked[pid] or linked[pid] == p.linkedin}
                 if len(named) > 1:
                     report.skipped.append(f"{p.where}: {label}: {len(named)} people already have this name and "
                                           "the row has no address to tell them apart; left out")
@@ -213,7 +213,7 @@ def merge_people(
             if not ids:
                 pid = ledger.add_imported_person(name=p.name, company=p.company, title=p.title,
                                                  linkedin=p.linkedin, source=source, emails=emails, now=created)
-                by_name.setdefault(folded(p.name), set()).add(pid)
+                by_name.setdefault(_name_key(p.name), set()).add(pid)
                 linked[pid] = p.linkedin
                 report.added.append(label)
                 continue
@@ -233,6 +233,11 @@ def merge_people(
                                                  linkedin=p.linkedin)
             (report.merged if changed else report.unchanged).append(label)
     return report
+
+
+def _name_key(name: str) -> str:
+    """ "Patel, Maya", "Maya Patel" and "MAYA PATEL" are one key, accents aside; "" for one word (too common)."""
+    return folded(same_person_key(name))
 
 
 def _known_ids(ledger: Ledger, emails: list[str], linkedin: str) -> set[int]:

@@ -240,6 +240,8 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
         copy = sqlite3.connect(target)
         try:
             self._conn.backup(copy)
+        except sqlite3.DatabaseError as exc:  # the copy's disk full or failing, or this ledger damaged
+            raise storage_error(exc, self.path) or StateError(f"{target}: the copy failed: {exc}") from None
         finally:
             copy.close()
 
@@ -469,6 +471,9 @@ class Ledger(OutboxRows, IntroRows, InteractionReads):
             (account, place, why, iso(at), iso(at)),
         )
         return row is None or row[0] != why
+
+    def forget_skips_before(self, before: datetime) -> None:
+        self._conn.execute("DELETE FROM skipped_inputs WHERE last_at < ?", (iso(before),))
 
     def skipped_inputs(self, since: datetime | None = None) -> list[tuple[str, str, str, datetime | None]]:
         """(account, place, why, last seen) of each skipped input, the latest first."""

@@ -195,6 +195,13 @@ def test_no_send_request_can_ride_inside_a_batch(fake: FakeGraph) -> None:
             )
     with pytest.raises(ValueError, match="GET"):
         conn.client.batch([{"id": "1", "method": "POST", "url": "/me/messages"}])
+    # A batch however its URL is spelled, or sent as a prepared request, is looked into all the same.
+    batch = {"requests": [{"id": "1", "method": "POST", "url": "/me/sendMail"}]}
+    with pytest.raises(SendRefused):
+        conn.client.session.post(f"{fake.endpoint}/%24batch", json=batch)
+    prepared = requests.Request("POST", f"{fake.endpoint}/anything", json=batch).prepare()
+    with pytest.raises(SendRefused):
+        conn.client.session.send(prepared)
 
     assert fake.log == []
 

@@ -168,3 +168,42 @@ def test_the_copy_is_kept_once_a_day_and_never_from_a_damaged_ledger(tmp_path: P
     with pytest.raises(LedgerDamaged), Ledger.open(state / "ledger.sqlite3") as ledger:
         recovery.keep_a_copy(ledger, state)
     assert copy.read_bytes() == sound
+
+
+def test_recover_never_moves_a_ledger_that_is_not_damaged(world: tuple[list[str], Path]) -> None:
+    """A ledger from a newer circleback (after a downgrade) is not damage: recover says so and moves nothing."""
+    base, state = world
+    with sqlite3.connect(state / "ledger.sqlite3") as db:
+        db.execute("PRAGMA user_version = 99")
+    code, out, err = cli(base, "ledger", "recover")
+    assert code != 0 and "newer than this circleback" in err and "Lost" not in out
+    assert not list(state.glob("ledger.damaged-*")) and (state / "ledger.sqlite3").exists()
+    code, out, _ = cli(base, "doctor")  # doctor says it and goes on with its other checks
+    assert code != 0 and any(ln.startswith("FAIL") and "ledger" in ln for ln in out.splitlines())
+    assert "clock" in out
+
+
+def test_recover_with_no_ledger_moves_nothing_and_says_so(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    done = recovery.recover(state, state / "ledger.sqlite3")
+    assert done.moved_to is None and done.lines()[0] == "There was no ledger."
+    assert list(state.iterdir()) == []
+
+
+def test_a_copy_that_fails_leaves_no_half_file_and_never_fails_the_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from circleback.daemon.app.session import Session
+    from circleback.daemon.config import Settings
+
+    def full(self: Ledger, target: Path) -> None:
+        target.write_bytes(b"half")
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Ledger, "backup_to", full)
+    settings = Settings.model_validate({"me": {"name": "A", "addresses": ["a@x.org"]}})
+    state = tmp_path / "state"
+    with Session(settings, state):
+        pass  # the work went well; the copy fails at close
+    assert not (state / recovery.BACKUP_NAME).exists()
+    assert not list(state.glob("*.tmp"))

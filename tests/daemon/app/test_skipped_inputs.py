@@ -69,6 +69,8 @@ def test_a_skip_for_a_new_reason_is_news_again(tmp_path: Path) -> None:
         assert ledger.remember_skip("work", "cur/a", "no usable From address", at)  # another account's input
         assert [(a, p, w) for a, p, w, _ in ledger.skipped_inputs(since=at + timedelta(days=1))] == [
             ("home", "cur/a", "unreadable (Permission denied)")]
+        ledger.forget_skips_before(at + timedelta(days=1))  # a month on: only what was seen since is kept
+        assert [(a, p) for a, p, _w, _ in ledger.skipped_inputs()] == [("home", "cur/a")]
 
 
 def test_doctor_lists_the_skipped_inputs(world: list[str], tmp_path: Path) -> None:

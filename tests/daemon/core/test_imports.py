@@ -245,3 +245,12 @@ def test_status_all_lists_imported_people_not_yet_in_touch(tmp_path: Path) -> No
     kims = [r for r in rows if r["name"] == "Kim Ng"]
     assert [(r["due"], r["reason"]) for r in kims] == [(False, "imported; no note until you write to or meet them")] * 2
     assert sorted(r["handle"] for r in kims) == ["linkedin.com/in/kim-ng-1", "linkedin.com/in/kim-ng-2"]
+
+
+def test_a_vcard_in_last_first_order_merges_by_name(ledger: Ledger) -> None:
+    s = make_settings(people=[])
+    with ledger.transaction():
+        ledger.person_for_address("maya.patel@acme.example", "Maya Patel")
+    card = "BEGIN:VCARD\nVERSION:3.0\nFN:Patel\\, Maya\nURL:https://www.linkedin.com/in/maya-patel\nEND:VCARD\n"
+    report = import_file(ledger, s, "vcard", card)
+    assert report.added == [] and len(report.merged) == 1
