@@ -372,6 +372,8 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
             s.hook = None
             s.reason += "; " + held
         if s.hook is None:
+            if not held and (advice := _note_advice(s.contact)):
+                s.reason += "; " + advice
             needs_note.append(s)
         elif quiet or len(notes) >= budget_left:
             over_budget.append(s)
@@ -481,6 +483,21 @@ def _held_back(s: Standing, theirs: str) -> str:
 
 
 _DRINKS = re.compile(r"\b(?:drinks|pints?|beers?|wine)\b", re.IGNORECASE)
+
+
+def _note_advice(c: Contact) -> str:
+    """Why the user's own note gave no hook, said in `status` ("" with no note, or with `say`)."""
+    from .notes import FOREIGN, SENSITIVE
+
+    p = c.profile
+    if p is None or p.say.strip() or not p.note.strip():
+        return ""
+    shape = _read(p.note.strip(), frozenset(w.lower() for w in c.display_name.split()[:1])).shape
+    if shape == SENSITIVE:
+        return "your note says they are going through something: write to them yourself, under `say`"
+    if shape == FOREIGN:
+        return "your note is not in English: put your words to them under `say`"
+    return "your note cannot be said back as it is (`circleback notes` says why)"
 
 
 def is_careful(c: Contact) -> bool:

@@ -422,6 +422,22 @@ def test_say_stands_alone_and_a_hard_time_gets_no_breezy_line(ledger: Ledger) ->
     assert "hope" not in body and "dad" not in body
 
 
+@pytest.mark.parametrize(("note", "said"), [
+    ("lost her job in the March cuts, be gentle", "your note says they are going through something: write to "
+                                                  "them yourself, under `say`"),
+    ("m'appelle chaque dimanche", "your note is not in English: put your words to them under `say`"),
+    ("VP Eng at Northwind, met 2019", "your note cannot be said back as it is (`circleback notes` says why)"),
+])
+def test_status_says_why_a_note_of_theirs_gave_no_hook(ledger: Ledger, note: str, said: str) -> None:
+    """From a blind review: a person with a careful note was listed as plain "needs a note"."""
+    s = settings([named(note)])
+    with_history(ledger, s)
+
+    (held,) = plan_cycle(ledger, s, NOW).needs_note
+
+    assert held.reason.endswith("; " + said)
+
+
 def test_big_news_is_the_users_to_write(ledger: Ledger) -> None:
     s = settings([named("always sends the best books. baby Ella born in May")])
     with_history(ledger, s)
