@@ -174,6 +174,12 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"due in (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*",
     r"drinking", r"(?-i:DUI)", r"(?-i:GMC)", r"hearing",
     r"making rent", r"barely", r"shut(?: down)?", r"(?:don'?t|do not|never) send", r"struggles?",
+    # from a blind review (2026-12-07): what slipped through
+    r"investigat(?:ion|ions|ed|ing)", r"insider (?:dealing|trading)", r"fraud", r"fell apart", r"falling apart",
+    r"marriage (?:is )?(?:over|ended|ending|in trouble|on the rocks)",
+    r"(?:dodgy|bad|sore|broken|new|replaced) (?:knee|knees|hip|hips|back|leg|arm|ankle|wrist|shoulder|heart)",
+    r"(?:hip|knee|heart) (?:replacement|op|operation|surgery|trouble|problems?)",
+    r"(?:his|her|their|my mum's|my dad's|my mom's) (?:hip|knee|knees|heart|back|health)",
 )
 # Subjects only: paperwork and news that are no small talk in a note, yet fine in a
 # private note about a person ("the night we debugged the payments outage").

@@ -215,3 +215,13 @@ def test_a_superlative_with_a_compound_noun_is_praise_not_a_memory(text, noun):
 def test_a_name_of_their_own_or_a_weekday_is_not_someone_else():
     assert read_note("Dana always remembers my deadlines and checks in on her own time", {"dana"}).quotable
     assert read_note("drove up every Sunday to help me paint and brought her own ladder", {"dana"}).quotable
+
+
+@pytest.mark.parametrize("text", [
+    "under CNMV investigation for insider dealing, keep it quiet",
+    "my marriage fell apart and she was the one who called every day",
+    "always asks after my mum's hip",
+    "always remembers Marj's dodgy knee and saves her a chair",
+])
+def test_what_a_blind_review_found_slipping_through_is_sensitive(text):
+    assert read_note(text, {"fiona"}).shape == SENSITIVE
