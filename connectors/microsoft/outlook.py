@@ -434,7 +434,7 @@ def message_record(
     subject = clean_text(str(item.get("subject") or ""))
     headers = _noise_headers(item.get("internetMessageHeaders"))
     precedence = headers.get("precedence", "")
-    if not sent and not precedence and _sent_on_behalf(item, sender):
+    if not sent and not precedence and _sent_on_behalf(graph_address(item.get("sender")), sender):
         precedence = "bulk"
     auto_submitted = headers.get("auto-submitted", "")
     if not auto_submitted and is_auto_reply_subject(subject):
@@ -548,7 +548,7 @@ class MessageReader:
         raw_headers = item.get("internetMessageHeaders")
         headers = _noise_headers(raw_headers) if raw_headers else {}
         precedence = headers.get("precedence", "")
-        if not sent and not precedence and relay != author and _sent_on_behalf(item, sender):
+        if not sent and not precedence and relay != author and _sent_on_behalf(self.address(relay), sender):
             precedence = "bulk"
         auto_submitted = headers.get("auto-submitted", "")
         if not auto_submitted and (":" in subject or "：" in subject) and is_auto_reply_subject(subject):
@@ -590,14 +590,13 @@ def _noise_headers(values: Any) -> dict[str, str]:
     return found
 
 
-def _sent_on_behalf(item: dict[str, Any], author: Address | None) -> bool:
+def _sent_on_behalf(relay: Address | None, author: Address | None) -> bool:
     """Graph's ``sender`` (the Sender header) is a mailbox of another domain than ``from``.
 
     That is how list servers and bulk senders relay an author's mail (Sender:
     list-bounces@lists.example, bounce-mc.us5_1234@mail.mcsv.net). A colleague or an assistant
     sending on someone's behalf writes from the same domain, and still counts.
     """
-    relay = graph_address(item.get("sender"))
     if author is None or relay is None or relay.email == author.email:
         return False
     return relay.email.rpartition("@")[2] != author.email.rpartition("@")[2]
