@@ -275,8 +275,8 @@ class GmailConnector(GoogleConnector):
         result = self._sync_mail(cursor)
         self._synced_to = str(result.cursor["history_id"])
         if result.cursor.get("mode") != "incremental" and self._view is not None:
-            # No history followed: drafts.list is the only truth until the first sync is done.
-            self._view.stale = True
+            # No history followed (``_current_view(None)`` marked the view stale): drafts.list is the
+            # only truth until the first sync is done; history is followed from here on.
             self._view.history_id = str(result.cursor["history_id"])
         self._save_view()
         return result
