@@ -315,8 +315,9 @@ def intros(ctx: click.Context, now_text: str | None) -> None:
 
     Suggestions pair someone who `seeks` what another `offers` (your [[people]]
     notes), both in touch lately, who do not already correspond. Nothing is sent:
-    `ask` drafts a double-opt-in note to each; the introduction itself is drafted
-    once both have replied, and a follow-up some weeks after you send it.
+    `ask` drafts a double-opt-in note to the one who seeks, and to the other only
+    once the first has replied; the introduction itself is drafted once both have
+    replied, and a follow-up some weeks after you send it.
 
     \b
     Example:
@@ -350,6 +351,8 @@ def print_intros(found: list[Any], flying: list[tuple[str, str, Any]]) -> None:
     for a, b, i in flying:
         replied = [n for n, t in ((a, i.a_replied_at), (b, i.b_replied_at)) if t]
         extra = f" (replied: {', '.join(replied)})" if replied and i.state == IntroState.ASKED else ""
+        if i.state == IntroState.ASKED and not replied:
+            extra = f" ({a} first; {b} once {a} replies)"
         console().print(f"  • {a} ↔ {b}: {i.state.replace('_', ' ')}{extra} since {i.updated_at:%Y-%m-%d}",
                       markup=False)
 
@@ -361,7 +364,11 @@ def print_intros(found: list[Any], flying: list[tuple[str, str, Any]]) -> None:
 @click.pass_obj
 @handle_errors
 def intros_ask(obj: Any, a: str, b: str, now_text: str | None) -> None:
-    """Draft a double-opt-in ask to A and to B (nothing is sent).
+    """Draft a double-opt-in ask: to the one who seeks, and to the other once they reply.
+
+    Nothing is sent. The one of A and B who seeks what the other offers is asked
+    first, and nothing of the other's needs is said to them; the other is asked
+    in the run that sees the first reply. Record a "no" with `intros decline`.
 
     \b
     Example:
@@ -378,8 +385,10 @@ def intros_ask(obj: Any, a: str, b: str, now_text: str | None) -> None:
         problems = deliver(opened, account, box, now)
     for line in problems:
         click.echo(f"problem: {line}", err=True)
-    click.echo(f"Asked {first.display_name} and {second.display_name} (introduction {intro.id}): "
-               f"an opt-in note to each is in {account}'s Drafts. {intro.reason}.")
+    asked, other = (first, second) if intro.a == first.person_id else (second, first)
+    click.echo(f"Introduction {intro.id} of {asked.display_name} and {other.display_name}: an opt-in note to "
+               f"{asked.display_name} is in {account}'s Drafts. {other.display_name} is asked once "
+               f"{asked.first_name or asked.display_name} replies. {intro.reason}.")
 
 
 @intros.command("decline")

@@ -140,7 +140,10 @@ def nudge_samples(settings: Settings, now: datetime) -> list[tuple[str, dict[str
 
 
 def intro_samples(settings: Settings, now: datetime) -> list[tuple[str, dict[str, Any]]]:
-    """Both sides of one introduction: each seeks what the other offers, in the user's own wording."""
+    """Both asks of one introduction: each seeks what the other offers, in the user's own wording.
+
+    Mateo is asked first (what Rafael seeks is not said yet), Rafael once Mateo answered.
+    """
     last = now - timedelta(days=10)
     mateo = _person(5, "Mateo García", ["mateo@example.com"], last, company="Trailhead Maps", title="Founder",
                     seeks=["Fundraising"], offers=["hiking routes"])  # fmt: skip
@@ -150,8 +153,9 @@ def intro_samples(settings: Settings, now: datetime) -> list[tuple[str, dict[str
     table = _canonical_tags(settings)
     sent = now - timedelta(days=21)
     return [
-        (f"to {a.display_name}", intro_context(settings, a, b, table, f"sample-intro-{a.person_id}", now, sent))
-        for a, b in ((mateo, rafael), (rafael, mateo))
+        (f"to {a.display_name}",
+         intro_context(settings, a, b, table, f"sample-intro-{a.person_id}", now, sent, other_agreed=agreed))
+        for a, b, agreed in ((mateo, rafael, False), (rafael, mateo, True))
     ]
 
 

@@ -1,14 +1,19 @@
 """Who should meet whom, and the double-opt-in introduction (docs/DESIGN.md, "Introductions").
 
-    (suggested) -> asked -> [A replied, B replied] -> intro_drafted -> intro_sent
-                -> followup -> done                  exits: declined, expired
+    (suggested) -> asked (A) -> A replied -> asked (B) -> B replied -> intro_drafted
+                -> intro_sent -> followup -> done     exits: declined, expired
 
 *Suggested* is never stored: it is worked out from ``offers``/``seeks`` each time.
-An introduction row is written the moment the user (or ``auto_ask``) asks, in
-the same transaction as the two opt-in intents, so a crash leaves either both
-or neither. Every later draft (the introduction, the follow-ups) is an outbox
-intent keyed by (kind, recipient, introduction id): advancing twice, or after a
-restart, finds the key taken and writes nothing new.
+The opt-in is asked one party at a time. A is the one who seeks (what they need
+is theirs to share), asked first; B learns of A only once A has answered, so
+nobody hears of someone's need, or of an introduction, that may never happen.
+The first ask says nothing of what B seeks, for the same reason. An
+introduction row is written the moment the user (or ``auto_ask``) asks, in the
+same transaction as A's opt-in intent, so a crash leaves either both or
+neither; B's intent is written in the step that sees A's reply. Every later
+draft (B's ask, the introduction, the follow-ups) is an outbox intent keyed by
+(kind, recipient, introduction id): advancing twice, or after a restart, finds
+the key taken and writes nothing new.
 
 Replies are known from thread membership only (headers, never bodies): a
 received message from a party whose thread is the ask's Message-ID, or the
@@ -35,7 +40,7 @@ from .contacts import Contact, cadence_for, contacts
 from .drafting import build_message, me_context, person_context
 from .kinds import ASK, FOLLOWUP, INTRO
 from .planner import canonical_address, intent_key
-from .templating import TemplateRenderer
+from .templating import TemplateRenderer, topics
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ INTRO_KINDS = (ASK, INTRO, FOLLOWUP)
 class IntroState(StrEnum):
     """An introduction's state; the value is the text stored in ``intros.state``."""
 
-    ASKED = "asked"  # opt-in asks drafted to both; waiting for their replies
+    ASKED = "asked"  # opt-in asked of A, then (once A replied) of B; waiting for the replies
     INTRO_DRAFTED = "intro_drafted"  # both said yes: the introduction waits in Drafts
     INTRO_SENT = "intro_sent"
     FOLLOWUP = "followup"  # "how did it go?" drafted to each
@@ -98,15 +103,15 @@ def normalise(tag: str, table: dict[str, str]) -> str:
 class Suggestion:
     a: Contact  # the one who seeks
     b: Contact  # the one who offers
-    tags: list[str]  # what b offers that a seeks
-    back: list[str]  # what a offers that b seeks ("" when the help goes one way)
+    tags: list[str]  # what b offers that a seeks, in b's wording ("UX research")
+    back: list[str]  # what a offers that b seeks (empty when the help goes one way)
     context: list[str] = field(default_factory=list)  # shared context, in words
 
     @property
     def reason(self) -> str:
-        text = f"{self.a.display_name} seeks {', '.join(self.tags)}; {self.b.display_name} offers it"
+        text = f"{self.a.display_name} seeks {topics(self.tags)}; {self.b.display_name} offers it"
         if self.back:
-            text += f"; and {self.b.display_name} seeks {', '.join(self.back)}, which {self.a.display_name} offers"
+            text += f"; and {self.b.display_name} seeks {topics(self.back)}, which {self.a.display_name} offers"
         return text
 
 
@@ -227,14 +232,14 @@ def suggestions(ledger: Ledger, settings: Settings, now: datetime) -> list[Sugge
             assert b.profile is not None
             if a.person_id == b.person_id or frozenset((a.person_id, b.person_id)) in paired:
                 continue
-            tags = sorted(seeks & offers[b.person_id])
-            if not tags or a.person_id in busy or b.person_id in busy:
+            if not seeks & offers[b.person_id] or a.person_id in busy or b.person_id in busy:
                 continue
             if not (warm[a.person_id] and warm[b.person_id]):
                 continue
             if _pair_problem(a, b, busy, companions.correspond):
                 continue
-            back = _match(a.profile.offers, b.profile.seeks, table)
+            tags = _match_as_offered(b.profile.offers, a.profile.seeks, table)
+            back = _match_as_offered(a.profile.offers, b.profile.seeks, table)
             found.append(Suggestion(a, b, tags, back, _shared_context(ledger, a, b, now, companions)))
     # Mutual help first, then the warmest pair; one suggestion per unordered pair.
     found.sort(key=lambda s: (not s.back, -min(_ts(s.a), _ts(s.b)), s.a.display_name, s.b.display_name))
@@ -341,16 +346,20 @@ class Introducer:
     # -- asking ----------------------------------------------------------------------------
 
     def ask(self, a: Contact, b: Contact, now: datetime, reason: str = "") -> Intro:
-        """Start an introduction: the row and both opt-in intents in one transaction."""
+        """Start an introduction: the row and the first opt-in intent in one transaction.
+
+        The one who seeks is asked first (``seeker_first``); the other is asked once
+        they have answered, by ``advance``.
+        """
         problem = pair_problem(self.ledger, a, b)
         if problem:
             raise IntroError(f"cannot introduce {a.display_name} and {b.display_name}: {problem}")
         table = _canonical_tags(self.settings)
         reason = reason or _reason(a, b, table)
+        a, b = seeker_first(a, b, table)
         with self.ledger.transaction():
             intro_id = self.ledger.add_intro(a.person_id, b.person_id, reason, now)
-            for person, other in ((a, b), (b, a)):
-                self._intent(ASK, intro_id, person, [person], other, now, table)
+            self._intent(ASK, intro_id, a, [a], b, now, table, other_agreed=False)
         (intro,) = [i for i in list_intros(self.ledger) if i.id == intro_id]
         return intro
 
@@ -365,7 +374,7 @@ class Introducer:
                 return
             intro = self.ask(found[0].a, found[0].b, now, found[0].reason)
             report.asked.append(intro.id)
-            report.drafts += 2
+            report.drafts += 1
             used += 1
 
     # -- advancing ---------------------------------------------------------------------------
@@ -400,10 +409,14 @@ class Introducer:
                         else:
                             self.ledger.set_intro_replied(intro.id, "b", at)
                             intro.b_replied_at = at
+            if intro.a_replied_at and not self._asked(intro, b):
+                # A answered: now B may hear of A. A "no" from A is the user's to record
+                # (`intros decline`) before they send B's ask; it waits in Drafts till then.
+                report.drafts += self._intent(ASK, intro.id, b, [b], a, now, table)
             if intro.a_replied_at and intro.b_replied_at:
                 report.drafts += self._intent(INTRO, intro.id, a, [a, b], b, now, table)
                 _set_state(self.ledger, intro, IntroState.INTRO_DRAFTED, now)
-            elif now - intro.created_at >= self.settings.intros.ask_expires_after:
+            elif now - self._last_asked(intro) >= self.settings.intros.ask_expires_after:
                 self._withdraw_pending(intro.id, now)
                 _set_state(self.ledger, intro, IntroState.EXPIRED, now)
         if intro.state == IntroState.INTRO_DRAFTED:
@@ -425,6 +438,13 @@ class Introducer:
             entries = _entries(self.ledger, intro.id, FOLLOWUP)
             if entries and all(e.state not in OPEN_STATES for e in entries):
                 _set_state(self.ledger, intro, IntroState.DONE, now)
+
+    def _asked(self, intro: Intro, party: Contact) -> bool:
+        return any(e.person_id == party.person_id for e in _entries(self.ledger, intro.id, ASK))
+
+    def _last_asked(self, intro: Intro) -> datetime:
+        """When the newest ask was committed: each party has ``ask_expires_after`` to answer."""
+        return max([intro.created_at, *(e.created_at for e in _entries(self.ledger, intro.id, ASK))])
 
     def _reply_at(self, intro: Intro, party: Contact) -> datetime | None:
         asks = [e for e in _entries(self.ledger, intro.id, ASK) if e.person_id == party.person_id]
@@ -461,9 +481,12 @@ class Introducer:
 
     def _intent(
         self, kind: str, intro_id: int, person: Contact, to: list[Contact], other: Contact, now: datetime,
-        table: dict[str, str],
+        table: dict[str, str], other_agreed: bool = True,
     ) -> int:
-        """Render one draft and commit its intent; 1 when new, 0 when its key was taken."""
+        """Render one draft and commit its intent; 1 when new, 0 when its key was taken.
+
+        ``other_agreed`` is False for the first ask: what the other seeks is not said.
+        """
         from circleback.connectors.base import Address
 
         from .drafting import TEMPLATES, address_of
@@ -471,7 +494,7 @@ class Introducer:
         key = intent_key(kind, canonical_address(person), f"intro{intro_id}")
         if self.ledger.outbox_entry(key) is not None:
             return 0
-        context = intro_context(self.settings, person, other, table, key, now, self._sent_at(intro_id))
+        context = intro_context(self.settings, person, other, table, key, now, self._sent_at(intro_id), other_agreed)
         rendered = self.renderer.render(TEMPLATES[kind], context)
         recipients: list[Address] = [address_of(c) for c in to]
         message_id, message = build_message(self.settings, recipients, rendered, key, now)
@@ -486,15 +509,26 @@ class Introducer:
         return self.ledger.intro_sent_at(intro_id)
 
 
+def seeker_first(a: Contact, b: Contact, table: dict[str, str]) -> tuple[Contact, Contact]:
+    """The pair in the order they are asked: the one who seeks what the other offers first.
+
+    When the help goes both ways, or neither way, the order given stands.
+    """
+    ap, bp = a.profile, b.profile
+    a_seeks = _match(bp.offers if bp else [], ap.seeks if ap else [], table)
+    b_seeks = _match(ap.offers if ap else [], bp.seeks if bp else [], table)
+    return (b, a) if b_seeks and not a_seeks else (a, b)
+
+
 def _reason(a: Contact, b: Contact, table: dict[str, str]) -> str:
     ap, bp = a.profile, b.profile
-    gives = _match(bp.offers if bp else [], ap.seeks if ap else [], table)
-    gets = _match(ap.offers if ap else [], bp.seeks if bp else [], table)
+    gives = _match_as_offered(bp.offers if bp else [], ap.seeks if ap else [], table)
+    gets = _match_as_offered(ap.offers if ap else [], bp.seeks if bp else [], table)
     parts = []
     if gives:
-        parts.append(f"{a.display_name} seeks {', '.join(gives)}; {b.display_name} offers it")
+        parts.append(f"{a.display_name} seeks {topics(gives)}; {b.display_name} offers it")
     if gets:
-        parts.append(f"{b.display_name} seeks {', '.join(gets)}; {a.display_name} offers it")
+        parts.append(f"{b.display_name} seeks {topics(gets)}; {a.display_name} offers it")
     return "; ".join(parts) or "introduced by hand"
 
 
@@ -520,20 +554,27 @@ def _match_as_offered(offers: list[str], seeks: list[str], table: dict[str, str]
 
 def intro_context(
     settings: Settings, person: Contact, other: Contact, table: dict[str, str], key: str, now: datetime,
-    sent_at: datetime | None = None,
+    sent_at: datetime | None = None, other_agreed: bool = True,
 ) -> dict[str, Any]:
     """What intro templates see: ``person`` (the recipient), ``other`` (the other party),
-    ``gives`` (what other offers that person seeks), ``gets`` (the reverse), ``key``.
+    ``gives`` (what other offers that person seeks), ``gets`` (the reverse), ``asked_first``
+    (this is the first ask: the other has not been asked yet), ``key``.
 
     ``gives`` and ``gets`` are matched on normalised tags but shown as the user wrote them.
+    Before the other has agreed, ``gets`` is empty and ``other.seeks`` too: what someone
+    needs is theirs to share, not to be told to a person they may never meet.
     """
     pp, op = person.profile, other.profile
+    shown_other = person_context(other)
+    if not other_agreed:
+        shown_other["seeks"] = []
     return {
         "me": me_context(settings),
         "person": person_context(person),
-        "other": person_context(other),
+        "other": shown_other,
         "gives": _match_as_offered(op.offers if op else [], pp.seeks if pp else [], table),
-        "gets": _match_as_offered(pp.offers if pp else [], op.seeks if op else [], table),
+        "gets": _match_as_offered(pp.offers if pp else [], op.seeks if op else [], table) if other_agreed else [],
+        "asked_first": not other_agreed,
         "days_since_intro": (now - sent_at).days if sent_at else None,
         "key": key,
     }

@@ -132,24 +132,34 @@ def test_an_introduction_from_ask_to_follow_up(ledger: Ledger) -> None:
     mateo, rafael = find_person(ledger, s, MATEO, NOW), find_person(ledger, s, RAFAEL, NOW)
     intro = introducer(ledger, s).ask(mateo, rafael, NOW)
     cycle(ledger, s, box, NOW + timedelta(minutes=1))
-    assert len(box.drafts) == 2  # one opt-in ask to each
-    ask_to_mateo = next(raw for _, raw in box.drafts.values() if MATEO.encode() in raw)
+    ((first_ref, (_, ask_to_mateo)),) = box.drafts.items()  # Mateo first; Rafael hears nothing yet
+    assert MATEO.encode() in ask_to_mateo and RAFAEL.encode() not in ask_to_mateo
     text = body(ask_to_mateo)
     assert "Rafael Costa, Angel investor" in text and "rafael-costa-demo" in text
     assert "seed funding" in text and "No pressure" in text and text.rstrip().count("?") >= 1
+    assert "hiking" not in text  # what Rafael seeks is his to tell, once he has agreed
+    assert "check with Rafael before putting you in touch" in " ".join(text.split())
     with pytest.raises(IntroError, match="already in an open introduction"):
         introducer(ledger, s).ask(mateo, find_person(ledger, s, NADIA, NOW), NOW)
 
-    for ref in list(box.drafts):
-        send(box, ref, NOW + timedelta(hours=1))
-    ids = ask_ids(ledger)
-    reply(box, MATEO, ids[MATEO], NOW + timedelta(days=1))
+    send(box, first_ref, NOW + timedelta(hours=1))
+    cycle(ledger, s, box, NOW + timedelta(hours=2))
+    assert box.drafts == {} and list(ask_ids(ledger)) == [MATEO]  # still nothing to Rafael
+    reply(box, MATEO, ask_ids(ledger)[MATEO], NOW + timedelta(days=1))
     cycle(ledger, s, box, NOW + timedelta(days=1, hours=1))
     (now_intro,) = list_intros(ledger)
     assert now_intro.state == "asked" and now_intro.a_replied_at and not now_intro.b_replied_at
+    ((second_ref, (_, ask_to_rafael)),) = box.drafts.items()  # Mateo answered: now Rafael is asked
+    assert RAFAEL.encode() in ask_to_rafael and MATEO.encode() not in ask_to_rafael.split(b"\n\n")[0]
+    text = " ".join(body(ask_to_rafael).split())
+    assert "Mateo García, Founder" not in text  # Mateo has no title; his company says who he is
+    assert "Mateo knows hiking routes well, and you could help with seed funding" in text
+    assert "check with" not in text
+    send(box, second_ref, NOW + timedelta(days=1, hours=2))
+    cycle(ledger, s, box, NOW + timedelta(days=1, hours=3))
     assert box.drafts == {}  # no introduction until both said yes
 
-    reply(box, RAFAEL, ids[RAFAEL], NOW + timedelta(days=2))
+    reply(box, RAFAEL, ask_ids(ledger)[RAFAEL], NOW + timedelta(days=2))
     cycle(ledger, s, box, NOW + timedelta(days=2, hours=1))
     assert list_intros(ledger)[0].state == "intro_drafted"
     ((ref, (key, raw)),) = box.drafts.items()
@@ -203,18 +213,50 @@ def test_an_unanswered_ask_expires(ledger: Ledger) -> None:
     cycle(ledger, s, box, NOW)
     introducer(ledger, s).ask(find_person(ledger, s, LUKAS, NOW), find_person(ledger, s, NADIA, NOW), NOW)
     cycle(ledger, s, box, NOW + timedelta(minutes=1))
-    reply(box, LUKAS, ask_ids(ledger)[LUKAS], NOW + timedelta(days=2))
-    cycle(ledger, s, box, NOW + timedelta(days=13))
+    cycle(ledger, s, box, NOW + timedelta(days=13, hours=23))
     assert list_intros(ledger)[0].state == "asked"
     cycle(ledger, s, box, NOW + timedelta(days=14, minutes=2))
+    assert list_intros(ledger)[0].state == "expired"  # Lukas never answered: Nadia never heard of it
+    assert list(ask_ids(ledger)) == [LUKAS]
+
+
+def test_the_second_ask_has_its_own_time_to_be_answered(ledger: Ledger) -> None:
+    s = make_settings(ask_expires_after="14d")
+    box = warm_box()
+    cycle(ledger, s, box, NOW)
+    introducer(ledger, s).ask(find_person(ledger, s, LUKAS, NOW), find_person(ledger, s, NADIA, NOW), NOW)
+    cycle(ledger, s, box, NOW + timedelta(minutes=1))
+    reply(box, LUKAS, ask_ids(ledger)[LUKAS], NOW + timedelta(days=10))
+    cycle(ledger, s, box, NOW + timedelta(days=10, hours=1))  # Nadia is asked on day 10
+    assert sorted(ask_ids(ledger)) == [LUKAS, NADIA]
+    cycle(ledger, s, box, NOW + timedelta(days=23))
+    assert list_intros(ledger)[0].state == "asked"  # 14 days for Nadia from her ask, not from Lukas's
+    cycle(ledger, s, box, NOW + timedelta(days=24, hours=2))
     assert list_intros(ledger)[0].state == "expired"
+
+
+def test_whoever_seeks_is_asked_first_whichever_order_the_user_named_them(ledger: Ledger) -> None:
+    s = make_settings()
+    box = warm_box()
+    cycle(ledger, s, box, NOW)
+    nadia, lukas = find_person(ledger, s, NADIA, NOW), find_person(ledger, s, LUKAS, NOW)
+    intro = introducer(ledger, s).ask(nadia, lukas, NOW)  # Nadia offers; Lukas seeks
+    assert (intro.a, intro.b) == (lukas.person_id, nadia.person_id)
+    cycle(ledger, s, box, NOW + timedelta(minutes=1))
+    ((_, (_, raw)),) = box.drafts.items()
+    assert LUKAS.encode() in raw and NADIA.encode() not in raw.split(b"\n\n")[0]
+    # A reply from Nadia to something else is no answer to an ask she never had.
+    box.inbox.append(mail("nadia-hello", sender=NADIA, to=(ME,), when=NOW + timedelta(hours=3), subject="Hi"))
+    cycle(ledger, s, box, NOW + timedelta(hours=4))
+    (only,) = list_intros(ledger)
+    assert only.state == "asked" and only.b_replied_at is None and list(ask_ids(ledger)) == [LUKAS]
 
 
 def test_auto_ask_stays_within_the_monthly_limit(ledger: Ledger) -> None:
     s = make_settings(auto_ask=True, max_asks_per_month=1)
     box = warm_box()
     report = cycle(ledger, s, box, NOW)
-    assert len(report.intros.asked) == 1 and len(box.drafts) == 2
+    assert len(report.intros.asked) == 1 and len(box.drafts) == 1  # the first ask only
     cycle(ledger, s, box, NOW + timedelta(days=1))
     assert len(list_intros(ledger)) == 1  # Lukas and Nadia wait for next month
 
@@ -311,6 +353,13 @@ class IntroMachine(RuleBasedStateMachine):
             assert (i.closed_at is None) == (i.state in OPEN)
 
     @invariant()
+    def the_second_party_hears_nothing_before_the_first_answered(self) -> None:
+        intros = {i.id: i for i in list_intros(self.ledger)}
+        for e in self.ledger.outbox():
+            if e.kind == ASK and e.intro_id is not None and e.person_id == intros[e.intro_id].b:
+                assert intros[e.intro_id].a_replied_at is not None, e
+
+    @invariant()
     def one_open_introduction_per_person(self) -> None:
         people = [p for i in list_intros(self.ledger, OPEN) for p in (i.a, i.b)]
         assert len(people) == len(set(people))
@@ -385,20 +434,24 @@ def test_cli_walks_an_introduction_on_the_demo_maildir(tmp_path: Path) -> None:
 
     run(when)
     listing = intros()
-    assert "Lukas Becker ↔ Nadia Petrova: Lukas Becker seeks ux research; Nadia Petrova offers it" in listing
+    assert "Lukas Becker ↔ Nadia Petrova: Lukas Becker seeks UX research; Nadia Petrova offers it" in listing
     before = set(drafts())
-    out = intros("ask", "Lukas Becker", "nadia.petrova@example.com")
-    assert "Asked Lukas Becker and Nadia Petrova" in out
-    asks = {p: raw for p, raw in drafts().items() if p not in before}
-    assert len(asks) == 2 and all(b"No pressure" in raw or b"No pressure" in raw.replace(b"=\n", b"")
-                                  for raw in asks.values())
-    assert "asked since" in intros()
+    out = intros("ask", "nadia.petrova@example.com", "Lukas Becker")
+    assert "an opt-in note to Lukas Becker is in" in out and "Nadia Petrova is asked once Lukas replies" in out
+    (ask,) = [raw for p, raw in drafts().items() if p not in before]
+    assert b"No pressure" in ask.replace(b"=\n", b"")
+    assert "asked (Lukas Becker first; Nadia Petrova once Lukas Becker replies) since" in intros()
 
-    conn = sqlite3.connect(state / "ledger.sqlite3")
-    threads = dict(conn.execute("SELECT recipient, message_id FROM outbox WHERE kind = 'intro-ask'"))
-    conn.close()
-    deliver_reply("lukas.becker@work.example", threads["lukas.becker@work.example"], when, 1)
-    deliver_reply("nadia.petrova@example.com", threads["nadia.petrova@example.com"], when, 2)
+    def threads() -> dict[str, str]:
+        conn = sqlite3.connect(state / "ledger.sqlite3")
+        found = dict(conn.execute("SELECT recipient, message_id FROM outbox WHERE kind = 'intro-ask'"))
+        conn.close()
+        return found
+
+    deliver_reply("lukas.becker@work.example", threads()["lukas.becker@work.example"], when, 1)
+    run(when + timedelta(hours=1))
+    assert "asked (replied: Lukas Becker) since" in intros()
+    deliver_reply("nadia.petrova@example.com", threads()["nadia.petrova@example.com"], when, 2)
     later = when + timedelta(hours=2)
     run(later)
     assert intro_rows()[0][1] == "intro_drafted"
@@ -461,7 +514,9 @@ def test_asks_already_in_drafts_of_a_declined_introduction_go_stale(ledger: Ledg
     lukas, nadia = find_person(ledger, s, LUKAS, NOW), find_person(ledger, s, NADIA, NOW)
     introducer(ledger, s).ask(lukas, nadia, NOW)
     cycle(ledger, s, box, NOW + timedelta(minutes=1))
-    assert len(box.drafts) == 2  # both asks wait in Drafts
+    reply(box, LUKAS, ask_ids(ledger)[LUKAS], NOW + timedelta(minutes=30))  # his yes (from a sent copy)
+    cycle(ledger, s, box, NOW + timedelta(minutes=40))
+    assert len(box.drafts) == 2  # Lukas's ask (the user had another copy sent) and now Nadia's
     introducer(ledger, s).decline(nadia, lukas, NOW + timedelta(hours=1))
 
     stale = stale_drafts(ledger)
@@ -476,7 +531,9 @@ def test_asks_already_in_drafts_of_a_declined_introduction_go_stale(ledger: Ledg
         assert len(box.drafts) == 2 and len(report.lifecycle.stale) == 2
 
 
-def test_an_ask_says_the_topic_as_a_field_never_a_claim_the_user_did_not_make(tmp_path: Path) -> None:
+def test_an_ask_says_the_topic_as_a_field_never_a_claim_the_user_did_not_make(
+    tmp_path: Path, ledger: Ledger
+) -> None:
     """From a blind review: "You mentioned you're looking for ux research" put words in their mouth,
     lower-cased an acronym, and read as broken English with a job title ("spanish employment lawyer")."""
     from email import message_from_bytes, policy
@@ -490,7 +547,16 @@ def test_an_ask_says_the_topic_as_a_field_never_a_claim_the_user_did_not_make(tm
             msg = message_from_bytes(path.read_bytes(), policy=policy.default)
             if str(msg["X-Circleback-Key"]).startswith("intro-ask-"):
                 asks.append(msg.get_body(("plain",)).get_content())
-    assert len(asks) == 2
-    text = "\n".join(asks)
-    assert "You mentioned" not in text and "ux research" not in text
-    assert "knows UX research well" in text and "could use some help with UX research" in text
+    (first,) = asks  # the one who seeks; the one who offers is asked once they reply
+    assert "You mentioned" not in first and "ux research" not in first
+    assert "knows UX research well" in first
+
+    s = make_settings()
+    box = warm_box()
+    cycle(ledger, s, box, NOW)
+    introducer(ledger, s).ask(find_person(ledger, s, LUKAS, NOW), find_person(ledger, s, NADIA, NOW), NOW)
+    cycle(ledger, s, box, NOW + timedelta(minutes=1))
+    reply(box, LUKAS, ask_ids(ledger)[LUKAS], NOW + timedelta(hours=2))
+    cycle(ledger, s, box, NOW + timedelta(hours=3))
+    (to_nadia,) = [body(raw) for _, raw in box.drafts.values() if NADIA.encode() in raw.split(b"\n\n")[0]]
+    assert "Lukas could use some help with UX research" in " ".join(to_nadia.split())
