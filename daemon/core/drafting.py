@@ -25,6 +25,7 @@ from .names import name_from_address
 from .planner import PlannedNote, Standing, is_careful, read_profile_note
 from .subjects import is_specific, strip_reply_prefix
 from .templating import RenderedNote, TemplateRenderer, clip, first_name
+from .wording import left_their_job
 
 TEMPLATES = {
     "checkin": "checkin.txt.j2",
@@ -69,11 +70,30 @@ def recipient_of(standing: Standing, ledger: Ledger | None = None) -> Address:
     """Where a note to this person goes: with several addresses, the one they used most recently.
 
     Someone who wrote "My new address" or "Last day at Acme" from one address and then wrote from
-    another is reached at the newer one, whatever order the config lists them in.
+    another is reached at the newer one, whatever order the config lists them in. Someone the
+    user's note says has lost or left their job ("let go in the Nov cuts") is not written at
+    the employer's address when a personal one is known (``personal_address``).
     """
-    c = standing.contact
+    return address_to(standing.contact, ledger)
+
+
+def address_to(c: Contact, ledger: Ledger | None = None) -> Address:
+    """``recipient_of`` for any draft to this person (a note, an introduction, a follow-up)."""
     latest = ledger.latest_address(c.person_id) if ledger is not None and len(c.emails) > 1 else None
-    return address_of(c, latest)
+    return address_of(c, personal_address(c, latest))
+
+
+def personal_address(c: Contact, latest: str | None) -> str | None:
+    """``latest``, or, when their work address is no longer theirs, their own address."""
+    note = c.profile.note if c.profile else ""
+    if not note or not left_their_job(note):
+        return latest
+    listed = [*(c.profile.emails if c.profile else []), *c.emails]
+    current = latest or (listed[0] if listed else None)
+    if current is None or is_public_mail(current):
+        return latest
+    own = [e for e in dict.fromkeys(listed) if is_public_mail(e)]
+    return own[0] if own else latest
 
 
 def address_of(c: Contact, email: str | None = None) -> Address:
@@ -170,8 +190,23 @@ _WORK = re.compile(r"work|colleague|cowork|client|mentor|investor|alumni|network
                    re.IGNORECASE)
 
 
-_PUBLIC_MAIL = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com",
-                          "icloud.com", "me.com", "proton.me", "protonmail.com", "gmx.de", "web.de", "aol.com"})
+# Mail providers anyone can sign up to, by the name before the top-level domain: gmail.com,
+# yahoo.co.uk, web.de (and gmail.example in a test world). An address there is a person's own,
+# not an employer's.
+_PUBLIC_MAIL = frozenset({
+    "gmail", "googlemail", "outlook", "hotmail", "live", "msn", "yahoo", "ymail", "icloud", "me", "mac",
+    "proton", "protonmail", "pm", "gmx", "web", "aol", "fastmail", "hey", "zoho", "yandex", "tutanota", "tuta",
+    "mail", "posteo", "mailbox", "hushmail", "btinternet", "libero", "laposte", "orange", "free", "wanadoo",
+})
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac"})
+
+
+def is_public_mail(address: str) -> bool:
+    """Is this an address at a provider anyone can sign up to (a personal address)?"""
+    labels = address.rpartition("@")[2].lower().split(".")
+    if len(labels) == 3 and labels[1] in _SECOND_LEVEL:  # yahoo.co.uk, hotmail.com.br
+        labels = labels[:1] + labels[2:]
+    return len(labels) == 2 and labels[0] in _PUBLIC_MAIL
 
 
 def is_family_group(group: str) -> bool:
@@ -181,7 +216,7 @@ def is_family_group(group: str) -> bool:
 def relation_of(c: Contact, settings: Settings) -> str:
     """family | friend | colleague | work | other: their group's name, else a company domain we share."""
     group = c.profile.group if c.profile else ""
-    mine = {a.rpartition("@")[2] for a in settings.me.addresses} - _PUBLIC_MAIL
+    mine = {a.rpartition("@")[2] for a in settings.me.addresses if not is_public_mail(a)}
     same_company = any(e.rpartition("@")[2] in mine for e in c.emails)
     for name, pattern in (("family", _FAMILY), ("friend", _FRIENDS), ("work", _WORK)):
         if group and pattern.search(group):
@@ -246,9 +281,21 @@ def compose(
             recipient = recipient_of(note.standing, ledger)
     else:
         recipient = recipient_of(note.standing, ledger)
-    via = ledger.my_address_for(note.standing.contact.person_id) if recipient != sender else None
+    via = my_address_to(ledger, settings, note.standing.contact, recipient) if recipient != sender else None
     message_id, message = build_message(settings, [recipient], rendered, note.key, now, via)
     return Draft(note, recipient, rendered, message_id, message)
+
+
+def my_address_to(ledger: Ledger, settings: Settings, c: Contact, recipient: Address) -> str | None:
+    """The address of mine last used with them; my own address when writing to their personal one
+    because their work address is no longer theirs (not the firm's address to someone it let go)."""
+    via = ledger.my_address_for(c.person_id)
+    if is_public_mail(recipient.email) and via and not is_public_mail(via):
+        moved = ledger.latest_address(c.person_id) not in (None, recipient.email)
+        own = [a for a in settings.me.addresses if is_public_mail(a)]
+        if moved and own:
+            return own[0]
+    return via
 
 
 def build_message(

@@ -489,14 +489,14 @@ class Introducer:
         """
         from circleback.connectors.base import Address
 
-        from .drafting import TEMPLATES, address_of
+        from .drafting import TEMPLATES, address_to
 
         key = intent_key(kind, canonical_address(person), f"intro{intro_id}")
         if self.ledger.outbox_entry(key) is not None:
             return 0
         context = intro_context(self.settings, person, other, table, key, now, self._sent_at(intro_id), other_agreed)
         rendered = self.renderer.render(TEMPLATES[kind], context)
-        recipients: list[Address] = [address_of(c) for c in to]
+        recipients: list[Address] = [address_to(c, self.ledger) for c in to]
         message_id, message = build_message(self.settings, recipients, rendered, key, now)
         added = self.ledger.add_intent(
             key=key, person_id=person.person_id, kind=kind, period=f"intro{intro_id}", account=self.account,

@@ -343,13 +343,51 @@ _ACRONYMS = frozenset(
 )
 
 
-def topics(items: Any) -> str:
-    """``offers`` / ``seeks`` as said in a sentence: acronyms in capitals, joined ("UX research and seed funding")."""
+# A topic people write as the person they want ("spanish employment lawyer") is said as the field,
+# so "knows Spanish employment law well" and "could use some help with UX design" read right.
+_ROLE_FIELDS = {
+    "lawyer": "law", "attorney": "law", "solicitor": "law", "barrister": "law", "counsel": "law",
+    "designer": "design", "engineer": "engineering", "developer": "development", "programmer": "programming",
+    "recruiter": "recruiting", "mentor": "mentoring", "coach": "coaching", "consultant": "consulting",
+    "accountant": "accounting", "investor": "investing", "banker": "banking", "translator": "translation",
+    "copywriter": "copywriting", "writer": "writing", "editor": "editing", "photographer": "photography",
+    "researcher": "research", "analyst": "analysis", "marketer": "marketing", "economist": "economics",
+    "architect": "architecture", "therapist": "therapy", "manager": "management", "advisor": "advice",
+    "adviser": "advice", "strategist": "strategy", "illustrator": "illustration", "publicist": "publicity",
+}
+# Languages and nationalities are written with a capital: "spanish employment law" is "Spanish employment law".
+_PROPER = frozenset(
+    "english spanish french german italian portuguese dutch swedish norwegian danish finnish polish czech greek "
+    "turkish russian ukrainian chinese japanese korean arabic hebrew hindi indian brazilian mexican american "
+    "british irish scottish welsh canadian australian european african asian latin catalan basque".split()
+)
+
+
+def _topic(item: Any) -> str:
+    words = str(item).strip().split()
+    if words:
+        last = words[-1].lower()
+        role = _ROLE_FIELDS.get(last) or (_ROLE_FIELDS.get(last[:-1]) if last.endswith("s") else None)
+        if role and not (len(words) == 1 and role == "advice"):
+            words[-1] = role.capitalize() if words[-1][:1].isupper() else role  # "Product Management"
+        elif last in ("a", "an"):
+            words = words[:-1]
+        if words and words[0].lower() in ("a", "an", "the") and len(words) > 1:
+            words = words[1:]
     said = []
-    for item in items:
-        words = str(item).strip().split()
-        said.append(" ".join(w.upper() if w.lower() in _ACRONYMS else w for w in words))
-    return and_list(said)
+    for w in words:
+        low = w.lower()
+        said.append(w.upper() if low in _ACRONYMS else w.capitalize() if low in _PROPER and w == low else w)
+    return " ".join(said)
+
+
+def topics(items: Any) -> str:
+    """``offers`` / ``seeks`` as said in a sentence, joined ("UX research and seed funding").
+
+    Acronyms in capitals, languages with theirs, and a topic written as the person wanted
+    ("a spanish employment lawyer") said as their field ("Spanish employment law").
+    """
+    return and_list([t for t in (_topic(item) for item in items) if t])
 
 
 FILTERS: dict[str, Callable[..., Any]] = {

@@ -269,3 +269,22 @@ def _personal() -> re.Pattern[str]:
 def personal_sensitive(text: str) -> bool:
     """Does a private note touch grief, health, family, the law, a lost job or money trouble?"""
     return _personal().search(text) is not None
+
+
+# A private note that says the person's job (and so their work address) is behind them.
+JOB_LEFT_WORDS: tuple[str, ...] = (
+    r"lay[- ]?offs?", r"laid off", r"let (?:\w+ )?go", r"made redundant", r"redundanc(?:y|ies)", r"sacked",
+    r"fired(?! up)", r"lost (?:his|her|their|my) job", r"pink slip", r"(?-i:RIF(?:'?d)?)", r"out of work",
+    r"between jobs", r"job[- ]hunting", r"unemploy(?:ed|ment)", r"no longer (?:at|with)",
+    r"left (?:the (?:firm|company|bank|agency|practice|business|team))", r"last day", r"retired",
+)
+
+
+@cache
+def _job_left() -> re.Pattern[str]:
+    return _word_alternation(JOB_LEFT_WORDS)
+
+
+def left_their_job(note: str) -> bool:
+    """Does a private note say they lost or left their job ("let go in the Nov cuts", "retired in May")?"""
+    return _job_left().search(note) is not None

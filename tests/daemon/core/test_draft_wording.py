@@ -397,6 +397,33 @@ def test_a_note_is_written_from_the_address_i_use_with_them(ledger: Ledger) -> N
     assert parsed["From"].addresses[0].addr_spec == work
 
 
+@pytest.mark.parametrize("note", ["let go in the Nov cuts after 6 yrs. looking", "always the first to laugh"])
+def test_someone_who_lost_their_job_is_written_at_their_own_address_from_mine(ledger: Ledger, note: str) -> None:
+    """From a blind review: Rocío, let go by the firm, got her note at the firm's address, from the firm's."""
+    my_work, my_own = "lucia@ortizvega.example", "lucia.serrano@gmail.com"
+    at_firm, her_own = "rbenitez@ortizvega.example", "rocio.benitez@protonmail.com"
+    s = Settings.model_validate({
+        "me": {"name": "Lucía Serrano", "addresses": [my_own, my_work]}, "cadence": {"default": "30d"},
+        "people": [{"name": "Rocío Benítez", "emails": [at_firm, her_own], "note": note}],
+    })
+    apply_people(ledger, s)
+    mine = dataclasses.replace(mail("1", sender=ME, to=(at_firm,), when=days_ago(46), subject="Lunch at Sala"),
+                               sender=Address(my_work, "Lucía Serrano"), thread_id="t")
+    hers = dataclasses.replace(mail("2", sender=at_firm, to=(my_work,), when=days_ago(45), subject="Re: Lunch at Sala"),
+                               thread_id="t")
+    ingest_mail(ledger, "work", SyncResult([mine, hers], {}), Identity.from_settings(s))
+
+    (note_planned,) = plan_cycle(ledger, s, NOW).notes
+    parsed = message_from_bytes(compose(ledger, s, TemplateRenderer(), note_planned, NOW).message,
+                                policy=policy.default)
+
+    to, sender = parsed["To"].addresses[0].addr_spec, parsed["From"].addresses[0].addr_spec
+    if note.startswith("let go"):
+        assert (to, sender) == (her_own, my_own)
+    else:  # a colleague still at the firm: where we always write
+        assert (to, sender) == (at_firm, my_work)
+
+
 def test_no_name_no_note(ledger: Ledger) -> None:
     s = settings(unnamed=True)
     _two_way(ledger, s, "jsmith1987@example.org", 3, 120, name="")

@@ -22,6 +22,7 @@ from circleback.daemon.core.templating import (
     month_year,
     strip_reply_prefix,
     template_names,
+    topics,
     variant,
 )
 from circleback.daemon.errors import TemplateError
@@ -286,6 +287,18 @@ def test_mid_sentence_and_and_list() -> None:
     assert mid_sentence("Kubernetes war stories!") == "Kubernetes war stories"
     assert and_list(["Ana"]) == "Ana"
     assert and_list(["Ana", "Bo", "Cy"]) == "Ana, Bo and Cy"
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    (["ux research"], "UX research"),
+    (["spanish employment lawyer"], "Spanish employment law"),  # a z1 review: "knows spanish employment lawyer well"
+    (["a UX designer", "seed investors"], "UX design and seed investing"),
+    (["Product Manager"], "Product Management"),
+    (["hiking routes", "Kubernetes", "m&a"], "hiking routes, Kubernetes and M&A"),
+    (["advisor"], "advisor"),
+])
+def test_a_topic_is_said_as_a_field_in_its_own_capitals(written: list[str], said: str) -> None:
+    assert topics(written) == said
 
 
 def test_variant_is_stable_across_processes() -> None:
