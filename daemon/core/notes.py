@@ -947,8 +947,14 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     # A one-word fragment ("captain.", "Twice.") says nothing to carry: the rest of the note is read.
     parts = [p for p in parts if p and (len(p.split()) > 1 or len(parts) == 1)] or [raw]
     main = _part(parts[0], names, raw if len(parts) > 1 else None)
+    lead = _after_leading_facts(parts, main, names, raw)
+    if lead:  # "Partner, my mentor since 2017. taught me to read a SPA backwards": the rest is the note
+        parts = parts[lead:]
+        main = _part(parts[0], names, raw)
     if main.shape == UNREADABLE and _is_fact(raw):
         return _fact(raw)
+    if main.shape == ADJECTIVE and _SIMILE.search(main.how):  # "sharp as a tack": not "how sharp you are as a tack"
+        return _unreadable(raw, "a saying (\"sharp as a tack\") does not turn into \"how sharp you are\"")
     if not main.quotable:
         return ReadNote(raw, main.shape, reason=main.reason, suggestion=main.suggestion)
     extra = []
@@ -971,6 +977,47 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         tuple(extra),
         main.past,
     )
+
+
+def _is_fact_part(part: str, read: ReadNote) -> bool:
+    return read.shape == FACT or (read.shape == UNREADABLE and _is_fact(part))
+
+
+def _after_leading_facts(parts: list[str], first: ReadNote, names: frozenset[str], raw: str) -> int:
+    """How many leading parts are facts about them, when a later part can be said (0 otherwise).
+
+    People open a note with who someone is ("Partner, my mentor since 2017.", "college
+    roommate.") and then say what they value; the facts stay the user's, the rest is read.
+    """
+    if len(parts) < 2 or not _is_fact_part(parts[0], first):
+        return 0
+    for i, part in enumerate(parts[1:], start=1):
+        read = _part(part, names, raw)
+        if read.quotable:
+            return i if _praises(part, read) else 0
+        if not _is_fact_part(part, read):
+            return 0
+    return 0
+
+
+_SIMILE = re.compile(r"\byou are as an? ")
+_PRAISE_MARKS = re.compile(r"(?i)\b(?:best|(?:nobody|no one|anyone) else|like no one|never fails|the one who)\b")
+
+
+def _praises(part: str, read: ReadNote) -> bool:
+    """Is this part, after facts, what the user values in them, not one more fact ("retired same term as me")?
+
+    A quality ("brilliant with frightened kids"), a deed for the user ("taught me to read a SPA
+    backwards") or a superlative ("gives the clearest feedback I've ever had").
+    """
+    if read.shape in (ADJECTIVE, PRAISE_NOUN):
+        return True
+    if read.past and _HELPED.search(part):
+        return True
+    superlative = any(
+        w.endswith("est") and "ADJ" in _pos(w) and _pos(w)["ADJ"][0] != w for w in re.findall(r"[a-z]+", part.lower())
+    )
+    return superlative or _PRAISE_MARKS.search(part) is not None
 
 
 # The user's own instruction to wait: "let him reach out first", "wait for her to get in touch".

@@ -146,6 +146,9 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"on leave",
     r"(?:mum|mom|dad|mother|father|wife|husband|partner|son|daughter|brother|sister|grandma|grandpa"
     r"|grandmother|grandfather|nan|baby|dog|cat) (?:passed|died)",
+    # a death's anniversary, a grave: "always rings on Dad's anniversary"
+    r"(?:mum|mom|dad|mother|father|grandma|grandpa|gran|nan|husband|wife|brother|sister|son|daughter)['’]?s"
+    r" (?:anniversary|grave|funeral|memorial|ashes)",
     r"passed on",
     r"lost (?:a|the) baby",
     r"separat(?:ed|ion|ing)",

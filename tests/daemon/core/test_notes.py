@@ -222,6 +222,30 @@ def test_a_name_of_their_own_or_a_weekday_is_not_someone_else():
     "my marriage fell apart and she was the one who called every day",
     "always asks after my mum's hip",
     "always remembers Marj's dodgy knee and saves her a chair",
+    "Lives in Melbourne, nurse at the Alfred. 3 kids. Always rings on Dad's anniversary",
 ])
 def test_what_a_blind_review_found_slipping_through_is_sensitive(text):
     assert read_note(text, {"fiona"}).shape == SENSITIVE
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("Partner, my mentor since 2017. taught me to read a SPA backwards",
+     "I still remember how you taught me to read a SPA backwards."),
+    ("college roommate. makes the best paella in Valencia",
+     "I've always appreciated how you make the best paella in Valencia."),
+    ("Left for a fellowship in Sydney in Feb. Brilliant with frightened kids",
+     "I've always appreciated how brilliant you are with frightened kids."),
+])
+def test_facts_that_open_a_note_are_kept_and_what_they_value_is_read(text, said):
+    """From the z1 review: a note whose first part was a fact was thrown away whole."""
+    assert read_note(text).preview() == said
+
+
+@pytest.mark.parametrize(("text", "shape"), [
+    ("We ran the Yr 9 camp together for 11 years. retired same term as me", FACT),  # one fact after another
+    ("Barry's a great bloke, terrible golfer. cheats at mini golf with the grandkids", FACT),  # a tease, no praise
+    ("Sharp as a tack", UNREADABLE),  # never "how sharp you are as a tack"
+    ("Still does the Listener crossword in pen at 93. Sharp as a tack.", UNREADABLE),
+])
+def test_after_facts_only_praise_or_a_deed_for_me_is_read(text, shape):
+    assert read_note(text).shape == shape
