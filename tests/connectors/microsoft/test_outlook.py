@@ -291,18 +291,39 @@ def reply_message(key: str, in_reply_to: str) -> bytes:
     return msg.as_bytes()
 
 
-def test_a_reply_draft_uses_create_reply_then_patch(fake: FakeGraph) -> None:
+def test_a_reply_draft_is_one_create_reply_carrying_the_whole_draft(fake: FakeGraph) -> None:
     original = fake.add_message(build_message(1, sender="ann@example.com"))
     conn = connector(fake.endpoint)
 
-    ref = conn.create_draft(reply_message("k-r", "msg1@test"), "k-r")
+    conn.create_draft(reply_message("k-r", "msg1@test"), "k-r")
 
     calls = [p for p in fake.paths() if "/me/messages" in p]
-    assert calls[-2:] == [f"POST /v1.0/me/messages/{original}/createReply", f"PATCH /v1.0/me/messages/{ref.ref}"]
+    assert calls[-1] == f"POST /v1.0/me/messages/{original}/createReply"
+    assert not [p for p in calls if p.startswith("PATCH")]
     (draft,) = fake.drafts()
     assert draft.data["replyTo"] == original
     assert draft.data["body"] == {"contentType": "text", "content": "How did it go?\n"}
+    assert draft.data["subject"] == "Re: the plan"
     assert [d.key for d in conn.list_drafts()] == ["k-r"]
+
+
+def test_a_create_reply_stored_but_answered_503_leaves_a_whole_draft(fake: FakeGraph) -> None:
+    # Graph stored the reply and the answer was lost: what reconciliation then finds by its tag must
+    # be the draft we meant, not a tagged reply whose body was never written.
+    original = fake.add_message(build_message(1, sender="ann@example.com"))
+    conn = connector(fake.endpoint)
+    fake.fail_next("POST", f"{original}/createReply", 503, after=True,
+                   body={"error": {"code": "ServiceUnavailable", "message": "try later"}})
+
+    with pytest.raises(GraphError):
+        conn.create_draft(reply_message("k-r", "msg1@test"), "k-r")
+
+    (ref,) = conn.list_drafts()
+    assert ref.key == "k-r"  # what the outbox reconciles by
+    (draft,) = fake.drafts()
+    assert draft.data["body"] == {"contentType": "text", "content": "How did it go?\n"}
+    assert draft.data["toRecipients"] == [{"emailAddress": {"address": "ann@example.com", "name": ""}}]
+    assert b"How did it go?" in (conn.get_draft(ref) or b"")
 
 
 def test_a_new_draft_is_one_json_post_with_our_header(fake: FakeGraph) -> None:
