@@ -16,6 +16,7 @@ import tests.support.radicale_server as radicale_server
 from circleback.connectors.base import ConnectorContext, EventRecord, ResponseStatus
 from circleback.connectors.caldav import CalDavAccount, CalDavConnector, resolve_password
 from circleback.connectors.errors import AuthRevoked, ConnectorError
+from tests.support.hostile import GUEST, HOSTILE_ATTENDEES, HOSTILE_ORGANIZER
 from tests.support.radicale_server import RadicaleServer
 
 pytestmark = pytest.mark.needs_server
@@ -730,3 +731,23 @@ def test_a_huge_error_page_is_its_words_cut_between_two(monkeypatch) -> None:
     assert len(said) <= 400 and said.endswith("…")
     assert said[:-1].split()[-1] in "You are unable to access dav.example.org.".split()  # cut between words
     assert not re.search(r"[<>{}\x00-\x1f]|var t|margin", text)
+
+
+def test_a_hostile_organizer_or_attendee_becomes_no_person(radicale):
+    hostile = vcal("\n".join([
+        "UID:hostile-1",
+        "DTSTAMP:20250101T000000Z",
+        "DTSTART:20250220T100000Z",
+        "DTEND:20250220T110000Z",
+        "SUMMARY:Quick sync",
+        f"ORGANIZER;CN=Boss:mailto:{HOSTILE_ORGANIZER}",
+        *(f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{a}" for a in HOSTILE_ATTENDEES),
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{GUEST}",
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{ME}",
+    ]) + "\n")
+    principal(radicale).make_calendar(name="Work").save_event(hostile)
+
+    (event,) = connector(radicale).sync_events(None).records
+
+    assert event.organizer == ""
+    assert {a.email for a in event.attendees} == {GUEST, ME}

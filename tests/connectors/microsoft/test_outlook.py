@@ -34,6 +34,7 @@ from circleback.connectors.microsoft.outlook import (
 from tests.support.contract import CONTEXT, ME, NOW, build_message, draft_message
 from tests.support.corpus import CORPUS
 from tests.support.fake_graph import TOKEN, FakeGraph
+from tests.support.hostile import GUEST, HOSTILE_ATTENDEES, HOSTILE_ORGANIZER
 from tests.support.outlook import CLIENT_ID, CURSOR, DELTA_URL, GRAPH, INBOX, PAGE, connector
 
 MSGRAPH = CORPUS / "api" / "msgraph"
@@ -226,6 +227,17 @@ def test_calendar_window_utc_and_attendees(fake: FakeGraph) -> None:
     assert first.query["startDateTime"] == [(NOW - timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")]
     assert first.query["endDateTime"] == [(NOW + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")]
     assert 'outlook.timezone="UTC"' in first.headers["prefer"]
+
+
+def test_a_hostile_organizer_or_attendee_becomes_no_person(fake: FakeGraph) -> None:
+    people = [(a, "required", "accepted") for a in (HOSTILE_ORGANIZER, *HOSTILE_ATTENDEES, GUEST)]
+    event = meeting(NOW - timedelta(days=3), attendees=people)
+    fake.add_event({**event, "organizer": {"emailAddress": {"name": "Boss", "address": HOSTILE_ORGANIZER}}})
+
+    (record,) = connector(fake.endpoint).sync_events(None).records
+
+    assert record.organizer == ""
+    assert {a.email for a in record.attendees} == {GUEST, ME}
 
 
 def test_calendar_changes_removals_and_declines(fake: FakeGraph) -> None:
