@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -40,6 +41,7 @@ from .accounts import CalDavAccount
 from .base import Connector, ConnectorContext, Cursor, EventRecord, Skip, SyncResult
 from .errors import AuthRevoked, ConnectorError
 from .icalendar_events import cancellation, events_from_calendar, kept_ids
+from .text import SERVER_TEXT_LIMIT, clean_text, server_text, shorten
 from .tls import certificate_failure, certificate_refused
 
 log = logging.getLogger(__name__)
@@ -409,7 +411,7 @@ class CalDavConnector(Connector):
                     f"{self.config.username or '(no username)'}",
                     account=self.account, remedy=_password_hint(self.config),
                 ) from None
-            raise ConnectorError(f"{where} failed: {_one_line(exc)}", account=self.account) from None
+            raise ConnectorError(f"{where} failed: {_dav_failure(exc)}", account=self.account) from None
         except OSError as exc:  # connection refused, reset, timeout (niquests errors are OSErrors)
             refused = certificate_failure(exc)
             if refused is not None:  # tried once: see _transient
@@ -459,11 +461,29 @@ _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = clean_text(str(exc))
     found = _ERRNO.search(text)
     if found:
         return found.group(1).strip()
-    return (text or type(exc).__name__)[:200]
+    return shorten(text, SERVER_TEXT_LIMIT) if text else type(exc).__name__
+
+
+def _dav_failure(exc: dav_error.DAVError) -> str:
+    """What the server answered, in full but safe: its status, the preconditions it named
+    (RFC 4918 16) and what its body says as one line of text (a proxy's HTML page reduced to its
+    words). Built from the error's fields: caldav 3 puts "status reason\n\nbody" where its
+    ``str()`` says the URL."""
+    if not exc.status:
+        return _one_line(exc)
+    try:
+        words = [f"HTTP {exc.status} {HTTPStatus(exc.status).phrase}"]
+    except ValueError:
+        words = [f"HTTP {exc.status}"]
+    if exc.preconditions:
+        named = ", ".join(p.rpartition("}")[2] for p in exc.preconditions)
+        words.append(f"(precondition failed: {clean_text(named)})")
+    said = server_text(exc.body)
+    return " ".join(words) + (f"; the server says: {said}" if said else "")
 
 
 def _readable(cursor: Cursor | None) -> bool:

@@ -43,6 +43,7 @@ import recurring_ical_events
 from icalendar.timezone import tzp
 
 from .base import Attendee, ConnectorContext, EventRecord, ResponseStatus, Skip
+from .mailheaders import clean_address
 from .text import clean_text
 
 log = logging.getLogger(__name__)
@@ -204,9 +205,13 @@ def zone_from_display_name(tzid: str) -> tzinfo | None:
 
 
 def parse_address(value: Any) -> str:
-    """``mailto:Ann@X.org`` -> ``ann@x.org``; "" when it is no mail address."""
-    address = _MAILTO.sub("", str(value or "").strip()).strip().lower()
-    return address if "@" in address else ""
+    """``mailto:Ann@X.org`` -> ``ann@x.org``; "" when it is no address a note could go to.
+
+    The rule every connector applies to mail (``addresses.py``): an ORGANIZER or ATTENDEE
+    anyone can write into an invitation, such as ``mailto:=?utf-8?q?_x@evil.example?=``,
+    must not become a person who is due for ever.
+    """
+    return clean_address(_MAILTO.sub("", str(value or "").strip()))
 
 
 def _attendee(prop: Any) -> tuple[Attendee | None, bool]:

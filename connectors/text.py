@@ -46,3 +46,60 @@ def _undo_surrogates(value: str) -> str:
         # is Latin-1 or Windows-1252.  Only the raw bytes are decoded this way: characters
         # that came from encoded words next to them stay as they are.
         return value.translate(_CP1252_BYTES)
+
+
+# What a server's error body may add to our line: enough for a sentence or two of its own
+# explanation, while a proxy's HTML page or a stack trace stays out of the journal.
+SERVER_TEXT_LIMIT = 400
+# Elements whose text is no message: a page's code, styling and scripts' data.
+_UNSHOWN = frozenset({"script", "style", "noscript", "template", "svg"})
+_MARKUP = re.compile(r"^\s*<")
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` at most ``limit`` characters long, cut between words and marked "…" when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    # A word longer than half the room (a token, a URL) is cut all the same: better than nothing.
+    return (cut[:space] if space >= limit // 2 else cut).rstrip(" ,;:.-") + "…"
+
+
+def server_text(body: bytes | str | None, limit: int = SERVER_TEXT_LIMIT) -> str:
+    """What a server's error body says, in one line safe to log: an HTML or XML page reduced to its
+    text (the title first, without scripts or styles), controls gone, at most ``limit`` characters."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    if _MARKUP.match(text):
+        text = _markup_text(text)
+    return shorten(clean_text(text), limit)
+
+
+def _markup_text(page: str) -> str:
+    from html.parser import HTMLParser  # only ever for an error page
+
+    title: list[str] = []
+    chunks: list[str] = []
+    hidden: list[str] = []
+
+    class _Text(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            if tag in _UNSHOWN or tag == "title":
+                hidden.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in hidden:
+                del hidden[len(hidden) - 1 - hidden[::-1].index(tag) :]
+
+        def handle_data(self, data: str) -> None:
+            if hidden and hidden[-1] == "title":
+                title.append(data)
+            elif not hidden and data.strip():
+                chunks.append(data.strip())
+
+    parser = _Text(convert_charrefs=True)
+    parser.feed(page)
+    parser.close()
+    heading = " ".join(" ".join(title).split())
+    words = [c for c in chunks if " ".join(c.split()) != heading]  # nginx repeats its title in an <h1>
+    return " ".join([heading, *words] if heading else words)

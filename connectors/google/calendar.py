@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from ..base import Attendee, ConnectorContext, Cursor, EventRecord, ResponseStatus, Skip, SyncResult
 from ..errors import ConnectorError
+from ..mailheaders import clean_address
 from ..text import clean_text
 from .auth import (
     GoogleCalendarAccount,
@@ -210,9 +211,9 @@ def _my_status(item: dict[str, Any], attendees: tuple[Attendee, ...], mine: froz
     return ResponseStatus.ACCEPTED if not item.get("attendees") else ResponseStatus.UNKNOWN
 
 
-def _email(value: str) -> str:
-    value = str(value).strip().lower()
-    return value if "@" in value else ""
+def _email(value: object) -> str:
+    # The rule every connector applies to mail (addresses.py): anyone who invites us writes these.
+    return clean_address(str(value or ""))
 
 
 def _tokens(cursor: Cursor | None) -> dict[str, str]:

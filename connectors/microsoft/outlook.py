@@ -12,8 +12,9 @@
   single-value extended property in PS_INTERNET_HEADERS: Exchange writes it into the
   MIME as a header, and it reads back through ``$expand`` whether or not Graph returns
   ``internetMessageHeaders`` for a draft (it returns none for sent items). Replies:
-  ``createReply`` on the newest message of the thread, then ``PATCH``. Nothing here can send: every request goes through
-  :class:`~circleback.connectors.http.GuardedSession`.
+  one ``createReply`` on the newest message of the thread carrying the whole draft (tag,
+  body, subject, recipients), so no half-written reply can exist. Nothing here can send:
+  every request goes through :class:`~circleback.connectors.http.GuardedSession`.
 
 Throttling (docs/PROVIDERS.md: 10,000 requests per 10 minutes and 4 concurrent
 requests per app per mailbox): a semaphore keeps at most 4 requests in flight,
@@ -1107,14 +1108,13 @@ class OutlookConnector(Connector):
         return DraftRef(self.account, draft_id, key)
 
     def _create_reply(self, original: str, body: dict[str, Any]) -> dict[str, Any]:
-        # The key goes in with createReply, so no moment exists when the draft is there untagged.
-        tag = {"singleValueExtendedProperties": body["singleValueExtendedProperties"]}
+        # The whole draft goes in with createReply, tag and body together: createReply takes "any
+        # writeable properties" in its message parameter (message-createreply; only comment and
+        # message.body together are refused). createReply then PATCH left, when createReply was
+        # stored but answered 503, a tagged draft the outbox reconciled as written while its body
+        # never was. One request is stored whole or not at all.
         reply_url = self.client.url(f"/me/messages/{quote(original, safe='')}/createReply")
-        draft = self.client.write("POST", reply_url, {"message": tag})
-        patch = {k: v for k, v in body.items() if k != "singleValueExtendedProperties"}
-        draft_id = quote(str(draft.get("id", "")), safe="")
-        self.client.write("PATCH", self.client.url(f"/me/messages/{draft_id}"), patch)
-        return draft
+        return self.client.write("POST", reply_url, {"message": body})
 
     def _find_message(self, message_id: str) -> str | None:
         """The Graph id of the newest message with this Message-ID, or None."""

@@ -349,14 +349,23 @@ def check_service_status(state_dir: Path, cli: str = "circleback") -> list[Check
         return [Check("service", HINT, f"the running service rejected a config edit: {status['reload_error']}",
                       "fix the file; it reloads on save (or systemctl --user reload circleback)")]
     accounts = status.get("accounts", {})
-    paused = [n for n, a in accounts.items() if a.get("paused")]
+    misconfigured = [n for n, a in accounts.items() if a.get("paused") and a.get("paused_for") == "configuration"]
+    paused = [n for n, a in accounts.items() if a.get("paused") and n not in misconfigured]
+    checks = []
+    if misconfigured:
+        why = "; ".join(f"{n}: {accounts[n].get('last_error') or 'see circleback status'}" for n in misconfigured)
+        checks.append(Check("service", FAIL, f"paused, cannot work as configured: {why}",
+                            "change what it says in the config; the service resumes the account when it reloads"))
     if paused:
         how = "; ".join(_sign_in(cli, n, accounts[n].get("kind", "")) for n in paused)
         if status.get("state") == ONCE_STATE:  # written by `run --once`, not by the service
-            return [Check("service", FAIL, f"the last `run --once` could not sign in: {', '.join(paused)}",
-                          f"{how}; then run again")]
-        return [Check("service", FAIL, f"paused, credential revoked: {', '.join(paused)}",
-                      f"{how}; then reload or restart circleback")]
+            checks.append(Check("service", FAIL, f"the last `run --once` could not sign in: {', '.join(paused)}",
+                                f"{how}; then run again"))
+        else:
+            checks.append(Check("service", FAIL, f"paused, credential revoked: {', '.join(paused)}",
+                                f"{how}; then reload or restart circleback"))
+    if checks:
+        return checks
     if status.get("drafts_problem"):
         who = "the last `run --once`" if status.get("state") == ONCE_STATE else "the service's last cycle"
         return [Check("drafts", FAIL, f"{who} could not write drafts: {status['drafts_problem']}",

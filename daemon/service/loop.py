@@ -23,7 +23,7 @@ from types import FrameType
 from typing import Any
 
 from circleback.connectors.base import Connector
-from circleback.connectors.errors import AuthRevoked
+from circleback.connectors.errors import AccountConfigError, AuthRevoked, CertificateRefused
 
 from ..app.session import Session
 from ..app.statusfile import error_fields, status_path, write_status
@@ -35,7 +35,7 @@ from ..errors import AllAccountsRevoked, CirclebackError, ConfigError
 from ..store.ledger import Ledger
 from ..store.timestamps import iso, iso_or_none
 from .clock import ServiceClock
-from .schedule import Schedule, poll_intervals
+from .schedule import AccountState, Schedule, poll_intervals
 from .sdnotify import Notifier, watchdog_seconds
 from .watch import CONFIG_CHECK_SECONDS, ConfigWatcher
 
@@ -221,6 +221,9 @@ class Service:
         except AuthRevoked as exc:
             self._revoked(name, account_error(name, exc), exc)
             return False
+        except AccountConfigError as exc:
+            self._misconfigured(name, account_error(name, exc), exc)
+            return False
         except (CirclebackError, OSError, ValueError) as exc:
             why = account_error(name, exc)
             self.schedule.accounts[name].failed(self.clock.monotonic(), why, error_fields(name, exc))
@@ -280,6 +283,8 @@ class Service:
         for rep in reports:
             if rep.needs_auth:
                 self._revoked(rep.name, rep.error, rep.failure)
+            elif rep.needs_config:
+                self._misconfigured(rep.name, rep.error, rep.failure)
             elif rep.error:
                 self.schedule.accounts[rep.name].failed(mono, rep.error, error_fields(rep.name, rep.failure))
                 log.warning("account %s: sync failed: %s", rep.name, rep.error)
@@ -287,16 +292,35 @@ class Service:
                 self.schedule.accounts[rep.name].succeeded(mono, now)
 
     def _revoked(self, name: str, why: str, failure: BaseException | None) -> None:
-        state = self.schedule.accounts[name]
-        state.revoked = state.last_error = why
-        state.last_error_fields = error_fields(name, failure)
-        connector = self.connectors.pop(name, None)
-        if connector is not None:
-            connector.close()
+        state = self._pause(name, why, failure)
+        state.revoked = why
         from ..app.suggest import account_failure  # the command to run, with this service's --config/--state-dir
 
         log.error("account %s: paused, credential revoked: %s (re-authorise, then reload)", name,
                   account_failure(self, name, failure) if failure is not None else why)
+
+    def _misconfigured(self, name: str, why: str, failure: BaseException | None) -> None:
+        """Pause an account that cannot work as configured: its server presents the same certificate
+        next time, so retrying (backing off until six hours apart) only repeats the line; the
+        config edit that fixes it is what resumes it."""
+        self._pause(name, why, failure).misconfigured = why
+        if isinstance(failure, CertificateRefused):
+            config = next((a for a in self.settings.accounts if a.name == name), None)
+            keys = "ca_file or verify_tls" if hasattr(config, "verify_tls") else "ca_file"
+            what = f"change the account's {keys} in the config"
+        else:
+            what = "change the account in the config"
+        log.error("account %s: paused, cannot work as configured: %s (%s; it resumes when the config is reloaded)",
+                  name, why, what)
+
+    def _pause(self, name: str, why: str, failure: BaseException | None) -> AccountState:
+        state = self.schedule.accounts[name]
+        state.last_error = why
+        state.last_error_fields = error_fields(name, failure)
+        connector = self.connectors.pop(name, None)
+        if connector is not None:
+            connector.close()
+        return state
 
     def _log_cycle(self, report: CycleReport) -> None:
         new = sum((a.mail.records if a.mail else 0) + (a.events.records if a.events else 0) for a in report.accounts)
@@ -321,13 +345,16 @@ class Service:
 
     def summary(self) -> str:
         accounts = self.schedule.accounts.values()
-        failing = sum(1 for s in accounts if s.failures and not s.revoked)
-        paused = sum(1 for s in accounts if s.revoked)
+        failing = sum(1 for s in accounts if s.failures and not s.paused)
+        revoked = sum(1 for s in accounts if s.revoked)
+        misconfigured = sum(1 for s in accounts if s.misconfigured and not s.revoked)
         parts = [f"{len(self.schedule.accounts)} account(s)"]
         if failing:
             parts.append(f"{failing} failing")
-        if paused:
-            parts.append(f"{paused} paused (credential revoked)")
+        if revoked:
+            parts.append(f"{revoked} paused (credential revoked)")
+        if misconfigured:
+            parts.append(f"{misconfigured} paused (cannot work as configured)")
         last = max((s.last_sync for s in accounts if s.last_sync), default=None)
         parts.append(f"last sync {iso_or_none(last) or 'never'}")
         parts.append(f"{self.drafts_this_week}/{self.settings.drafting.budget_per_week} drafts this week")
@@ -362,8 +389,9 @@ class Service:
                     "last_error": s.last_error or None,
                     "error": s.last_error_fields,
                     "failures": s.failures,
-                    "paused": bool(s.revoked),
-                    "next_sync": None if s.revoked else iso(now + timedelta(seconds=max(0.0, s.next_due - mono))),
+                    "paused": s.paused,
+                    "paused_for": "credential" if s.revoked else "configuration" if s.misconfigured else None,
+                    "next_sync": None if s.paused else iso(now + timedelta(seconds=max(0.0, s.next_due - mono))),
                 }
                 for s in self.schedule.accounts.values()
             },

@@ -47,7 +47,13 @@ class AccountState:
     last_error: str = ""
     last_error_fields: dict[str, Any] | None = None  # statusfile.error_fields: `status` words the fix from them
     failures: int = 0
-    revoked: str = ""  # set: paused until the config is reloaded
+    revoked: str = ""  # set: paused until the config is reloaded (the credential no longer works)
+    misconfigured: str = ""  # set: paused until the config is reloaded (e.g. a certificate refused)
+
+    @property
+    def paused(self) -> bool:
+        # Neither heals by retrying: backing off would only say the same failure four times a day.
+        return bool(self.revoked or self.misconfigured)
 
     def succeeded(self, mono: float, now: datetime) -> None:
         self.last_attempt, self.last_sync = mono, now
@@ -77,8 +83,12 @@ class Schedule:
         for account in settings.accounts:
             old = self.accounts.get(account.name)
             if old is not None and self._configs.get(account.name) == account:
-                old.revoked = ""  # a reload is how the user says "I re-authorised"
                 old.retime(intervals[account.name])
+                if old.paused:
+                    # A reload is how the user says "I re-authorised" or "I fixed it" (a CA file
+                    # replaced where ca_file points leaves the config as it was): try it now.
+                    old.revoked = old.misconfigured = ""
+                    old.next_due = 0.0
                 fresh[account.name] = old
             else:
                 fresh[account.name] = AccountState(account.name, account.kind, intervals[account.name])
@@ -86,13 +96,15 @@ class Schedule:
         self._configs = {a.name: a for a in settings.accounts}
 
     def due(self, mono: float) -> list[str]:
-        return [s.name for s in self.accounts.values() if not s.revoked and s.next_due <= mono]
+        return [s.name for s in self.accounts.values() if not s.paused and s.next_due <= mono]
 
     def next_due(self) -> float | None:
-        waiting = [s.next_due for s in self.accounts.values() if not s.revoked]
+        waiting = [s.next_due for s in self.accounts.values() if not s.paused]
         return min(waiting) if waiting else None
 
     def all_revoked(self) -> bool:
+        # Only credentials: an account paused on its configuration resumes when the edited file is
+        # seen, so the service stays to see it.
         return bool(self.accounts) and all(s.revoked for s in self.accounts.values())
 
 

@@ -16,6 +16,7 @@ import tests.support.radicale_server as radicale_server
 from circleback.connectors.base import ConnectorContext, EventRecord, ResponseStatus
 from circleback.connectors.caldav import CalDavAccount, CalDavConnector, resolve_password
 from circleback.connectors.errors import AuthRevoked, ConnectorError
+from tests.support.hostile import GUEST, HOSTILE_ATTENDEES, HOSTILE_ORGANIZER
 from tests.support.radicale_server import RadicaleServer
 
 pytestmark = pytest.mark.needs_server
@@ -649,3 +650,104 @@ def test_dates_far_off_never_crash_and_only_the_window_is_read(radicale, work):
     assert all(r.start.tzinfo is not None and not r.cancelled for r in added.values())
     assert set(fresh) == set(added) | {r.source_id for r in before.records}
     assert not incremental.skipped and dav.sync_events(incremental.cursor).records == []
+
+
+# --- what a failing server said --------------------------------------------------------------------
+
+NGINX_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+             b"</center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n")
+# A real explanation longer than 200 characters, with a terminal escape and a CR LF in it.
+LONG_500 = (b"Internal error while reading the collection /alice/work/: the storage backend refused to open "
+            b"its index because another process holds the lock (pid 4242, since 09:41); retry after it exits, "
+            b"or remove the stale lock file\r\n\x1b[31m /var/lib/radicale/collections/.Radicale.lock\x1b[0m "
+            b"by hand")
+# A proxy's block page: mostly script, style and markup; only its words belong in our line.
+BLOCK_PAGE = (b"<!DOCTYPE html><html><head><meta charset=utf-8><title>Attention Required! | Example Shield</title>"
+              b"<style>" + b"body{margin:0}" * 500 + b"</style><script>" + b"var t=1;" * 2000 + b"</script></head>"
+              b"<body><h1>Sorry, you have been blocked</h1><p>" + b"You are unable to access dav.example.org. " * 50
+              + b"</p></body></html>")
+
+
+class _Answering:
+    """An HTTP server that answers every request with one status and body, as a broken server or a
+    proxy in front of it does: the caldav library runs against it unchanged."""
+
+    def __init__(self, status: int, body: bytes, content_type: str = "text/html") -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_PROPFIND = do_REPORT = do_OPTIONS = answer  # noqa: N815 - http.server's naming
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(("status", "body", "says"), [
+    (502, NGINX_502, "principal discovery failed: HTTP 502 Bad Gateway; the server says: 502 Bad Gateway "
+                     "nginx/1.25.3"),
+    (500, LONG_500, "principal discovery failed: HTTP 500 Internal Server Error; the server says: "
+                    + " ".join(LONG_500.decode().replace("\x1b", " ").split())),
+], ids=["proxy-html", "long-explanation"])
+def test_a_server_error_is_reported_in_full_as_one_safe_line(monkeypatch, status: int, body: bytes,
+                                                             says: str) -> None:
+    monkeypatch.setattr(CalDavConnector, "retry_wait", wait_none())
+    server = _Answering(status, body)
+    try:
+        with pytest.raises(ConnectorError) as failed:
+            connector(None, url=server.url).sync_events(None)  # type: ignore[arg-type]
+    finally:
+        server.close()
+    assert str(failed.value) == f"dav: {says}"
+
+
+def test_a_huge_error_page_is_its_words_cut_between_two(monkeypatch) -> None:
+    monkeypatch.setattr(CalDavConnector, "retry_wait", wait_none())
+    server = _Answering(403, BLOCK_PAGE)
+    try:
+        with pytest.raises(ConnectorError) as failed:
+            connector(None, url=server.url).sync_events(None)  # type: ignore[arg-type]
+    finally:
+        server.close()
+    text = str(failed.value)
+    head = "dav: principal discovery failed: HTTP 403 Forbidden; the server says: Attention Required! | Example Shield "
+    assert text.startswith(head + "Sorry, you have been blocked You are unable to access dav.example.org.")
+    said = text.removeprefix(head)
+    assert len(said) <= 400 and said.endswith("…")
+    assert said[:-1].split()[-1] in "You are unable to access dav.example.org.".split()  # cut between words
+    assert not re.search(r"[<>{}\x00-\x1f]|var t|margin", text)
+
+
+def test_a_hostile_organizer_or_attendee_becomes_no_person(radicale):
+    hostile = vcal("\n".join([
+        "UID:hostile-1",
+        "DTSTAMP:20250101T000000Z",
+        "DTSTART:20250220T100000Z",
+        "DTEND:20250220T110000Z",
+        "SUMMARY:Quick sync",
+        f"ORGANIZER;CN=Boss:mailto:{HOSTILE_ORGANIZER}",
+        *(f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{a}" for a in HOSTILE_ATTENDEES),
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{GUEST}",
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{ME}",
+    ]) + "\n")
+    principal(radicale).make_calendar(name="Work").save_event(hostile)
+
+    (event,) = connector(radicale).sync_events(None).records
+
+    assert event.organizer == ""
+    assert {a.email for a in event.attendees} == {GUEST, ME}

@@ -15,6 +15,7 @@ from circleback.connectors.icalendar_events import parse_address
 from circleback.connectors.ics import IcsConnector
 from circleback.connectors.text import clean_text
 from circleback.daemon.config import IcsAccount
+from tests.support.hostile import GUEST, HOSTILE_ATTENDEES, HOSTILE_ORGANIZER
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 ME = "me@example.org"
@@ -353,6 +354,27 @@ def test_unusable_cursor_means_a_fresh_read(tmp_path: Path) -> None:
 )
 def test_parse_address(raw: str, expected: str) -> None:
     assert parse_address(raw) == expected
+
+
+HOSTILE = vevent(
+    "hostile-1",
+    "DTSTART:20260310T150000Z",
+    "DTEND:20260310T160000Z",
+    "SUMMARY:Quick sync",
+    f"ORGANIZER;CN=Boss:mailto:{HOSTILE_ORGANIZER}",
+    *(f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{a}" for a in HOSTILE_ATTENDEES),
+    f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{GUEST}",
+    f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{ME}",
+)
+
+
+def test_a_hostile_organizer_or_attendee_becomes_no_person(tmp_path: Path) -> None:
+    write(tmp_path, "hostile.ics", ics(HOSTILE))
+
+    (event,) = connector(tmp_path).sync_events(None).records
+
+    assert event.organizer == ""
+    assert {a.email for a in event.attendees} == {GUEST, ME}
 
 
 def test_clean_text_strips_controls() -> None:

@@ -15,7 +15,7 @@ from circleback.connectors.google import calendar as google_calendar
 from circleback.connectors.icalendar_events import events_from_calendar
 from circleback.connectors.mailheaders import parse_mail_headers
 from circleback.connectors.microsoft import outlook
-from circleback.connectors.text import clean_text
+from circleback.connectors.text import clean_text, server_text, shorten
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 START = NOW - timedelta(days=1)
@@ -127,3 +127,17 @@ def test_a_subject_and_a_sender_are_stored_the_same_from_every_mailbox(path: str
     record: Any = MAIL_PATHS[path](RAW_TITLE, RAW_NAME)
     assert record.subject == TITLE
     assert record.sender.name == NAME
+
+
+def test_shorten_cuts_between_words_and_marks_the_cut() -> None:
+    assert shorten("short enough", 40) == "short enough"
+    assert shorten("the server refused the request, because", 30) == "the server refused the…"
+    assert shorten("x" * 50, 20) == "x" * 19 + "…"  # one endless token: cut all the same
+
+
+def test_server_text_reads_an_error_page_as_its_words() -> None:
+    page = (b"<html><head><title>503 Service Unavailable</title><script>var a = '<b>';</script></head>"
+            b"<body><h1>Service Unavailable</h1><p>Back at 10:00 &amp; sorry.</p>\x00</body></html>")
+    assert server_text(page) == "503 Service Unavailable Service Unavailable Back at 10:00 & sorry."
+    assert server_text(b"plain\r\ntext\x1b[0m") == "plain text [0m"
+    assert server_text(None) == server_text(b"") == ""

@@ -752,11 +752,18 @@ class Routes:
         bad = self._check_headers(message)
         if bad:
             return bad
+        if params.get("comment") is not None and "body" in message:
+            # message-createreply: "Specifying both will return an HTTP 400 Bad Request error."
+            return 400, _error("ErrorInvalidRequest", "specify either a comment or message.body"), {}
+        sender = (original.data.get("from") or {}).get("emailAddress", {}).get("address", "")
+        quoted = f"<hr><b>From:</b> {sender}<br><b>Subject:</b> {original.data.get('subject', '')}"
         draft = {
             "subject": "RE: " + str(original.data.get("subject", "")),
             "toRecipients": [original.data["from"]] if original.data.get("from") else [],
             "conversationId": original.data.get("conversationId", ""),
             "replyTo": original.id,
+            # Graph's reply draft quotes the original (after the comment, if any) until a body is given.
+            "body": {"contentType": "html", "content": f"{params.get('comment') or ''}{quoted}"},
             **message,
         }
         return self.create(draft)

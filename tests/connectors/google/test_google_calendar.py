@@ -16,6 +16,7 @@ from circleback.connectors.google.calendar import GoogleCalendarConnector
 from tests.support.contract import CONTEXT, ME, NOW
 from tests.support.fake_google import FakeGoogle
 from tests.support.google import FAST, token_file
+from tests.support.hostile import GUEST, HOSTILE_ATTENDEES, HOSTILE_ORGANIZER
 
 
 def calendar_account(tmp_path: Path, fake: FakeGoogle, **over: Any) -> GoogleCalendarAccount:
@@ -170,3 +171,17 @@ def test_a_revoked_token_pauses_the_account(
 
     with pytest.raises(AuthRevoked, match="circleback auth google cal"):
         connector.sync_events(None)
+
+
+def test_a_hostile_organizer_or_attendee_becomes_no_person(
+    fake_google: FakeGoogle, connector: GoogleCalendarConnector,
+) -> None:
+    people = [{"email": a, "responseStatus": "accepted"} for a in HOSTILE_ATTENDEES]
+    fake_google.put_event(meeting("h1", organizer={"email": HOSTILE_ORGANIZER, "displayName": "Boss"}, attendees=[
+        {"email": HOSTILE_ORGANIZER, "organizer": True, "responseStatus": "accepted"}, *people,
+        {"email": GUEST, "responseStatus": "accepted"}, {"email": ME, "self": True, "responseStatus": "accepted"}]))
+
+    (event,) = connector.sync_events(None).records
+
+    assert event.organizer == ""
+    assert {a.email for a in event.attendees} == {GUEST, ME}

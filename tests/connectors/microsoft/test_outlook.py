@@ -34,6 +34,7 @@ from circleback.connectors.microsoft.outlook import (
 from tests.support.contract import CONTEXT, ME, NOW, build_message, draft_message
 from tests.support.corpus import CORPUS
 from tests.support.fake_graph import TOKEN, FakeGraph
+from tests.support.hostile import GUEST, HOSTILE_ATTENDEES, HOSTILE_ORGANIZER
 from tests.support.outlook import CLIENT_ID, CURSOR, DELTA_URL, GRAPH, INBOX, PAGE, connector
 
 MSGRAPH = CORPUS / "api" / "msgraph"
@@ -228,6 +229,17 @@ def test_calendar_window_utc_and_attendees(fake: FakeGraph) -> None:
     assert 'outlook.timezone="UTC"' in first.headers["prefer"]
 
 
+def test_a_hostile_organizer_or_attendee_becomes_no_person(fake: FakeGraph) -> None:
+    people = [(a, "required", "accepted") for a in (HOSTILE_ORGANIZER, *HOSTILE_ATTENDEES, GUEST)]
+    event = meeting(NOW - timedelta(days=3), attendees=people)
+    fake.add_event({**event, "organizer": {"emailAddress": {"name": "Boss", "address": HOSTILE_ORGANIZER}}})
+
+    (record,) = connector(fake.endpoint).sync_events(None).records
+
+    assert record.organizer == ""
+    assert {a.email for a in record.attendees} == {GUEST, ME}
+
+
 def test_calendar_changes_removals_and_declines(fake: FakeGraph) -> None:
     keep = fake.add_event(meeting(NOW - timedelta(days=3)))
     drop = fake.add_event(meeting(NOW - timedelta(days=2), subject="Lunch"))
@@ -291,18 +303,39 @@ def reply_message(key: str, in_reply_to: str) -> bytes:
     return msg.as_bytes()
 
 
-def test_a_reply_draft_uses_create_reply_then_patch(fake: FakeGraph) -> None:
+def test_a_reply_draft_is_one_create_reply_carrying_the_whole_draft(fake: FakeGraph) -> None:
     original = fake.add_message(build_message(1, sender="ann@example.com"))
     conn = connector(fake.endpoint)
 
-    ref = conn.create_draft(reply_message("k-r", "msg1@test"), "k-r")
+    conn.create_draft(reply_message("k-r", "msg1@test"), "k-r")
 
     calls = [p for p in fake.paths() if "/me/messages" in p]
-    assert calls[-2:] == [f"POST /v1.0/me/messages/{original}/createReply", f"PATCH /v1.0/me/messages/{ref.ref}"]
+    assert calls[-1] == f"POST /v1.0/me/messages/{original}/createReply"
+    assert not [p for p in calls if p.startswith("PATCH")]
     (draft,) = fake.drafts()
     assert draft.data["replyTo"] == original
     assert draft.data["body"] == {"contentType": "text", "content": "How did it go?\n"}
+    assert draft.data["subject"] == "Re: the plan"
     assert [d.key for d in conn.list_drafts()] == ["k-r"]
+
+
+def test_a_create_reply_stored_but_answered_503_leaves_a_whole_draft(fake: FakeGraph) -> None:
+    # Graph stored the reply and the answer was lost: what reconciliation then finds by its tag must
+    # be the draft we meant, not a tagged reply whose body was never written.
+    original = fake.add_message(build_message(1, sender="ann@example.com"))
+    conn = connector(fake.endpoint)
+    fake.fail_next("POST", f"{original}/createReply", 503, after=True,
+                   body={"error": {"code": "ServiceUnavailable", "message": "try later"}})
+
+    with pytest.raises(GraphError):
+        conn.create_draft(reply_message("k-r", "msg1@test"), "k-r")
+
+    (ref,) = conn.list_drafts()
+    assert ref.key == "k-r"  # what the outbox reconciles by
+    (draft,) = fake.drafts()
+    assert draft.data["body"] == {"contentType": "text", "content": "How did it go?\n"}
+    assert draft.data["toRecipients"] == [{"emailAddress": {"address": "ann@example.com", "name": ""}}]
+    assert b"How did it go?" in (conn.get_draft(ref) or b"")
 
 
 def test_a_new_draft_is_one_json_post_with_our_header(fake: FakeGraph) -> None:

@@ -135,6 +135,20 @@ def test_a_paused_account_is_a_failure_with_the_fix_for_how_circleback_ran(
     assert "; circleback --state-dir st auth google personal; " in elsewhere.fix
 
 
+def test_an_account_paused_on_its_configuration_says_what_to_change_not_to_sign_in(tmp_path: Path) -> None:
+    from circleback.daemon.app.statusfile import write_status
+
+    tmp_path.chmod(0o700)
+    why = "the TLS certificate of dav.example:443 did not verify: self-signed certificate; set ca_file"
+    write_status(tmp_path, {"state": "running", "summary": "", "accounts": {
+        "dav": {"kind": "caldav", "paused": True, "paused_for": "configuration", "last_error": why}}})
+
+    [check] = doctor.check_service_status(tmp_path)
+
+    assert check.failed and check.detail == f"paused, cannot work as configured: dav: {why}"
+    assert "auth" not in check.fix and "reloads" in check.fix
+
+
 # --- what doctor says when the state directory or a folder on the way is broken ----------------------
 
 

@@ -709,3 +709,53 @@ def test_every_everyday_command_works_while_the_service_runs(world: DemoWorld, t
     assert len(nudges) == 1 and nudges[0].state == "drafted"
     keys = draft_keys(world.maildir / ".Drafts")
     assert keys.count(nudges[0].key) == 1  # written once, by the command, not again by the service
+
+
+@pytest.mark.needs_server
+def test_a_refused_certificate_pauses_the_account_until_the_config_is_reloaded(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like a revoked password, and unlike a server that is down: retrying cannot help, so the account
+    is not retried (nor its line repeated) until the config that fixes it is loaded."""
+    from circleback.daemon.service import loop
+    from tests.support.radicale_server import start_radicale
+    from tests.support.tls import make_tls_files
+
+    tls = make_tls_files(tmp_path / "tls")
+    server = start_radicale(tmp_path, tls=tls)
+    monkeypatch.setenv("CB_TEST_PASSWORD", "not-checked")
+    config, state = tmp_path / "config.toml", tmp_path / "state"
+    dav = (f'\n[[accounts]]\nname = "dav"\nkind = "caldav"\nurl = "{server.url}"\nusername = "alice"\n'
+           'password_env = "CB_TEST_PASSWORD"\n')
+    config.write_text(ME + dav)
+    service = loop.Service(config, state, load_settings(config), default_interval=60.0, notifier=Notifier(None))
+    try:
+        with service.session:
+            service._apply(service.settings)
+            with caplog.at_level(logging.INFO, logger=loop.__name__):
+                service.tick()
+                assert service.schedule.due(service.clock.monotonic() + 1e6) == []  # not even in six hours
+                service.tick()
+            service._publish("running")
+            lines = [r.getMessage() for r in caplog.records if "dav" in r.getMessage()]
+            paused = statusfile.read_status(state)
+
+            config.write_text(ME + dav + f'ca_file = "{tls.ca}"\n')  # the fix the line asked for
+            service.reload_requested = True
+            service.tick()
+            service._publish("running")
+            resumed = statusfile.read_status(state)
+    finally:
+        server.stop()
+
+    port = server.url.rstrip("/").rsplit(":", 1)[1]
+    assert lines == [
+        f"account dav: paused, cannot work as configured: the TLS certificate of 127.0.0.1:{port} did not verify: "
+        "unable to get local issuer certificate; if the server's certificate comes from your own CA, set ca_file "
+        "to that CA's certificate (PEM); otherwise fix the server's certificate (change the account's ca_file or "
+        "verify_tls in the config; it resumes when the config is reloaded)"]
+    entry = paused["accounts"]["dav"]
+    assert entry["paused"] and entry["paused_for"] == "configuration" and entry["next_sync"] is None
+    assert entry["failures"] == 0  # paused, not backing off
+    assert "1 paused (cannot work as configured)" in paused["summary"]
+    dav_now = resumed["accounts"]["dav"]
+    assert not dav_now["paused"] and dav_now["last_sync"] and dav_now["failures"] == 0
