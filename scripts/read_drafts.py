@@ -385,12 +385,10 @@ def _status_main(argv: list[str]) -> int:
     opts = parser.parse_args(argv)
     now = datetime.fromisoformat(opts.now).astimezone(UTC).replace(microsecond=0)
 
-    from circleback.daemon.app import session
-
-    session.utcnow = lambda: now  # what `status` calls for "now"
     from circleback.daemon.cli import main as cli_main
 
-    words = ["--config", str(opts.config), "--state-dir", str(opts.state), "status"] + (["--all"] if opts.all else [])
+    words = ["--config", str(opts.config), "--state-dir", str(opts.state), "status", "--now", now.isoformat()]
+    words += ["--all"] if opts.all else []
     print(f"$ circleback {' '.join(words)}   # clock pinned")
     try:
         cli_main(words, standalone_mode=False)
@@ -399,6 +397,7 @@ def _status_main(argv: list[str]) -> int:
             print(f"(status exited {exc.code})")
     sys.stdout.flush()
 
+    from circleback.daemon.app import session
     from circleback.daemon.config import load_settings
     from circleback.daemon.core.planner import plan_cycle
 

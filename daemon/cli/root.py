@@ -25,7 +25,7 @@ from ..core import goals
 from ..core.planner import Standing
 from ..errors import AllAccountsRevoked, CirclebackError, ConfigError
 from ..store.timestamps import utcnow
-from .support import HelpGroup, console
+from .support import HelpGroup, console, now_option
 from .support import handle_errors as _handle_errors
 from .support import parse_now as _parse_now
 
@@ -319,9 +319,10 @@ def doctor(obj: Context) -> None:
 @click.option("--all", "show_all", is_flag=True,
               help="Show everyone, not only the 30 most urgent, and the people an import added whom you have "
                    "not written to or met yet.")
+@now_option
 @click.pass_obj
 @_handle_errors
-def status(obj: Context, as_json: bool, show_all: bool) -> None:
+def status(obj: Context, as_json: bool, show_all: bool, now_text: str | None) -> None:
     """Who you are in touch with, who is due, and why.
 
     Reads the ledger only (no network). Run `circleback run --once` to sync first.
@@ -333,7 +334,7 @@ def status(obj: Context, as_json: bool, show_all: bool) -> None:
     """
     settings = obj.settings()
     ledger = session.open_state(obj.state_dir, read_only=True)
-    now = utcnow()
+    now = _parse_now(now_text) or utcnow()
     shown = 0 if as_json else (1 << 30 if show_all else 30)
     rows = standing.standings(ledger, settings, now, marked=shown, imported=show_all)
     if as_json:
@@ -397,9 +398,10 @@ def _print_service_status(obj: Context, svc: dict[str, Any] | None) -> None:
 
 @main.command()
 @click.option("--sync", "do_sync", is_flag=True, help="Sync accounts into the ledger first (drafts nothing).")
+@now_option
 @click.pass_obj
 @_handle_errors
-def plan(obj: Context, do_sync: bool) -> None:
+def plan(obj: Context, do_sync: bool, now_text: str | None) -> None:
     """Dry run: what would be drafted now and why, rendered to stdout.
 
     Nothing is written to Drafts and no intent is recorded.
@@ -412,7 +414,7 @@ def plan(obj: Context, do_sync: bool) -> None:
     settings = obj.settings()
     # Only --sync writes: without it, plan reads beside a running service, as status does.
     with Session(settings, obj.state_dir, lock=do_sync, connect=do_sync) as opened:
-        now = utcnow()
+        now = _parse_now(now_text) or utcnow()
         if do_sync:
             for acc in opened.engine.sync():
                 if acc.error:

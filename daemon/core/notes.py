@@ -446,14 +446,19 @@ def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
             continue
         if low == "her":
             prev = toks[i - 1].low if i else ""
-            if prev in _TO_A_PERSON:  # "I still owe her dinner": she is the one owed, not the dinner's owner
+            mine = any(x.low in _FIRST_PERSON for x in toks[:i])
+            thing = "NOUN" in _pos(nxt) or "ADJ" in _pos(nxt) or _is_plural_noun(nxt)
+            owned = bool(nxt) and not t.tail.strip() and (nxt == "own" or (nxt not in _HER_OBJECT_BEFORE and thing))
+            if prev in _TO_A_PERSON and (mine or not owned):
+                # "I still owe her dinner": she is the one owed. But "(she) always sends her drafts
+                # early": with no I or we, the one sending is her, and the drafts are hers.
                 out.append(_Tok(t.lead, _match_case("you", t.word), t.tail))
                 continue
             ends_clause = bool(t.tail.strip("'\"”")) or not nxt
             verb_next = (
                 _verb_form(nxt) in ("past", "3sg", "modal") and "NOUN" not in _pos(nxt) and "ADJ" not in _pos(nxt)
             )
-            obj = ends_clause or nxt in _HER_OBJECT_BEFORE or verb_next
+            obj = (ends_clause or nxt in _HER_OBJECT_BEFORE or verb_next) and not (owned and nxt == "own")
             out.append(_Tok(t.lead, _match_case("you" if obj else "your", t.word), t.tail))
             continue
         if low in ("it's", "its") and i == 0:

@@ -71,7 +71,9 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"accidents?",
     r"ambulance",
     r"heart attack",
-    r"stroke",
+    # a stroke, not a rower's seat or a swimmer's ("rows stroke in the eight", "stroke of genius")
+    r"(?<!rows )(?<!rowed )(?<!rowing )(?<!at )(?<!sits )(?<!sat )"
+    r"stroke(?! (?:seat|side|of (?:genius|luck|brilliance)))",
     r"dementia",
     r"alzheimer'?s",
     r"overdose",
@@ -105,7 +107,9 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"lawyers?",
     r"attorneys?",
     r"subpoena",
-    r"courts?",
+    # the law's court, not a sport's ("my padel partner on court", "tennis courts")
+    r"(?<!padel )(?<!tennis )(?<!squash )(?<!basketball )(?<!badminton )(?<!netball )(?<!on )(?<!off )"
+    r"courts?(?!side| ?side)",
     r"police",
     r"arrest(?:s|ed)?",
     r"prison",
@@ -169,7 +173,7 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"(?:don'?t|do not|never) (?:mention|bring (?:it|that|this|him|her) up|ask about)",
     r"go gently", r"tread carefully", r"be careful", r"touchy", r"sore (?:point|subject)",
     r"owe[sd]? me", r"pink slip", r"sued", r"suing", r"bankrupt(?:cy)?", r"left (?:him|her|them)",
-    r"(?:his|her|their) ex", r"hasn'?t paid", r"unpaid", r"money", r"bucks", r"quid", r"debt",
+    r"(?:his|her|their) ex", r"hasn'?t paid", r"(?<!me )(?<!us )unpaid", r"money", r"bucks", r"quid", r"debt",
     r"let (?:\w+ )?go", r"(?-i:RIF)", r"passed (?:in|away|last|suddenly|recently)", r"lost the (?:last )?one",
     r"lost (?:a|the|our|their|her|his) (?:baby|pregnancy)",
     r"(?:did|doing|served) (?:\w+ )?(?:yrs?|years|months) inside",

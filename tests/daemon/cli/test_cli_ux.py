@@ -431,6 +431,23 @@ def test_snooze_has_a_ceiling_and_an_undo(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "--clear to undo" in missing.output
 
 
+def test_status_and_plan_take_a_pinned_clock(tmp_path: Path) -> None:
+    """A world read at a pinned time says who is due then, not by the machine's clock (read_drafts)."""
+    run_demo(tmp_path / "demo", now=NOW)
+    base = ["--config", str(tmp_path / "demo" / "config.toml"), "--state-dir", str(tmp_path / "demo" / "state")]
+
+    def hannah(when: datetime) -> str:
+        out = CliRunner().invoke(main, [*base, "status", "--now", when.isoformat()])
+        assert out.exit_code == 0, out.output
+        (row,) = [line for line in out.output.splitlines() if "Hannah Schmidt" in line]
+        return row
+
+    assert "due in 20d" in hannah(NOW)  # 9 days since, on a 30-day cadence
+    assert "due in 10d" in hannah(NOW + timedelta(days=10))
+    planned = CliRunner().invoke(main, [*base, "plan", "--now", (NOW + timedelta(days=40)).isoformat()])
+    assert planned.exit_code == 0 and "Hannah" in planned.output
+
+
 def test_plan_in_quiet_hours_previews_what_their_end_will_bring(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     world = build_world(tmp_path / "w", anchor=NOW)

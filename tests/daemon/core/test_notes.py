@@ -249,3 +249,29 @@ def test_facts_that_open_a_note_are_kept_and_what_they_value_is_read(text, said)
 ])
 def test_after_facts_only_praise_or_a_deed_for_me_is_read(text, shape):
     assert read_note(text).shape == shape
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("Dana always sends her drafts early", "I really appreciate how you always send your drafts early."),  # z1 review
+    ("always makes her own pasta", "I really appreciate how you always make your own pasta."),
+    ("runs her own studio and still finds time for me",
+     "I've always appreciated how you run your own studio and still find time for me."),
+    ("I still owe her dinner", "I still owe you dinner."),  # with I, she is the one owed
+])
+def test_her_after_a_verb_is_hers_when_she_does_it_and_you_when_i_do(text, said):
+    assert read_note(text, {"dana"}).preview() == said
+
+
+@pytest.mark.parametrize(("text", "sensitive"), [
+    ("best partner I've had on a padel court", False),  # the z1/z2 reviews: a sport's words, not the law's
+    ("rows stroke in the eight and sets the pace for everyone", False),
+    ("coached me unpaid for 3 years", False),
+    ("a stroke of genius, that pricing page", False),
+    ("her dad had a stroke in May", True),
+    ("took her landlord to court", True),
+    ("invoice still unpaid since March", True),
+])
+def test_a_sport_or_praise_is_not_taken_for_trouble(text, sensitive):
+    from circleback.daemon.core.wording import personal_sensitive
+
+    assert personal_sensitive(text) is sensitive
