@@ -207,12 +207,18 @@ def test_decline_closes_quietly_and_frees_both(ledger: Ledger, caplog: pytest.Lo
         introducer(ledger, s).decline(nadia, lukas, NOW)
 
 
-def test_an_unanswered_ask_expires(ledger: Ledger) -> None:
+def lukas_asked_first(ledger: Ledger) -> tuple[Settings, Box]:
+    """Lukas (who seeks) asked, asks expiring after 14 days; his ask is in Drafts."""
     s = make_settings(ask_expires_after="14d")
     box = warm_box()
     cycle(ledger, s, box, NOW)
     introducer(ledger, s).ask(find_person(ledger, s, LUKAS, NOW), find_person(ledger, s, NADIA, NOW), NOW)
     cycle(ledger, s, box, NOW + timedelta(minutes=1))
+    return s, box
+
+
+def test_an_unanswered_ask_expires(ledger: Ledger) -> None:
+    s, box = lukas_asked_first(ledger)
     cycle(ledger, s, box, NOW + timedelta(days=13, hours=23))
     assert list_intros(ledger)[0].state == "asked"
     cycle(ledger, s, box, NOW + timedelta(days=14, minutes=2))
@@ -221,11 +227,7 @@ def test_an_unanswered_ask_expires(ledger: Ledger) -> None:
 
 
 def test_the_second_ask_has_its_own_time_to_be_answered(ledger: Ledger) -> None:
-    s = make_settings(ask_expires_after="14d")
-    box = warm_box()
-    cycle(ledger, s, box, NOW)
-    introducer(ledger, s).ask(find_person(ledger, s, LUKAS, NOW), find_person(ledger, s, NADIA, NOW), NOW)
-    cycle(ledger, s, box, NOW + timedelta(minutes=1))
+    s, box = lukas_asked_first(ledger)
     reply(box, LUKAS, ask_ids(ledger)[LUKAS], NOW + timedelta(days=10))
     cycle(ledger, s, box, NOW + timedelta(days=10, hours=1))  # Nadia is asked on day 10
     assert sorted(ask_ids(ledger)) == [LUKAS, NADIA]
