@@ -627,9 +627,12 @@ def _print_suggested(rows: list[Standing]) -> None:
         "for them. To keep in touch with one, add them to your config, e.g.:",
         markup=False,
     )
+    from ..core.names import full_name_from_address
+
     c = rows[0].contact
     email = c.emails[0] if c.emails else ""
-    console().print(f'  [[people]]\n  name = "{c.display_name}"\n  emails = ["{email}"]', markup=False)
+    name = c.display_name if "@" not in c.display_name else full_name_from_address(email) or "Their Name"
+    console().print(f'  [[people]]\n  name = "{name}"\n  emails = ["{email}"]', markup=False)
 
 
 def _print_needs_note(rows: list[Standing]) -> None:

@@ -124,6 +124,15 @@ def name_from_address(email: str) -> str:
     return ""
 
 
+def full_name_from_address(email: str) -> str:
+    """ "Evelyn Aucoin" from "evelyn.aucoin@x"; "" where ``name_from_address`` finds no first name."""
+    first = name_from_address(email)
+    if not first:
+        return ""
+    last = re.split(r"[._]", email.partition("@")[0].partition("+")[0])[1]
+    return f"{first} {'-'.join(piece.capitalize() for piece in last.split('-'))}"
+
+
 def folded(text: str) -> str:
     """Lower case without accents: `snooze zoe` finds Zoë, `skip jose` finds José."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -431,6 +431,24 @@ def test_snooze_has_a_ceiling_and_an_undo(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "--clear to undo" in missing.output
 
 
+@pytest.mark.parametrize(("address", "name"), [("evelyn.aucoin@x.example", "Evelyn Aucoin"),
+                                              ("jsmith1987@x.example", "Their Name")])
+def test_the_people_line_status_suggests_names_a_person_not_an_address(
+        tmp_path: Path, address: str, name: str) -> None:
+    run_demo(tmp_path / "demo", now=NOW)
+    base = ["--config", str(tmp_path / "demo" / "config.toml"), "--state-dir", str(tmp_path / "demo" / "state")]
+    sent = tmp_path / "demo" / "Mail" / ".Sent" / "cur"
+    for n, days in enumerate((400, 300, 200)):  # written to often, long ago: drifting, and not named
+        when = NOW - timedelta(days=days)
+        (sent / f"{int(when.timestamp())}.old{n}.test:2,S").write_text(
+            f"From: alex@morgan.example\nTo: {address}\nSubject: Numbers {n}\n"
+            f"Date: {when.strftime('%a, %d %b %Y %H:%M:%S +0000')}\nMessage-ID: <old{n}@x.example>\n\nHi\n")
+    assert CliRunner().invoke(main, [*base, "run", "--once", "--now", NOW_TEXT]).exit_code == 0
+    out = CliRunner().invoke(main, [*base, "status", "--all", "--now", NOW_TEXT]).output
+    listed = out[out.index("drifting but not named"):]
+    assert f'name = "{name}"\n  emails = ["{address}"]' in listed
+
+
 def test_status_and_plan_take_a_pinned_clock(tmp_path: Path) -> None:
     """A world read at a pinned time says who is due then, not by the machine's clock (read_drafts)."""
     run_demo(tmp_path / "demo", now=NOW)
