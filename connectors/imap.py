@@ -38,7 +38,7 @@ from .accounts import ImapAccount
 from .base import Connector, ConnectorContext, Cursor, DraftRef, MailRecord, Skip, SyncResult
 from .errors import AuthRevoked, CertificateRefused, ConnectorError
 from .imap_fetch import Fetched, Unreadable, uid_fetch
-from .mailheaders import parse_mail_headers
+from .mailheaders import parse_header_fields
 from .progress import SyncProgress
 from .text import clean_text
 from .tls import certificate_refused
@@ -565,7 +565,7 @@ class ImapConnector(Connector):
     def _to_record(self, plan: FolderPlan, msg: Fetched, source: str) -> MailRecord | Skip | None:
         if b"\\draft" in msg.flags:
             return None  # an unsent draft is no interaction (Gmail's All Mail holds drafts)
-        result = parse_mail_headers(
+        result = parse_header_fields(
             msg.body,
             folder=plan.name,
             is_sent_folder=plan.is_sent or (plan.gmail_all and b"\\sent" in msg.labels),
