@@ -53,7 +53,6 @@ def clear_caches() -> None:
     for cached in (
         mailheaders._mailboxes_of_value_cached,
         mailheaders._subject_full_cached,
-        mailheaders._date_utc,
     ):
         cached.cache_clear()
 
