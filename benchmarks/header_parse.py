@@ -107,7 +107,7 @@ def parse_all(parse: Parse, messages: list[bytes]) -> list[object]:
 
 
 def clear_caches() -> None:
-    for cached in (mailheaders._mailboxes_of_value_cached, mailheaders._subject_full_cached, mailheaders._date_utc):
+    for cached in (mailheaders._mailboxes_of_value_cached, mailheaders._subject_full_cached):
         cached.cache_clear()
 
 

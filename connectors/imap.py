@@ -38,7 +38,7 @@ from .accounts import ImapAccount
 from .base import Connector, ConnectorContext, Cursor, DraftRef, MailRecord, Skip, SyncResult
 from .errors import AuthRevoked, CertificateRefused, ConnectorError
 from .imap_fetch import Fetched, Unreadable, uid_fetch
-from .mailheaders import parse_mail_headers
+from .mailheaders import parse_header_fields
 from .progress import SyncProgress
 from .text import clean_text
 from .tls import certificate_refused
@@ -537,6 +537,7 @@ class ImapConnector(Connector):
         with an INTERNALDATE before ``not_before`` are outside the lookback: left out.
         """
         source = f"imap:{self.account}/{plan.name}"
+        to_record = self._record_maker(plan, source)
         out: dict[int, MailRecord | Skip] = {}
         counted = 0
         try:
@@ -550,7 +551,7 @@ class ImapConnector(Connector):
                     elif msg.uid in members:
                         if not_before is not None and msg.internaldate is not None and msg.internaldate < not_before:
                             continue
-                        record = self._to_record(plan, msg, source)
+                        record = to_record(msg)
                         if record is not None:
                             out[msg.uid] = record
                 if progress is not None:  # a batch at a time: nothing per message on this hot loop
@@ -562,25 +563,32 @@ class ImapConnector(Connector):
             raise
         return out
 
-    def _to_record(self, plan: FolderPlan, msg: Fetched, source: str) -> MailRecord | Skip | None:
-        if b"\\draft" in msg.flags:
-            return None  # an unsent draft is no interaction (Gmail's All Mail holds drafts)
-        result = parse_mail_headers(
-            msg.body,
-            folder=plan.name,
-            is_sent_folder=plan.is_sent or (plan.gmail_all and b"\\sent" in msg.labels),
-            my_addresses=self.context.my_addresses,
-            # The Date header where it is plausible against INTERNALDATE, else INTERNALDATE: a
-            # mailbox migrated without its dates has every INTERNALDATE on the day of the copy
-            # (mailheaders.message_time holds the rule).
-            fallback_time=msg.internaldate or self.context.current_time(),
-            # No UID in the hint: a message without Message-ID keeps its id when
-            # the folder's UIDVALIDITY changes.
-            source_hint=source,
-        )
-        if isinstance(result, Skip):
-            return Skip(f"{source} uid {msg.uid}", result.why)
-        return result
+    def _record_maker(self, plan: FolderPlan, source: str) -> Callable[[Fetched], MailRecord | Skip | None]:
+        """What makes one fetched message of ``plan``'s folder a record, with what all share looked up once."""
+        folder, is_sent, gmail_all = plan.name, plan.is_sent, plan.gmail_all
+        my_addresses, current_time = self.context.my_addresses, self.context.current_time
+
+        def to_record(msg: Fetched) -> MailRecord | Skip | None:
+            if b"\\draft" in msg.flags:
+                return None  # an unsent draft is no interaction (Gmail's All Mail holds drafts)
+            result = parse_header_fields(
+                msg.body,
+                folder=folder,
+                is_sent_folder=is_sent or (gmail_all and b"\\sent" in msg.labels),
+                my_addresses=my_addresses,
+                # The Date header where it is plausible against INTERNALDATE, else INTERNALDATE: a
+                # mailbox migrated without its dates has every INTERNALDATE on the day of the copy
+                # (mailheaders.message_time holds the rule).
+                fallback_time=msg.internaldate or current_time(),
+                # No UID in the hint: a message without Message-ID keeps its id when
+                # the folder's UIDVALIDITY changes.
+                source_hint=source,
+            )
+            if isinstance(result, Skip):
+                return Skip(f"{source} uid {msg.uid}", result.why)
+            return result
+
+        return to_record
 
     # -- DraftBox --
 

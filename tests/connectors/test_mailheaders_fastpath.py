@@ -8,7 +8,12 @@ datetime's tzinfo (compared by ``repr``):
   folders included), each also with CRLF line ends, under three argument sets;
 * generated header blocks, ordinary and hostile (Hypothesis), plus direct checks
   of the per-value helpers (dates, address lists), which reach far more values
-  per second than whole blocks.
+  per second than whole blocks;
+* ``parse_header_fields`` (IMAP's HEADER.FIELDS answer, whose plain shape one regex
+  reads) on every corpus message as a server would send it and on generated
+  answers, plain and hostile (bare CR or LF, NULs, encoded newlines, folding,
+  duplicates, 8-bit bytes, lines longer than the caches keep); where the shape takes
+  a block, its values must be exactly what ``_split_fields`` finds.
 
 ``CIRCLEBACK_FASTPATH_EXAMPLES`` raises the Hypothesis example counts for a long
 run (default 300 blocks / 1,000 values per test).
@@ -17,6 +22,7 @@ run (default 300 blocks / 1,000 values per test).
 from __future__ import annotations
 
 import os
+import re
 import string
 from datetime import UTC, datetime, timedelta, timezone
 from email.header import Header
@@ -47,7 +53,6 @@ def clear_caches() -> None:
     for cached in (
         mailheaders._mailboxes_of_value_cached,
         mailheaders._subject_full_cached,
-        mailheaders._date_utc,
     ):
         cached.cache_clear()
 
@@ -531,3 +536,174 @@ def test_the_common_forms_really_take_the_fast_path() -> None:
     assert mailheaders._simple_mailboxes("'hotmail.com@enron.com, Carol <carol.st.@enron.com>, ok@x.org") == (
         Address("ok@x.org"),
     )
+
+
+# --- IMAP's answer to BODY.PEEK[HEADER.FIELDS (...)]: parse_header_fields -------------
+
+_FETCHED = frozenset(mailheaders._FETCHED_NAMES)
+_FIELD_START = re.compile(rb"([!-9;-~]+)[ \t]*:")
+
+
+def fetched_answer(raw: bytes) -> bytes:
+    """What a server sends for ``BODY.PEEK[HEADER.FIELDS (imap.HEADER_FIELDS)]`` of ``raw``.
+
+    The wanted fields of its header block in their order, each with its folded lines,
+    every line ended in CRLF, then the empty line (RFC 3501 6.4.5; Dovecot writes it so).
+    """
+    lines = re.split(rb"\r\n|\n", mailheaders.header_block(raw))
+    kept: list[bytes] = []
+    keep = False
+    for line in lines:
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            if keep:
+                kept.append(line)
+            continue
+        m = _FIELD_START.match(line)
+        keep = m is not None and m[1].decode("ascii").lower() in _FETCHED
+        if keep:
+            kept.append(line)
+    return b"".join(line + b"\r\n" for line in kept) + b"\r\n"
+
+
+def assert_fetched_same_everywhere(block: bytes, hint: str, kinds: tuple[str, ...] = ("inbox", "mine", "sent")) -> bool:
+    """parse_header_fields == the stdlib path for each argument set, cold then warm; True if the shape took it."""
+    values = mailheaders._fetched_field_values(block)
+    if values is not None:
+        # Exactly what _split_fields finds: one value per field, the same text.
+        assert mailheaders.header_block(block) == block
+        seen, fields = mailheaders._split_fields(block)
+        assert seen
+        expected = [fields[name] for name in mailheaders._FETCHED_NAMES if name in fields]
+        assert all(len(v) == 1 for v in expected)
+        assert [[v] for v in values if v is not None] == expected
+        assert [name for name, v in zip(mailheaders._FETCHED_NAMES, values, strict=True) if v is not None] == [
+            name for name in mailheaders._FETCHED_NAMES if name in fields
+        ]
+    inbox = arguments("inbox", hint)
+    first = full_result(block, inbox)
+    for kind in kinds:
+        kwargs = inbox if kind == "inbox" else arguments(kind, hint, sender_of(first))
+        full = first if kwargs is inbox else full_result(block, kwargs)
+        clear_caches()
+        for _warm in range(2):
+            fast = mailheaders.parse_header_fields(block, **kwargs)  # type: ignore[arg-type]
+            assert type(fast) is type(full)
+            assert fast == full
+            assert repr(fast) == repr(full)
+    return values is not None
+
+
+def test_every_corpus_message_as_imap_sends_it_gives_the_same_result() -> None:
+    """Each corpus message's HEADER.FIELDS answer, through parse_header_fields and the stdlib alone."""
+    taken = total = 0
+    for name, raw in corpus_messages():
+        answer = fetched_answer(raw)
+        total += 1
+        taken += assert_fetched_same_everywhere(answer, name)
+        # The whole header block in CRLF, fields we do not ask for too (a server that ignores the list).
+        assert_fetched_same_everywhere(crlf(mailheaders.header_block(raw)) or b"\r\n", name + "/all", ("inbox",))
+    # Guards the speed: most real answers are plain ASCII, unfolded, one of each field.
+    # (1,150 messages; 8-bit names and subjects, folded To and References are the rest.)
+    print(f"fast shape: {taken} of {total} corpus answers ({taken / total:.0%})")  # noqa: T201 - with -s
+    assert taken / total > 0.45, f"{taken} of {total} took the fast shape"
+
+
+_BARE = st.sampled_from(["\r", "\n", "\x00", "\x0b", "\x1c", "\x85", "\u2028", "\udcff", "\udcc3\udca9"])
+_HOSTILE_VALUES = st.sampled_from(
+    [
+        "=?utf-8?q?a=0Ab?= <x@y.org>",
+        "=?utf-8?q?a=0D=0ABcc:_evil@x.org?=",
+        "=?UTF-8?Q?Eve=0D=0ABcc=3A_x=40evil?= <eve@x.org>",
+        "=?utf-8?b?YQ1iCmM=?=",
+        "a\x00b <c@d.org>",
+        "<a@b>\x00<c@d>",
+        "x@y.org\x0bz@w.org",
+        "Mon, 14 May 2001 16:39:00 -0700\x00",
+        "Name <a@b.org>,",
+        "",
+        " ",
+        "\t",
+        "no",
+        "<>",
+    ]
+)
+
+
+@st.composite
+def fetched_values(draw: st.DrawFn, kind: str, plain: bool) -> str:
+    value = draw(_VALUES[kind] | _HOSTILE_VALUES) if draw(st.integers(0, 4)) == 0 else draw(_VALUES[kind])
+    if plain:  # half the blocks: ASCII values on single lines, which the fast shape takes
+        return value.encode("ascii", "replace").decode("ascii").replace("\r", " ").replace("\n", " ")
+    shape = draw(st.integers(0, 9))
+    if shape == 0:  # something a line should not hold: a bare CR or LF, a NUL, a C1 or 8-bit byte
+        at = draw(st.integers(0, len(value)))
+        value = value[:at] + draw(_BARE) + value[at:]
+    elif shape == 1:  # a very long line (the caches keep values up to 512 characters)
+        value = ", ".join([value or "a@b.org"] * draw(st.integers(20, 200)))
+    elif shape == 2:
+        value = fold(value, draw)
+    return value
+
+
+@st.composite
+def fetched_blocks(draw: st.DrawFn) -> bytes:
+    """IMAP answers: the wanted fields in any case and order, mostly plain, some hostile."""
+    kinds = {
+        "from": "address",
+        "to": "address",
+        "cc": "address",
+        "date": "date",
+        "message-id": "id",
+        "in-reply-to": "id",
+        "references": "id",
+    }
+    names = draw(st.lists(st.sampled_from(mailheaders._FETCHED_NAMES), min_size=1, max_size=9, unique=True))
+    if draw(st.integers(0, 9)) == 0:
+        names.append(draw(st.sampled_from(names)))  # a duplicate
+    lines = []
+    plain = draw(st.booleans())
+    for name in names:
+        spelled = draw(st.sampled_from([name, name.upper(), name.title(), name.capitalize()]))
+        colon = draw(st.sampled_from([": ", ":", ":\t", ":  ", " : "])) if draw(st.integers(0, 9)) == 0 else ": "
+        lines.append(spelled + colon + draw(fetched_values(kinds.get(name, "text"), plain)))
+    if not plain and draw(st.integers(0, 4)) == 0:
+        extra = draw(st.sampled_from(["Received: x", " continued", "From x@y Mon Apr 18 14:18:23 2022", "X-Spam: 1"]))
+        lines.insert(draw(st.integers(0, len(lines))), extra)
+    text = "\r\n".join(lines) + "\r\n"
+    data = text.encode("utf-8", "surrogateescape")
+    if not plain and draw(st.integers(0, 4)) == 0:
+        data = data.replace(b"\r\n", b"\n", 1)  # one line without its CR
+    end = b"\r\n" if draw(st.integers(0, 5)) else draw(st.sampled_from([b"", b"\n", b"\r\n\r\n", b"\r\nbody\r\n"]))
+    return data + end
+
+
+@BLOCK_SETTINGS
+@given(fetched_blocks())
+@example(b"From: Ann <ann@x.org>\r\nTo: me@y.org\r\nDate: Mon, 14 May 2001 16:39:00 -0700\r\n\r\n")
+@example(b"From: =?utf-8?q?a=0Ab?= <x@y.org>\r\nSubject: =?utf-8?q?a=0D=0ABcc:_evil@x.org?=\r\n\r\n")
+@example(b"From: a@b.org\r\nSubject: one\rtwo\r\n\r\n")  # a bare CR inside a value
+@example(b"From: a@b.org\r\nSubject: one\ntwo\r\nTo: c@d.org\r\r\n\r\n")  # a bare LF, a CR before CRLF
+@example(b"From: a@b.org\r\nTo: c@d.org\r\nto: e@f.org\r\n\r\n")  # a duplicate, in another case
+@example(b"From: a@b.org\r\nReferences: <r@x>\r\n <p@x>\r\n\r\n")  # folded
+@example(b"From: a\x00b <c@d.org>\r\nMessage-ID: <m@x>\x00\r\n\r\n")
+@example(b"From: x@y.org\r\n\r\nTo: z@w.org\r\n\r\n")  # an empty line before the last
+@example(b"From : a@b.org\r\n\r\n")  # obsolete space before the colon
+@example(b"From: a@b.org\r\nSubject: " + b"x" * 300_000 + b"\r\n\r\n")  # longer than HEADER_LIMIT
+def test_generated_imap_answers_give_the_same_result(block: bytes) -> None:
+    assert_fetched_same_everywhere(block, "gen")
+
+
+def test_the_plain_imap_answer_really_takes_the_fast_shape() -> None:
+    """Guards the speed: the usual answer must not quietly go the general way."""
+    answer = (
+        b"From: =?utf-8?q?Jos=C3=A9_Rossi?= <jos@example.com>\r\nTo: Me Myself <me@example.org>\r\n"
+        b"Date: Sat, 28 Feb 2026 11:32:00 +0000\r\nSubject: Re: Notes\r\nMessage-ID: <1.2@mail.example.org>\r\n"
+        b"Cc: Priya <priya@example.com>\r\nIn-Reply-To: <0.t@mail.example.org>\r\n"
+        b"References: <r@mail.example.org> <0.t@mail.example.org>\r\nLIST-ID: News <news.example.org>\r\n\r\n"
+    )
+    values = mailheaders._fetched_field_values(answer)
+    assert values is not None
+    assert values[mailheaders._FETCHED_NAMES.index("list-id")] == "News <news.example.org> "  # the last field's blank
+    assert mailheaders._fetched_field_values(answer.replace(b"Rossi", b"R\xc3\xb6ssi")) is None
