@@ -344,6 +344,9 @@ def print_intros(found: list[Any], flying: list[tuple[str, str, Any]]) -> None:
         console().print(f"  • {s.a.display_name} ↔ {s.b.display_name}: {s.reason}", markup=False)
         if s.context:
             console().print(f"      shared: {'; '.join(s.context)}", markup=False)
+        if s.sensitive:
+            console().print("      theirs alone: circleback never asks this one on its own; `intros ask` drafts "
+                            "a discreet note that does not name it", markup=False)
     if flying:
         console().print("[bold]In flight[/]")
     from ..core.intros import IntroState  # loaded already: `intros` listed them

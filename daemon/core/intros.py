@@ -41,6 +41,7 @@ from .drafting import build_message, me_context, person_context
 from .kinds import ASK, FOLLOWUP, INTRO
 from .planner import canonical_address, intent_key
 from .templating import TemplateRenderer, topics
+from .wording import sensitive_topic
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ class Suggestion:
     tags: list[str]  # what b offers that a seeks, in b's wording ("UX research")
     back: list[str]  # what a offers that b seeks (empty when the help goes one way)
     context: list[str] = field(default_factory=list)  # shared context, in words
+    sensitive: bool = False  # a topic theirs alone: auto_ask leaves it to the user
+
 
     @property
     def reason(self) -> str:
@@ -240,7 +243,8 @@ def suggestions(ledger: Ledger, settings: Settings, now: datetime) -> list[Sugge
                 continue
             tags = _match_as_offered(b.profile.offers, a.profile.seeks, table)
             back = _match_as_offered(a.profile.offers, b.profile.seeks, table)
-            found.append(Suggestion(a, b, tags, back, _shared_context(ledger, a, b, now, companions)))
+            found.append(Suggestion(a, b, tags, back, _shared_context(ledger, a, b, now, companions),
+                                    any(sensitive_topic(t) for t in (*tags, *back))))
     # Mutual help first, then the warmest pair; one suggestion per unordered pair.
     found.sort(key=lambda s: (not s.back, -min(_ts(s.a), _ts(s.b)), s.a.display_name, s.b.display_name))
     seen: set[frozenset[int]] = set()
@@ -369,7 +373,7 @@ class Introducer:
         month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         used = self.ledger.intros_created_since(month_start)
         while used < limit:
-            found = suggestions(self.ledger, self.settings, now)
+            found = [s for s in suggestions(self.ledger, self.settings, now) if not s.sensitive]
             if not found:
                 return
             intro = self.ask(found[0].a, found[0].b, now, found[0].reason)
@@ -520,6 +524,14 @@ def seeker_first(a: Contact, b: Contact, table: dict[str, str]) -> tuple[Contact
     return (b, a) if b_seeks and not a_seeks else (a, b)
 
 
+def is_sensitive_pair(a: Contact, b: Contact, table: dict[str, str]) -> bool:
+    """Does what either seeks of the other touch something theirs alone (``wording.sensitive_topic``)?"""
+    ap, bp = a.profile, b.profile
+    matched = [*_match_as_offered(bp.offers if bp else [], ap.seeks if ap else [], table),
+               *_match_as_offered(ap.offers if ap else [], bp.seeks if bp else [], table)]
+    return any(sensitive_topic(t) for t in matched)
+
+
 def _reason(a: Contact, b: Contact, table: dict[str, str]) -> str:
     ap, bp = a.profile, b.profile
     gives = _match_as_offered(bp.offers if bp else [], ap.seeks if ap else [], table)
@@ -560,6 +572,7 @@ def intro_context(
     ``gives`` (what other offers that person seeks), ``gets`` (the reverse), ``asked_first``
     (this is the first ask: the other has not been asked yet), ``key``.
 
+    ``sensitive``: what one seeks of the other is theirs alone (``is_sensitive_pair``): never named.
     ``gives`` and ``gets`` are matched on normalised tags but shown as the user wrote them.
     Before the other has agreed, ``gets`` is empty and ``other.seeks`` too: what someone
     needs is theirs to share, not to be told to a person they may never meet.
@@ -569,6 +582,7 @@ def intro_context(
     if not other_agreed:
         shown_other["seeks"] = []
     return {
+        "sensitive": is_sensitive_pair(person, other, table),
         "me": me_context(settings),
         "person": person_context(person),
         "other": shown_other,

@@ -295,3 +295,26 @@ def _job_left() -> re.Pattern[str]:
 def left_their_job(note: str) -> bool:
     """Does a private note say they lost or left their job ("let go in the Nov cuts", "retired in May")?"""
     return _job_left().search(note) is not None
+
+
+# What someone may seek that is theirs alone: an introduction for it is asked discreetly, never
+# named, and never started by auto_ask ("trauma counselling", "a family lawyer", "debt advice").
+SENSITIVE_TOPIC_WORDS: tuple[str, ...] = (
+    r"counsell?(?:ing|or|ors)", r"therap(?:y|ist|ists)", r"psycholog\w*", r"psychiatr\w*", r"mental health",
+    r"addiction", r"rehab", r"divorce", r"custody", r"family law(?:yers?)?", r"criminal",
+    r"immigration", r"asylum", r"visas?", r"debts?", r"bankrupt\w*", r"insolven\w*", r"lawsuits?", r"litigation",
+    r"legal (?:trouble|help|advice|problems?|issues?)", r"fertility", r"(?-i:IVF)", r"grief", r"bereave\w*",
+    r"cancer", r"illness", r"trauma\w*", r"abuse", r"harassment", r"discrimination",
+    r"tribunals?", r"redundanc(?:y|ies)", r"dismissal", r"whistleblow\w*", r"bridge funding", r"runway",
+    r"job (?:search|hunt(?:ing)?)", r"new job", r"a way out",
+)
+
+
+@cache
+def _sensitive_topic() -> re.Pattern[str]:
+    return _word_alternation(SENSITIVE_TOPIC_WORDS)
+
+
+def sensitive_topic(topic: str) -> bool:
+    """Is what someone seeks theirs alone to share (counselling, a legal or health matter, money trouble)?"""
+    return _sensitive_topic().search(topic) is not None or personal_sensitive(topic)
