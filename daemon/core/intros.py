@@ -39,6 +39,7 @@ from ..store.timestamps import parse_iso
 from .contacts import Contact, cadence_for, contacts
 from .drafting import build_message, me_context, person_context
 from .kinds import ASK, FOLLOWUP, INTRO
+from .notes import is_minor
 from .planner import canonical_address, intent_key
 from .templating import TemplateRenderer, topics
 from .wording import sensitive_topic
@@ -159,6 +160,8 @@ def _pair_problem(a: Contact, b: Contact, busy: set[int], correspond: Callable[[
             return f"{x.display_name} is to be kept apart from {y.display_name}"
         if not x.emails:
             return f"{x.display_name} has no address to write to"
+        if x.profile and is_minor(x.profile.note):
+            return f"your note says {x.display_name} is under 18"
     if a.person_id == b.person_id:
         return "that is one person"
     for x in (a, b):

@@ -906,6 +906,13 @@ _SHORTHAND = {
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in _SHORTHAND) + r")(?![\w/])", re.I)
 
 
+_MONTHS = {m[:3].lower(): m for m in ("January", "February", "March", "April", "May", "June", "July", "August",
+                                      "September", "October", "November", "December")}
+_MONTH_SHORT = re.compile(
+    r"(?i)\b(last|this|next|in|since|early|late|mid|until|till|from|by|of|each|every) "
+    r"(jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b"
+)
+_LOWER_I = re.compile(r"\bi(?:'m|'ve|'d|'ll)?\b")
 _CALENDAR_WORDS = re.compile(
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|april|june|july|august"
     r"|september|october|november|december)\b"
@@ -920,6 +927,8 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     raw = re.sub(r"\s+([,.;:!?])", r"\1", " ".join(text.split()))  # "her ," -> "her,"
     raw = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()], raw)
     raw = _CALENDAR_WORDS.sub(lambda m: m.group(0).capitalize(), raw)  # "every sunday" -> "every Sunday"
+    raw = _MONTH_SHORT.sub(lambda m: f"{m.group(1)} {_MONTHS[m.group(2).lower()[:3]]}", raw)  # "last jan"
+    raw = _LOWER_I.sub(lambda m: "I" + m.group(0)[1:], raw)  # "anyone i know" -> "anyone I know"
     if not raw:
         return NO_NOTE
     if personal_sensitive(raw):
@@ -949,13 +958,16 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         )
     names = frozenset(n.lower() for n in names)
     parts = [p.strip() for p in _PARTS.split(raw.strip().rstrip(".!"))]
-    # A one-word fragment ("captain.", "Twice.") says nothing to carry: the rest of the note is read.
-    parts = [p for p in parts if p and (len(p.split()) > 1 or len(parts) == 1)] or [raw]
+    # A one-word fragment ("Twice.") says nothing to carry: the rest of the note is read. One that
+    # names who they are ("CEO.", "paramedic.") is a fact about them, like "senior partner".
+    parts = [p for p in parts if p and (len(p.split()) > 1 or len(parts) == 1 or _is_role(p))] or [raw]
     main = _part(parts[0], names, raw if len(parts) > 1 else None)
     lead = _after_leading_facts(parts, main, names, raw)
     if lead:  # "Partner, my mentor since 2017. taught me to read a SPA backwards": the rest is the note
         parts = parts[lead:]
         main = _part(parts[0], names, raw)
+    elif len(parts) > 1 and _is_label(parts[0]):  # "salaried GP. leaving in june": never "how you salaried GP"
+        return _fact(raw)
     if main.shape == UNREADABLE and _is_fact(raw):
         return _fact(raw)
     if main.shape == ADJECTIVE and _SIMILE.search(main.how):  # "sharp as a tack": not "how sharp you are as a tack"
@@ -985,7 +997,37 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
 
 
 def _is_fact_part(part: str, read: ReadNote) -> bool:
-    return read.shape == FACT or (read.shape == UNREADABLE and _is_fact(part))
+    return read.shape == FACT or (read.shape == UNREADABLE and _is_fact(part)) or _is_label(part)
+
+
+_LABEL_LEADS = frozenset({"my", "our", "ex", "former", "retired", "the"})
+# One word that says who someone is, as people open a note with it: "CEO.", "paramedic.", "landlord."
+_ROLE_ENDINGS = ("er", "or", "ist", "ian", "ant", "ent", "ic", "lord", "man", "woman", "mate", "ee")
+
+
+def _is_role(word: str) -> bool:
+    w = word.strip("()'\".,!")
+    low = w.lower()
+    return (w.isupper() and len(w) > 1) or low in _PERSON_NOUNS or (
+        "NOUN" in _pos(low) and low.endswith(_ROLE_ENDINGS) and "VERB" not in _pos(low)
+    )
+
+
+def _is_label(part: str) -> bool:
+    """Who they are, in at most three words: "CEO", "senior partner", "salaried GP", "my manager"."""
+    words = [w.strip("()'\"") for w in part.replace("-", " ").split()]
+    if not 1 <= len(words) <= 3 or not all(words):
+        return False
+    last = words[-1]
+    if not (last.isupper() and len(last) > 1 or "NOUN" in _pos(last.lower()) or _is_plural_noun(last.lower())):
+        return False
+    for w in words[:-1]:
+        low = w.lower()
+        if low in _FIRST_PERSON or low in _SUBJECTS or low in _OBJECTS or low in ("me", "us", "you"):
+            return False
+        if low not in _LABEL_LEADS and not (w.isupper() or _pos(low).keys() & {"NOUN", "ADJ", "PROPN"}):
+            return False
+    return last.lower() not in _FUNCTION and last.lower() not in ("me", "us", "you")
 
 
 def _after_leading_facts(parts: list[str], first: ReadNote, names: frozenset[str], raw: str) -> int:
@@ -1006,7 +1048,9 @@ def _after_leading_facts(parts: list[str], first: ReadNote, names: frozenset[str
 
 
 _SIMILE = re.compile(r"\byou are as an? ")
-_PRAISE_MARKS = re.compile(r"(?i)\b(?:best|(?:nobody|no one|anyone) else|like no one|never fails|the one who)\b")
+_PRAISE_MARKS = re.compile(
+    r"(?i)\b(?:best|always|(?:nobody|no one|anyone) else|like no one|than anyone|never fails|the one who)\b"
+)
 
 
 def _praises(part: str, read: ReadNote) -> bool:
@@ -1015,7 +1059,7 @@ def _praises(part: str, read: ReadNote) -> bool:
     A quality ("brilliant with frightened kids"), a deed for the user ("taught me to read a SPA
     backwards") or a superlative ("gives the clearest feedback I've ever had").
     """
-    if read.shape in (ADJECTIVE, PRAISE_NOUN):
+    if read.shape in (ADJECTIVE, PRAISE_NOUN, FIRST_PERSON):  # "we carried the stretcher down Ledge Route"
         return True
     if read.past and _HELPED.search(part):
         return True
@@ -1034,9 +1078,26 @@ _HOLD = re.compile(
 
 # Big news for them that a stock note must not step over: a birth, a wedding, an engagement.
 _BIG_NEWS = re.compile(
-    r"(?i)\b(?:born|newborn|new baby|just had (?:a|her|his|their) (?:baby|son|daughter|boy|girl)|got married"
-    r"|just married|wedding (?:is|was|on|in)|engaged)\b"
+    r"(?i)\b(?:born|newborn|new baby"
+    r"|(?:just )?had (?:a|her|his|their|the) (?:baby|son|daughter|boy|girl|twins|triplets)"
+    r"|baby (?:girl|boy) (?:born|arrived)|twins (?:born|arrived)|got married|just married|wedding (?:is|was|on|in)"
+    r"|engaged|maternity leave|paternity leave)\b"
 )
+
+
+# Someone under 18, as people note it: "15, u16 squad", "aged 14", "16yo", "in year 10".
+_MINOR = re.compile(
+    r"(?i)(?:^\s*(?:1[0-7]|[5-9])\b\s*[,.;:(-]|\baged? (?:1[0-7]|[5-9])\b"
+    r"|\b(?:1[0-7]|[5-9]) ?(?:yo|y/o|yrs? old|years? old)\b"
+    r"|\bu-?1[0-8]s?\b|\bunder[- ]1[0-8]s?\b|\b(?:year|yr) (?:[1-9]|1[0-3])\b(?! (?:ago|later|in|of))"
+    r"|\b(?:teenager|schoolgirl|schoolboy|in (?:primary|secondary|middle|high) school|my (?:pupil|student) \(1[0-7]\))"
+    r"|\b(?:junior|youth) (?:squad|team|player|section|rower|swimmer|athlete)\b)"
+)
+
+
+def is_minor(note: str) -> bool:
+    """Does the user's note say the person is a child ("15, u16 squad", "aged 14", "in year 10")?"""
+    return _MINOR.search(note) is not None
 
 
 def big_news(note: str) -> bool:

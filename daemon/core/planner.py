@@ -460,19 +460,23 @@ def _held_back(s: Standing, theirs: str) -> str:
 
     ``theirs``: the subject of their latest mail to me. The reasons are said in `status`.
     """
+    from .drafting import is_family_group
     from .moments import says_goodbye
-    from .notes import big_news, says_wait
+    from .notes import big_news, is_minor, says_wait
 
     c = s.contact
     note = c.profile.note if c.profile else ""
+    say = c.profile.say.strip() if c.profile else ""
+    if is_minor(note) and not is_family_group(c.profile.group if c.profile else ""):
+        return "your note says they are under 18: circleback writes no note to a child (write to them, or to a parent)"
     if says_goodbye(theirs) and len(c.emails) < 2:  # with two addresses, we write to the newer one
         return "their last mail said goodbye: that address may be dead (add a newer one to [[people]])"
     if c.ball_in_my_court and "?" in theirs and not has_reply_prefix(theirs):  # their question, not a reply
         return "their last mail asked you something and has no answer: reply to it instead"
     if s.hook is None:
         return ""
-    if s.hook.moment is not None and is_careful(c) and _DRINKS.search(s.hook.text):
-        return "the only hook is drinks, and your note says they are going through something"
+    if is_careful(c) and not say:  # "Thanks again for your photos" to an aunt whose husband just had a stroke
+        return _SENSITIVE_ADVICE
     if says_wait(note):
         return "your note says to wait for them to get in touch"
     if big_news(note):  # a birth, a wedding: a stock note would be worse than none
@@ -482,7 +486,8 @@ def _held_back(s: Standing, theirs: str) -> str:
     return ""
 
 
-_DRINKS = re.compile(r"\b(?:drinks|pints?|beers?|wine)\b", re.IGNORECASE)
+_SENSITIVE_ADVICE = ("your note touches something sensitive (health, loss, money, work, the law, a secret): "
+                     "circleback neither quotes it nor writes around it; put your own words under `say`")
 
 
 def _note_advice(c: Contact) -> str:
@@ -494,7 +499,7 @@ def _note_advice(c: Contact) -> str:
         return ""
     shape = _read(p.note.strip(), frozenset(w.lower() for w in c.display_name.split()[:1])).shape
     if shape == SENSITIVE:
-        return "your note says they are going through something: write to them yourself, under `say`"
+        return _SENSITIVE_ADVICE
     if shape == FOREIGN:
         return "your note is not in English: put your words to them under `say`"
     return "your note cannot be said back as it is (`circleback notes` says why)"

@@ -599,3 +599,16 @@ def test_a_need_that_is_theirs_alone_is_never_asked_on_its_own_and_never_named(l
     second = " ".join(second.split())
     assert "trauma" not in second and "enjoy each other" not in second
     assert "Would you be open to hearing from Iain Grant?" in second and second.endswith("Cat")
+
+
+def test_a_child_is_never_introduced(ledger: Ledger) -> None:
+    kid = "ellie@x.example"
+    s = make_settings()
+    s = s.model_copy(update={"people": [*s.people, s.people[3].model_copy(
+        update={"name": "Ellie Cameron", "emails": [kid], "note": "15, u16 squad", "seeks": ["UX research"]})]})
+    box = warm_box()
+    box.inbox.append(mail("w-kid", sender=ME, to=(kid,), when=days_ago(10), subject="Race day"))
+    Engine(s, ledger, {"box": box}).sync()
+    assert all(kid not in (x.a.emails + x.b.emails) for x in suggestions(ledger, s, NOW))
+    with pytest.raises(IntroError, match="your note says Ellie Cameron is under 18"):
+        introducer(ledger, s).ask(find_person(ledger, s, kid, NOW), find_person(ledger, s, NADIA, NOW), NOW)

@@ -275,3 +275,20 @@ def test_a_sport_or_praise_is_not_taken_for_trouble(text, sensitive):
     from circleback.daemon.core.wording import personal_sensitive
 
     assert personal_sensitive(text) is sensitive
+
+
+@pytest.mark.parametrize(("text", "said"), [  # from a blind review of a GP's and a designer's worlds
+    ("CEO. hired me in 2023", None),  # a fact said back to a boss reads as fawning
+    ("salaried GP. leaving for Dunedin in june", None),  # never "how you salaried GP"
+    ("senior partner. ex-colleague from Raigmore. taught me to listen for what the patient isn't saying",
+     "I still remember how you taught me to listen for what the patient isn't saying."),
+    ("paramedic. we carried the stretcher down Ledge Route together in the dark last jan",
+     "I still think about when we carried the stretcher down Ledge Route together in the dark last January."),
+    ("uni flatmate. clinical psych in Inverness, trauma specialist. climbs harder than anyone i know",
+     "I've always appreciated how you climb harder than anyone I know."),
+    ("head coach. got me into coaching in 2021", "I still remember how you got me into coaching in 2021."),
+    ("captain. always brings the oranges", "I really appreciate how you always bring the oranges."),
+])
+def test_a_note_that_opens_with_who_they_are(text, said):
+    read = read_note(text)
+    assert (read.preview() if read.quotable else None) == said
