@@ -104,7 +104,16 @@ def first_name_of(name: str, email: str = "") -> str:
     first = words[0]
     if len(words) == 1 and _LOCAL_PART.search(first):
         return name_from_address(first)
+    if len(words) >= 3 and _given_names_in(email, words[:2]):  # "Mei Lin Chow" at meilin.chow@: "Mei Lin"
+        return " ".join(w.title() if w.isupper() else w for w in words[:2])
     return first.title() if first.isupper() and (name.isupper() or len(first) > 2) else first
+
+
+def _given_names_in(email: str, words: list[str]) -> bool:
+    """Does the address's first part join two words of the name ("meilin" for "Mei Lin", "annamaria")?"""
+    local = re.split(r"[._]", email.partition("@")[0].partition("+")[0].lower())[0]
+    joined = folded("".join(words)).replace("-", "")
+    return len(local) > len(folded(words[0])) and local == joined
 
 
 def name_from_address(email: str) -> str:

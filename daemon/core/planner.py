@@ -367,7 +367,7 @@ def plan_cycle(ledger: Ledger, settings: Settings, now: datetime) -> Plan:
     due = [s for s in due if not s.suggested]
     last_from_them = _latest_received(ledger, [s.contact.person_id for s in due], now)
     for s in due:
-        held = _held_back(s, last_from_them.get(s.contact.person_id, ""))
+        held = _held_back(s, last_from_them.get(s.contact.person_id, ""), now)
         if held:
             s.hook = None
             s.reason += "; " + held
@@ -455,7 +455,7 @@ def _named(c: Contact) -> bool:
     return c.configured or c.imported
 
 
-def _held_back(s: Standing, theirs: str) -> str:
+def _held_back(s: Standing, theirs: str, now: datetime) -> str:
     """Why no check-in goes to this due person now, whatever the hook ("" when nothing holds it back).
 
     ``theirs``: the subject of their latest mail to me. The reasons are said in `status`.
@@ -471,8 +471,15 @@ def _held_back(s: Standing, theirs: str) -> str:
         return "your note says they are under 18: circleback writes no note to a child (write to them, or to a parent)"
     if says_goodbye(theirs) and len(c.emails) < 2:  # with two addresses, we write to the newer one
         return "their last mail said goodbye: that address may be dead (add a newer one to [[people]])"
-    if c.ball_in_my_court and "?" in theirs and not has_reply_prefix(theirs):  # their question, not a reply
-        return "their last mail asked you something and has no answer: reply to it instead"
+    if c.ball_in_my_court and theirs and not has_reply_prefix(theirs):  # their own mail, not a reply to mine
+        if "?" in theirs:
+            return "their last mail asked you something and has no answer: reply to it instead"
+        # "What's new with you?" under an unanswered mail about the generator reads as if I never read it;
+        # a note whose hook is that very mail ("since you sent me your Stockholm photos") answers it.
+        answers_it = s.hook is not None and s.hook.kind == "thread" and s.hook.at == c.last_received
+        recent = c.last_received is not None and now - c.last_received <= _UNANSWERED_FOR
+        if recent and not answers_it:
+            return "they wrote last and have no answer from you: reply to that instead"
     if s.hook is None:
         return ""
     if is_careful(c) and not say:  # "Thanks again for your photos" to an aunt whose husband just had a stroke
@@ -486,6 +493,8 @@ def _held_back(s: Standing, theirs: str) -> str:
     return ""
 
 
+# How long their unanswered mail holds a note back: after half a year a fresh note beats a late reply.
+_UNANSWERED_FOR = timedelta(days=180)
 _SENSITIVE_ADVICE = ("your note touches something sensitive (health, loss, money, work, the law, a secret): "
                      "circleback neither quotes it nor writes around it; put your own words under `say`")
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from circleback.daemon.config import Settings
 from circleback.daemon.core.contacts import apply_people, contacts
 from circleback.daemon.core.names import same_person_marks
-from circleback.daemon.core.planner import Standing, _pick_hook, assess, mark_suggested, plan_cycle
+from circleback.daemon.core.planner import Standing, _held_back, _pick_hook, assess, mark_suggested, plan_cycle
 from circleback.daemon.store.ledger import MIGRATIONS, SCHEMA_VERSION, Interaction, Ledger
 from circleback.daemon.store.timestamps import iso
 from tests.support.ledger_sql import raw_sql
@@ -71,10 +71,13 @@ def reference_plan(ledger: Ledger, s: Settings, now: datetime) -> dict[str, Any]
     standings = assess(ledger, s, now)
     recent = {m for x in standings if not x.due for m in same_person_marks(x.contact.display_name, x.contact.emails)}
     latest: dict[tuple[int, str], tuple[str, str]] = {}
+    theirs: dict[int, tuple[str, str]] = {}  # their latest mail to me: what holds a note back is read from it
     for pid, channel, at, title in raw_sql(ledger).execute("SELECT person_id, channel, at, title FROM interactions"):
         if at <= iso(now):
             key = (pid, "met" if channel == "met" else "mail")
             latest[key] = max(latest.get(key, ("", "")), (at, title))
+            if channel == "received":
+                theirs[pid] = max(theirs.get(pid, ("", "")), (at, title))
     due = []
     for st_ in standings:
         marks = same_person_marks(st_.contact.display_name, st_.contact.emails)
@@ -87,6 +90,9 @@ def reference_plan(ledger: Ledger, s: Settings, now: datetime) -> dict[str, Any]
         st_.hook = _pick_hook(ledger, st_, met, mail, now)
         due.append(st_)
     mark_suggested(ledger, s, due, now, hooked_only=True)
+    for x in due:
+        if not x.suggested and _held_back(x, theirs.get(x.contact.person_id, ("", ""))[1], now):
+            x.hook = None
     hooks = {x.contact.person_id: (x.hook if x.contact.greeting_name else None) for x in due if not x.suggested}
     return {"hooks": hooks, "order": [x.contact.person_id for x in due if not x.suggested],
             "suggested": [x.contact.person_id for x in due if x.suggested]}

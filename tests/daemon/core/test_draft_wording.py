@@ -386,7 +386,9 @@ def test_a_note_goes_to_the_address_they_use_now(ledger: Ledger) -> None:
     apply_people(ledger, s)
     who = Identity.from_settings(s)
     ingest_mail(ledger, "home", SyncResult([mail("1", sender=DANA, when=days_ago(200), subject="Last day at Acme"),
-                                            mail("2", sender=new, when=days_ago(90), subject="Hello from Lisbon")],
+                                            mail("2", sender=new, when=days_ago(90), subject="Hello from Lisbon"),
+                                            mail("3", sender=ME, to=(new,), when=days_ago(89),
+                                                 subject="Re: Hello from Lisbon")],
                                            {}), who)
 
     (to, _, _), = drafts(ledger, s)
@@ -590,3 +592,24 @@ def test_a_birth_as_people_jot_it_is_big_news(ledger: Ledger, note: str) -> None
     plan = plan_cycle(ledger, s, NOW)
 
     assert plan.notes == [] and "big news" in plan.needs_note[0].reason
+
+
+@pytest.mark.parametrize(("theirs", "ago", "held"), [
+    ("Generator servicing", 50, "they wrote last and have no answer from you: reply to that instead"),
+    ("Dinner on Friday?", 50, "their last mail asked you something and has no answer: reply to it instead"),
+    ("Re: Lunch at Dishoom", 50, ""),  # they answered mine: the thread ended with them, a note is fine
+    ("Generator servicing", 300, ""),  # half a year on, a fresh note beats a late reply
+])
+def test_a_note_never_walks_past_their_unanswered_mail(ledger: Ledger, theirs: str, ago: int, held: str) -> None:
+    """From a blind review: "What's new with you?" to a landlord whose mail about the generator was never answered."""
+    s = settings([named("always brings snacks")])
+    met(ledger, s, "Lunch at Dishoom", 400)
+    ingest_mail(ledger, "home", SyncResult([mail("t1", sender=DANA, when=days_ago(ago), subject=theirs)], {}),
+                Identity.from_settings(s))
+
+    plan = plan_cycle(ledger, s, NOW)
+
+    if held:
+        assert plan.notes == [] and plan.needs_note[0].reason.endswith(held)
+    else:
+        assert len(plan.notes) == 1

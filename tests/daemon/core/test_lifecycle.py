@@ -92,7 +92,9 @@ def test_withdraw_stale_removes_only_untouched_drafts_and_starts_no_cool_down(le
     assert list(box.drafts) == [bo_ref]  # the edited one is the user's now
     states = {e.recipient: e.state for e in ledger.outbox()}
     assert states == {ANN: "withdrawn", BO: "drafted"}
-    # A withdrawal is not the user deleting our draft: no cool-down, no "deleted".
+    # A withdrawal is not the user deleting our draft: no cool-down, no "deleted". (The user answers
+    # Ann's mail; else the next note would walk past it and is held back.)
+    box.inbox.append(mail("a1", sender=ME, to=(ANN,), when=NOW + timedelta(hours=3), subject="Re: Sourdough news"))
     later = run(ledger, s, box, NOW + timedelta(days=45))
     assert ANN in [d.recipient.email for d in later.drafts]
 

@@ -232,6 +232,10 @@ def test_configured_person_with_two_addresses_is_one_person(ledger, who) -> None
     ("Steve Jobs", "", "Steve"),  # a role word as a surname is still a surname
     ("hr.dept@c.example", "", ""),
     ("Jo.Park", "", "Jo"),  # a local part shown as a display name
+    # Two given names the address joins (a blind review: "Hi Mei" to Mei Lin Chow at meilin.chow@).
+    ("Mei Lin Chow", "meilin.chow@c.example", "Mei Lin"),
+    ("José María García", "josemaria.garcia@c.example", "José María"),
+    ("Mei Lin Chow", "mchow@c.example", "Mei"),
 ])
 def test_first_name_of(name: str, email: str, first: str) -> None:
     assert first_name_of(name, email) == first
