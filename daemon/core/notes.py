@@ -1089,7 +1089,8 @@ _BIG_NEWS = re.compile(
 _MINOR = re.compile(
     r"(?i)(?:^\s*(?:1[0-7]|[5-9])\b\s*[,.;:(-]|\baged? (?:1[0-7]|[5-9])\b"
     r"|\b(?:1[0-7]|[5-9]) ?(?:yo|y/o|yrs? old|years? old)\b"
-    r"|\bu-?1[0-8]s?\b|\bunder[- ]1[0-8]s?\b|\b(?:year|yr) (?:[1-9]|1[0-3])\b(?! (?:ago|later|in|of))"
+    r"|\bu-?1[0-8]s?\b|\bunder[- ]1[0-8]s?\b|\bin (?:year|yr) (?:[1-9]|1[0-3])\b"
+    r"|\b(?:year|yr) (?:[1-9]|1[0-3]) (?:student|pupil|girl|boy|kid)\b"
     r"|\b(?:teenager|schoolgirl|schoolboy|in (?:primary|secondary|middle|high) school|my (?:pupil|student) \(1[0-7]\))"
     r"|\b(?:junior|youth) (?:squad|team|player|section|rower|swimmer|athlete)\b)"
 )

@@ -613,3 +613,10 @@ def test_a_note_never_walks_past_their_unanswered_mail(ledger: Ledger, theirs: s
         assert plan.notes == [] and plan.needs_note[0].reason.endswith(held)
     else:
         assert len(plan.notes) == 1
+
+
+def test_a_teacher_who_ran_the_year_9_camp_is_no_child(ledger: Ledger) -> None:
+    s = settings([named("We ran the Yr 9 camp at Arthur's Pass together for 11 years")])
+    met(ledger, s, "Lunch at Dishoom", 70)
+
+    assert len(plan_cycle(ledger, s, NOW).notes) == 1
