@@ -166,14 +166,14 @@ def _due(
         return False, "do not contact"
     if c.snoozed_until and c.snoozed_until > now:
         return False, f"snoozed until {c.snoozed_until:%Y-%m-%d}"
+    if c.person_id in open_ids:  # said before "due in": an introduction ask waits even for someone not due
+        return False, "a draft is waiting in Drafts"
     if last and last + cadence > now:
         return False, f"due in {(last + cadence - now).days}d"
     if c.skipped_at and c.skipped_at + cadence > now:
         return False, f"skipped on {c.skipped_at:%Y-%m-%d}; due again in {(c.skipped_at + cadence - now).days}d"
     if c.next_meeting and c.next_meeting <= now + window:
         return False, f"meeting on {c.next_meeting:%Y-%m-%d}"
-    if c.person_id in open_ids:
-        return False, "a draft is waiting in Drafts"
     if c.person_id in cooling:
         return False, "draft deleted recently (cool-down)"
     if last is None:

@@ -612,3 +612,12 @@ def test_a_child_is_never_introduced(ledger: Ledger) -> None:
     assert all(kid not in (x.a.emails + x.b.emails) for x in suggestions(ledger, s, NOW))
     with pytest.raises(IntroError, match="your note says Ellie Cameron is under 18"):
         introducer(ledger, s).ask(find_person(ledger, s, kid, NOW), find_person(ledger, s, NADIA, NOW), NOW)
+
+
+def test_status_says_an_ask_waits_for_someone_not_due(ledger: Ledger) -> None:
+    """From a blind review: Iain's row said "due in 21d" while his introduction ask sat in Drafts."""
+    from circleback.daemon.core.planner import assess
+
+    s, box = lukas_asked_first(ledger)
+    (lukas,) = [x for x in assess(ledger, s, NOW + timedelta(hours=1)) if LUKAS in x.contact.emails]
+    assert not lukas.due and lukas.reason == "a draft is waiting in Drafts"
