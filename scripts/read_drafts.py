@@ -416,9 +416,10 @@ def _status_main(argv: list[str]) -> int:
     def ago(t: datetime | None) -> str:
         return "never" if t is None else f"{(now - t).days}d ago"
 
-    due = [s for s in plan.standings if s.due]
+    due = [s for s in plan.standings if s.due and not s.suggested]
     print()
-    print(f"People tracked: {len(plan.standings)}; due now: {len(due)}; drafts waiting: {len(waiting)}; "
+    print(f"People tracked: {len(plan.standings)}; due now: {len(due)} (and {len(plan.suggested)} drifting, "
+          f"not named: suggestions only); drafts waiting: {len(waiting)}; "
           f"budget left this week: {plan.budget_left}{'; QUIET HOURS' if plan.quiet else ''}")
     print()
     print(f"Due and still to draft (a hook; under budget) — {len(plan.notes)}:")

@@ -512,6 +512,21 @@ def test_greet_is_what_the_note_calls_them(ledger: Ledger) -> None:
     assert "Dana" not in body
 
 
+@pytest.mark.parametrize("greet", ["Aunty Yetunde", "Dr Okafor", "Uncle Femi", "Mrs Patel"])
+def test_an_elder_is_never_greeted_hey(greet: str) -> None:
+    """From a blind review: "Hey Aunty Yetunde" is the wrong tone for an aunt."""
+    s = settings([named("always has a good podcast recommendation", group="family", greet=greet)])
+    seen = set()
+    for week in range(8):  # whatever the variant picks, week after week
+        ledger = Ledger.memory()
+        with_history(ledger, s)
+        when = NOW + timedelta(weeks=week)
+        (note,) = plan_cycle(ledger, s, when).notes
+        seen.add(compose(ledger, s, TemplateRenderer(), note, when).rendered.body.splitlines()[0])
+        ledger.close()
+    assert seen <= {f"Dear {greet},", f"Hello {greet},"} and seen, seen
+
+
 @pytest.mark.parametrize("i", range(8))
 def test_family_never_hears_about_work(ledger: Ledger, i: int) -> None:
     s = settings([named("always has a good podcast recommendation", group="family")])
