@@ -164,6 +164,7 @@ teammate neighbour neighbor host cook chef manager leader reviewer listener writ
 designer founder researcher scientist thinker storyteller speaker presenter negotiator connector
 organiser organizer problem-solver collaborator advisor adviser adventurer traveller traveler reader
 role model sounding board advocate sponsor cheerleader one hand
+kid woman man guy girl boy lad lass player athlete student pupil worker detailer captain nurse doctor
 """.split()
 )
 
@@ -507,6 +508,13 @@ def _has_praise(toks: list[_Tok]) -> bool:
     return False
 
 
+def _is_superlative(word: str) -> bool:
+    if word in ("best", "greatest", "finest", "kindest", "smartest", "funniest", "bravest", "toughest"):
+        return True
+    pos = _pos(word)
+    return word.endswith("est") and "ADJ" in pos and pos["ADJ"][0] != word
+
+
 def _is_fact(text: str) -> bool:
     return bool(_FACT_RE.search(text) or _DIGIT.search(text))
 
@@ -666,6 +674,8 @@ def _memory(text: str, toks: list[_Tok]) -> ReadNote | None:
     i, head = _head(toks[1:])
     if head not in _EVENT_NOUNS and det != "our":
         return None
+    if det == "our" and head not in _EVENT_NOUNS and _is_role(head):  # "our kicker 2011": who they were
+        return _fact(text)
     # A verb straight after the phrase makes it a clause ("our kids are the same age"), not a moment.
     after = toks[1 + i + 1 :]
     verb_after = after and (_verb_form(after[0].low) in ("3sg", "past") or after[0].low in ("are", "were"))
@@ -753,6 +763,8 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     if not toks:
         return NO_NOTE
     first = toks[0].low
+    if len(toks) > 2 and _is_superlative(first):  # "Toughest kid I ever coached": "the toughest kid ..."
+        return _part("the " + text[:1].lower() + text[1:], names, whole)
     lows = [t.low for t in toks[:5]]
     if (first == "how" and ("you" in lows or "you're" in lows)) or lows[:3] in (
         ["the", "way", "you"],
@@ -891,6 +903,16 @@ _TO_SELF = re.compile(
     r"|call (?:him|her|them)|check (?:in|on|if|whether)|get back|return|give back|don'?t forget|must|need to|should)\b"
 )
 
+# A gripe or a tease the user keeps for themselves: never "I've always appreciated how you pay late".
+_GRIPE = re.compile(
+    r"(?i)\b(?:cheats?|cheated|cheating|late (?:payer|with)|days late|pays? late|never pays|chase (?:him|her|them)"
+    r"|chasing (?:him|her|them)|complains?|moans?|whinges?|whines?|gossips?|lazy|rude|annoying|flaky|unreliable"
+    r"|drives me (?:mad|nuts|crazy|up the wall)|pain in the|can'?t stand|liar"
+    r"|cancels? (?:last|at the last)|always late|never on time|ghost(?:s|ed)|stingy|tight[- ]fisted|snob"
+    r"|arrogant|a nightmare|passive[- ]aggressive|everybody knows it|don'?t trust)\b"
+)
+
+
 # What someone did for the user: a deed worth saying back as a second sentence ("helped me rethink pricing").
 _HELPED = re.compile(
     r"(?i)\b(?:taught|helped|pushed|saved|backed|showed|introduced|encouraged|championed|covered|vouched|"
@@ -949,6 +971,11 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         return _unreadable(raw, f"too long to carry into a note: at most {MAX_QUOTED} characters")
     if "?" in raw or "http" in raw.lower() or "@" in raw or re.search(r"[a-z]/[a-z]|\b(\w+) \1\b", raw, re.I):
         return _unreadable(raw, "it holds a question, a link, an address or shorthand circleback cannot say back")
+    if _GRIPE.search(raw):
+        return _unreadable(
+            raw, "it reads as a complaint or a tease: said back to them it would not sound like praise",
+            "keep it for yourself; add what you value in them, or your own words under `say`",
+        )
     if _TO_SELF.match(raw):
         return ReadNote(
             raw,
@@ -968,6 +995,13 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         main = _part(parts[0], names, raw)
     elif len(parts) > 1 and _is_label(parts[0]):  # "salaried GP. leaving in june": never "how you salaried GP"
         return _fact(raw)
+    elif len(parts) > 1 and main.quotable and not _praises(parts[0], main):
+        # "runs the food pantry. hardest working woman in Stark County": the praise is the note
+        later = [i for i, part in enumerate(parts[1:], start=1) if _praises(part, _part(part, names, raw))
+                 and _part(part, names, raw).quotable]
+        if later:
+            parts = parts[later[0]:]
+            main = _part(parts[0], names, raw)
     if main.shape == UNREADABLE and _is_fact(raw):
         return _fact(raw)
     if main.shape == ADJECTIVE and _SIMILE.search(main.how):  # "sharp as a tack": not "how sharp you are as a tack"
@@ -1049,7 +1083,8 @@ def _after_leading_facts(parts: list[str], first: ReadNote, names: frozenset[str
 
 _SIMILE = re.compile(r"\byou are as an? ")
 _PRAISE_MARKS = re.compile(
-    r"(?i)\b(?:best|always|(?:nobody|no one|anyone) else|like no one|than anyone|never fails|the one who)\b"
+    r"(?i)\b(?:best|always|(?:nobody|no one|anyone) else|like no one|than anyone|never fails|the one who"
+    r"|better (?:\w+ ){0,4}than|more (?:\w+ ){1,3}than|(?!(?:as|is|was|has|does|us|his|this|its)\b)\w{3,}s (?:me|my))\b"
 )
 
 

@@ -243,7 +243,7 @@ def test_facts_that_open_a_note_are_kept_and_what_they_value_is_read(text, said)
 
 @pytest.mark.parametrize(("text", "shape"), [
     ("We ran the Yr 9 camp together for 11 years. retired same term as me", FACT),  # one fact after another
-    ("Barry's a great bloke, terrible golfer. cheats at mini golf with the grandkids", FACT),  # a tease, no praise
+    ("Barry's a great bloke, terrible golfer. cheats at mini golf with the grandkids", UNREADABLE),  # a tease
     ("Sharp as a tack", UNREADABLE),  # never "how sharp you are as a tack"
     ("Still does the Listener crossword in pen at 93. Sharp as a tack.", UNREADABLE),
 ])
@@ -290,5 +290,22 @@ def test_a_sport_or_praise_is_not_taken_for_trouble(text, sensitive):
     ("captain. always brings the oranges", "I really appreciate how you always bring the oranges."),
 ])
 def test_a_note_that_opens_with_who_they_are(text, said):
+    read = read_note(text)
+    assert (read.preview() if read.quotable else None) == said
+
+
+@pytest.mark.parametrize(("text", "said"), [  # a second blind review (an architect's and a coach's worlds)
+    ("pays every invoice 60 days late, chase her", None),  # a gripe is never "I've always appreciated how"
+    ("cheats on his handicap, everybody knows it", None),
+    ("our kicker 2011. the 52 yarder vs Massillon in the rain", None),  # never "I still think about our kicker"
+    ("LB 14-17. Toughest kid I ever coached.", "I've always thought of you as the toughest kid I ever coached."),
+    ("runs the food pantry. hardest working woman in Stark County",
+     "I've always thought of you as the hardest working woman in Stark County."),
+    ("neighbour. retired ghillie. lends me his trailer", "I've always appreciated how you lend me your trailer."),
+    ("We ran the Yr 9 camp together for 11 years. retired same term as me", None),
+    ("I still owe her a beer for catching the rebar spec error",
+     "I still owe you a beer for catching the rebar spec error."),
+])
+def test_a_gripe_is_kept_and_praise_is_found_wherever_it_stands(text, said):
     read = read_note(text)
     assert (read.preview() if read.quotable else None) == said
