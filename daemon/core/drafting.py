@@ -77,9 +77,17 @@ def recipient_of(standing: Standing, ledger: Ledger | None = None) -> Address:
     return address_to(standing.contact, ledger)
 
 
-def address_to(c: Contact, ledger: Ledger | None = None) -> Address:
-    """``recipient_of`` for any draft to this person (a note, an introduction, a follow-up)."""
+def address_to(c: Contact, ledger: Ledger | None = None, *, private: bool = False) -> Address:
+    """``recipient_of`` for any draft to this person (a note, an introduction, a follow-up).
+
+    ``private``: the draft touches something theirs alone (a job search, a legal matter): their
+    own address when one is known, never the employer's where IT may read it.
+    """
     latest = ledger.latest_address(c.person_id) if ledger is not None and len(c.emails) > 1 else None
+    if private:
+        own = [e for e in dict.fromkeys([*(c.profile.emails if c.profile else []), *c.emails]) if is_public_mail(e)]
+        if own:
+            return address_of(c, latest if latest in own else own[0])
     return address_of(c, personal_address(c, latest))
 
 

@@ -39,7 +39,7 @@ from ..store.timestamps import parse_iso
 from .contacts import Contact, cadence_for, contacts
 from .drafting import build_message, me_context, person_context
 from .kinds import ASK, FOLLOWUP, INTRO
-from .notes import is_minor
+from .notes import is_deceased, is_minor
 from .planner import canonical_address, intent_key
 from .templating import TemplateRenderer, topics
 from .wording import sensitive_topic
@@ -162,6 +162,8 @@ def _pair_problem(a: Contact, b: Contact, busy: set[int], correspond: Callable[[
             return f"{x.display_name} has no address to write to"
         if x.profile and is_minor(x.profile.note):
             return f"your note says {x.display_name} is under 18"
+        if x.profile and is_deceased(x.profile.note):
+            return f"your note says {x.display_name} has died"
     if a.person_id == b.person_id:
         return "that is one person"
     for x in (a, b):
@@ -503,7 +505,8 @@ class Introducer:
             return 0
         context = intro_context(self.settings, person, other, table, key, now, self._sent_at(intro_id), other_agreed)
         rendered = self.renderer.render(TEMPLATES[kind], context)
-        recipients: list[Address] = [address_to(c, self.ledger) for c in to]
+        private = bool(context["sensitive"])  # a job search goes to their own address, not the employer's
+        recipients: list[Address] = [address_to(c, self.ledger, private=private) for c in to]
         message_id, message = build_message(self.settings, recipients, rendered, key, now)
         added = self.ledger.add_intent(
             key=key, person_id=person.person_id, kind=kind, period=f"intro{intro_id}", account=self.account,

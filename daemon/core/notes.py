@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .wording import personal_sensitive
+from .wording import PROPER_ADJECTIVES, personal_sensitive
 
 # The shapes, as tests/data/notes/examples.tsv names them, and what we add.
 VERB_PHRASE = "verb-phrase"  # "always sends the best book recommendations"
@@ -566,6 +566,8 @@ def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None 
     rest = toks[verb_i + 1 :]
     copula = subject == "you're" or verb in ("are", "were", "aren't", "weren't")
     past = verb in ("were", "weren't") or _verb_form(verb) == "past" if was_past is None else was_past
+    if not past:  # "you cover my studio ... and never once complained": "and have never once complained"
+        clause = _NEVER_SINCE.sub(r" and have never \1\2", clause)
     if re.search(r"\byou \w+ you\b", clause) and not copula:
         return _unreadable(text, "circleback could not tell who is who in it ('you ... you')")
     if copula:
@@ -934,6 +936,8 @@ _MONTH_SHORT = re.compile(
     r"(?i)\b(last|this|next|in|since|early|late|mid|until|till|from|by|of|each|every) "
     r"(jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b"
 )
+_NEVER_SINCE = re.compile(r"(?:,| and) never (once |ever )?(\w+ed)\b")
+_LANGUAGES = re.compile(r"\b(?:" + "|".join(sorted(PROPER_ADJECTIVES)) + r")\b")  # lower case as typed
 _LOWER_I = re.compile(r"\bi(?:'m|'ve|'d|'ll)?\b")
 _CALENDAR_WORDS = re.compile(
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|april|june|july|august"
@@ -951,6 +955,7 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     raw = _CALENDAR_WORDS.sub(lambda m: m.group(0).capitalize(), raw)  # "every sunday" -> "every Sunday"
     raw = _MONTH_SHORT.sub(lambda m: f"{m.group(1)} {_MONTHS[m.group(2).lower()[:3]]}", raw)  # "last jan"
     raw = _LOWER_I.sub(lambda m: "I" + m.group(0)[1:], raw)  # "anyone i know" -> "anyone I know"
+    raw = _LANGUAGES.sub(lambda m: m.group(0).capitalize(), raw)  # "bad english" -> "bad English"
     if not raw:
         return NO_NOTE
     if personal_sensitive(raw):
@@ -1129,6 +1134,18 @@ _MINOR = re.compile(
     r"|\b(?:teenager|schoolgirl|schoolboy|in (?:primary|secondary|middle|high) school|my (?:pupil|student) \(1[0-7]\))"
     r"|\b(?:junior|youth) (?:squad|team|player|section|rower|swimmer|athlete)\b)"
 )
+
+
+# The person themselves has died, as people note it: "Passed Jan 9. RIP Frank.", "faleceu em outubro".
+_DECEASED = re.compile(
+    r"(?i)(?:^\s*(?:passed(?: away)?|died|deceased|d\.)\b|\bRIP\b|\bR\.I\.P\b|\bin memoriam\b"
+    r"|\b(?:faleceu|falleci[oó]|morreu|muri[oó]|verstorben|gestorben|d[ée]c[ée]d[ée]e?)\b)"
+)
+
+
+def is_deceased(note: str) -> bool:
+    """Does the user's note say the person has died ("Passed Jan 9. RIP Frank.")?"""
+    return _DECEASED.search(note) is not None
 
 
 def is_minor(note: str) -> bool:

@@ -462,11 +462,13 @@ def _held_back(s: Standing, theirs: str, now: datetime) -> str:
     """
     from .drafting import is_family_group
     from .moments import says_goodbye
-    from .notes import big_news, is_minor, says_wait
+    from .notes import big_news, is_deceased, is_minor, says_wait
 
     c = s.contact
     note = c.profile.note if c.profile else ""
     say = c.profile.say.strip() if c.profile else ""
+    if is_deceased(note):
+        return "your note says they have died: set do_not_contact = true under [[people]] to stop listing them"
     if is_minor(note) and not is_family_group(c.profile.group if c.profile else ""):
         return "your note says they are under 18: circleback writes no note to a child (write to them, or to a parent)"
     if says_goodbye(theirs) and len(c.emails) < 2:  # with two addresses, we write to the newer one

@@ -30,6 +30,7 @@ from ..config.durations import months
 from ..errors import TemplateError
 from .names import first_name_of
 from .subjects import strip_reply_prefix
+from .wording import PROPER_ADJECTIVES as _PROPER
 
 log = logging.getLogger(__name__)
 
@@ -355,14 +356,6 @@ _ROLE_FIELDS = {
     "architect": "architecture", "therapist": "therapy", "manager": "management", "advisor": "advice",
     "adviser": "advice", "strategist": "strategy", "illustrator": "illustration", "publicist": "publicity",
 }
-# Languages and nationalities are written with a capital: "spanish employment law" is "Spanish employment law".
-_PROPER = frozenset(
-    "english spanish french german italian portuguese dutch swedish norwegian danish finnish polish czech greek "
-    "turkish russian ukrainian chinese japanese korean arabic hebrew hindi indian brazilian mexican american "
-    "british irish scottish welsh canadian australian european african asian latin catalan basque".split()
-)
-
-
 def _topic(item: Any) -> str:
     words = str(item).strip().split()
     if words:

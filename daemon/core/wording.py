@@ -10,6 +10,14 @@ from __future__ import annotations
 import re
 from functools import cache
 
+# Languages and nationalities are written with a capital, however a note types them:
+# "a Dutch kid with bad english", "spanish employment lawyer".
+PROPER_ADJECTIVES = frozenset(
+    "english spanish french german italian portuguese dutch swedish norwegian danish finnish polish czech greek "
+    "turkish russian ukrainian chinese japanese korean arabic hebrew hindi indian brazilian mexican american "
+    "british irish scottish welsh canadian australian european african asian latin catalan basque".split()
+)
+
 # Subjects and titles a warm note must never quote back: grief, health, family crises, law,
 # work lost, money owed, credentials. Stems with the endings they take; whole words, any
 # case, so "taxonomy", "taxi", "Bankside" and "banking app demo" stay quotable (a product
@@ -321,7 +329,8 @@ SENSITIVE_TOPIC_WORDS: tuple[str, ...] = (
     r"legal (?:trouble|help|advice|problems?|issues?)", r"fertility", r"(?-i:IVF)", r"grief", r"bereave\w*",
     r"cancer", r"illness", r"trauma\w*", r"abuse", r"harassment", r"discrimination",
     r"tribunals?", r"redundanc(?:y|ies)", r"dismissal", r"whistleblow\w*", r"bridge funding", r"runway",
-    r"job (?:search|hunt(?:ing)?)", r"new job", r"a way out",
+    r"job (?:search|hunt(?:ing)?)", r"new job", r"a way out", r"jobs?", r"roles", r"(?:a|new) (?:role|position)",
+    r"openings?", r"vacanc(?:y|ies)",
 )
 
 

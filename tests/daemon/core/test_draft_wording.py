@@ -635,3 +635,22 @@ def test_a_teacher_who_ran_the_year_9_camp_is_no_child(ledger: Ledger) -> None:
     met(ledger, s, "Lunch at Dishoom", 70)
 
     assert len(plan_cycle(ledger, s, NOW).notes) == 1
+
+
+@pytest.mark.parametrize("note", ["Passed Jan 9. RIP Frank.", "mestre de obras. faleceu em outubro :( saudades",
+                                  "died in March, still can't believe it"])
+def test_someone_who_has_died_gets_no_note_and_status_says_how_to_stop_listing_them(ledger: Ledger, note: str) -> None:
+    """From a second blind review: status told the user to write to a man who had died "under `say`"."""
+    s = settings([named(note)])
+    met(ledger, s, "Lunch at Dishoom", 70)
+
+    plan = plan_cycle(ledger, s, NOW)
+
+    assert plan.notes == [] and "have died: set do_not_contact = true" in plan.needs_note[0].reason
+
+
+def test_a_death_in_their_family_is_not_theirs(ledger: Ledger) -> None:
+    s = settings([named("Husband Robin died last autumn")])
+    met(ledger, s, "Lunch at Dishoom", 70)
+
+    assert "have died" not in plan_cycle(ledger, s, NOW).needs_note[0].reason

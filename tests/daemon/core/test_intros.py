@@ -621,3 +621,23 @@ def test_status_says_an_ask_waits_for_someone_not_due(ledger: Ledger) -> None:
     s, box = lukas_asked_first(ledger)
     (lukas,) = [x for x in assess(ledger, s, NOW + timedelta(hours=1)) if LUKAS in x.contact.emails]
     assert not lukas.due and lukas.reason == "a draft is waiting in Drafts"
+
+
+def test_an_ask_about_a_job_search_goes_to_their_own_address(ledger: Ledger) -> None:
+    """From a second blind review: an ask about leaving Ashland went to his Ashland mailbox."""
+    work, own, terrell = "apruitt@ashland-u.example", "andy.pruitt@gmail.com", "terrell@x.example"
+    s = Settings.model_validate({
+        "me": {"name": "Hank Mueller", "addresses": [ME]}, "cadence": {"default": "30d"},
+        "drafting": {"budget_per_week": 0}, "intros": {"auto_ask": True},
+        "people": [{"name": "Andy Pruitt", "emails": [work, own], "seeks": ["high school coaching jobs"]},
+                   {"name": "Terrell Banks", "emails": [terrell], "offers": ["high school coaching jobs"]}],
+    })
+    box = Box()
+    box.inbox += [mail(f"w-{a}", sender=ME, to=(a,), when=days_ago(10), subject="Catching up") for a in (work, terrell)]
+    report = cycle(ledger, s, box, NOW)
+    assert report.intros.asked == [] and box.drafts == {}  # a job search is theirs: never asked on its own
+    introducer(ledger, s).ask(find_person(ledger, s, work, NOW), find_person(ledger, s, terrell, NOW), NOW)
+    cycle(ledger, s, box, NOW + timedelta(minutes=1))
+    ((_, (_, raw)),) = box.drafts.items()
+    to = message_from_bytes(raw, policy=policy.default)["To"].addresses[0].addr_spec
+    assert to == own and "coaching jobs" not in body(raw)

@@ -309,3 +309,13 @@ def test_a_note_that_opens_with_who_they_are(text, said):
 def test_a_gripe_is_kept_and_praise_is_found_wherever_it_stands(text, said):
     read = read_note(text)
     assert (read.preview() if read.quotable else None) == said
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("gave me my first job in 1981 when nobody else would hire a Dutch kid with bad english",
+     "I still remember how you gave me my first job in 1981 when nobody else would hire a Dutch kid with bad English."),
+    ("covers my studio when I'm stuck on site and never once complained",
+     "I've always appreciated how you cover my studio when I'm stuck on site and have never once complained."),
+])
+def test_a_quoted_note_reads_as_english_is_written(text, said):
+    assert read_note(text).preview() == said
