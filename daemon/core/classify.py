@@ -24,6 +24,10 @@ from ..config import Filters, Settings
 # Local parts that announce a machine, not a person.
 _NOREPLY = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|mailer-daemon|postmaster|bounces?|"
+    # "do not reply" as other languages write it
+    r"n[aã]o[-_.]?responda|no[-_.]?responder|ne[-_.]?pas[-_.]?repondre|nepasrepondre|nicht[-_.]?antworten|"
+    r"keine[-_.]?antwort|non[-_.]?rispondere|niet[-_.]?beantwoorden|"
+    r"communications?|comunica[cç][aã]o|comunicaciones|comms|"
     r"notifications?|notify|alerts?|newsletter|news|info|support|billing|marketing|"
     r"calendar-notification|automated|daemon)([-+_.].*)?$",
     re.IGNORECASE,

@@ -52,6 +52,10 @@ def by_email(ledger: Ledger, settings: Settings) -> dict[str, object]:
         (mail("j", sender=ME, to=(ME,)), "sent", []),
         (mail("k", sender="ann@x.example", auto_submitted="no"), "received", ["ann@x.example"]),
         (mail("l", sender="ann@x.example", category="promotions"), "category promotions", []),
+        # "do not reply" in other languages, and an organisation's communications office (a second review)
+        (mail("m", sender="nao-responda@itau.example"), "machine or own sender", []),
+        (mail("n", sender="ne-pas-repondre@sncf.example"), "machine or own sender", []),
+        (mail("o", sender="comunicacao@causp.example"), "machine or own sender", []),
     ],
 )
 def test_what_counts_as_mail_contact(who: Identity, record, channel: str, people: list[str]) -> None:
