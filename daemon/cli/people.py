@@ -198,7 +198,9 @@ def note_report(settings: Settings) -> list[str]:
     for p in settings.people:
         who = p.name or (p.emails[0] if p.emails else p.linkedin)
         if is_family_group(p.group) and not p.greet.strip():
-            out.append(f'{who}: family, greeted by first name; set greet = "Mum" (or what you call them) if not')
+            first = p.name.split()[0] if p.name.split() else ""
+            out.append(f'{who}: family, greeted "Hi {first}"; set greet if you call them something else '
+                       '("Mum", "Grandad", "Aunty Yetunde")')
         if p.say.strip():
             out.append(f"{who} (say): {read_say(p.say).sentence}")
             continue
@@ -209,7 +211,7 @@ def note_report(settings: Settings) -> list[str]:
             out.append(f"{who}: {read.preview()}")
         else:
             out.append(f"{who}: not quoted — {read.reason}")
-            out.append(f"    note: {read.text}")
+            out.append(f"    note: {' '.join(p.note.split())}")  # as typed, not as the reader spelt it out
             out.append(f"    instead: {read.suggestion}")
     return out
 

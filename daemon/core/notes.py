@@ -884,7 +884,8 @@ def _fact(text: str) -> ReadNote:
         text,
         FACT,
         reason="a fact about them (role, history, family, where you met): context, never quoted",
-        suggestion="keep it as it is for your own memory; add what you value in them to quote it",
+        suggestion="keep it as it is for your own memory; what you value in them is quoted when it stands as a part "
+        "of its own ('always asks the question nobody else thought of'), or say it your way under `say`",
     )
 
 

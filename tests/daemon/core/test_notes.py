@@ -174,7 +174,8 @@ def test_circleback_notes_shows_each_note_as_it_will_read_or_why_not(tmp_path: P
         'note = "His dad passed in March."\n\n'
         '[[people]]\nname = "Jules Moreau"\nemails = ["jules@example.org"]\n'
         'note = "toujours partant pour une rando"\n\n'
-        '[[people]]\nname = "Sam Lee"\nemails = ["sam@example.org"]\nsay = "Still laughing about Osaka."\n',
+        '[[people]]\nname = "Sam Lee"\nemails = ["sam@example.org"]\nsay = "Still laughing about Osaka."\n\n'
+        '[[people]]\nname = "Kirsty Fraser"\nemails = ["k@example.org"]\nnote = "paramedic w/ the SAS. moved in aug"\n',
         encoding="utf-8",
     )
 
@@ -185,8 +186,9 @@ def test_circleback_notes_shows_each_note_as_it_will_read_or_why_not(tmp_path: P
     assert "Ade Okafor: not quoted — sensitive" in out.output and "passed" in out.output  # the user sees their note
     assert "Jules Moreau: not quoted — not in English" in out.output and "`say`" in out.output
     assert "Sam Lee (say): Still laughing about Osaka." in out.output
+    assert "    note: paramedic w/ the SAS. moved in aug\n" in out.output  # as typed, not "with", not "August"
     checked = CliRunner().invoke(main, ["--config", str(config), "config", "check"])
-    assert "2 of 3 notes will not be quoted in a draft; `circleback notes` says why" in checked.output
+    assert "3 of 4 notes will not be quoted in a draft; `circleback notes` says why" in checked.output
 
 
 @pytest.mark.parametrize("text", [
