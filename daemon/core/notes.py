@@ -75,6 +75,11 @@ class ReadNote:
     suggestion: str = ""  # a rewording the user could put in `note` or `say`
 
     @property
+    def recent(self) -> bool:
+        """A deed of these last months ("lent me your trailer twice this winter"): thanks, not a memory."""
+        return self.past and _RECENT.search(self.how or self.sentence) is not None
+
+    @property
     def quotable(self) -> bool:
         return self.shape in QUOTABLE_SHAPES
 
@@ -82,7 +87,9 @@ class ReadNote:
         """The note's own words as a draft would say them (the check-in's frame), or ""."""
         if not self.quotable:
             return ""
-        if self.how:
+        if self.how and self.recent:
+            core = "I'm still grateful " + self.how.removeprefix("how ") + "."
+        elif self.how:
             lead = "I still remember " if self.past else "I've always appreciated "
             lead = "I really appreciate " if lead.startswith("I've") and "always" in self.how else lead
             core = lead + self.how + "."
@@ -105,11 +112,16 @@ class ReadNote:
             "sentence": self.sentence,
             "extra": list(self.extra),
             "past": self.past,
+            "recent": self.recent,
             "text": self.text if self.quotable else "",
         }
 
 
 NO_NOTE = ReadNote("", "")
+_RECENT = re.compile(
+    r"(?i)\b(?:this (?:winter|summer|spring|autumn|fall|year|month|week|term|season)|last (?:week|month)"
+    r"|recently|the other day|yesterday|a few weeks ago)\b"
+)
 
 
 # -- words -------------------------------------------------------------------------------------
@@ -568,6 +580,7 @@ def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None 
     past = verb in ("were", "weren't") or _verb_form(verb) == "past" if was_past is None else was_past
     if not past:  # "you cover my studio ... and never once complained": "and have never once complained"
         clause = _NEVER_SINCE.sub(r" and have never \1\2", clause)
+    clause = _SPLICE.sub(r" — \1", clause)  # "feedback in 2022, it got me the job": a dash, not a comma splice
     if re.search(r"\byou \w+ you\b", clause) and not copula:
         return _unreadable(text, "circleback could not tell who is who in it ('you ... you')")
     if copula:
@@ -937,6 +950,7 @@ _MONTH_SHORT = re.compile(
     r"(?i)\b(last|this|next|in|since|early|late|mid|until|till|from|by|of|each|every) "
     r"(jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b"
 )
+_SPLICE = re.compile(r", ((?:it|that|nobody|no one|everyone|everybody|which) \w+)")
 _NEVER_SINCE = re.compile(r"(?:,| and) never (once |ever )?(\w+ed)\b")
 _LANGUAGES = re.compile(r"\b(?:" + "|".join(sorted(PROPER_ADJECTIVES)) + r")\b")  # lower case as typed
 _LOWER_I = re.compile(r"\bi(?:'m|'ve|'d|'ll)?\b")

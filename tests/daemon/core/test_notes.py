@@ -321,3 +321,23 @@ def test_a_gripe_is_kept_and_praise_is_found_wherever_it_stands(text, said):
 ])
 def test_a_quoted_note_reads_as_english_is_written(text, said):
     assert read_note(text).preview() == said
+
+
+@pytest.mark.parametrize(("text", "said"), [  # from two blind reviews
+    ("lent me his trailer twice this winter", "I'm still grateful you lent me your trailer twice this winter."),
+    ("gave me brutally honest feedback on my portfolio in 2022, it got me the job",
+     "I still remember how you gave me brutally honest feedback on my portfolio in 2022 — it got me the job."),
+])
+def test_a_recent_deed_is_thanks_and_a_comma_splice_a_dash(text, said):
+    assert read_note(text).preview() == said
+
+
+def test_a_recent_deed_reads_as_thanks_in_the_drafts_too() -> None:
+    from circleback.daemon.core.templating import TemplateRenderer
+    from tests.support.templating import context
+
+    note = read_note("lent me his trailer twice this winter")
+    for template in ("checkin.txt.j2", "linkedin.txt.j2"):
+        ctx = context(note=note.as_context())
+        body = TemplateRenderer().render(template, ctx).body
+        assert "I'm still grateful you lent me your trailer twice this winter." in body, body
