@@ -106,7 +106,29 @@ def first_name_of(name: str, email: str = "") -> str:
         return name_from_address(first)
     if len(words) >= 3 and _given_names_in(email, words[:2]):  # "Mei Lin Chow" at meilin.chow@: "Mei Lin"
         return " ".join(w.title() if w.isupper() else w for w in words[:2])
+    if len(words) == 2 and _family_name_first(words, email):  # "Lee Seung-hoon": "Seung-hoon", never "Hey Lee"
+        return words[1]
     return first.title() if first.isupper() and (name.isupper() or len(first) > 2) else first
+
+
+# Korean family names, as they are romanised: a name written family name first ("Kim Ji-woo")
+# puts one of these before a hyphenated given name.
+_KOREAN_FAMILY_NAMES = frozenset(
+    "kim lee yi park pak choi choe jung jeong chung kang cho jo yoon yun jang chang lim im han oh seo suh shin "
+    "kwon hwang ahn an song yoo yu hong jeon jun ko go moon mun yang son bae baek paek heo huh nam noh roh ha "
+    "kwak sung seong cha joo ju woo min ryu na jin chae pyo".split()
+)
+_HYPHENATED_GIVEN = re.compile(r"^[A-Z][a-z]+-[a-z]+$")  # "Seung-hoon"; "Smith-Jones" is a surname
+
+
+def _family_name_first(words: list[str], email: str) -> bool:
+    """Is this a name written family name first ("Lee Seung-hoon", "Kim Ji-woo", "Wang Xiaoming" at xiaoming.wang@)?"""
+    first, second = words
+    if first.lower() in _KOREAN_FAMILY_NAMES and _HYPHENATED_GIVEN.match(second):
+        return True
+    local = re.split(r"[._]", email.partition("@")[0].partition("+")[0].lower())
+    given = folded(second).replace("-", "")
+    return len(local) >= 2 and local[0] == given and local[1] == folded(first) and len(given) > 1
 
 
 def _given_names_in(email: str, words: list[str]) -> bool:

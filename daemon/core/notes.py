@@ -733,6 +733,8 @@ def _possessive(text: str, toks: list[_Tok]) -> ReadNote:
             break
         if _verb_form(t.low) in ("3sg", "past") and "NOUN" not in _pos(t.low) and j > 1:
             return ReadNote(text, POSSESSIVE, sentence=_sentence(_join(toks)), past=_verb_form(t.low) == "past")
+        if j == 2 and _verb_form(t.low) == "3sg" and len(toks) > 3:  # "his band plays club FF in hongdae"
+            return _unreadable(text, "it says what a thing of theirs does: circleback cannot tell it from a name")
         if _verb_form(t.low) == "past" and j > 1 and t.low.endswith("ed") and "ADJ" not in _pos(t.low):
             return ReadNote(text, POSSESSIVE, sentence=_sentence(_join(toks)), past=True)
     if len(toks) < 2 or not any(c.isalpha() for c in toks[1].word):
@@ -1103,7 +1105,7 @@ def _after_leading_facts(parts: list[str], first: ReadNote, names: frozenset[str
 
 _SIMILE = re.compile(r"\byou are as an? ")
 _PRAISE_MARKS = re.compile(
-    r"(?i)\b(?:best|always|(?:nobody|no one|anyone) else|like no one|than anyone|never fails|the one who"
+    r"(?i)\b(?:best|always|(?:nobody|no one|anyone) else|like no one|than anyone|never fails|the one who|the reason"
     r"|better (?:\w+ ){0,4}than|more (?:\w+ ){1,3}than|(?!(?:as|is|was|has|does|us|his|this|its)\b)\w{3,}s (?:me|my))\b"
 )
 
@@ -1114,7 +1116,7 @@ def _praises(part: str, read: ReadNote) -> bool:
     A quality ("brilliant with frightened kids"), a deed for the user ("taught me to read a SPA
     backwards") or a superlative ("gives the clearest feedback I've ever had").
     """
-    if read.shape in (ADJECTIVE, PRAISE_NOUN, FIRST_PERSON):  # "we carried the stretcher down Ledge Route"
+    if read.shape in (ADJECTIVE, PRAISE_NOUN, FIRST_PERSON, POSSESSIVE):  # "we carried the stretcher down ..."
         return True
     if read.past and _HELPED.search(part):
         return True
@@ -1143,6 +1145,8 @@ _BIG_NEWS = re.compile(
 # Someone under 18, as people note it: "15, u16 squad", "aged 14", "16yo", "in year 10".
 _MINOR = re.compile(
     r"(?i)(?:^\s*(?:1[0-7]|[5-9])\b\s*[,.;:(-]|\baged? (?:1[0-7]|[5-9])\b"
+    r"|\b(?:niece|nephew|godson|goddaughter|godchild|grandson|granddaughter|grandkid|son|daughter|kid|cousin|"
+    r"student|pupil|player|mentee|neighbour'?s (?:kid|son|daughter)),? (?:1[0-7]|[5-9])\b(?! ?(?:yrs?|years))"
     r"|\b(?:1[0-7]|[5-9]) ?(?:yo|y/o|yrs? old|years? old)\b"
     r"|\bu-?1[0-8]s?\b|\bunder[- ]1[0-8]s?\b|\bin (?:year|yr) (?:[1-9]|1[0-3])\b"
     r"|\b(?:year|yr) (?:[1-9]|1[0-3]) (?:student|pupil|girl|boy|kid)\b"
@@ -1163,9 +1167,18 @@ def is_deceased(note: str) -> bool:
     return _DECEASED.search(note) is not None
 
 
+_ADULT_WITH_CHILDREN = re.compile(r"(?i)\b(?:co-?coach|coach(?:es|ed|ing)? (?:the|our|my)|manag\w+ the|runs the"
+                                  r"|(?:his|her|their) (?:kid|son|daughter)|parent|mum of|dad of|mom of)\b")
+
+
 def is_minor(note: str) -> bool:
-    """Does the user's note say the person is a child ("15, u16 squad", "aged 14", "in year 10")?"""
-    return _MINOR.search(note) is not None
+    """Does the user's note say the person is a child ("15, u16 squad", "niece, 15", "in year 10")?
+
+    Not an adult who coaches or parents them ("co-coach of the U16s").
+    """
+    found = _MINOR.search(note)
+    team = found is not None and found.group(0).lower().startswith(("u", "under"))  # "u16 squad", "the U16s"
+    return found is not None and not (team and _ADULT_WITH_CHILDREN.search(note))
 
 
 def big_news(note: str) -> bool:

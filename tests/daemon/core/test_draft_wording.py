@@ -654,3 +654,13 @@ def test_a_death_in_their_family_is_not_theirs(ledger: Ledger) -> None:
     met(ledger, s, "Lunch at Dishoom", 70)
 
     assert "have died" not in plan_cycle(ledger, s, NOW).needs_note[0].reason
+
+
+def test_every_kind_of_note_is_signed_as_the_user_signs() -> None:
+    """From a third blind review: a LinkedIn note signed "Kim" by Kim Ji-woo, whose signature is "Jiwoo"."""
+    from tests.support.templating import context
+
+    for template in ("checkin.txt.j2", "linkedin.txt.j2", "nudge.txt.j2"):
+        ctx = context(me={"name": "Kim Ji-woo", "first_name": "Ji-woo", "signature": "Jiwoo"}, about="The demo")
+        body = TemplateRenderer().render(template, ctx).body.rstrip()
+        assert body.endswith("\nJiwoo") and "Kim" not in body, (template, body)

@@ -341,3 +341,32 @@ def test_a_recent_deed_reads_as_thanks_in_the_drafts_too() -> None:
         ctx = context(note=note.as_context())
         body = TemplateRenderer().render(template, ctx).body
         assert "I'm still grateful you lent me your trailer twice this winter." in body, body
+
+
+@pytest.mark.parametrize(("text", "said"), [  # a third blind review (a Seoul producer's and a Dublin barrister's)
+    ("his band plays club FF in hongdae every other sat", None),  # never "I still think about your band plays"
+    ("lectured me in evidence at King's Inns. You're the reason I went into criminal law",
+     "You're the reason I went into criminal law."),
+    ("lead artist. her concept art for the sky whale level",
+     "I still think about your concept art for the sky whale level."),
+    ("brings me to the Long Valley for a toasted special after every hearing",
+     "I've always appreciated how you bring me to the Long Valley for a toasted special after every hearing."),
+    ("I nearly died laughing at his wedding speech", "I nearly died laughing at your wedding speech."),
+])
+def test_the_warmer_part_is_read_and_a_barristers_words_are_no_trouble(text, said):
+    read = read_note(text, {"x"})
+    assert (read.preview() if read.quotable else None) == said
+
+
+@pytest.mark.parametrize(("text", "minor"), [
+    ("niece, 15. always stays late to help", True),
+    ("godson, 14", True),
+    ("15, u16 squad", True),
+    ("co-coach of the U16s. the county final comeback", False),  # an adult who coaches them
+    ("mentee, 22. shipped her first case study", False),
+    ("my son, 15 years at Deloitte", False),
+])
+def test_a_child_as_people_note_one(text, minor):
+    from circleback.daemon.core.notes import is_minor
+
+    assert is_minor(text) is minor

@@ -240,6 +240,12 @@ def test_configured_person_with_two_addresses_is_one_person(ledger, who) -> None
     ("Mei Lin Chow", "meilin.chow@c.example", "Mei Lin"),
     ("José María García", "josemaria.garcia@c.example", "José María"),
     ("Mei Lin Chow", "mchow@c.example", "Mei"),
+    # Family name first (a third review: "Hey Lee," to the CEO, "Hi Kim," to the user's brother).
+    ("Lee Seung-hoon", "ceo@nimbus.example", "Seung-hoon"),
+    ("Kim Ji-woo", "", "Ji-woo"),
+    ("Wang Xiaoming", "xiaoming.wang@c.example", "Xiaoming"),
+    ("Lee Smith-Jones", "", "Lee"),  # a Western double-barrelled surname
+    ("Kim Park", "", "Kim"),
 ])
 def test_first_name_of(name: str, email: str, first: str) -> None:
     assert first_name_of(name, email) == first
