@@ -733,7 +733,9 @@ def _possessive(text: str, toks: list[_Tok]) -> ReadNote:
             break
         if _verb_form(t.low) in ("3sg", "past") and "NOUN" not in _pos(t.low) and j > 1:
             return ReadNote(text, POSSESSIVE, sentence=_sentence(_join(toks)), past=_verb_form(t.low) == "past")
-        if j == 2 and _verb_form(t.low) == "3sg" and len(toks) > 3:  # "his band plays club FF in hongdae"
+        head = _pos(toks[j - 1].low)
+        if j == 2 and _verb_form(t.low) == "3sg" and len(toks) > 3 and "NOUN" in head and "ADJ" not in head:
+            # "his band plays club FF in hongdae"; not "his terrible puns at every family dinner"
             return _unreadable(text, "it says what a thing of theirs does: circleback cannot tell it from a name")
         if _verb_form(t.low) == "past" and j > 1 and t.low.endswith("ed") and "ADJ" not in _pos(t.low):
             return ReadNote(text, POSSESSIVE, sentence=_sentence(_join(toks)), past=True)
@@ -780,6 +782,10 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     if not toks:
         return NO_NOTE
     first = toks[0].low
+    if first == "best" and len(toks) > 1 and toks[1].low in ("friend", "mate", "man", "buddy", "pal", "friends"):
+        return _fact(text)  # "best friend from kaist" says who they are, not "the best friend from kaist"
+    if first in ("bff", "bestie"):
+        return _fact(text)
     if len(toks) > 2 and _is_superlative(first):  # "Toughest kid I ever coached": "the toughest kid ..."
         return _part("the " + text[:1].lower() + text[1:], names, whole)
     lows = [t.low for t in toks[:5]]
@@ -796,6 +802,10 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     if first == "your":
         read = _possessive(text, toks)
         return ReadNote(text, ADDRESSED, phrase=read.phrase, sentence=read.sentence, past=read.past)
+    told = re.search(r"(?i)\b(?:taught|told|showed|reminded|teaches|tells|shows|reminds) me (?:that )?you\b", text)
+    if any(t.low in ("you", "your", "you're") for t in toks[1:]) and first not in _FIRST_PERSON and not told:
+        return _unreadable(text, "it says 'you' of someone in general: turned to them it would say 'you' twice",
+                           "say it to them in your own words, under `say`")
     if _someone_else_then_a_pronoun(toks, names):
         return _unreadable(text, "it names someone else and then says he, she or they: circleback cannot tell who "
                            "is who", "say it to them in your own words, under `say`")
@@ -1116,7 +1126,9 @@ def _praises(part: str, read: ReadNote) -> bool:
     A quality ("brilliant with frightened kids"), a deed for the user ("taught me to read a SPA
     backwards") or a superlative ("gives the clearest feedback I've ever had").
     """
-    if read.shape in (ADJECTIVE, PRAISE_NOUN, FIRST_PERSON, POSSESSIVE):  # "we carried the stretcher down ..."
+    if read.shape in (ADJECTIVE, PRAISE_NOUN, FIRST_PERSON):  # "we carried the stretcher down Ledge Route"
+        return True
+    if read.shape == POSSESSIVE and read.phrase:  # "her concept art for the sky whale level"
         return True
     if read.past and _HELPED.search(part):
         return True

@@ -370,3 +370,15 @@ def test_a_child_as_people_note_one(text, minor):
     from circleback.daemon.core.notes import is_minor
 
     assert is_minor(text) is minor
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("best friend from kaist", None),  # who they are, never "the best friend from kaist"
+    ("led our seed. always asks the hard question first, then helps you answer it", None),  # "you" twice
+    ("my master, devilled with him 2015. taught me you win cases on the papers not on your feet",
+     "I still remember how you taught me you win cases on the papers not on your feet."),
+    ("his terrible puns at every family dinner", "I still think about your terrible puns at every family dinner."),
+])
+def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
+    read = read_note(text, {"x"})
+    assert (read.preview() if read.quotable else None) == said
