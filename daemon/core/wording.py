@@ -332,7 +332,7 @@ SENSITIVE_TOPIC_WORDS: tuple[str, ...] = (
     r"cancer", r"illness", r"trauma\w*", r"abuse", r"harassment", r"discrimination",
     r"tribunals?", r"redundanc(?:y|ies)", r"dismissal", r"whistleblow\w*", r"bridge funding", r"runway",
     r"job (?:search|hunt(?:ing)?)", r"new job", r"a way out", r"jobs?", r"roles", r"(?:a|new) (?:role|position)",
-    r"openings?", r"vacanc(?:y|ies)",
+    r"openings?", r"vacanc(?:y|ies)", r"loans?", r"mortgages?", r"money",
 )
 
 

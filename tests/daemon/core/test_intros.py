@@ -136,7 +136,9 @@ def test_an_introduction_from_ask_to_follow_up(ledger: Ledger) -> None:
     assert MATEO.encode() in ask_to_mateo and RAFAEL.encode() not in ask_to_mateo
     text = body(ask_to_mateo)
     assert "Rafael Costa, Angel investor" in text and "rafael-costa-demo" in text
-    assert "seed funding" in text and "no pressure" in text.lower() and text.rstrip().count("?") >= 1
+    assert "Rafael could help with seed funding, and I think a conversation would be worth your while." in \
+        " ".join(text.split())  # a topic of any shape reads right ("could help with publishing deals in Asia")
+    assert "no pressure" in text.lower() and text.rstrip().count("?") >= 1
     assert "hiking" not in text  # what Rafael seeks is his to tell, once he has agreed
     assert "I'll check with Rafael first and then put you in touch" in " ".join(text.split())
     with pytest.raises(IntroError, match="already in an open introduction"):
@@ -153,8 +155,8 @@ def test_an_introduction_from_ask_to_follow_up(ledger: Ledger) -> None:
     assert RAFAEL.encode() in ask_to_rafael and MATEO.encode() not in ask_to_rafael.split(b"\n\n")[0]
     text = " ".join(body(ask_to_rafael).split())
     assert "Mateo García, Founder" not in text  # Mateo has no title; his company says who he is
-    assert "Mateo could use some help with seed funding, which is right up your street, and knows hiking routes" \
-        " well." in text
+    assert "Mateo could use some help with seed funding, which is right up your street, and could help you with" \
+        " hiking routes in turn." in text
     assert "check with" not in text
     send(box, second_ref, NOW + timedelta(days=1, hours=2))
     cycle(ledger, s, box, NOW + timedelta(days=1, hours=3))
