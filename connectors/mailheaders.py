@@ -581,22 +581,7 @@ _CLEAN_CRLF_BLOCK = re.compile(
 )
 _FIELD_AND_VALUE_CRLF = re.compile(r"([^:]++):[ \t]*+([^\r]*+(?:\r\n[ \t][^\r]*+)*+)\r\n")  # names checked already
 # The fields a MailRecord is built from (imap.HEADER_FIELDS fetches the same).
-_WANTED = frozenset(
-    {
-        "from",
-        "to",
-        "cc",
-        "date",
-        "subject",
-        "message-id",
-        "in-reply-to",
-        "references",
-        "list-id",
-        "precedence",
-        "auto-submitted",
-        "x-circleback-key",
-    }
-)
+_WANTED = frozenset(_FETCHED_NAMES)
 
 # The common address forms, where the stdlib grammar provably yields one mailbox
 # per element with display name = the phrase without its quotes: bare

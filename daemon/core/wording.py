@@ -8,6 +8,7 @@ words guard both, so a note is never kinder to a secret than a subject line is.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 
 # Languages and nationalities are written with a capital, however a note types them:
@@ -312,14 +313,18 @@ JOB_LEFT_WORDS: tuple[str, ...] = (
 )
 
 
-@cache
-def _job_left() -> re.Pattern[str]:
-    return _word_alternation(JOB_LEFT_WORDS)
+def _finds(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a text holds a word of ``patterns``; compiled on first use, once."""
+    compiled = cache(lambda: _word_alternation(patterns))
+    return lambda text: compiled().search(text) is not None
+
+
+_left_their_job = _finds(JOB_LEFT_WORDS)
 
 
 def left_their_job(note: str) -> bool:
     """Does a private note say they lost or left their job ("let go in the Nov cuts", "retired in May")?"""
-    return _job_left().search(note) is not None
+    return _left_their_job(note)
 
 
 # What someone may seek that is theirs alone: an introduction for it is asked discreetly, never
@@ -336,11 +341,9 @@ SENSITIVE_TOPIC_WORDS: tuple[str, ...] = (
 )
 
 
-@cache
-def _sensitive_topic() -> re.Pattern[str]:
-    return _word_alternation(SENSITIVE_TOPIC_WORDS)
+_topic_words = _finds(SENSITIVE_TOPIC_WORDS)
 
 
 def sensitive_topic(topic: str) -> bool:
     """Is what someone seeks theirs alone to share (counselling, a legal or health matter, money trouble)?"""
-    return _sensitive_topic().search(topic) is not None or personal_sensitive(topic)
+    return _topic_words(topic) or personal_sensitive(topic)
