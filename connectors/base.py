@@ -73,6 +73,7 @@ class MailRecord:
     category: str = ""  # provider category (Gmail promotions, social, updates, forums)
     is_draft: bool = False
     circleback_key: str = ""  # our X-Circleback-Key, when a draft of ours was sent
+    list_unsubscribe: str = ""  # RFC 2369 List-Unsubscribe: a newsletter or a campaign, not a person's mail
 
 
 # A frozen dataclass's __init__ sets each field through object.__setattr__, about a

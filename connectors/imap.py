@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 # The header fields a MailRecord is built from; nothing else leaves the server.
 HEADER_FIELDS = (
     "FROM TO CC DATE SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES LIST-ID PRECEDENCE AUTO-SUBMITTED X-CIRCLEBACK-KEY"
+    " LIST-UNSUBSCRIBE"
 )
 FETCH_CHUNK = 5000  # messages per UID FETCH: one round trip, a few MB of headers
 PROGRESS_FROM = 2 * FETCH_CHUNK  # messages a first sync reads before it shows progress (seconds on a real server)

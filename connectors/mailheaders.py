@@ -179,7 +179,7 @@ def parse_mail_headers(
     )
     sent = is_sent_folder or (sender is not None and sender.email in my_addresses)
     subjects = get("subject")
-    list_id, precedence, auto_submitted, key = ("", "", "", "") if _NOISE.isdisjoint(fields) else _noise(get)
+    list_id, precedence, auto_submitted, key, unsubscribe = _NO_NOISE if _NOISE.isdisjoint(fields) else _noise(get)
     # Positional, in MailRecord's field order: a keyword call costs a microsecond per
     # message.  The differential tests compare with the full path's keyword call.
     return MailRecord(
@@ -201,19 +201,22 @@ def parse_mail_headers(
         "",  # category: IMAP and files have none
         False,  # is_draft
         key,  # circleback_key
+        unsubscribe,  # list_unsubscribe
     )
 
 
-_NOISE = frozenset({"list-id", "precedence", "auto-submitted", "x-circleback-key"})
+_NOISE = frozenset({"list-id", "precedence", "auto-submitted", "x-circleback-key", "list-unsubscribe"})
+_NO_NOISE = ("", "", "", "", "")
 
 
-def _noise(get: Callable[[str], list[str] | None]) -> tuple[str, str, str, str]:
-    """(list_id, precedence, auto_submitted, circleback_key) as the full path reads them."""
+def _noise(get: Callable[[str], list[str] | None]) -> tuple[str, str, str, str, str]:
+    """(list_id, precedence, auto_submitted, circleback_key, list_unsubscribe) as the full path reads them."""
     return (
         _plain_fast(get("list-id")),
         _plain_fast(get("precedence")).lower(),
         _auto_submitted_fast(get("auto-submitted")),
         _plain_fast(get("x-circleback-key")),
+        _plain_fast(get("list-unsubscribe")),
     )
 
 
@@ -246,7 +249,7 @@ def parse_header_fields(
             fallback_time=fallback_time,
             source_hint=source_hint,
         )
-    from_, to, cc, date, subject, message_id, in_reply_to, references, list_id, precedence, auto, key = values
+    from_, to, cc, date, subject, message_id, in_reply_to, references, list_id, precedence, auto, key, unsub = values
     senders = _mailboxes_of_value(from_) if from_ is not None else ()
     sender = senders[0] if senders else None
     if sender is None and not is_sent_folder:
@@ -259,11 +262,11 @@ def parse_header_fields(
         message_id or "sha1:" + hashlib.sha1(source_hint.encode("utf-8", "surrogateescape") + raw).hexdigest()  # noqa: S324
     )
     sent = is_sent_folder or (sender is not None and sender.email in my_addresses)
-    if list_id is None and precedence is None and auto is None and key is None:
-        list_id = precedence = auto = key = ""
+    if list_id is None and precedence is None and auto is None and key is None and unsub is None:
+        list_id = precedence = auto = key = unsub = ""
     else:
         list_id, precedence = _plain_of(list_id), _plain_of(precedence).lower()
-        auto, key = _auto_submitted_of(auto), _plain_of(key)
+        auto, key, unsub = _auto_submitted_of(auto), _plain_of(key), _plain_of(unsub)
     return new_mail_record(
         source_id,
         _message_time_of(date, fallback_time),
@@ -283,6 +286,7 @@ def parse_header_fields(
         "",  # category: IMAP has none
         False,  # is_draft
         key,  # circleback_key
+        unsub,  # list_unsubscribe
     )
 
 
@@ -300,6 +304,7 @@ _FETCHED_NAMES = (
     "precedence",
     "auto-submitted",
     "x-circleback-key",
+    "list-unsubscribe",
 )
 # One field per line, each a wanted name (any case) and its value up to CRLF, then the
 # empty line.  A line matches one alternative or the whole block fails: a folded line
@@ -380,6 +385,7 @@ def _parse_mail_headers_full(
         auto_submitted=_auto_submitted(msg),
         is_draft=False,
         circleback_key=_plain(msg, "x-circleback-key"),
+        list_unsubscribe=_plain(msg, "list-unsubscribe"),
     )
 
 

@@ -89,7 +89,7 @@ FULL_SYNC_TRIES = 3  # a thread that fails in three first-sync calls is reported
 # Only the headers a MailRecord uses; fewer headers, smaller answers.
 METADATA_HEADERS = (
     "From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References",
-    "List-Id", "Precedence", "Auto-Submitted", "X-Circleback-Key",
+    "List-Id", "Precedence", "Auto-Submitted", "X-Circleback-Key", "List-Unsubscribe",
 )
 KEY_HEADER = "X-Circleback-Key"
 # New mail, and what becomes of drafts (gmail_drafts.py): deleted, or moved to Sent.

@@ -455,13 +455,14 @@ def message_record(
         precedence=precedence,
         auto_submitted=auto_submitted,
         is_draft=item.get("isDraft") is True,
+        list_unsubscribe=headers.get("list-unsubscribe", ""),
     )
 
 
 # MessageReader builds MailRecords positionally (a third faster than by keyword): in this order.
 _RECORD_FIELDS = ("source_id", "timestamp", "direction", "sender", "to", "cc", "subject", "message_id",
                   "in_reply_to", "references", "thread_id", "folder", "list_id", "precedence", "auto_submitted",
-                  "category", "is_draft", "circleback_key")
+                  "category", "is_draft", "circleback_key", "list_unsubscribe")
 if tuple(f.name for f in fields(MailRecord)) != _RECORD_FIELDS:  # pragma: no cover - a changed record
     raise ImportError("MailRecord's fields changed: update outlook._RECORD_FIELDS and MessageReader.record")
 _ADDRESS_CACHE_MAX = 50_000
@@ -574,14 +575,15 @@ class MessageReader:
             "",
             item.get("isDraft") is True,
             "",
+            headers.get("list-unsubscribe", ""),
         )
 
 
-_NOISE_HEADERS = frozenset({"list-id", "precedence", "auto-submitted"})
+_NOISE_HEADERS = frozenset({"list-id", "precedence", "auto-submitted", "list-unsubscribe"})
 
 
 def _noise_headers(values: Any) -> dict[str, str]:
-    """List-Id, Precedence and Auto-Submitted from ``internetMessageHeaders``, when Graph gave them."""
+    """List-Id, Precedence, Auto-Submitted and List-Unsubscribe from ``internetMessageHeaders``, when given."""
     found: dict[str, str] = {}
     for header in values if isinstance(values, list) else ():
         if isinstance(header, dict):

@@ -3,7 +3,7 @@
 docs/DESIGN.md, "What counts as being in touch": mail sent by me to the person
 (To/Cc), mail received from them with me in To/Cc, or a past meeting both
 attended (not cancelled, neither declined, at most ``max_meeting_size``
-attendees). Mailing lists, bulk and auto-submitted mail, no-reply senders,
+attendees). Mailing lists, bulk and auto-submitted mail, mail with List-Unsubscribe, no-reply senders,
 oversized threads and meetings, and my own addresses never count.
 """
 
@@ -134,6 +134,8 @@ def mail_noise(record: MailRecord) -> str:
         return "auto-submitted"
     if record.direction is Direction.RECEIVED and record.category.lower() in _PROVIDER_NOISE:
         return f"category {record.category.lower()}"
+    if record.direction is Direction.RECEIVED and record.list_unsubscribe:  # a newsletter or a campaign
+        return "list-unsubscribe"
     return ""
 
 

@@ -707,3 +707,20 @@ def test_the_plain_imap_answer_really_takes_the_fast_shape() -> None:
     assert values is not None
     assert values[mailheaders._FETCHED_NAMES.index("list-id")] == "News <news.example.org> "  # the last field's blank
     assert mailheaders._fetched_field_values(answer.replace(b"Rossi", b"R\xc3\xb6ssi")) is None
+
+
+def test_list_unsubscribe_is_read_the_same_on_every_path() -> None:
+    """A newsletter with no List-Id or Precedence still says what it is (RFC 2369)."""
+    answer = (
+        b"From: The Irish Times <news@irishtimes.example>\r\nTo: me@example.org\r\n"
+        b"Date: Sat, 28 Feb 2026 11:32:00 +0000\r\nSubject: Morning briefing\r\n"
+        b"List-Unsubscribe: <https://irishtimes.example/u?x=1>, <mailto:u@irishtimes.example>\r\n\r\n"
+    )
+    kw = dict(folder="INBOX", is_sent_folder=False, my_addresses=frozenset({"me@example.org"}),
+              fallback_time=datetime(2026, 3, 1, tzinfo=UTC), source_hint="x")
+    fast = mailheaders.parse_header_fields(answer, **kw)
+    general = mailheaders.parse_mail_headers(answer, **kw)
+    full = mailheaders._parse_mail_headers_full(answer, **kw)
+    assert mailheaders._fetched_field_values(answer) is not None  # the one-regex shape
+    assert fast == general == full
+    assert fast.list_unsubscribe == "<https://irishtimes.example/u?x=1>, <mailto:u@irishtimes.example>"

@@ -56,6 +56,9 @@ def by_email(ledger: Ledger, settings: Settings) -> dict[str, object]:
         (mail("m", sender="nao-responda@itau.example"), "machine or own sender", []),
         (mail("n", sender="ne-pas-repondre@sncf.example"), "machine or own sender", []),
         (mail("o", sender="comunicacao@causp.example"), "machine or own sender", []),
+        # a newsletter that sets no List-Id or Precedence (two reviews saw them listed as people)
+        (mail("p", sender="editor@irishtimes.example", list_unsubscribe="<https://x.example/u>"),
+         "list-unsubscribe", []),
     ],
 )
 def test_what_counts_as_mail_contact(who: Identity, record, channel: str, people: list[str]) -> None:
