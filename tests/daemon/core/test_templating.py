@@ -336,3 +336,24 @@ def test_clip_cuts_long_titles_at_a_word_with_an_ellipsis(title: str, clipped: s
 def test_clip_is_a_template_filter(tmp_path: Path) -> None:
     r = user_renderer(tmp_path, "Subject: {{ t | clip(10) }}\n\nbody\n")
     assert r.render("mine.txt.j2", {"t": "Lisbon offsite planning"}).subject == "Lisbon…"
+
+
+def test_a_batch_of_notes_does_not_open_alike_and_work_is_never_loved() -> None:
+    """A blind review read a batch: every note opened "I really appreciate how you…" and went on
+    "It's been N months since we last talked." Each reads well alone; together, a mail merge."""
+    from circleback.daemon.core.notes import read_note
+    from tests.support.templating import KEYS, context
+
+    def openings(note: str, relation: str) -> set[str]:
+        seen = set()
+        for key in KEYS:
+            ctx = context(key=key, note=read_note(note).as_context(), relation=relation, days_since=200)
+            seen.add(TemplateRenderer().render(CHECKIN, ctx).body.split("\n\n")[1])
+        return seen
+
+    friendly = openings("always asks the question nobody else thought of", "friend")
+    assert len(friendly) >= 3 and any(o.startswith("I love how") for o in friendly), friendly
+    assert any("Hard to believe it's been" in o for o in friendly)
+    assert any("since we last talked" in o for o in friendly)
+    assert not any("I love" in o for o in openings("always asks the question nobody else thought of", "work"))
+    assert len(openings("taught me to read a balance sheet", "work")) >= 2
