@@ -192,13 +192,14 @@ def notes(obj: Any) -> None:
 def note_report(settings: Settings) -> list[str]:
     """One entry per [[people]] note or `say`: the sentence a check-in opens with, or why not."""
     from ..core.drafting import is_family_group
+    from ..core.names import first_name_of
     from ..core.notes import read_note, read_say
 
     out = []
     for p in settings.people:
         who = p.name or (p.emails[0] if p.emails else p.linkedin)
         if is_family_group(p.group) and not p.greet.strip():
-            first = p.name.split()[0] if p.name.split() else ""
+            first = first_name_of(p.name, p.emails[0] if p.emails else "")
             out.append(f'{who}: family, greeted "Hi {first}"; set greet if you call them something else '
                        '("Mum", "Grandad", "Aunty Yetunde")')
         if p.say.strip():

@@ -175,7 +175,9 @@ def test_circleback_notes_shows_each_note_as_it_will_read_or_why_not(tmp_path: P
         '[[people]]\nname = "Jules Moreau"\nemails = ["jules@example.org"]\n'
         'note = "toujours partant pour une rando"\n\n'
         '[[people]]\nname = "Sam Lee"\nemails = ["sam@example.org"]\nsay = "Still laughing about Osaka."\n\n'
-        '[[people]]\nname = "Kirsty Fraser"\nemails = ["k@example.org"]\nnote = "paramedic w/ the SAS. moved in aug"\n',
+        '[[people]]\nname = "Kirsty Fraser"\nemails = ["k@example.org"]\n'
+        'note = "paramedic w/ the SAS. moved in aug"\n\n'
+        '[[people]]\nname = "Kim Min-jun"\nemails = ["mj@example.org"]\ngroup = "family"\n',
         encoding="utf-8",
     )
 
@@ -187,6 +189,7 @@ def test_circleback_notes_shows_each_note_as_it_will_read_or_why_not(tmp_path: P
     assert "Jules Moreau: not quoted — not in English" in out.output and "`say`" in out.output
     assert "Sam Lee (say): Still laughing about Osaka." in out.output
     assert "    note: paramedic w/ the SAS. moved in aug\n" in out.output  # as typed, not "with", not "August"
+    assert 'Kim Min-jun: family, greeted "Hi Min-jun"' in out.output  # a third review: never "Hi Kim"
     checked = CliRunner().invoke(main, ["--config", str(config), "config", "check"])
     assert "3 of 4 notes will not be quoted in a draft; `circleback notes` says why" in checked.output
 

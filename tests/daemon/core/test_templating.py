@@ -357,3 +357,10 @@ def test_a_batch_of_notes_does_not_open_alike_and_work_is_never_loved() -> None:
     assert any("since we last talked" in o for o in friendly)
     assert not any("I love" in o for o in openings("always asks the question nobody else thought of", "work"))
     assert len(openings("taught me to read a balance sheet", "work")) >= 2
+
+    def since(days: int) -> set[str]:
+        ctx = [context(key=k, note=read_note("always brings snacks").as_context(), relation="work", days_since=days)
+               for k in KEYS]
+        return {TemplateRenderer().render(CHECKIN, c).body.split("\n\n")[1] for c in ctx}
+
+    assert not any("Hard to believe" in o for o in since(90))  # three months is not long: a fourth review
