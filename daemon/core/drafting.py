@@ -84,11 +84,19 @@ def address_to(c: Contact, ledger: Ledger | None = None, *, private: bool = Fals
     own address when one is known, never the employer's where IT may read it.
     """
     latest = ledger.latest_address(c.person_id) if ledger is not None and len(c.emails) > 1 else None
-    if private:
-        own = [e for e in dict.fromkeys([*(c.profile.emails if c.profile else []), *c.emails]) if is_public_mail(e)]
-        if own:
-            return address_of(c, latest if latest in own else own[0])
+    if private and (own := _own_addresses(c)):
+        return address_of(c, latest if latest in own else own[0])
     return address_of(c, personal_address(c, latest))
+
+
+def _listed_addresses(c: Contact) -> list[str]:
+    """Their addresses, the config's first (in its order), then the ledger's; each once."""
+    return list(dict.fromkeys([*(c.profile.emails if c.profile else []), *c.emails]))
+
+
+def _own_addresses(c: Contact) -> list[str]:
+    """Their addresses at a provider anyone can sign up to: theirs, not an employer's."""
+    return [e for e in _listed_addresses(c) if is_public_mail(e)]
 
 
 def personal_address(c: Contact, latest: str | None) -> str | None:
@@ -96,11 +104,11 @@ def personal_address(c: Contact, latest: str | None) -> str | None:
     note = c.profile.note if c.profile else ""
     if not note or not left_their_job(note):
         return latest
-    listed = [*(c.profile.emails if c.profile else []), *c.emails]
+    listed = _listed_addresses(c)
     current = latest or (listed[0] if listed else None)
     if current is None or is_public_mail(current):
         return latest
-    own = [e for e in dict.fromkeys(listed) if is_public_mail(e)]
+    own = _own_addresses(c)
     return own[0] if own else latest
 
 

@@ -249,7 +249,7 @@ def suggestions(ledger: Ledger, settings: Settings, now: datetime) -> list[Sugge
             tags = _match_as_offered(b.profile.offers, a.profile.seeks, table)
             back = _match_as_offered(a.profile.offers, b.profile.seeks, table)
             found.append(Suggestion(a, b, tags, back, _shared_context(ledger, a, b, now, companions),
-                                    any(sensitive_topic(t) for t in (*tags, *back))))
+                                    theirs_alone([*tags, *back])))
     # Mutual help first, then the warmest pair; one suggestion per unordered pair.
     found.sort(key=lambda s: (not s.back, -min(_ts(s.a), _ts(s.b)), s.a.display_name, s.b.display_name))
     seen: set[frozenset[int]] = set()
@@ -530,12 +530,9 @@ def seeker_first(a: Contact, b: Contact, table: dict[str, str]) -> tuple[Contact
     return (b, a) if b_seeks and not a_seeks else (a, b)
 
 
-def is_sensitive_pair(a: Contact, b: Contact, table: dict[str, str]) -> bool:
-    """Does what either seeks of the other touch something theirs alone (``wording.sensitive_topic``)?"""
-    ap, bp = a.profile, b.profile
-    matched = [*_match_as_offered(bp.offers if bp else [], ap.seeks if ap else [], table),
-               *_match_as_offered(ap.offers if ap else [], bp.seeks if bp else [], table)]
-    return any(sensitive_topic(t) for t in matched)
+def theirs_alone(topics_matched: list[str]) -> bool:
+    """Does what one seeks of the other touch something theirs alone (``wording.sensitive_topic``)?"""
+    return any(sensitive_topic(t) for t in topics_matched)
 
 
 def _reason(a: Contact, b: Contact, table: dict[str, str]) -> str:
@@ -578,7 +575,7 @@ def intro_context(
     ``gives`` (what other offers that person seeks), ``gets`` (the reverse), ``asked_first``
     (this is the first ask: the other has not been asked yet), ``key``.
 
-    ``sensitive``: what one seeks of the other is theirs alone (``is_sensitive_pair``): never named.
+    ``sensitive``: what one seeks of the other is theirs alone (``theirs_alone``): never named.
     ``gives`` and ``gets`` are matched on normalised tags but shown as the user wrote them.
     Before the other has agreed, ``gets`` is empty and ``other.seeks`` too: what someone
     needs is theirs to share, not to be told to a person they may never meet.
@@ -587,13 +584,15 @@ def intro_context(
     shown_other = person_context(other)
     if not other_agreed:
         shown_other["seeks"] = []
+    gives = _match_as_offered(op.offers if op else [], pp.seeks if pp else [], table)
+    gets = _match_as_offered(pp.offers if pp else [], op.seeks if op else [], table)
     return {
-        "sensitive": is_sensitive_pair(person, other, table),
+        "sensitive": theirs_alone([*gives, *gets]),
         "me": me_context(settings),
         "person": person_context(person),
         "other": shown_other,
-        "gives": _match_as_offered(op.offers if op else [], pp.seeks if pp else [], table),
-        "gets": _match_as_offered(pp.offers if pp else [], op.seeks if op else [], table) if other_agreed else [],
+        "gives": gives,
+        "gets": gets if other_agreed else [],
         "asked_first": not other_agreed,
         "days_since_intro": (now - sent_at).days if sent_at else None,
         "key": key,

@@ -515,14 +515,13 @@ def _has_praise(toks: list[_Tok]) -> bool:
         low = t.low.split("'")[0]
         if low in _PRAISE_WORDS or "no one" in _join(toks).lower():
             return True
-        if low.endswith("est") and "ADJ" in _pos(low) and _pos(low)["ADJ"][0] != low:  # a superlative
+        if _is_superlative(low):
             return True
     return False
 
 
 def _is_superlative(word: str) -> bool:
-    if word in ("best", "greatest", "finest", "kindest", "smartest", "funniest", "bravest", "toughest"):
-        return True
+    """ "best", "kindest", "toughest": an adjective's -est form (not "honest", whose lemma is itself)."""
     pos = _pos(word)
     return word.endswith("est") and "ADJ" in pos and pos["ADJ"][0] != word
 
@@ -1029,11 +1028,10 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         return _fact(raw)
     elif len(parts) > 1 and main.quotable and not _praises(parts[0], main):
         # "runs the food pantry. hardest working woman in Stark County": the praise is the note
-        later = [i for i, part in enumerate(parts[1:], start=1) if _praises(part, _part(part, names, raw))
-                 and _part(part, names, raw).quotable]
+        reads = ((i, _part(part, names, raw)) for i, part in enumerate(parts[1:], start=1))
+        later = next(((i, read) for i, read in reads if read.quotable and _praises(parts[i], read)), None)
         if later:
-            parts = parts[later[0]:]
-            main = _part(parts[0], names, raw)
+            parts, main = parts[later[0]:], later[1]
     if main.shape == UNREADABLE and _is_fact(raw):
         return _fact(raw)
     if main.shape == ADJECTIVE and _SIMILE.search(main.how):  # "sharp as a tack": not "how sharp you are as a tack"
@@ -1132,9 +1130,7 @@ def _praises(part: str, read: ReadNote) -> bool:
         return True
     if read.past and _HELPED.search(part):
         return True
-    superlative = any(
-        w.endswith("est") and "ADJ" in _pos(w) and _pos(w)["ADJ"][0] != w for w in re.findall(r"[a-z]+", part.lower())
-    )
+    superlative = any(_is_superlative(w) for w in re.findall(r"[a-z]+", part.lower()))
     return superlative or _PRAISE_MARKS.search(part) is not None
 
 
