@@ -32,14 +32,12 @@ if requests is not None:
         """A requests session that refuses send endpoints, including on redirects."""
 
         def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            refuse_send(_text(method), _text(url))
-            # Any body that lists requests is a batch, whatever its URL spells ($batch, %24batch).
-            for inner_method, target in _json_batch_requests(kwargs.get("json"), kwargs.get("data")):
-                refuse_send(inner_method, target)
+            refuse_send(_text(method), _text(url))  # a batch body is looked into once, by send()
             return super().request(method, url, *args, **kwargs)
 
         def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            # Session.send also carries redirects and prepared requests: guard it too, batch bodies included.
+            # Every request ends here (request() too, redirects, prepared requests): any body that lists
+            # requests is a batch, whatever its URL spells ($batch, %24batch), and each item is checked.
             refuse_send(str(request.method), str(request.url))
             for inner_method, target in _json_batch_requests(None, request.body):
                 refuse_send(inner_method, target)

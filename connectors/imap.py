@@ -38,7 +38,7 @@ from .accounts import ImapAccount
 from .base import Connector, ConnectorContext, Cursor, DraftRef, MailRecord, Skip, SyncResult
 from .errors import AuthRevoked, CertificateRefused, ConnectorError
 from .imap_fetch import Fetched, Unreadable, uid_fetch
-from .mailheaders import parse_header_fields
+from .mailheaders import RECORD_HEADERS, parse_header_fields
 from .progress import SyncProgress
 from .text import clean_text
 from .tls import certificate_refused
@@ -46,10 +46,7 @@ from .tls import certificate_refused
 log = logging.getLogger(__name__)
 
 # The header fields a MailRecord is built from; nothing else leaves the server.
-HEADER_FIELDS = (
-    "FROM TO CC DATE SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES LIST-ID PRECEDENCE AUTO-SUBMITTED X-CIRCLEBACK-KEY"
-    " LIST-UNSUBSCRIBE"
-)
+HEADER_FIELDS = " ".join(name.upper() for name in RECORD_HEADERS)
 FETCH_CHUNK = 5000  # messages per UID FETCH: one round trip, a few MB of headers
 PROGRESS_FROM = 2 * FETCH_CHUNK  # messages a first sync reads before it shows progress (seconds on a real server)
 CURSOR_VERSION = 1

@@ -290,22 +290,14 @@ def parse_header_fields(
     )
 
 
-# The fields in the order of _FETCHED_BLOCK's groups (the same set as _WANTED).
-_FETCHED_NAMES = (
-    "from",
-    "to",
-    "cc",
-    "date",
-    "subject",
-    "message-id",
-    "in-reply-to",
-    "references",
-    "list-id",
-    "precedence",
-    "auto-submitted",
-    "x-circleback-key",
-    "list-unsubscribe",
+# The header fields a MailRecord is built from, as they are spelt: IMAP fetches these
+# (imap.HEADER_FIELDS), Gmail asks for them (gmail.METADATA_HEADERS), and _FETCHED_BLOCK's
+# groups follow this order.
+RECORD_HEADERS = (
+    "From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References",
+    "List-Id", "Precedence", "Auto-Submitted", "X-Circleback-Key", "List-Unsubscribe",
 )
+_FETCHED_NAMES = tuple(name.lower() for name in RECORD_HEADERS)
 # One field per line, each a wanted name (any case) and its value up to CRLF, then the
 # empty line.  A line matches one alternative or the whole block fails: a folded line
 # starts with whitespace, an unwanted field or "From " has no alternative.  The value

@@ -56,7 +56,7 @@ from typing import Any, ClassVar
 
 from ..base import ConnectorContext, Cursor, DraftRef, MailRecord, Skip, SyncResult
 from ..errors import ConnectorError, TokenFileError
-from ..mailheaders import header_block, parse_mail_headers
+from ..mailheaders import RECORD_HEADERS, header_block, parse_mail_headers
 from ..progress import SyncProgress
 from .auth import (
     GmailAccount,
@@ -87,10 +87,7 @@ PROBE_EVERY = 8  # date probes: pages 1, 2, 4, 8, then every 8th, and the last (
 PROGRESS_FROM = BATCH_LIMIT + 1
 FULL_SYNC_TRIES = 3  # a thread that fails in three first-sync calls is reported and dropped
 # Only the headers a MailRecord uses; fewer headers, smaller answers.
-METADATA_HEADERS = (
-    "From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References",
-    "List-Id", "Precedence", "Auto-Submitted", "X-Circleback-Key", "List-Unsubscribe",
-)
+METADATA_HEADERS = RECORD_HEADERS
 KEY_HEADER = "X-Circleback-Key"
 # New mail, and what becomes of drafts (gmail_drafts.py): deleted, or moved to Sent.
 HISTORY_TYPES = ["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"]
