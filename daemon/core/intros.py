@@ -37,7 +37,7 @@ from ..store.ledger import Ledger
 from ..store.outbox import OPEN_STATES, OutboxEntry, OutboxState
 from ..store.timestamps import parse_iso
 from .contacts import Contact, cadence_for, contacts
-from .drafting import build_message, me_context, person_context
+from .drafting import build_message, me_context, person_context, relation_of
 from .kinds import ASK, FOLLOWUP, INTRO
 from .notes import is_deceased, is_minor
 from .planner import canonical_address, intent_key
@@ -591,6 +591,7 @@ def intro_context(
         "me": me_context(settings),
         "person": person_context(person),
         "other": shown_other,
+        "other_relation": relation_of(other, settings),
         "gives": gives,
         "gets": gets if other_agreed else [],
         "asked_first": not other_agreed,

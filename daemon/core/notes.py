@@ -80,6 +80,19 @@ class ReadNote:
         return self.past and _RECENT.search(self.how or self.sentence) is not None
 
     @property
+    def feat(self) -> bool:
+        """Something they did, not for me ("ran the whole clinic basically alone"): said with admiration."""
+        return (
+            self.past and self.how.startswith("how you ") and not self.recent and _FEAT.search(self.how) is not None
+            and _MINE.search(self.how) is None and _HELPED.search(self.how) is None
+        )
+
+    @property
+    def deed(self) -> bool:
+        """Something they did for me ("took a chance on a junior", "caught the bug"): said with thanks."""
+        return self.past and self.how.startswith("how you ") and _HELPED.search(self.how) is not None
+
+    @property
     def quotable(self) -> bool:
         return self.shape in QUOTABLE_SHAPES
 
@@ -89,6 +102,8 @@ class ReadNote:
             return ""
         if self.how and self.recent:
             core = "I'm still grateful " + self.how.removeprefix("how ") + "."
+        elif self.how and self.feat:
+            core = "I'm still impressed by " + self.how + "."
         elif self.how:
             lead = "I still remember " if self.past else "I've always appreciated "
             lead = "I really appreciate " if lead.startswith("I've") and "always" in self.how else lead
@@ -113,11 +128,19 @@ class ReadNote:
             "extra": list(self.extra),
             "past": self.past,
             "recent": self.recent,
+            "feat": self.feat,
+            "deed": self.deed,
             "text": self.text if self.quotable else "",
         }
 
 
 NO_NOTE = ReadNote("", "")
+# What makes a deed a feat: "made a whole platformer", "ran the clinic basically alone", "fixed it yourself".
+_FEAT = re.compile(
+    r"(?i)\b(?:whole|entire|alone|single-handedly|yourself|by yourself|on your own|in one (?:weekend|night|day)"
+    r"|without being asked)\b"
+)
+_MINE = re.compile(r"(?i)\b(?:me|my|mine|myself|us|our|ours|we|I)\b")
 _RECENT = re.compile(
     r"(?i)\b(?:this (?:winter|summer|spring|autumn|fall|year|month|week|term|season)|last (?:week|month)"
     r"|recently|the other day|yesterday|a few weeks ago)\b"
@@ -623,7 +646,7 @@ def _agree(toks: list[_Tok], start: int) -> list[_Tok]:
         if (out[j].low not in ("and", "then", "but", "or") or out[j].quoted) and not comma:
             continue
         k = j + 1
-        while k < len(out) and out[k].low in _ADVERBS:
+        while k < len(out) and (out[k].low in _ADVERBS or out[k].low == "then"):  # "first, then helps"
             k += 1
         if k < len(out) and _verb_form(out[k].low) == "3sg" and (k > j + 1 or "NOUN" not in _pos(out[k].low)):
             out[k] = _Tok(out[k].lead, _to_you(out[k].word), out[k].tail, out[k].quoted)
@@ -686,6 +709,11 @@ def _memory(text: str, toks: list[_Tok]) -> ReadNote | None:
     """ "our road trip to Big Sur", "the night we debugged the payments outage", "The workshop in Porto"."""
     det = toks[0].low
     i, head = _head(toks[1:])
+    for k in range(2, min(6, len(toks) - 1)):  # "the patch 1.3 riot night she stayed up till 4am"
+        if head in _EVENT_NOUNS or any(t.tail for t in toks[:k]):
+            break
+        if toks[k].low in _EVENT_NOUNS and toks[k + 1].low in ("you", "we", "I", "i", "when"):
+            i, head = k - 1, toks[k].low
     if head not in _EVENT_NOUNS and det != "our":
         return None
     if det == "our" and head not in _EVENT_NOUNS and _is_role(head):  # "our kicker 2011": who they were
@@ -801,10 +829,17 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     if first == "your":
         read = _possessive(text, toks)
         return ReadNote(text, ADDRESSED, phrase=read.phrase, sentence=read.sentence, past=read.past)
-    told = re.search(r"(?i)\b(?:taught|told|showed|reminded|teaches|tells|shows|reminds) me (?:that )?you\b", text)
-    if any(t.low in ("you", "your", "you're") for t in toks[1:]) and first not in _FIRST_PERSON and not told:
+    told = re.search(r"(?i)\b(?:taught|told|showed|reminded|teaches|tells|shows|reminds) me (?:that )?\b", text)
+    lesson = told is not None and not re.search(r"(?i)\byou(?:r|'re)?\b", text[: told.start()])
+    generic = [i for i, t in enumerate(toks[1:], start=1) if t.low in ("you", "your", "you're")]
+    if generic and not lesson and first not in _FIRST_PERSON and _to_me(toks, generic):
+        # "always asks the hard question first, then helps you answer it": the you is anyone, me among them
+        toks = _to_me(toks, generic)
+    elif generic and not lesson and first not in _FIRST_PERSON:
         return _unreadable(text, "it says 'you' of someone in general: turned to them it would say 'you' twice",
                            "say it to them in your own words, under `say`")
+    if _INVERTED_ASIDE.search(text):  # "Organises everything, thanks nobody ever says"
+        return _unreadable(text, "it ends in an aside circleback cannot carry into the same sentence")
     if _someone_else_then_a_pronoun(toks, names):
         return _unreadable(text, "it names someone else and then says he, she or they: circleback cannot tell who "
                            "is who", "say it to them in your own words, under `say`")
@@ -844,6 +879,10 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     while j < len(turned) and turned[j].low in _ADVERBS:
         j += 1
     is_verb = j < len(turned) and _verb_form(turned[j].low) in ("3sg", "past", "modal")
+    doing = 0 < j < len(turned) and turned[j].low.endswith("ing") and "VERB" in _pos(turned[j].low)
+    if doing and turned[0].low in ("always", "forever", "constantly") and _has_praise(turned[j:]):
+        # "always praying for me, even for my deadlines": what they are always doing
+        return ReadNote(text, VERB_PHRASE, how="how you're " + _strip_end(_join(turned)))
     superlative = first in ("best", "kindest", "smartest", "funniest", "wisest", "nicest", "sharpest", "finest")
     if not is_verb and (first in _PRAISE_ADJECTIVES or superlative):
         i, head = _head(turned)
@@ -853,15 +892,39 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     if not is_verb and (first in _PRAISE_ADJECTIVES or (first in _INTENSIFIERS and len(turned) > 1)):
         return _adjective(text, turned)
     if is_verb:
-        if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned):
+        # "caught the bug 2 days before cert": a deed for me, numbers and all
+        deed = _verb_form(turned[j].low) == "past" and _HELPED.search(body) is not None
+        if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned) and not deed:
             return _fact(text)
-        if not (_has_praise(turned) or praise_elsewhere):
+        if not (_has_praise(turned) or praise_elsewhere or deed or _PRAISE_MARKS.search(body)):
             return _fact(text)
         was_past = _verb_form(turned[j].low) == "past"
         return _read_clause([_Tok("", "you", ""), *_agree(turned, 0)], text, VERB_PHRASE, was_past)
     if _is_fact(body) or turned[0].word[:1].isupper() or "," in body:
         return _fact(text)
     return _unreadable(text, "circleback could not tell what the note says about them")
+
+
+def _to_me(toks: list[_Tok], at: list[int]) -> list[_Tok] | None:
+    """A note's "you" of anyone, said of what they do for people ("helps you answer it", "makes you
+    feel heard"), turned to "me"; None when a "you" is not the object of what they do.
+
+    Only in a note about what they do (it starts with a verb or an adverb): the user is one of the
+    people it speaks of, so "then help me answer it" says the same to them.
+    """
+    j = 0
+    while j < len(toks) and toks[j].low in _ADVERBS:
+        j += 1
+    if j >= len(toks) or _verb_form(toks[j].low) not in ("3sg", "past"):
+        return None
+    out = list(toks)
+    for i in at:
+        before = toks[i - 1].low
+        if toks[i].low == "you" and (_verb_form(before) in ("3sg", "past", "modal") or before in _TO_A_PERSON):
+            out[i] = _Tok(toks[i].lead, "me", toks[i].tail, toks[i].quoted)
+        else:
+            return None
+    return out
 
 
 def _praise_noun(text: str, noun: str, shape: str = PRAISE_NOUN) -> ReadNote:
@@ -943,7 +1006,8 @@ _GRIPE = re.compile(
 # What someone did for the user: a deed worth saying back as a second sentence ("helped me rethink pricing").
 _HELPED = re.compile(
     r"(?i)\b(?:taught|helped|pushed|saved|backed|showed|introduced|encouraged|championed|covered|vouched|"
-    r"stood up|got me|gave me|talked me|believed)\b"
+    r"stood up|got me|gave me|talked me|believed|caught|spotted|rescued|took a chance|fought for|stepped in|stood by"
+    r"|drove me|translated)\b"
 )
 
 # Shorthand people type in notes, spelt out before reading ("w/o burning bridges").
@@ -967,11 +1031,50 @@ _LANGUAGES = re.compile(r"\b(?:" + "|".join(sorted(PROPER_ADJECTIVES)) + r")\b")
 _LOWER_I = re.compile(r"\bi(?:'m|'ve|'d|'ll)?\b")
 _CALENDAR_WORDS = re.compile(
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|april|june|july|august"
-    r"|september|october|november|december)\b"
+    r"|september|october|november|december|christmas|easter|thanksgiving|hanukkah|diwali|ramadan|eid|hogmanay)\b"
 )
 
 # Where a note's sentences part: ";", ":", a dash, or a full stop or "!" (not an initial's: "J. Park").
 _PARTS = re.compile(r"\s*[;:]\s+|\s+[—–]\s+|\s+-\s+|(?<!\b[A-Z])[.!]+\s+")
+
+
+# How a deed landed, spliced on with a comma: "her concept art for the sky whale level, whole team teared up".
+_REACTION_SPLICE = re.compile(
+    r",\s+(?:(the )?((?:whole|entire) [a-z]+ [a-z]+ed\b)|((?:everyone|everybody) [a-z]+ed\b))"
+)
+_REACTION = re.compile(r"(?i)^(?:the (?:whole|entire) [a-z]+|everyone|everybody) [a-z]+ed\b")
+_YEAR_AFTER = re.compile(r",\s*((?:19|20)[0-9]{2})(?=[.!]*(?:\s+[—–-]\s+|[;:.!]\s+|$))")
+_OTHERS_SAID = re.compile(
+    r"(?i),?\s+(?:when|after|even though|although|while|because)\s+(?!(?:I|we|you|he|she|they|it)\b)"
+    r"(\w+)\s+(?:said|told|asked|refused|objected)\b[^.;:!]*"
+)
+def _a_name(word: str) -> bool:
+    """ "emeka", "Dana": a word English does not know, or one written with a capital; not "everyone"."""
+    return word[:1].isupper() or not _is_known(word)
+
+
+_AGED = re.compile(r"\b([0-9]{1,2}) (?:year|yr)s? old\b")
+_INVERTED_ASIDE = re.compile(r"(?i),\s*\w+ (?:nobody|no one|everyone|everybody|anyone|someone) (?:\w+ )?\w+s\b")
+_LESSON = re.compile(r"(?i)\b((?:taught|told|showed|teaches|tells|shows) me) (?=(?:you|we|people|there)\b(?! to\b))")
+_LAUGHTER = re.compile(r"(?i)(?:\s+|^)(?:a?ha(?:ha)+|he(?:he)+|lol+|lmao|rofl|xd|ㅋ+|ㅎ+|:\)|:d|;\))(?=[\s.,!]|$)")
+
+
+def _english_from(raw: str) -> str | None:
+    """The English rest of a note that opens in another language ("Tha i cho còir. she drove me ..."), or None.
+
+    Only a short opening (a label, a word of praise in their language) is passed over, and only when
+    everything after it is English; a note mostly in another language stays the user's, under `say`.
+    """
+    if _is_english(raw):
+        return None
+    parts = [p.strip() for p in _PARTS.split(raw.strip().rstrip(".!")) if p.strip()]
+    for i in range(1, len(parts)):
+        opening, rest = parts[:i], parts[i:]
+        if sum(len(p.split()) for p in opening) > 6 or any(_is_english(p) for p in opening):
+            return None
+        if all(_is_english(p) and sum(w.islower() and _is_known(w) for w in p.split()) >= 3 for p in rest):
+            return ". ".join(rest)
+    return None
 
 
 def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> ReadNote:
@@ -982,6 +1085,8 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     raw = _MONTH_SHORT.sub(lambda m: f"{m.group(1)} {_MONTHS[m.group(2).lower()[:3]]}", raw)  # "last jan"
     raw = _LOWER_I.sub(lambda m: "I" + m.group(0)[1:], raw)  # "anyone i know" -> "anyone I know"
     raw = _LANGUAGES.sub(lambda m: m.group(0).capitalize(), raw)  # "bad english" -> "bad English"
+    raw = _LAUGHTER.sub("", raw).strip()  # "in english haha", "beat us 28-14 lol": the user's aside
+    raw = _LESSON.sub(r"\1 that ", raw)  # "taught me you win cases on the papers": "taught me that you win"
     if not raw:
         return NO_NOTE
     if personal_sensitive(raw):
@@ -991,7 +1096,12 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
             reason="sensitive (loss, health, family, work or money trouble, the law): never quoted in any draft",
             suggestion="keep it as it is for your own memory; circleback will not mention it",
         )
-    if not _is_english(raw):
+    english = _english_from(raw)
+    if english is not None:  # "meu orientador. taught me that a building is a promise": a label in their language
+        read = read_note(english, names)
+        if read.quotable:
+            return ReadNote(raw, read.shape, read.how, read.noun, read.phrase, read.sentence, read.extra, read.past)
+    if english is not None or not _is_english(raw):
         return ReadNote(
             raw,
             FOREIGN,
@@ -1015,7 +1125,12 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
             suggestion="keep it as it is; add what you value in them as a separate `note`, or your words in `say`",
         )
     names = frozenset(n.lower() for n in names)
-    parts = [p.strip() for p in _PARTS.split(raw.strip().rstrip(".!"))]
+    body = _REACTION_SPLICE.sub(lambda m: ". The " + m.group(2) if m.group(2) else ". " + m.group(3).capitalize(), raw)
+    body = _YEAR_AFTER.sub(r" in \1", body)  # "in the dorm, 2011" -> "in the dorm in 2011"
+    # "fought for my promotion when emeka said wait": what someone else said is not theirs to read back
+    body = _OTHERS_SAID.sub(lambda m: "" if _a_name(m.group(1)) else m.group(0), body)
+    body = _AGED.sub(r"\1-year-old", body)  # "a 30 year old nobody" -> "a 30-year-old nobody"
+    parts = [p.strip() for p in _PARTS.split(body.strip().rstrip(".!"))]
     # A one-word fragment ("Twice.") says nothing to carry: the rest of the note is read. One that
     # names who they are ("CEO.", "paramedic.") is a fact about them, like "senior partner".
     parts = [p for p in parts if p and (len(p.split()) > 1 or len(parts) == 1 or _is_role(p))] or [raw]
@@ -1038,26 +1153,75 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         return _unreadable(raw, "a saying (\"sharp as a tack\") does not turn into \"how sharp you are\"")
     if not main.quotable:
         return ReadNote(raw, main.shape, reason=main.reason, suggestion=main.suggestion)
-    extra = []
+    extra: list[str] = []
+    how, joined = main.how, False
     for p in parts[1:]:
+        if _REACTION.match(p):  # "The whole team teared up at the first playtest": how it landed, as it is
+            extra.append(_sentence(p))
+            continue
         more = _part(p, names)
-        if more.shape == FACT:
+        if not more.quotable and _CONTRAST.match(p):
+            return _unreadable(raw, "a later part of it takes back or qualifies the rest: " + p)
+        if not more.quotable and (more.shape in (FACT, FOREIGN) or _is_fact(p) or _is_aside(p)):
             continue  # "she's the bravest person I know. quit law to become a potter": the praise is the note
         if not more.quotable:
             return _unreadable(raw, "one part of it could not be carried into a sentence: " + more.reason)
+        if _habits(how, main, more) and not joined:
+            # "calls every sunday night. still sends kimchi to the office": both habits, in one sentence
+            then = "are " + more.how[len("how you're ") :] if more.how.startswith("how you're ") else more.how[8:]
+            how, joined = f"{how} and {then}", True
+            continue
         if more.how and not (more.past and _HELPED.search(p)):
             continue  # "Still sends a card every year", "retired same term as me": facts said back read like a file
-        extra.append(more.sentence or more.preview())
+        extra.append(_again(more) or more.sentence or more.preview())
     return ReadNote(
         raw,
         main.shape,
-        main.how,
+        how,
         main.noun,
         main.phrase,
         main.sentence,
         tuple(extra),
         main.past,
     )
+
+
+# A later part that takes the rest back ("but we fell out", "used to be"): the note is not quoted.
+_CONTRAST = re.compile(
+    r"(?i)^(?:but|though|although|except|until|unless|no longer|not any ?more|not since|used to|sadly|unfortunately"
+    r"|shame|pity|too bad)\b"
+)
+# The user's own exclamation about what came before: kept for them, not quoted ("would have been a disaster").
+_ASIDE = re.compile(
+    r"(?i)^(?:(?:it|that) )?(?:would|could|might)(?:'ve| have) been\b|^(?:I )?still can'?t believe\b"
+    r"|^(?:what a|legend|hero|wow|amazing|incredible|unreal|so good|never forget)\b"
+)
+_MANY_TIMES = re.compile(r"(?i)\b(?:so many times|more than once|again and again|countless times|many times over)$")
+
+
+def _is_aside(part: str) -> bool:
+    return _ASIDE.search(part) is not None
+
+
+def _habits(how: str, main: ReadNote, more: ReadNote) -> bool:
+    """Are both parts something they do ("how you call every Sunday night", "how you still send
+    kimchi to the office"), short enough together for one sentence?"""
+    doing = (VERB_PHRASE, PRONOUN_CLAUSE)
+    return (
+        main.shape in doing and more.shape in doing and not main.past and not more.past
+        and how.startswith("how you ") and more.how.startswith(("how you ", "how you're ")) and " and " not in how
+        and len(how) + len(more.how) <= MAX_QUOTED - 20
+    )
+
+
+def _again(read: ReadNote) -> str:
+    """A deed done for me over and over ("saved me so many times"): "You've saved me so many times."."""
+    m = re.fullmatch(r"how you (\w+) (.+)", read.how)
+    if not (read.past and m and _MANY_TIMES.search(read.how)):
+        return ""
+    lemma = (_lemmas().getLemma(m.group(1), upos="VERB") or ("",))[0]
+    done = (_lemmas().getInflection(lemma, tag="VBN") or ("",))[0] if lemma else ""
+    return f"You've {done} {m.group(2)}." if done else ""
 
 
 def _is_fact_part(part: str, read: ReadNote) -> bool:
@@ -1089,32 +1253,37 @@ def _is_label(part: str) -> bool:
         low = w.lower()
         if low in _FIRST_PERSON or low in _SUBJECTS or low in _OBJECTS or low in ("me", "us", "you"):
             return False
-        if low not in _LABEL_LEADS and not (w.isupper() or _pos(low).keys() & {"NOUN", "ADJ", "PROPN"}):
+        known = _is_known(low)  # "loc lead", "qa lead": an abbreviation English does not list
+        if low not in _LABEL_LEADS and known and not (w.isupper() or _pos(low).keys() & {"NOUN", "ADJ", "PROPN"}):
             return False
     return last.lower() not in _FUNCTION and last.lower() not in ("me", "us", "you")
 
 
 def _after_leading_facts(parts: list[str], first: ReadNote, names: frozenset[str], raw: str) -> int:
-    """How many leading parts are facts about them, when a later part can be said (0 otherwise).
+    """How many leading parts to pass over to reach what the user values in them (0: none, or none found).
 
     People open a note with who someone is ("Partner, my mentor since 2017.", "college
-    roommate.") and then say what they value; the facts stay the user's, the rest is read.
+    roommate.", "meu orientador.") or a word about them the reader cannot carry ("ruthless on
+    drafts but fair"), and then say what they value. The first part that praises is the note;
+    the parts before it stay the user's. A part that takes something back ("but ...") ends the search.
     """
-    if len(parts) < 2 or not _is_fact_part(parts[0], first):
+    if len(parts) < 2 or (first.quotable and not _is_label(parts[0])):
         return 0
     for i, part in enumerate(parts[1:], start=1):
-        read = _part(part, names, raw)
-        if read.quotable:
-            return i if _praises(part, read) else 0
-        if not _is_fact_part(part, read):
+        if _CONTRAST.match(part):
             return 0
+        read = _part(part, names, raw)
+        if read.quotable and _praises(part, read):
+            return i
     return 0
 
 
 _SIMILE = re.compile(r"\byou are as an? ")
 _PRAISE_MARKS = re.compile(
     r"(?i)\b(?:best|always|(?:nobody|no one|anyone) else|like no one|than anyone|never fails|the one who|the reason"
-    r"|better (?:\w+ ){0,4}than|more (?:\w+ ){1,3}than|(?!(?:as|is|was|has|does|us|his|this|its)\b)\w{3,}s (?:me|my))\b"
+    r"|better (?:\w+ ){0,4}than|more (?:\w+ ){1,3}than|every(?:one|body|thing)?|never once|not once|for (?:me|us)"
+    r"|(?:the|a) whole|alone|single-handedly|took a chance|fought for"
+    r"|(?!(?:as|is|was|has|does|us|his|this|its)\b)\w{3,}s (?:me|my))\b"
 )
 
 
@@ -1124,7 +1293,7 @@ def _praises(part: str, read: ReadNote) -> bool:
     A quality ("brilliant with frightened kids"), a deed for the user ("taught me to read a SPA
     backwards") or a superlative ("gives the clearest feedback I've ever had").
     """
-    if read.shape in (ADJECTIVE, PRAISE_NOUN, FIRST_PERSON):  # "we carried the stretcher down Ledge Route"
+    if read.shape in (ADJECTIVE, PRAISE_NOUN, FIRST_PERSON, MEMORY):  # "we carried the stretcher down Ledge Route"
         return True
     if read.shape == POSSESSIVE and read.phrase:  # "her concept art for the sky whale level"
         return True

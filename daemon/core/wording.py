@@ -210,6 +210,9 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"(?:dodgy|bad|sore|broken|new|replaced) (?:knee|knees|hip|hips|back|leg|arm|ankle|wrist|shoulder|heart)",
     r"(?:hip|knee|heart) (?:replacement|op|operation|surgery|trouble|problems?)",
     r"(?:his|her|their|my mum's|my dad's|my mom's) (?:hip|knee|knees|heart|back|health)",
+    # a confidence: what they told the user alone is not a thing to write around
+    r"in confidence", r"(?:told|tells) me (?:privately|in private|off the record)", r"off the record",
+    r"(?:don'?t|do not|dont) tell", r"between (?:us|you and me|ourselves)", r"keep (?:it|this) quiet",
 )
 # Subjects only: paperwork and news that are no small talk in a note, yet fine in a
 # private note about a person ("the night we debugged the payments outage").

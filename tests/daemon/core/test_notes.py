@@ -377,11 +377,81 @@ def test_a_child_as_people_note_one(text, minor):
 
 @pytest.mark.parametrize(("text", "said"), [
     ("best friend from kaist", None),  # who they are, never "the best friend from kaist"
-    ("led our seed. always asks the hard question first, then helps you answer it", None),  # "you" twice
+    # the "you" of anyone they help is me too; "you" twice ("always tells you what you need") stays out
+    ("led our seed. always asks the hard question first, then helps you answer it",
+     "I really appreciate how you always ask the hard question first, then help me answer it."),
+    ("always tells you what you need to hear", None),
     ("my master, devilled with him 2015. taught me you win cases on the papers not on your feet",
-     "I still remember how you taught me you win cases on the papers not on your feet."),
+     "I still remember how you taught me that you win cases on the papers not on your feet."),
     ("his terrible puns at every family dinner", "I still think about your terrible puns at every family dinner."),
 ])
 def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
     read = read_note(text, {"x"})
     assert (read.preview() if read.quotable else None) == said
+
+
+# From a fourth blind review: about 17 due people with a plainly warm note got no draft. A role
+# opens the note, the warm part comes after, with a comma splice, a number, a word of another
+# language or a second habit; each of these is now said, and what must stay out still does.
+@pytest.mark.parametrize(("text", "said"), [
+    ("lead artist. her concept art for the sky whale level, whole team teared up at the first playtest",
+     "I still think about your concept art for the sky whale level. The whole team teared up at the first playtest."),
+    ("community mgr. the patch 1.3 riot night she stayed up till 4am answering every single angry player",
+     "I still think about the patch 1.3 riot night you stayed up till 4am answering every single angry player."),
+    ("loc lead. caught the honorifics bug in the EN script 2 days before cert. would have been a disaster",
+     "I still remember how you caught the honorifics bug in the EN script 2 days before cert."),
+    ("producer, korean-american. translates for me in the big meetings when my english runs out. saved me so many "
+     "times", "I've always appreciated how you translate for me in the big meetings when my English runs out. "
+     "You've saved me so many times."),
+    ("best friend from kaist. the night we shipped our first flash game in the dorm, 2011",
+     "I still think about the night we shipped our first flash game in the dorm in 2011."),
+    ("taught me to swear properly in english haha. his band plays club FF in hongdae every other sat",
+     "I still remember how you taught me to swear properly in English."),
+    ("calls every sunday night. still sends kimchi to the office so the whole team eats it lol",
+     "I've always appreciated how you call every Sunday night and still send kimchi to the office so the whole "
+     "team eats it."),
+    ("calls every sunday after service. always praying for me, even for my deadlines lol",
+     "I really appreciate how you call every Sunday after service and are always praying for me, even for my "
+     "deadlines."),
+    ("Tha i cho còir. she drove me to Raigmore at 3am when I broke my wrist",
+     "I still remember how you drove me to Raigmore at 3am when I broke my wrist."),
+    ("meu orientador. taught me that a building is a promise you make to people you'll never meet",
+     "I still remember how you taught me that a building is a promise you make to people you'll never meet."),
+    ("Partner, my mentor since 2017. ruthless on drafts but fair. taught me to read a SPA backwards",
+     "I still remember how you taught me to read a SPA backwards."),
+    ("trinity friend. our week on Inis Meáin in 2019 with no phone signal",
+     "I still think about our week on Inis Meáin in 2019 with no phone signal."),
+    ("the AD who hired me in 92. took a chance on a 30 yr old nobody from Youngstown",
+     "I still remember how you took a chance on a 30-year-old nobody from Youngstown."),
+    ("my manager. design lead. fought for my promotion when emeka said wait till next cycle",
+     "I still remember how you fought for my promotion."),  # what a third person said stays out
+    ("pushed me to go into games when everyone said I was crazy",
+     "I still remember how you pushed me to go into games when everyone said I was crazy."),
+    ("developer in Brooklyn. sends a case of wine every christmas", "I've always appreciated how you send a case of "
+     "wine every Christmas."),
+    # what stays out
+    ("club chair. Organises everything, thanks nobody ever says", None),  # an aside that would garble
+    ("BD. leaving Redwood end of sept, told me in confidence. knows every NA publisher", None),  # a confidence
+    ("WR 03-06. wants to get back to HS as a coordinator, dont tell Ashland", None),
+    ("Immer pünktlich, immer gut gelaunt. Beste Nachbarin in Berlin", None),  # German, with an English-looking end
+    ("always brought the snacks. but not since the move", None),  # a later part takes it back
+    ("CEO. hired me in 2023", None),  # a fact, said back it reads like a file
+])
+def test_a_warm_part_after_a_role_a_number_or_another_language_is_said(text, said):
+    read = read_note(text, {"x"})
+    assert (read.preview() if read.quotable else None) == said
+
+
+@pytest.mark.parametrize(("text", "deed", "feat"), [
+    ("took a chance on a junior nobody had heard of", True, False),  # for me: thanks
+    ("drove me to Raigmore at 3am", True, False),
+    ("made a whole platformer in Godot over the summer", False, True),  # theirs: admiration
+    ("fixed the furnace himself on Christmas Eve", False, True),
+    ("got the user experience like no one else", False, False),  # a quality, in the past tense
+    ("she was the first to call after the launch", False, False),
+    ("always asks the question nobody else thought of", False, False),
+])
+def test_a_deed_for_me_is_thanked_and_a_feat_admired(text, deed, feat):
+    read = read_note(text)
+    assert (read.deed, read.feat) == (deed, feat)
+    assert read.as_context()["deed"] is deed and read.as_context()["feat"] is feat

@@ -364,3 +364,42 @@ def test_a_batch_of_notes_does_not_open_alike_and_work_is_never_loved() -> None:
         return {TemplateRenderer().render(CHECKIN, c).body.split("\n\n")[1] for c in ctx}
 
     assert not any("Hard to believe" in o for o in since(90))  # three months is not long: a fourth review
+
+
+def test_family_is_never_asked_as_after_a_silence_and_deeds_are_thanked(renderer: TemplateRenderer) -> None:
+    """A fourth review: "How have you been?" to a mother who rings every evening. And a deed done
+    for the user reads as thanks ("I'm still grateful you…"), a feat as admiration, never
+    "I often think about how you caught the churn bug"."""
+    family = " ".join(renderer.render(CHECKIN, context("note", k, relation="family")).body for k in KEYS)
+    assert "How have you been?" not in family and "all doing" not in family
+
+    def openings(note: str) -> set[str]:
+        ctx = [context(key=k, note=read_note(note).as_context(), relation="work") for k in KEYS]
+        return {renderer.render(CHECKIN, c).body.split("\n\n")[1] for c in ctx}
+
+    deed = openings("caught the churn bug in March")
+    assert "I'm still grateful you caught the churn bug in March." in deed
+    assert not any("often think" in o for o in deed)
+    feat = openings("ran the whole pro bono clinic basically alone")
+    assert "I'm still impressed by how you ran the whole pro bono clinic basically alone." in feat
+
+
+@pytest.mark.parametrize(("relation", "title", "said"), [
+    ("friend", "", "Would you like to meet Sam Reyes, a friend of mine?"),
+    ("colleague", "", "Would you like to meet Sam Reyes, a colleague of mine?"),
+    ("work", "", "Would you like to meet Sam Reyes, someone I know through work?"),
+    ("other", "", "Would you like to meet Sam Reyes?"),
+    ("friend", "Head of Design", "Would you like to meet Sam Reyes, Head of Design?"),  # the title says who
+])
+def test_an_ask_says_who_the_other_is_to_me_when_no_title_or_company_does(
+    renderer: TemplateRenderer, relation: str, title: str, said: str
+) -> None:
+    """A fourth review: three asks named only "Would you like to meet Sam Reyes?": who is that?"""
+    other = {"name": "Sam Reyes", "first_name": "Sam", "company": "", "title": title, "linkedin": "",
+             "offers": ["brand design"], "seeks": [], "note": ""}
+    ctx = {"me": {"name": "Ana Lima", "first_name": "Ana", "signature": ""},
+           "person": {"name": "Jo Park", "first_name": "Jo", "email": "jo@example.org"},
+           "other": other, "other_relation": relation, "gives": ["brand design"], "gets": [],
+           "asked_first": True, "sensitive": False, "key": "k"}
+    body = renderer.render("intro_ask.txt.j2", ctx).body
+    assert said in body, body
