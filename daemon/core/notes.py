@@ -167,7 +167,7 @@ again if whether because while although though
 _ADVERBS = frozenset(
     """
 always never still really actually just also often usually genuinely sometimes consistently reliably
-somehow truly honestly simply quietly single-handedly basically literally regularly constantly
+somehow truly honestly simply quietly single-handedly basically literally regularly constantly once ever
 """.split()
 )
 
@@ -210,7 +210,8 @@ trip road-trip journey holiday vacation weekend week night day evening morning a
 winter spring autumn year workshop conference offsite retreat talk chat conversation call dinner
 lunch breakfast brunch coffee drinks hike walk run ride climb swim game match concert gig show
 festival party wedding launch hackathon sprint project meetup course class session sessions road
-time adventure visit tour
+time adventure visit tour comeback final semi-final win victory season race regatta marathon derby cup
+tournament playoff
 """.split()
 )
 
@@ -453,9 +454,11 @@ def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
     None when a pronoun cannot be turned with confidence ("it" standing for them, a name
     other than theirs as the subject of a clause is fine and left alone).
     """
-    lows = [t.low for t in toks if not t.quoted]
+    # "lends me books and never asks for them back": "them" after a plural noun is the things
+    things = {i for i, t in enumerate(toks) if t.low == "them" and any(_is_plural_noun(p.low) for p in toks[1:i])}
+    lows = [t.low for i, t in enumerate(toks) if not t.quoted and i not in things]
     if any(w in _THEM for w in lows) and not (any(w in _THEY for w in lows) or lows[:1] == ["their"]):
-        return None  # "faster than I can explain them": the ideas, not the person
+        return None  # "asks after them": who is "them"?
     out: list[_Tok] = []
     for i in range(len(toks)):
         t = toks[i]
@@ -475,9 +478,10 @@ def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
                 rest = _agree(toks[i + 1 :], 0)
                 toks = [*toks[: i + 1], *rest]
             continue
+        if i in things:
+            out.append(t)
+            continue
         if low in _OBJECTS:
-            if low == "them" and any(_is_plural_noun(p.low) for p in toks[1:i]):
-                return None  # "sketches ideas faster than I can explain them": the ideas, not the person
             out.append(_Tok(t.lead, _match_case(_OBJECTS[low], t.word), t.tail))
             continue
         if low == "her":
@@ -628,6 +632,10 @@ def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None 
     return ReadNote(text, shape, how="how " + clause, sentence=_sentence(clause), past=past)
 
 
+# What follows a verb, not a noun: "and keeps them", "and cooks the", "and drives us".
+_OBJECT_STARTS = frozenset("the a an them it me us my our his her their every each all everyone up out".split())
+
+
 def _agree(toks: list[_Tok], start: int) -> list[_Tok]:
     """Turn the verb at ``start`` (after adverbs) and each verb joined to it by "and" to follow "you".
 
@@ -648,7 +656,8 @@ def _agree(toks: list[_Tok], start: int) -> list[_Tok]:
         k = j + 1
         while k < len(out) and (out[k].low in _ADVERBS or out[k].low == "then"):  # "first, then helps"
             k += 1
-        if k < len(out) and _verb_form(out[k].low) == "3sg" and (k > j + 1 or "NOUN" not in _pos(out[k].low)):
+        takes = k + 1 < len(out) and out[k + 1].low in _OBJECT_STARTS  # "and keeps them in a binder": a verb
+        if k < len(out) and _verb_form(out[k].low) == "3sg" and (k > j + 1 or "NOUN" not in _pos(out[k].low) or takes):
             out[k] = _Tok(out[k].lead, _to_you(out[k].word), out[k].tail, out[k].quoted)
     return out
 
@@ -709,10 +718,12 @@ def _memory(text: str, toks: list[_Tok]) -> ReadNote | None:
     """ "our road trip to Big Sur", "the night we debugged the payments outage", "The workshop in Porto"."""
     det = toks[0].low
     i, head = _head(toks[1:])
-    for k in range(2, min(6, len(toks) - 1)):  # "the patch 1.3 riot night she stayed up till 4am"
+    # "the patch 1.3 riot night she stayed up till 4am", "the county final comeback, 3 points down"
+    for k in range(2, min(6, len(toks))):
         if head in _EVENT_NOUNS or any(t.tail for t in toks[:k]):
             break
-        if toks[k].low in _EVENT_NOUNS and toks[k + 1].low in ("you", "we", "I", "i", "when"):
+        ends = toks[k].tail.startswith(",") or k + 1 == len(toks)
+        if toks[k].low in _EVENT_NOUNS and (ends or toks[k + 1].low in ("you", "we", "I", "i", "when")):
             i, head = k - 1, toks[k].low
     if head not in _EVENT_NOUNS and det != "our":
         return None
@@ -857,9 +868,10 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
             return _fact(text)
         return _first_person(text, turned)
     if first in _SUBJECTS or first in names:
-        if _is_fact(body) and not _has_praise(turned[1:]):
+        marked = _PRAISE_MARKS.search(body) is not None or _FEAT.search(body) is not None  # "ran the whole clinic"
+        if _is_fact(body) and not (_has_praise(turned[1:]) or marked):
             return _fact(text)
-        if not _has_praise(turned):
+        if not (_has_praise(turned) or marked):
             return _fact(text)
         k = 1
         while k < len(toks) and toks[k].low in _ADVERBS:
@@ -873,6 +885,9 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
         if noun in _THEIR_LIFE or re.search(r"\b(?:now|ex-\w+|former)\b", body):
             return _fact(text)
         return _possessive(text, turned)
+    the_one = _THE_ONE.match(body)
+    if the_one and (the_one.group(1) or the_one.group(2)):  # "the one who told me …" is a deed, read below
+        return _the_one(text, the_one)
     if first in ("our", "that", "the", "a", "an", "one"):
         return _noun_phrase(text, turned)
     j = 0
@@ -896,7 +911,7 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
         deed = _verb_form(turned[j].low) == "past" and _HELPED.search(body) is not None
         if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned) and not deed:
             return _fact(text)
-        if not (_has_praise(turned) or praise_elsewhere or deed or _PRAISE_MARKS.search(body)):
+        if not (_has_praise(turned) or praise_elsewhere or deed or _PRAISE_MARKS.search(body) or _FEAT.search(body)):
             return _fact(text)
         was_past = _verb_form(turned[j].low) == "past"
         return _read_clause([_Tok("", "you", ""), *_agree(turned, 0)], text, VERB_PHRASE, was_past)
@@ -925,6 +940,22 @@ def _to_me(toks: list[_Tok], at: list[int]) -> list[_Tok] | None:
         else:
             return None
     return out
+
+
+_THE_ONE = re.compile(r"(?i)^(always |still )?(?:the|a) (only |first )?one who (\w+) (.+)$")
+
+
+def _the_one(text: str, m: re.Match[str]) -> ReadNote:
+    """ "always the one who organizes the group dinners" -> "how you're always the one who organizes …";
+    "the only one who could make the anatomy viva funny" -> "You were the only one who could …"."""
+    always, only, verb, rest = (m.group(1) or "").lower(), (m.group(2) or "").lower(), m.group(3), m.group(4)
+    form = _verb_form(verb)
+    said = f"the {only}one who {verb} {_strip_end(rest)}"
+    if form == "3sg":
+        return ReadNote(text, VERB_PHRASE, how=f"how you're {always}{said}")
+    if form in ("past", "modal") and not always:
+        return ReadNote(text, VERB_PHRASE, sentence=_sentence(f"You were {said}"), past=True)
+    return _unreadable(text, "circleback could not carry 'the one who ...' into a sentence")
 
 
 def _praise_noun(text: str, noun: str, shape: str = PRAISE_NOUN) -> ReadNote:
@@ -1007,7 +1038,7 @@ _GRIPE = re.compile(
 _HELPED = re.compile(
     r"(?i)\b(?:taught|helped|pushed|saved|backed|showed|introduced|encouraged|championed|covered|vouched|"
     r"stood up|got me|gave me|talked me|believed|caught|spotted|rescued|took a chance|fought for|stepped in|stood by"
-    r"|drove me|translated)\b"
+    r"|drove me|translated|fought|wrote me|paced me|looked after)\b"
 )
 
 # Shorthand people type in notes, spelt out before reading ("w/o burning bridges").
@@ -1044,6 +1075,7 @@ _REACTION_SPLICE = re.compile(
 )
 _REACTION = re.compile(r"(?i)^(?:the (?:whole|entire) [a-z]+|everyone|everybody) [a-z]+ed\b")
 _YEAR_AFTER = re.compile(r",\s*((?:19|20)[0-9]{2})(?=[.!]*(?:\s+[—–-]\s+|[;:.!]\s+|$))")
+_DISBELIEF = re.compile(r"(?i),\s*(?:I )?(?:still )?can'?t believe (?:it|that)\b[.!]*(?=\s*$|\.\s)")
 _OTHERS_SAID = re.compile(
     r"(?i),?\s+(?:when|after|even though|although|while|because)\s+(?!(?:I|we|you|he|she|they|it)\b)"
     r"(\w+)\s+(?:said|told|asked|refused|objected)\b[^.;:!]*"
@@ -1128,6 +1160,7 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     body = _REACTION_SPLICE.sub(lambda m: ". The " + m.group(2) if m.group(2) else ". " + m.group(3).capitalize(), raw)
     body = _YEAR_AFTER.sub(r" in \1", body)  # "in the dorm, 2011" -> "in the dorm in 2011"
     # "fought for my promotion when emeka said wait": what someone else said is not theirs to read back
+    body = _DISBELIEF.sub("", body)  # "wrote the sync engine in one weekend, still can't believe it"
     body = _OTHERS_SAID.sub(lambda m: "" if _a_name(m.group(1)) else m.group(0), body)
     body = _AGED.sub(r"\1-year-old", body)  # "a 30 year old nobody" -> "a 30-year-old nobody"
     parts = [p.strip() for p in _PARTS.split(body.strip().rstrip(".!"))]
@@ -1169,6 +1202,8 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         if _habits(how, main, more) and not joined:
             # "calls every sunday night. still sends kimchi to the office": both habits, in one sentence
             then = "are " + more.how[len("how you're ") :] if more.how.startswith("how you're ") else more.how[8:]
+            if more.past and not main.past:  # "and never once asked": "and have never once asked"
+                then = _NEVER_SINCE.sub(r" and have never \1\2", " and " + then).removeprefix(" and ")
             how, joined = f"{how} and {then}", True
             continue
         if more.how and not (more.past and _HELPED.search(p)):
@@ -1194,7 +1229,7 @@ _CONTRAST = re.compile(
 # The user's own exclamation about what came before: kept for them, not quoted ("would have been a disaster").
 _ASIDE = re.compile(
     r"(?i)^(?:(?:it|that) )?(?:would|could|might)(?:'ve| have) been\b|^(?:I )?still can'?t believe\b"
-    r"|^(?:what a|legend|hero|wow|amazing|incredible|unreal|so good|never forget)\b"
+    r"|^(?:what a|(?:absolute |total |an? )?legend|hero|wow|amazing|incredible|unreal|so good|never forget|never again)\b"
 )
 _MANY_TIMES = re.compile(r"(?i)\b(?:so many times|more than once|again and again|countless times|many times over)$")
 
@@ -1207,8 +1242,9 @@ def _habits(how: str, main: ReadNote, more: ReadNote) -> bool:
     """Are both parts something they do ("how you call every Sunday night", "how you still send
     kimchi to the office"), short enough together for one sentence?"""
     doing = (VERB_PHRASE, PRONOUN_CLAUSE)
+    never = more.past and more.how.startswith("how you never ")  # "always tows the trailer. never once asked"
     return (
-        main.shape in doing and more.shape in doing and not main.past and not more.past
+        main.shape in doing and more.shape in doing and (main.past == more.past or never)
         and how.startswith("how you ") and more.how.startswith(("how you ", "how you're ")) and " and " not in how
         and len(how) + len(more.how) <= MAX_QUOTED - 20
     )
@@ -1300,7 +1336,7 @@ def _praises(part: str, read: ReadNote) -> bool:
     if read.past and _HELPED.search(part):
         return True
     superlative = any(_is_superlative(w) for w in re.findall(r"[a-z]+", part.lower()))
-    return superlative or _PRAISE_MARKS.search(part) is not None
+    return superlative or _PRAISE_MARKS.search(part) is not None or (read.past and _FEAT.search(part) is not None)
 
 
 # The user's own instruction to wait: "let him reach out first", "wait for her to get in touch".

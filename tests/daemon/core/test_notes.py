@@ -125,8 +125,7 @@ def test_notes_of_our_own_read_as_a_person_would_write_them(typed, reads):
         ("immer hilfsbereit, kennt jeden in Berlin", FOREIGN),
         ("très drôle et toujours partant", FOREIGN),
         ("told her about the fellowship and she pushed me to apply", UNREADABLE),
-        ("sketches ideas faster than I can explain them", UNREADABLE),  # them: the ideas, not the person
-        ("they sketch ideas faster than I can explain them", UNREADABLE),
+        ("asks after them every week", UNREADABLE),  # them: who?
         ("owes me 200 bucks from the Vegas trip", SENSITIVE),
         ("got the pink slip in January", SENSITIVE),
         ("her husband left her in the summer", SENSITIVE),
@@ -436,6 +435,31 @@ def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
     ("Immer pünktlich, immer gut gelaunt. Beste Nachbarin in Berlin", None),  # German, with an English-looking end
     ("always brought the snacks. but not since the move", None),  # a later part takes it back
     ("CEO. hired me in 2023", None),  # a fact, said back it reads like a file
+    # a second pass over the worlds' notes
+    ("Employee #1. Wrote the original sync engine in one weekend, still can't believe it",
+     "I'm still impressed by how you wrote the original sync engine in one weekend."),
+    ("made the tea every night shift for nine years. never once complained. Retired to Whitby",
+     "I still remember how you made the tea every night shift for nine years and never once complained."),
+    ("Always tows the trailer to regattas. never once asked for a cent for diesel",
+     "I really appreciate how you always tow the trailer to regattas and have never once asked for a cent for "
+     "diesel."),
+    ("sketches ideas faster than I can explain them",  # them: the ideas, after a plural noun
+     "I've always appreciated how you sketch ideas faster than I can explain them."),
+    ("lends me books and never asks for them back",
+     "I've always appreciated how you lend me books and never ask for them back."),
+    ("Cuts out every piece I write and keeps them in a ring binder",  # "and keeps them": a verb, agreed
+     "I've always appreciated how you cut out every piece I write and keep them in a ring binder."),
+    ("always the one who organizes the group dinners",
+     "I really appreciate how you're always the one who organizes the group dinners."),
+    ("the only one who could make the anatomy viva funny", "You were the only one who could make the anatomy viva "
+     "funny."),
+    ("co-coach of the U16s. the county final comeback, 3 points down with 2 min left",
+     "I still think about the county final comeback, 3 points down with 2 min left."),
+    ("RB 98-01. OSU on scholarship. Ortho surgeon at the Clinic now. Wrote me a letter when he made attending.",
+     "I still remember how you wrote me a letter when you made attending."),
+    ("paced me to my sub-3 at Manchester!!! absolute legend", "I still remember how you paced me to my sub-3 at "
+     "Manchester."),
+    ("applying for the Circuit Court bench. keep it quiet til JAAB decides", None),
 ])
 def test_a_warm_part_after_a_role_a_number_or_another_language_is_said(text, said):
     read = read_note(text, {"x"})
