@@ -1229,7 +1229,8 @@ _CONTRAST = re.compile(
 # The user's own exclamation about what came before: kept for them, not quoted ("would have been a disaster").
 _ASIDE = re.compile(
     r"(?i)^(?:(?:it|that) )?(?:would|could|might)(?:'ve| have) been\b|^(?:I )?still can'?t believe\b"
-    r"|^(?:what a|(?:absolute |total |an? )?legend|hero|wow|amazing|incredible|unreal|so good|never forget|never again)\b"
+    r"|^(?:what a|(?:absolute |total |an? )?legend|hero|wow|amazing|incredible|unreal|so good|never forget"
+    r"|never again)\b"
 )
 _MANY_TIMES = re.compile(r"(?i)\b(?:so many times|more than once|again and again|countless times|many times over)$")
 
