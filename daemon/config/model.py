@@ -81,6 +81,7 @@ class Person(ConfigTable):
     note: str = ""  # what I value in them, as you would jot it down: read and turned to address them
     say: str = ""  # your own words to them, used as a sentence exactly as written
     greet: str = ""  # what a note calls them ("Dad", "Nan", "Bobby"); default: their first name
+    sign_as: str = ""  # how a note to them is signed ("Dad", "Grandpa"); default: your signature (family: first name)
     tags: list[str] = []
     company: str = ""
     title: str = ""

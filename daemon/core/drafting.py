@@ -142,6 +142,7 @@ def person_context(c: Contact) -> dict[str, Any]:
         "linkedin": p.linkedin if p else "",
         "offers": list(p.offers) if p else [],
         "seeks": list(p.seeks) if p else [],
+        "sign_as": p.sign_as if p else "",
     }
 
 

@@ -633,6 +633,8 @@ def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None 
 
 
 # What follows a verb, not a noun: "and keeps them", "and cooks the", "and drives us".
+_ALWAYS_STATE = frozenset("up there ready happy game keen around first the".split())
+_NETWORK = re.compile(r"(?i)^(?:\w+ )?knows? (?:every(?:one|body)?|all the|half of|anyone|anybody)\b")
 _OBJECT_STARTS = frozenset("the a an them it me us my our his her their every each all everyone up out".split())
 
 
@@ -649,6 +651,8 @@ def _agree(toks: list[_Tok], start: int) -> list[_Tok]:
         i += 1
     if i < len(out):
         out[i] = _Tok(out[i].lead, _to_you(out[i].word), out[i].tail, out[i].quoted)
+    listed: int | None = None  # the comma before the last verb of a list ("lends …, clears …")
+    k = -1
     for j in range(i + 1, len(out) - 1):
         comma = out[j].tail == "," and not out[j].quoted  # "always brings the oranges, always knows ..."
         if (out[j].low not in ("and", "then", "but", "or") or out[j].quoted) and not comma:
@@ -659,6 +663,13 @@ def _agree(toks: list[_Tok], start: int) -> list[_Tok]:
         takes = k + 1 < len(out) and out[k + 1].low in _OBJECT_STARTS  # "and keeps them in a binder": a verb
         if k < len(out) and _verb_form(out[k].low) == "3sg" and (k > j + 1 or "NOUN" not in _pos(out[k].low) or takes):
             out[k] = _Tok(out[k].lead, _to_you(out[k].word), out[k].tail, out[k].quoted)
+            if comma and out[j + 1].low != "then":  # "first, then helps" is joined already
+                listed = j
+    lows = [t.low for t in out]
+    if listed is not None and "and" not in lows[listed:]:
+        # "lends me his trailer, clears my drive before I'm up": "lend me your trailer and clear my drive"
+        out[listed] = _Tok(out[listed].lead, out[listed].word, "", out[listed].quoted)
+        out.insert(listed + 1, _Tok("", "and", ""))
     return out
 
 
@@ -796,6 +807,10 @@ def _first_person(text: str, toks: list[_Tok]) -> ReadNote:
         return _fact(text)  # "we ran the camp together for 11 years": history, not a moment
     if toks[0].low == "we" and len(toks) > 1 and _verb_form(toks[1].low) == "past" and toks[1].low != "had":
         return ReadNote(text, FIRST_PERSON, phrase="when " + clause[:1].lower() + clause[1:], past=True)
+    ours = toks[0].low in ("we", "we've", "we'd", "we'll")  # "We still haven't done that climbing trip"
+    if not (ours or re.search(r"(?i)\byou(?:r|rs|rself|'re|'ve|'d|'ll)?\b", clause)):
+        # "we're 2 payments behind": the user's own state, nothing of them; said to them it is a leak
+        return _unreadable(text, "it says something of yours, not of them")
     return ReadNote(text, FIRST_PERSON, sentence=_sentence(clause))
 
 
@@ -894,6 +909,8 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     while j < len(turned) and turned[j].low in _ADVERBS:
         j += 1
     is_verb = j < len(turned) and _verb_form(turned[j].low) in ("3sg", "past", "modal")
+    if first == "always" and len(turned) > 2 and turned[1].low in _ALWAYS_STATE:  # "always up for a pint"
+        return ReadNote(text, VERB_PHRASE, how="how you're " + _strip_end(_join(turned)))
     doing = 0 < j < len(turned) and turned[j].low.endswith("ing") and "VERB" in _pos(turned[j].low)
     if doing and turned[0].low in ("always", "forever", "constantly") and _has_praise(turned[j:]):
         # "always praying for me, even for my deadlines": what they are always doing
@@ -912,6 +929,8 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
         if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned) and not deed:
             return _fact(text)
         if not (_has_praise(turned) or praise_elsewhere or deed or _PRAISE_MARKS.search(body) or _FEAT.search(body)):
+            return _fact(text)
+        if _NETWORK.search(body):  # "knows everyone in cold chain logistics": what they can do for me
             return _fact(text)
         was_past = _verb_form(turned[j].low) == "past"
         return _read_clause([_Tok("", "you", ""), *_agree(turned, 0)], text, VERB_PHRASE, was_past)
@@ -1030,7 +1049,9 @@ _GRIPE = re.compile(
     r"|chasing (?:him|her|them)|complains?|moans?|whinges?|whines?|gossips?|lazy|rude|annoying|flaky|unreliable"
     r"|drives me (?:mad|nuts|crazy|up the wall)|pain in the|can'?t stand|liar"
     r"|cancels? (?:last|at the last)|always late|never on time|ghost(?:s|ed)|stingy|tight[- ]fisted|snob"
-    r"|arrogant|a nightmare|passive[- ]aggressive|everybody knows it|don'?t trust)\b"
+    r"|arrogant|a nightmare|passive[- ]aggressive|everybody knows it|don'?t trust"
+    r"|shorted|short-?changed|overcharged?|ripped (?:us|me) off|stiffed|still arguing|arguing about|in dispute"
+    r"|owes (?:us|me)|never paid)\b"
 )
 
 
@@ -1085,9 +1106,18 @@ def _a_name(word: str) -> bool:
     return word[:1].isupper() or not _is_known(word)
 
 
+_MOMENT_BEFORE = re.compile(r"(?i)^(?:the|that|our) (?!(?:best|only|first|most)\b)\S+ \S+")
+_NOT_SO = re.compile(r"(?<=[a-z]) not (?=(?:on|in|at|by|with|for|from) )")
 _AGED = re.compile(r"\b([0-9]{1,2}) (?:year|yr)s? old\b")
 _INVERTED_ASIDE = re.compile(r"(?i),\s*\w+ (?:nobody|no one|everyone|everybody|anyone|someone) (?:\w+ )?\w+s\b")
 _LESSON = re.compile(r"(?i)\b((?:taught|told|showed|teaches|tells|shows) me) (?=(?:you|we|people|there)\b(?! to\b))")
+_APOSTROPHES = {
+    w.replace("'", ""): w
+    for w in "he's she's they're don't doesn't didn't isn't wasn't aren't weren't hasn't haven't wouldn't couldn't "
+    "shouldn't I've I'm".split()
+}
+_APOSTROPHE = re.compile(r"\b(?:" + "|".join(k for k in _APOSTROPHES if k != "Im") + r"|im(?= [a-z]))\b")
+_APOSTROPHES["im"] = "I'm"
 _LAUGHTER = re.compile(r"(?i)(?:\s+|^)(?:a?ha(?:ha)+|he(?:he)+|lol+|lmao|rofl|xd|ㅋ+|ㅎ+|:\)|:d|;\))(?=[\s.,!]|$)")
 
 
@@ -1115,6 +1145,7 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     raw = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()], raw)
     raw = _CALENDAR_WORDS.sub(lambda m: m.group(0).capitalize(), raw)  # "every sunday" -> "every Sunday"
     raw = _MONTH_SHORT.sub(lambda m: f"{m.group(1)} {_MONTHS[m.group(2).lower()[:3]]}", raw)  # "last jan"
+    raw = _APOSTROPHE.sub(lambda m: _APOSTROPHES[m.group(0).lower()], raw)  # "hes way faster" -> "he's"
     raw = _LOWER_I.sub(lambda m: "I" + m.group(0)[1:], raw)  # "anyone i know" -> "anyone I know"
     raw = _LANGUAGES.sub(lambda m: m.group(0).capitalize(), raw)  # "bad english" -> "bad English"
     raw = _LAUGHTER.sub("", raw).strip()  # "in english haha", "beat us 28-14 lol": the user's aside
@@ -1162,6 +1193,7 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     # "fought for my promotion when emeka said wait": what someone else said is not theirs to read back
     body = _DISBELIEF.sub("", body)  # "wrote the sync engine in one weekend, still can't believe it"
     body = _OTHERS_SAID.sub(lambda m: "" if _a_name(m.group(1)) else m.group(0), body)
+    body = _NOT_SO.sub(", not ", body)  # "on the papers not on your feet" -> "on the papers, not on …"
     body = _AGED.sub(r"\1-year-old", body)  # "a 30 year old nobody" -> "a 30-year-old nobody"
     parts = [p.strip() for p in _PARTS.split(body.strip().rstrip(".!"))]
     # A one-word fragment ("Twice.") says nothing to carry: the rest of the note is read. One that
@@ -1170,8 +1202,15 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     main = _part(parts[0], names, raw if len(parts) > 1 else None)
     lead = _after_leading_facts(parts, main, names, raw)
     if lead:  # "Partner, my mentor since 2017. taught me to read a SPA backwards": the rest is the note
+        moment = parts[lead - 1]
         parts = parts[lead:]
         main = _part(parts[0], names, raw)
+        if main.phrase.startswith("when we ") and _MOMENT_BEFORE.match(moment):
+            # "the 2am c-section on the Maasai cow in the rain. we laughed the whole drive back": the
+            # moment is the memory, the laugh how it went; never "when we laughed the whole drive back" alone
+            said = _strip_end(_join(_lower_first(_tokens(moment))))
+            extra = _sentence(main.phrase.removeprefix("when "))
+            return ReadNote(raw, MEMORY, phrase=said, extra=(extra,), past=True)
     elif len(parts) > 1 and _is_label(parts[0]):  # "salaried GP. leaving in june": never "how you salaried GP"
         return _fact(raw)
     elif len(parts) > 1 and main.quotable and not _praises(parts[0], main):
@@ -1319,7 +1358,7 @@ _SIMILE = re.compile(r"\byou are as an? ")
 _PRAISE_MARKS = re.compile(
     r"(?i)\b(?:best|always|(?:nobody|no one|anyone) else|like no one|than anyone|never fails|the one who|the reason"
     r"|better (?:\w+ ){0,4}than|more (?:\w+ ){1,3}than|every(?:one|body|thing)?|never once|not once|for (?:me|us)"
-    r"|(?:the|a) whole|alone|single-handedly|took a chance|fought for"
+    r"|(?:the|a) whole|alone|single-handedly|took a chance|fought for|any(?:thing|one|body)|still (?:our|my|the) \w+"
     r"|(?!(?:as|is|was|has|does|us|his|this|its)\b)\w{3,}s (?:me|my))\b"
 )
 

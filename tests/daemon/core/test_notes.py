@@ -54,7 +54,7 @@ def test_every_example_is_read_as_its_shape_says(row):
             "I still remember how you got the user experience like no one else.",
         ),
         ("Helped me move flats twice", "I still remember how you helped me move flats twice."),
-        ("knows everyone in climate tech", "I've always appreciated how you know everyone in climate tech."),
+        ("knows everyone in climate tech", ""),  # a network to use, not a quality: said back it is fawning
         ("never takes herself too seriously", "I've always appreciated how you never take yourself too seriously."),
         # pronoun clauses, with the person's own name as the subject
         (
@@ -381,7 +381,7 @@ def test_a_child_as_people_note_one(text, minor):
      "I really appreciate how you always ask the hard question first, then help me answer it."),
     ("always tells you what you need to hear", None),
     ("my master, devilled with him 2015. taught me you win cases on the papers not on your feet",
-     "I still remember how you taught me that you win cases on the papers not on your feet."),
+     "I still remember how you taught me that you win cases on the papers, not on your feet."),
     ("his terrible puns at every family dinner", "I still think about your terrible puns at every family dinner."),
 ])
 def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
@@ -460,6 +460,21 @@ def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
     ("paced me to my sub-3 at Manchester!!! absolute legend", "I still remember how you paced me to my sub-3 at "
      "Manchester."),
     ("applying for the Circuit Court bench. keep it quiet til JAAB decides", None),
+    # a fifth blind review: two leaks, and lines a careful writer would have written
+    ("bank. approved the x-ray loan. we're 2 payments behind, otieno handling it", None),  # arrears, to the bank
+    ("bank manager. we're 2 payments behind", None),
+    ("I'm so proud of the team", None),  # the user's own state: nothing of them
+    ("butcher. shorted us 3 cases of duck in aug, still arguing about the credit", None),  # a complaint
+    ("best glove hand in the league. his wife left in july w/ the kids, hes a mess", None),
+    ("vendor. knows everyone in cold chain logistics", None),
+    ("partner at the clinic. the 2am c-section on the Maasai cow in the rain, 2019. we laughed the whole drive back",
+     "I still think about the 2am c-section on the Maasai cow in the rain in 2019. We laughed the whole drive back."),
+    ("always waits for me at the top of the hill even though hes way faster",
+     "I really appreciate how you always wait for me at the top of the hill even though you're way faster."),
+    ("ex-flatmate from LSE, at the London bar now. always up for a pint when I'm over",
+     "I really appreciate how you're always up for a pint when I'm over."),
+    ("landlord. fixes anything within a day. rent due jan 15", "I've always appreciated how you fix anything within "
+     "a day."),
 ])
 def test_a_warm_part_after_a_role_a_number_or_another_language_is_said(text, said):
     read = read_note(text, {"x"})

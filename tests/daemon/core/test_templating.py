@@ -403,3 +403,18 @@ def test_an_ask_says_who_the_other_is_to_me_when_no_title_or_company_does(
            "asked_first": True, "sensitive": False, "key": "k"}
     body = renderer.render("intro_ask.txt.j2", ctx).body
     assert said in body, body
+
+
+def test_family_get_my_first_name_and_sign_as_says_it_for_one_person(renderer: TemplateRenderer) -> None:
+    """A fifth review: "Love, Coach K" to a grandson and a daughter. One signature for everyone."""
+    me = {"name": "Dale Kowalski", "first_name": "Dale", "signature": "Coach K"}
+    family = renderer.render(CHECKIN, context("note", relation="family", me=me)).body
+    assert family.rstrip().endswith("\nDale") and "Coach K" not in family
+    work = renderer.render(CHECKIN, context("note", relation="work", me=me)).body
+    assert work.rstrip().endswith("\nCoach K")
+    toby = {"name": "Tobias Lindahl", "first_name": "Tobias", "signature": "Toby"}  # the name he goes by
+    assert renderer.render(CHECKIN, context("note", relation="family", me=toby)).body.rstrip().endswith("\nToby")
+    grandson = dict(context()["person"], sign_as="Grandpa")
+    for template in (CHECKIN, "linkedin.txt.j2"):
+        body = renderer.render(template, context("note", relation="family", me=me, person=grandson)).body
+        assert body.rstrip().endswith("\nGrandpa") and "Coach K" not in body, body
