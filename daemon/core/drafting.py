@@ -127,6 +127,10 @@ def me_context(settings: Settings) -> dict[str, Any]:
     }
 
 
+# A note that says they are an elder of the user's ("mzee wa kweli", "our pastor"): "Dear" or "Hello", never "Hey".
+_ELDER = re.compile(r"(?i)\b(?:mzee|elder|chief|pastor|reverend|imam|rabbi|bishop|sensei|guru|ustaz|baba)\b")
+
+
 def person_context(c: Contact) -> dict[str, Any]:
     """One person as templates see them (the recipient, or the other side of an introduction)."""
     p = c.profile
@@ -143,6 +147,7 @@ def person_context(c: Contact) -> dict[str, Any]:
         "offers": list(p.offers) if p else [],
         "seeks": list(p.seeks) if p else [],
         "sign_as": p.sign_as if p else "",
+        "elder": bool(p and _ELDER.search(p.note)),
     }
 
 

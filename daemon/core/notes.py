@@ -628,6 +628,8 @@ def _read_clause(toks: list[_Tok], text: str, shape: str, was_past: bool | None 
     if not _verb_form(verb) and verb not in _BASE_VERBS and not _verb_form(_lemma_3sg(verb)):
         return _unreadable(text, "circleback could not find what they did in it")
     if " how " in f" {clause} ":  # "how you taught me how to say no" trips over itself
+        if past and subject == "you" and _HELPED.search(clause):  # "showed me how to read a camel's mood"
+            return ReadNote(text, shape, sentence=_sentence("I'm still grateful " + clause), past=past)
         return ReadNote(text, shape, sentence=_sentence(clause), past=past)
     return ReadNote(text, shape, how="how " + clause, sentence=_sentence(clause), past=past)
 
@@ -1059,7 +1061,7 @@ _GRIPE = re.compile(
 _HELPED = re.compile(
     r"(?i)\b(?:taught|helped|pushed|saved|backed|showed|introduced|encouraged|championed|covered|vouched|"
     r"stood up|got me|gave me|talked me|believed|caught|spotted|rescued|took a chance|fought for|stepped in|stood by"
-    r"|drove me|translated|fought|wrote me|paced me|looked after)\b"
+    r"|drove me|translated|fought|wrote me|paced me|looked after|made me)\b"
 )
 
 # Shorthand people type in notes, spelt out before reading ("w/o burning bridges").
@@ -1118,7 +1120,9 @@ _APOSTROPHES = {
 }
 _APOSTROPHE = re.compile(r"\b(?:" + "|".join(k for k in _APOSTROPHES if k != "Im") + r"|im(?= [a-z]))\b")
 _APOSTROPHES["im"] = "I'm"
-_LAUGHTER = re.compile(r"(?i)(?:\s+|^)(?:a?ha(?:ha)+|he(?:he)+|lol+|lmao|rofl|xd|ㅋ+|ㅎ+|:\)|:d|;\))(?=[\s.,!]|$)")
+_YEAR_MID = re.compile(r"(?<=[a-z]) ((?:19|20)[0-9]{2}),\s+(?=(?:the|a|an|when|our)\b)")
+_ASIDE_IN_BRACKETS = re.compile(r"\s*\((?![^)]*\b(?:he|she|they|him|her|them)\b)[^()]{1,60}\)(?=[\s.,;:!]|$)")
+_LAUGHTER = re.compile(r"(?i)(?:\s+|^)(?:a?ha(?:ha)+|he(?:he)+|lol+|lmao|rofl|xd|ㅋ+|ㅎ+|:\)|:d|;\))(?=[\s.,!)]|$)")
 
 
 def _english_from(raw: str) -> str | None:
@@ -1190,6 +1194,8 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     names = frozenset(n.lower() for n in names)
     body = _REACTION_SPLICE.sub(lambda m: ". The " + m.group(2) if m.group(2) else ". " + m.group(3).capitalize(), raw)
     body = _YEAR_AFTER.sub(r" in \1", body)  # "in the dorm, 2011" -> "in the dorm in 2011"
+    body = _YEAR_MID.sub(r" in \1, ", body)  # "our lamu trip 2018, the dhow that nearly sank" -> "trip in 2018, the"
+    body = _ASIDE_IN_BRACKETS.sub("", body)  # "without being asked (first time ever)": the user's aside
     # "fought for my promotion when emeka said wait": what someone else said is not theirs to read back
     body = _DISBELIEF.sub("", body)  # "wrote the sync engine in one weekend, still can't believe it"
     body = _OTHERS_SAID.sub(lambda m: "" if _a_name(m.group(1)) else m.group(0), body)

@@ -121,3 +121,19 @@ def test_their_answer_in_another_thread_does_not_make_this_one_an_exchange(ledge
 @pytest.mark.parametrize(("name", "signed"), [("Alex Kim", "Alex"), ("J. Park", "J. Park"), ("", "")])
 def test_notes_are_signed_with_a_first_name_or_else_the_whole_name(name: str, signed: str) -> None:
     assert me_context(settings(name=name))["first_name"] == signed
+
+
+@pytest.mark.parametrize(("note", "sign_as", "elder"), [
+    ("mzee wa kweli, Isiolo. showed me how to read a camel's mood from its ears", "", True),
+    ("taught me to love SQL", "Dad", False),
+])
+def test_the_person_carries_how_the_note_is_signed_and_whether_they_are_an_elder(
+    ledger: Ledger, note: str, sign_as: str, elder: bool
+) -> None:
+    s = Settings.model_validate({
+        "me": {"name": "Alex Kim", "addresses": [ME]},
+        "cadence": {"default": "30d"},
+        "people": [{"name": "Dana Reyes", "emails": [DANA], "note": note, "sign_as": sign_as}],
+    })
+    person = context_for(ledger, s, mail("m1", sender=ME, to=(DANA,), when=days_ago(40)))["person"]
+    assert (person["sign_as"], person["elder"]) == (sign_as, elder)

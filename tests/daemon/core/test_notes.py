@@ -79,7 +79,7 @@ def test_every_example_is_read_as_its_shape_says(row):
         ),
         (
             "Taught me how to say no to a VP w/o burning bridges",
-            "You taught me how to say no to a VP without burning bridges.",
+            "I'm still grateful you taught me how to say no to a VP without burning bridges.",
         ),
         ("the one who told me to stop apologising", "I still remember how you told me to stop apologising."),
         (
@@ -475,6 +475,12 @@ def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
      "I really appreciate how you're always up for a pint when I'm over."),
     ("landlord. fixes anything within a day. rent due jan 15", "I've always appreciated how you fix anything within "
      "a day."),
+    ("best friend since Loreto. our lamu trip 2018, the dhow that nearly sank and she just kept singing",
+     "I still think about our lamu trip in 2018, the dhow that nearly sank and you just kept singing."),
+    ("my son. made me breakfast on my birthday w/o being asked (first time ever lol)",  # the aside stays mine
+     "I still remember how you made me breakfast on my birthday without being asked."),
+    ("mzee wa kweli, Isiolo. alinifundisha kusoma masikio ya ngamia. showed me how to read a camel's mood from its ears",
+     "I'm still grateful you showed me how to read a camel's mood from its ears."),
 ])
 def test_a_warm_part_after_a_role_a_number_or_another_language_is_said(text, said):
     read = read_note(text, {"x"})

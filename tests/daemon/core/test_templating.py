@@ -418,3 +418,11 @@ def test_family_get_my_first_name_and_sign_as_says_it_for_one_person(renderer: T
     for template in (CHECKIN, "linkedin.txt.j2"):
         body = renderer.render(template, context("note", relation="family", me=me, person=grandson)).body
         assert body.rstrip().endswith("\nGrandpa") and "Coach K" not in body, body
+
+
+def test_an_elder_the_note_names_is_greeted_dear_or_hello() -> None:
+    """A fifth review: "Hey Lemayian," to an Isiolo elder whose note opens "mzee wa kweli"."""
+    renderer = TemplateRenderer()
+    elder = dict(context()["person"], elder=True, first_name="Lemayian")
+    greetings = {renderer.render(CHECKIN, context("note", k, person=elder)).body.split(",")[0] for k in KEYS}
+    assert greetings <= {"Dear Lemayian", "Hello Lemayian"}, greetings
