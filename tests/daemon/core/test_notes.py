@@ -479,7 +479,8 @@ def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
      "I still think about our lamu trip in 2018, the dhow that nearly sank and you just kept singing."),
     ("my son. made me breakfast on my birthday w/o being asked (first time ever lol)",  # the aside stays mine
      "I still remember how you made me breakfast on my birthday without being asked."),
-    ("mzee wa kweli, Isiolo. alinifundisha kusoma masikio ya ngamia. showed me how to read a camel's mood from its ears",
+    ("mzee wa kweli, Isiolo. alinifundisha kusoma masikio ya ngamia. "
+     "showed me how to read a camel's mood from its ears",
      "I'm still grateful you showed me how to read a camel's mood from its ears."),
 ])
 def test_a_warm_part_after_a_role_a_number_or_another_language_is_said(text, said):
