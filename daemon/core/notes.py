@@ -1143,6 +1143,39 @@ def _english_from(raw: str) -> str | None:
     return None
 
 
+_TZ_AREAS = ("Africa/", "America/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/")
+
+
+@cache
+def _places_named() -> dict[str, str]:
+    """Cities as the time zone database names them ("seoul" -> "Seoul", "sao paulo" -> "Sao Paulo").
+
+    The database ships with Python's zoneinfo (or the system's): an offline list of the world's
+    larger cities that people type in lower case. A name that is also an English word ("wake",
+    "jersey", "manila") is left as typed; with no database, nothing is changed.
+    """
+    import zoneinfo
+
+    try:
+        zones = zoneinfo.available_timezones()
+    except Exception:  # noqa: BLE001 - no tz database: names stay as typed
+        return {}
+    named = {}
+    for zone in zones:
+        if zone.startswith(_TZ_AREAS):
+            city = zone.rpartition("/")[2].replace("_", " ")
+            words = city.split()
+            if all(w.isalpha() and not w.isupper() for w in words) and not all(_is_known(w.lower()) for w in words):
+                named[city.lower()] = city  # "Swift Current", "Knox IN", "Wake": not a name in a note
+    return named
+
+
+@cache
+def _places() -> re.Pattern[str]:
+    names = sorted(_places_named(), key=len, reverse=True)  # "new york" before "york"
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b") if names else re.compile(r"(?!)")
+
+
 def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> ReadNote:
     """Read a private note about a person; ``names`` are the words of their name ("dana")."""
     raw = re.sub(r"\s+([,.;:!?])", r"\1", " ".join(text.split()))  # "her ," -> "her,"
@@ -1152,6 +1185,7 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     raw = _APOSTROPHE.sub(lambda m: _APOSTROPHES[m.group(0).lower()], raw)  # "hes way faster" -> "he's"
     raw = _LOWER_I.sub(lambda m: "I" + m.group(0)[1:], raw)  # "anyone i know" -> "anyone I know"
     raw = _LANGUAGES.sub(lambda m: m.group(0).capitalize(), raw)  # "bad english" -> "bad English"
+    raw = _places().sub(lambda m: _places_named()[m.group(0)], raw)  # "flew to seoul" -> "flew to Seoul"
     raw = _LAUGHTER.sub("", raw).strip()  # "in english haha", "beat us 28-14 lol": the user's aside
     raw = _LESSON.sub(r"\1 that ", raw)  # "taught me you win cases on the papers": "taught me that you win"
     if not raw:

@@ -501,3 +501,14 @@ def test_a_deed_for_me_is_thanked_and_a_feat_admired(text, deed, feat):
     read = read_note(text)
     assert (read.deed, read.feat) == (deed, feat)
     assert read.as_context()["deed"] is deed and read.as_context()["feat"] is feat
+
+
+def test_a_city_typed_in_lower_case_keeps_its_capitals_and_an_english_word_stays():
+    """Four reviews in a row: "flew to seoul", "in sydney". Cities come from the time zone database
+    the daemon already needs; a city that is also a word ("wake", "swift current") stays as typed."""
+    said = read_note("taught me to surf in sydney, then new york").preview()
+    assert said == "I still remember how you taught me to surf in Sydney, then New York."
+    assert "Seoul" in read_note("flew to seoul for the cert crunch and slept at our office").preview()
+    assert read_note("always rides the wake behind the ferry, every single time").preview().endswith(
+        "the wake behind the ferry, every single time.")
+    assert "swift current" in read_note("taught me to swim against a swift current").preview()
