@@ -206,7 +206,11 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
 
 # Group names that say how a note should sound: no "How can I help with whatever you're
 # working on?" to a parent.
-_FAMILY = re.compile(r"famil|parent|relative|sibling|cousin|kin\b|mum|mom|dad", re.IGNORECASE)
+# A family group in the user's own language counts too ("pamilya", "rodzina", "jamaa", "gia đình").
+_FAMILY = re.compile(
+    r"famil|parent|relative|sibling|cousin|kin\b|mum|mom|dad|pamilya|rodzina|jamaa|aile\b|gia đình|家族|가족|가정",
+    re.IGNORECASE,
+)
 _FRIENDS = re.compile(r"friend|mates?\b|pals?\b|neighbou?r|club|school|uni\b|college", re.IGNORECASE)
 _WORK = re.compile(r"work|colleague|cowork|client|mentor|investor|alumni|network|team|peer|industry|professional",
                    re.IGNORECASE)

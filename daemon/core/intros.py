@@ -42,7 +42,7 @@ from .kinds import ASK, FOLLOWUP, INTRO
 from .notes import is_deceased, is_minor
 from .planner import canonical_address, intent_key
 from .templating import TemplateRenderer, topics
-from .wording import sensitive_topic
+from .wording import personal_sensitive, sensitive_topic
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ def suggestions(ledger: Ledger, settings: Settings, now: datetime) -> list[Sugge
             tags = _match_as_offered(b.profile.offers, a.profile.seeks, table)
             back = _match_as_offered(a.profile.offers, b.profile.seeks, table)
             found.append(Suggestion(a, b, tags, back, _shared_context(ledger, a, b, now, companions),
-                                    theirs_alone([*tags, *back])))
+                                    theirs_alone([*tags, *back]) or private_note(a) or bool(back) and private_note(b)))
     # Mutual help first, then the warmest pair; one suggestion per unordered pair.
     found.sort(key=lambda s: (not s.back, -min(_ts(s.a), _ts(s.b)), s.a.display_name, s.b.display_name))
     seen: set[frozenset[int]] = set()
@@ -530,6 +530,14 @@ def seeker_first(a: Contact, b: Contact, table: dict[str, str]) -> tuple[Contact
     return (b, a) if b_seeks and not a_seeks else (a, b)
 
 
+def private_note(c: Contact) -> bool:
+    """Does the user's note on them hold something sensitive ("applying to NHS UK, secret pa dont tell priya")?
+
+    Then an introduction is theirs to start: never asked on its own, and discreet when asked.
+    """
+    return bool(c.profile and c.profile.note and personal_sensitive(c.profile.note))
+
+
 def theirs_alone(topics_matched: list[str]) -> bool:
     """Does what one seeks of the other touch something theirs alone (``wording.sensitive_topic``)?"""
     return any(sensitive_topic(t) for t in topics_matched)
@@ -575,7 +583,8 @@ def intro_context(
     ``gives`` (what other offers that person seeks), ``gets`` (the reverse), ``asked_first``
     (this is the first ask: the other has not been asked yet), ``key``.
 
-    ``sensitive``: what one seeks of the other is theirs alone (``theirs_alone``): never named.
+    ``sensitive``: what one seeks of the other is theirs alone (``theirs_alone``), or the note on one who
+    seeks holds something sensitive (``private_note``): never named, and sent to their own address.
     ``gives`` and ``gets`` are matched on normalised tags but shown as the user wrote them.
     Before the other has agreed, ``gets`` is empty and ``other.seeks`` too: what someone
     needs is theirs to share, not to be told to a person they may never meet.
@@ -587,9 +596,11 @@ def intro_context(
     gives = _match_as_offered(op.offers if op else [], pp.seeks if pp else [], table)
     gets = _match_as_offered(pp.offers if pp else [], op.seeks if op else [], table)
     return {
-        "sensitive": theirs_alone([*gives, *gets]),
+        # A need of someone whose note holds a secret is theirs: the one who seeks decides who hears of it.
+        "sensitive": theirs_alone([*gives, *gets]) or bool(gives) and private_note(person)
+        or bool(gets) and private_note(other),
         "me": me_context(settings),
-        "person": person_context(person),
+        "person": {**person_context(person), "first_name": person.greeting_name},  # "Hi Nana Yaa," as `greet` says
         "other": shown_other,
         "other_relation": relation_of(other, settings),
         "gives": gives,

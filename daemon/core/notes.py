@@ -138,7 +138,7 @@ NO_NOTE = ReadNote("", "")
 # What makes a deed a feat: "made a whole platformer", "ran the clinic basically alone", "fixed it yourself".
 _FEAT = re.compile(
     r"(?i)\b(?:whole|entire|alone|single-handedly|yourself|by yourself|on your own|in one (?:weekend|night|day)"
-    r"|without being asked)\b"
+    r"|without being asked|in a (?:snow)?storm|in a blizzard|in the snow)\b"
 )
 _MINE = re.compile(r"(?i)\b(?:me|my|mine|myself|us|our|ours|we|I)\b")
 _RECENT = re.compile(
@@ -727,6 +727,10 @@ def _unreadable(text: str, why: str, suggestion: str = "") -> ReadNote:
     )
 
 
+# Callings _is_role's endings miss: "our parish priest", "our family doctor".
+_CALLINGS = frozenset("priest pastor vicar imam rabbi doctor nurse midwife chef cook nanny tailor barber".split())
+
+
 def _memory(text: str, toks: list[_Tok]) -> ReadNote | None:
     """ "our road trip to Big Sur", "the night we debugged the payments outage", "The workshop in Porto"."""
     det = toks[0].low
@@ -740,7 +744,9 @@ def _memory(text: str, toks: list[_Tok]) -> ReadNote | None:
             i, head = k - 1, toks[k].low
     if head not in _EVENT_NOUNS and det != "our":
         return None
-    if det == "our" and head not in _EVENT_NOUNS and _is_role(head):  # "our kicker 2011": who they were
+    if det == "our" and head not in _EVENT_NOUNS and any(
+        _is_role(t.low) or t.low in _PERSON_NOUNS or t.low in _CALLINGS for t in toks[1 : i + 3]
+    ):  # "our kicker 2011", "our parish priest sa tarlac": who they are
         return _fact(text)
     # A verb straight after the phrase makes it a clause ("our kids are the same age"), not a moment.
     after = toks[1 + i + 1 :]
@@ -928,7 +934,8 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
     if is_verb:
         # "caught the bug 2 days before cert": a deed for me, numbers and all
         deed = _verb_form(turned[j].low) == "past" and _HELPED.search(body) is not None
-        if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned) and not deed:
+        feat = _FEAT.search(body) is not None  # "drove 2h in a snowstorm to bring tomatoes"
+        if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned) and not (deed or feat):
             return _fact(text)
         if not (_has_praise(turned) or praise_elsewhere or deed or _PRAISE_MARKS.search(body) or _FEAT.search(body)):
             return _fact(text)
@@ -1053,7 +1060,7 @@ _GRIPE = re.compile(
     r"|cancels? (?:last|at the last)|always late|never on time|ghost(?:s|ed)|stingy|tight[- ]fisted|snob"
     r"|arrogant|a nightmare|passive[- ]aggressive|everybody knows it|don'?t trust"
     r"|shorted|short-?changed|overcharged?|ripped (?:us|me) off|stiffed|still arguing|arguing about|in dispute"
-    r"|owes (?:us|me)|never paid)\b"
+    r"|owes (?:us|me)|never paid|(?:stopped|scrapped|cancelled|canceled|undid|reversed|binned) my)\b"
 )
 
 
@@ -1061,7 +1068,8 @@ _GRIPE = re.compile(
 _HELPED = re.compile(
     r"(?i)\b(?:taught|helped|pushed|saved|backed|showed|introduced|encouraged|championed|covered|vouched|"
     r"stood up|got me|gave me|talked me|believed|caught|spotted|rescued|took a chance|fought for|stepped in|stood by"
-    r"|drove me|translated|fought|wrote me|paced me|looked after|made me)\b"
+    r"|drove me|translated|fought|wrote me|paced me|looked after|made me|lent me|lends me|led us"
+    r"|blessed (?:me|my|us|our))\b"
 )
 
 # Shorthand people type in notes, spelt out before reading ("w/o burning bridges").
@@ -1120,6 +1128,11 @@ _APOSTROPHES = {
 }
 _APOSTROPHE = re.compile(r"\b(?:" + "|".join(k for k in _APOSTROPHES if k != "Im") + r"|im(?= [a-z]))\b")
 _APOSTROPHES["im"] = "I'm"
+_BARE_YEAR = re.compile(r"\b([a-z]+) ((?:19|20)[0-9]{2})\b(?![-–/'])")
+_YEAR_LEADS = frozenset("in of since from by until till to and or vs class summer winter spring autumn fall "
+                        "early late mid circa c around".split())
+_GOT_IT = re.compile(r"(?i),\s*((?:got|won|made|did|passed|nailed) it)(?=[.;:!]|\s*$)")
+_HOW_MANY = re.compile(r",\s*[0-9]+ of (?:them|us)(?=[.;:!]|\s*$)")
 _YEAR_MID = re.compile(r"(?<=[a-z]) ((?:19|20)[0-9]{2}),\s+(?=(?:the|a|an|when|our)\b)")
 _ASIDE_IN_BRACKETS = re.compile(r"\s*\((?![^)]*\b(?:he|she|they|him|her|them)\b)[^()]{1,60}\)(?=[\s.,;:!]|$)")
 _LAUGHTER = re.compile(r"(?i)(?:\s+|^)(?:a?ha(?:ha)+|he(?:he)+|lol+|lmao|rofl|xd|ㅋ+|ㅎ+|:\)|:d|;\))(?=[\s.,!)]|$)")
@@ -1229,16 +1242,23 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     body = _REACTION_SPLICE.sub(lambda m: ". The " + m.group(2) if m.group(2) else ". " + m.group(3).capitalize(), raw)
     body = _YEAR_AFTER.sub(r" in \1", body)  # "in the dorm, 2011" -> "in the dorm in 2011"
     body = _YEAR_MID.sub(r" in \1, ", body)  # "our lamu trip 2018, the dhow that nearly sank" -> "trip in 2018, the"
+    body = _BARE_YEAR.sub(  # "fought for the lab funding 2016" -> "… funding in 2016"
+        lambda m: m.group(0) if m.group(1) in _YEAR_LEADS else f"{m.group(1)} in {m.group(2)}", body)
+    body = _GOT_IT.sub(r" and \1", body)  # "fought for the funding, got it" -> "… and got it"
+    body = _HOW_MANY.sub("", body)  # "tourtière for the whole staff at christmas, 6 of them": the user's count
     body = _ASIDE_IN_BRACKETS.sub("", body)  # "without being asked (first time ever)": the user's aside
-    # "fought for my promotion when emeka said wait": what someone else said is not theirs to read back
     body = _DISBELIEF.sub("", body)  # "wrote the sync engine in one weekend, still can't believe it"
+    # "fought for my promotion when emeka said wait": what someone else said is not theirs to read back
     body = _OTHERS_SAID.sub(lambda m: "" if _a_name(m.group(1)) else m.group(0), body)
     body = _NOT_SO.sub(", not ", body)  # "on the papers not on your feet" -> "on the papers, not on …"
     body = _AGED.sub(r"\1-year-old", body)  # "a 30 year old nobody" -> "a 30-year-old nobody"
+    if body != raw and personal_sensitive(body):  # "his passed 2021" read as "passed in 2021": not said either
+        return _unreadable(raw, "read into a sentence it would touch something sensitive")
     parts = [p.strip() for p in _PARTS.split(body.strip().rstrip(".!"))]
     # A one-word fragment ("Twice.") says nothing to carry: the rest of the note is read. One that
     # names who they are ("CEO.", "paramedic.") is a fact about them, like "senior partner".
     parts = [p for p in parts if p and (len(p.split()) > 1 or len(parts) == 1 or _is_role(p))] or [raw]
+    parts = [*_who_then_deed(parts[0]), *parts[1:]]
     main = _part(parts[0], names, raw if len(parts) > 1 else None)
     lead = _after_leading_facts(parts, main, names, raw)
     if lead:  # "Partner, my mentor since 2017. taught me to read a SPA backwards": the rest is the note
@@ -1308,7 +1328,8 @@ _CONTRAST = re.compile(
 # The user's own exclamation about what came before: kept for them, not quoted ("would have been a disaster").
 _ASIDE = re.compile(
     r"(?i)^(?:(?:it|that) )?(?:would|could|might)(?:'ve| have) been\b|^(?:I )?still can'?t believe\b"
-    r"|^(?:what a|(?:absolute |total |an? )?legend|hero|wow|amazing|incredible|unreal|so good|never forget"
+    r"|^(?:what a|(?:absolute |total |an? )?legend|(?:still )?(?:my )?hero|wow|amazing|incredible|unreal|so good"
+    r"|never forget"
     r"|never again)\b"
 )
 _MANY_TIMES = re.compile(r"(?i)\b(?:so many times|more than once|again and again|countless times|many times over)$")
@@ -1323,8 +1344,11 @@ def _habits(how: str, main: ReadNote, more: ReadNote) -> bool:
     kimchi to the office"), short enough together for one sentence?"""
     doing = (VERB_PHRASE, PRONOUN_CLAUSE)
     never = more.past and more.how.startswith("how you never ")  # "always tows the trailer. never once asked"
+    # Two things done once are joined only when the second is kindness too ("never once complained"):
+    # never "gave me a job at 19 and threw a pan at me once".
+    kind = not more.past or never or _HELPED.search(more.how) is not None
     return (
-        main.shape in doing and more.shape in doing and (main.past == more.past or never)
+        main.shape in doing and more.shape in doing and (main.past == more.past or never) and kind
         and how.startswith("how you ") and more.how.startswith(("how you ", "how you're ")) and " and " not in how
         and len(how) + len(more.how) <= MAX_QUOTED - 20
     )
@@ -1338,6 +1362,17 @@ def _again(read: ReadNote) -> str:
     lemma = (_lemmas().getLemma(m.group(1), upos="VERB") or ("",))[0]
     done = (_lemmas().getInflection(lemma, tag="VBN") or ("",))[0] if lemma else ""
     return f"You've {done} {m.group(2)}." if done else ""
+
+
+def _who_then_deed(part: str) -> list[str]:
+    """ "my first chef, gave me a job at 19" -> who they are, then what they did: two parts."""
+    who, comma, deed = part.partition(", ")
+    first = deed.split(" ", 1)[0].lower()
+    if not comma or len(who.split()) > 5 or _verb_form(first) not in ("past", "3sg"):
+        return [part]
+    if any(_verb_form(w) in ("past", "3sg") and "NOUN" not in _pos(w) for w in who.lower().split()):
+        return [part]  # "she fixed the boiler, came back twice": one deed, not who they are
+    return [who, deed]
 
 
 def _is_fact_part(part: str, read: ReadNote) -> bool:
@@ -1431,6 +1466,7 @@ _BIG_NEWS = re.compile(
     r"(?i)\b(?:born|newborn|new baby"
     r"|(?:just )?had (?:a|her|his|their|the) (?:baby|son|daughter|boy|girl|twins|triplets)"
     r"|baby (?:girl|boy) (?:born|arrived)|twins (?:born|arrived)|got married|just married|wedding (?:is|was|on|in)"
+    r"|getting married|to be married|(?:her|his|their) wedding"
     r"|engaged|maternity leave|paternity leave)\b"
 )
 
@@ -1438,12 +1474,13 @@ _BIG_NEWS = re.compile(
 # Someone under 18, as people note it: "15, u16 squad", "aged 14", "16yo", "in year 10".
 _MINOR = re.compile(
     r"(?i)(?:^\s*(?:1[0-7]|[5-9])\b\s*[,.;:(-]|\baged? (?:1[0-7]|[5-9])\b"
-    r"|\b(?:niece|nephew|godson|goddaughter|godchild|grandson|granddaughter|grandkid|son|daughter|kid|cousin|"
+    r"|\b(?:niece|nephew|godson|goddaughter|godchild|grandson|granddaughter|grandkid|son|daughter|kid|cousin|girl|boy|"
     r"student|pupil|player|mentee|neighbour'?s (?:kid|son|daughter)),? (?:1[0-7]|[5-9])\b(?! ?(?:yrs?|years))"
     r"|\b(?:1[0-7]|[5-9]) ?(?:yo|y/o|yrs? old|years? old)\b"
     r"|\bu-?1[0-8]s?\b|\bunder[- ]1[0-8]s?\b|\bin (?:year|yr) (?:[1-9]|1[0-3])\b"
     r"|\b(?:year|yr) (?:[1-9]|1[0-3]) (?:student|pupil|girl|boy|kid)\b"
-    r"|\b(?:teenager|schoolgirl|schoolboy|in (?:primary|secondary|middle|high) school|my (?:pupil|student) \(1[0-7]\))"
+    r"|\b(?<!like a )(?:teenager|schoolgirl|schoolboy)\b|\b(?:in (?:primary|secondary|middle|high) school"
+    r"|my (?:pupil|student) \(1[0-7]\))"
     r"|\b(?:junior|youth) (?:squad|team|player|section|rower|swimmer|athlete)\b)"
 )
 
@@ -1451,6 +1488,9 @@ _MINOR = re.compile(
 # The person themselves has died, as people note it: "Passed Jan 9. RIP Frank.", "faleceu em outubro".
 _DECEASED = re.compile(
     r"(?i)(?:^\s*(?:passed(?: away)?|died|deceased|d\.)\b|\bRIP\b|\bR\.I\.P\b|\bin memoriam\b"
+    r"|\b(?:called (?:home )?to (?:glory|the lord|god|heaven)|went (?:home )?to be with the lord"
+    r"|fell asleep in the lord|gone to glory|of blessed memory|passed on"
+    r"|(?:my|our) late (?:husband|wife|father|mother|dad|mum|mom|son|daughter|brother|sister|friend)(?!'s))\b"
     r"|\b(?:faleceu|falleci[oó]|morreu|muri[oó]|verstorben|gestorben|d[ée]c[ée]d[ée]e?)\b)"
 )
 

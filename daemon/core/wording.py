@@ -217,6 +217,15 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"arrears", r"overdrawn", r"loans?", r"mortgage",
     r"(?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?) (?:left|walked out|moved out|kicked him out)",
     r"separated", r"split up", r"broke up", r"break-?up",
+    # money the user paid or lent for them: "i paid her review center 25k"
+    r"(?:paid|lent|loaned|borrowed|spent|covered)(?: (?:for|him|her|them|his|her|their))?[^.;:]{0,40}?"
+    r"(?:[$€£₱₦¥₹]\s?\d|\d+(?:[.,]\d+)?\s?(?:k|grand|pesos?|naira|cedis?|shillings?|dollars?|euros?|pounds?|rupees?)\b)",
+    r"called to glory", r"of blessed memory", r"my late (?:husband|wife|father|mother|son|daughter)",
+    # a sixth blind review: what still read as a plain fact
+    r"stroke (?:in (?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*|\d{4})|last (?:week|month|year))", r"(?:had|has|suffered|after) (?:a |his |her |the )?stroke", r"diabet(?:es|ic)",
+    r"lost (?:\d+ |two |three |a )?(?:toes?|fingers?|leg|foot|arm)", r"amputat\w*", r"drunk",
+    r"told \w+ only", r"books don'?t add up",
+    r"visa (?:renewal|application|stuck|refused|denied|problems?|issues?)",
     r"(?:don'?t|do not|dont) tell", r"between (?:us|you and me|ourselves)", r"keep (?:it|this) quiet",
 )
 # Subjects only: paperwork and news that are no small talk in a note, yet fine in a
@@ -307,9 +316,17 @@ def _personal() -> re.Pattern[str]:
     return _word_alternation(PERSONAL_WORDS)
 
 
+# A sum of money ("about 3,000 cedis", "4,500 AED a head", "$500", "sends 3k a month") and an ex
+# ("ex. baraka's dad"): the words above are whole words, these are not.
+_MONEY_OR_EX = re.compile(
+    r"(?i)(?:[$€£₱₦¥₹]\s?\d|\b\d[\d,.]*\s?(?:cedis?|naira|pesos?|shillings?|dollars?|euros?|pounds?|rupees?"
+    r"|aed|php|usd|gbp|eur|kes|ghs)\b|\b\d+k (?:a|per|each) (?:month|week|year)\b|^\s*ex\s*[.,])"
+)
+
+
 def personal_sensitive(text: str) -> bool:
     """Does a private note touch grief, health, family, the law, a lost job or money trouble?"""
-    return _personal().search(text) is not None
+    return _personal().search(text) is not None or _MONEY_OR_EX.search(text) is not None
 
 
 # A private note that says the person's job (and so their work address) is behind them.

@@ -137,3 +137,11 @@ def test_the_person_carries_how_the_note_is_signed_and_whether_they_are_an_elder
     })
     person = context_for(ledger, s, mail("m1", sender=ME, to=(DANA,), when=days_ago(40)))["person"]
     assert (person["sign_as"], person["elder"]) == (sign_as, elder)
+
+
+@pytest.mark.parametrize("group", ["family", "pamilya", "Rodzina", "jamaa", "가족"])
+def test_a_family_group_in_the_users_own_language_is_family(group: str) -> None:
+    """A sixth review: a Filipino user's "pamilya" lost "Love," and the family rules."""
+    from circleback.daemon.core.drafting import is_family_group
+
+    assert is_family_group(group)

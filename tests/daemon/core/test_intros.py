@@ -643,3 +643,41 @@ def test_an_ask_about_a_job_search_goes_to_their_own_address(ledger: Ledger) -> 
     ((_, (_, raw)),) = box.drafts.items()
     to = message_from_bytes(raw, policy=policy.default)["To"].addresses[0].addr_spec
     assert to == own and "coaching jobs" not in body(raw)
+
+
+def test_a_secret_in_the_note_makes_the_introduction_discreet_and_private(ledger: Ledger) -> None:
+    """A sixth blind review: Grace's note says "applying to NHS UK, secret pa dont tell priya"; the
+    check-in held back, yet an ask to her hospital address said she could use help with her NHS application."""
+    work, own, kristine = "grace.okafor@alnoorhospital.example", "graceokafor.rn@gmail.example", "k@x.example"
+    s = Settings.model_validate({
+        "me": {"name": "Maricel Dela Cruz", "addresses": [ME], "signature": "Cel"},
+        "cadence": {"default": "30d"}, "drafting": {"budget_per_week": 0}, "intros": {"auto_ask": True},
+        "people": [{"name": "Grace Okafor", "emails": [work, own], "seeks": ["NHS UK application"],
+                    "note": "charge nurse. applying to NHS UK, secret pa dont tell priya"},
+                   {"name": "Kristine Bautista", "emails": [kristine], "offers": ["NHS UK application"]}],
+    })
+    box = Box()
+    box.inbox += [mail(f"w-{a}", sender=ME, to=(a,), when=days_ago(10), subject="Catching up")
+                  for a in (work, kristine)]
+    report = cycle(ledger, s, box, NOW)
+    (found,) = suggestions(ledger, s, NOW)
+    assert found.sensitive and report.intros.asked == [] and box.drafts == {}  # never asked on its own
+    introducer(ledger, s).ask(find_person(ledger, s, work, NOW), find_person(ledger, s, kristine, NOW), NOW)
+    cycle(ledger, s, box, NOW + timedelta(minutes=1))
+    ((_, (_, raw)),) = box.drafts.items()
+    to = message_from_bytes(raw, policy=policy.default)["To"].addresses[0].addr_spec
+    text = " ".join(body(raw).split())
+    assert to == own and "NHS" not in text and "stays between us" in text
+
+
+def test_an_ask_greets_them_as_greet_says(ledger: Ledger) -> None:
+    """A sixth review: `greet = "Nana Yaa"`, yet the ask opened "Hi Yaa"."""
+    s = make_settings()
+    people = [p.model_copy(update={"greet": "Nana Lukas"}) if LUKAS in p.emails else p for p in s.people]
+    s = s.model_copy(update={"people": people})
+    box = warm_box()
+    cycle(ledger, s, box, NOW)
+    introducer(ledger, s).ask(find_person(ledger, s, LUKAS, NOW), find_person(ledger, s, NADIA, NOW), NOW)
+    cycle(ledger, s, box, NOW + timedelta(minutes=1))
+    ((_, (_, raw)),) = box.drafts.items()
+    assert body(raw).startswith("Hi Nana Lukas,")

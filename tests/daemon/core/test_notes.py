@@ -482,6 +482,21 @@ def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
     ("mzee wa kweli, Isiolo. alinifundisha kusoma masikio ya ngamia. "
      "showed me how to read a camel's mood from its ears",
      "I'm still grateful you showed me how to read a camel's mood from its ears."),
+    # a sixth blind review
+    ("our parish priest sa tarlac. blessed my passport before i flew out in 2015. prays for migo by name every sunday",
+     "I still remember how you blessed my passport before I flew out in 2015."),  # never "our parish priest"
+    ("the kindest in our batch, lent me her notes the whole of 4th yr",
+     "I still remember how you lent me your notes the whole of 4th year."),
+    ("maraîcher, cantons-de-l'est. drove 2h in a snowstorm to bring tomatoes for the gault&millau dinner",
+     "I'm still impressed by how you drove 2h in a snowstorm to bring tomatoes for the gault&millau dinner."),
+    ("my first chef, gave me a job at 19. threw a pan at me once. still my hero lol",
+     "I still remember how you gave me a job at 19."),  # never "… and threw a pan at me once"
+    ("GES regional director. fought for our science lab funding 2016, got it. knows every scholarship board",
+     "I still remember how you fought for our science lab funding in 2016 and got it."),
+    ("appelle tous les dimanches. still makes tourtière for the whole staff at christmas, 6 of them",
+     "I've always appreciated how you still make tourtière for the whole staff at Christmas."),
+    ("new head. stopped my 6am devotion rule. her school now, ok. asks my advice sometimes", None),  # grudging
+    ("his passed 2021", None),  # never read into "passed in 2021"
 ])
 def test_a_warm_part_after_a_role_a_number_or_another_language_is_said(text, said):
     read = read_note(text, {"x"})
@@ -512,3 +527,55 @@ def test_a_city_typed_in_lower_case_keeps_its_capitals_and_an_english_word_stays
     assert read_note("always rides the wake behind the ferry, every single time").preview().endswith(
         "the wake behind the ferry, every single time.")
     assert "swift current" in read_note("taught me to swim against a swift current").preview()
+
+
+@pytest.mark.parametrize(("note", "deceased"), [
+    ("my husband. called to glory 2019. 41 yrs married", True),  # a sixth review: a draft to a dead man
+    ("went to be with the Lord in march", True),
+    ("our friend of blessed memory", True),
+    ("my late husband's best friend", False),  # the late husband is not this person
+    ("called home every sunday", False),
+])
+def test_a_death_as_people_of_faith_note_it(note, deceased):
+    from circleback.daemon.core.notes import is_deceased
+
+    assert is_deceased(note) is deceased
+
+
+@pytest.mark.parametrize(("note", "minor"), [
+    ("best friend since 1974, wesley girls. laughs like a schoolgirl", False),  # a simile, at 68
+    ("kofis girl, 15. won the year 10 prize", True),
+])
+def test_a_simile_is_no_age_and_a_girl_of_15_is_a_child(note, minor):
+    from circleback.daemon.core.notes import is_minor
+
+    assert is_minor(note) is minor
+
+
+@pytest.mark.parametrize(("note", "sensitive"), [
+    ("youngest sis. waiting for board results. i paid her review center 25k. she will pass i know it", True),
+    ("lent him $500 for the deposit", True),
+    ("ran a 5k with me every saturday for a year", False),  # a race, not money
+    ("beat us 28-14 last fall lol", False),
+    # a sixth review: what read as a plain fact, and so could be written around
+    ("womens fellowship treasurer. the books dont add up since march, about 3,000 cedis. told rev only", True),
+    ("landlord karama. 4,500 AED a head and the aircon broken since aug", True),
+    ("migos papa. sends 3k a month when he remembers", True),
+    ("my elder sister in obuasi, 78. stroke in june, speech not good now", True),
+    ("rows stroke in the eight and sets the pace for everyone", False),
+    ("nanays sister. diabetes, lost 2 toes in sept", True),
+    ("ex. baraka's dad. still texts when drunk", True),
+    ("ex-flatmate from LSE, at the London bar now", False),
+    ("HR. my visa renewal stuck since sept. be nice", True),
+])
+def test_money_the_user_paid_for_them_is_theirs(note, sensitive):
+    from circleback.daemon.core.wording import personal_sensitive
+
+    assert personal_sensitive(note) is sensitive
+
+
+def test_a_wedding_to_come_is_their_news():
+    from circleback.daemon.core.notes import big_news
+
+    assert big_news("cooks sinigang every friday for everybody. getting married in tarlac dec 27!!")
+    assert not big_news("covered my on-call the week of the wedding, no questions asked")

@@ -410,6 +410,8 @@ def test_family_get_my_first_name_and_sign_as_says_it_for_one_person(renderer: T
     me = {"name": "Dale Kowalski", "first_name": "Dale", "signature": "Coach K"}
     family = renderer.render(CHECKIN, context("note", relation="family", me=me)).body
     assert family.rstrip().endswith("\nDale") and "Coach K" not in family
+    friend = renderer.render(CHECKIN, context("note", relation="friend", me=me)).body
+    assert friend.rstrip().endswith("\nDale")  # "Mrs Owusu" to the friend she shared a dorm bed with
     work = renderer.render(CHECKIN, context("note", relation="work", me=me)).body
     assert work.rstrip().endswith("\nCoach K")
     toby = {"name": "Tobias Lindahl", "first_name": "Tobias", "signature": "Toby"}  # the name he goes by
