@@ -222,7 +222,8 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"(?:[$€£₱₦¥₹]\s?\d|\d+(?:[.,]\d+)?\s?(?:k|grand|pesos?|naira|cedis?|shillings?|dollars?|euros?|pounds?|rupees?)\b)",
     r"called to glory", r"of blessed memory", r"my late (?:husband|wife|father|mother|son|daughter)",
     # a sixth blind review: what still read as a plain fact
-    r"stroke (?:in (?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*|\d{4})|last (?:week|month|year))", r"(?:had|has|suffered|after) (?:a |his |her |the )?stroke", r"diabet(?:es|ic)",
+    r"stroke (?:in (?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*|\d{4})|last (?:week|month|year))",
+    r"(?:had|has|suffered|after) (?:a |his |her |the )?stroke", r"diabet(?:es|ic)",
     r"lost (?:\d+ |two |three |a )?(?:toes?|fingers?|leg|foot|arm)", r"amputat\w*", r"drunk",
     r"told \w+ only", r"books don'?t add up",
     r"visa (?:renewal|application|stuck|refused|denied|problems?|issues?)",
