@@ -75,6 +75,7 @@ _INTERNALDATE = re.compile(
 )
 _FLAG_SETS: dict[bytes, frozenset[bytes]] = {}  # "\Seen $Forwarded" -> its set; a mailbox has few
 _FLAG_SETS_MAX = 1024
+_NO_LABELS: frozenset[bytes] = frozenset()  # the fast path's shape has no X-GM-LABELS
 
 
 def parse_internaldate(value: bytes) -> datetime | None:
@@ -90,7 +91,7 @@ def parse_internaldate(value: bytes) -> datetime | None:
         when = datetime.fromisoformat(f"{year}-{_MONTHS[month]}-{day.strip():0>2}T{clock}{zone_h}:{zone_m}")
     except ValueError:  # "31-Feb", "24:00:00": as IMAPClient, no date
         return _internaldate_lenient(value)
-    return when.astimezone(UTC)
+    return when if when.tzinfo is UTC else when.astimezone(UTC)  # "+0000" gives UTC itself
 
 
 def _internaldate_lenient(value: bytes) -> datetime | None:
@@ -168,7 +169,7 @@ def _responses(
             tail = readline()
             flags = _flag_set(m[3])
             if tail == b")\r\n" and flags is not None:
-                found.append(Fetched(int(m[2]), parse_internaldate(m[4]), flags, frozenset(), body))
+                found.append(Fetched(int(m[2]), parse_internaldate(m[4]), flags, _NO_LABELS, body))
                 continue
             parts: list[Any] = [(line, body)]
             line = tail

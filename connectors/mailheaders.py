@@ -882,7 +882,8 @@ def _message_time_fast(date_values: list[str] | None, fallback_time: datetime) -
 
 def _message_time_of(value: str | None, fallback_time: datetime) -> datetime:
     """``_message_time_fast`` from the first Date value (None: there is none)."""
-    fallback = _as_utc(fallback_time)
+    # IMAP's INTERNALDATE comes in UTC already; astimezone would copy it for nothing.
+    fallback = fallback_time if fallback_time.tzinfo is UTC else _as_utc(fallback_time)
     if value is not None:
         # Not cached: a Date is nearly unique to its message, so a cache of the last 8,192
         # misses on a first sync and costs a fifth of a microsecond a message doing so.
