@@ -60,6 +60,7 @@ _FAST = re.compile(
     rb'INTERNALDATE "([^"\\\x00-\x1f]*+)" BODY\[[^\]]*+\] \{([0-9]{1,9})\}\r\n'
 )
 BATCH = 256  # messages per list handed on: parsing a run of them at a time beats one by one
+READ_BUFFER = 65536  # bytes imaplib's reader takes off the socket at a time (io's default: 8 KiB)
 _LITERAL_AT_END = re.compile(rb"~?\{([0-9]{1,9})\}\r?\n?$")
 _UNTAGGED_FETCH = re.compile(rb"\* ([0-9]+) FETCH ", re.IGNORECASE)
 _LOOSE_UID = re.compile(rb"\bUID ([0-9]+)", re.IGNORECASE)
@@ -124,6 +125,24 @@ def _flag_set(flags: bytes) -> frozenset[bytes] | None:
 
 
 # --- the command and its answer ------------------------------------------------------
+
+
+def widen_read_buffer(imap: imaplib.IMAP4) -> None:
+    """Give imaplib's socket reader a READ_BUFFER-sized buffer in place of io's 8 KiB.
+
+    A first sync's FETCH answers are megabytes: read in 64 KiB rather than 8 KiB
+    pieces they take an eighth of the recv calls, about 0.3 us of client CPU a
+    message less (benchmarks/imap_sync.py).  Call it only between commands, after
+    a tagged response (or the greeting) has been read, when the server has nothing
+    more to send: whatever the old reader had buffered would be lost.  Python
+    3.14's imaplib reads through a buffer of its own (``IMAP4.file`` is a read-only
+    property there); it is left as it is.
+    """
+    if isinstance(getattr(type(imap), "file", None), property):
+        return
+    old = imap.file
+    imap.file = imap.sock.makefile("rb", buffering=READ_BUFFER)
+    old.close()  # the socket closes for real only once every reader made of it is closed
 
 
 def uid_fetch(imap: imaplib.IMAP4, uidset: str, items: str, batch: int = BATCH) -> Iterator[list[Fetched | Unreadable]]:
