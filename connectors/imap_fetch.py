@@ -93,9 +93,9 @@ def parse_internaldate(value: bytes) -> datetime | None:
         day = "0" + day.strip()
     try:
         when = datetime.fromisoformat(f"{year}-{_MONTHS[month]}-{day}T{clock}{zone}")
-    except ValueError:  # "31-Feb", "24:00:00": as IMAPClient, no date
+        return when if when.tzinfo is UTC else when.astimezone(UTC)  # "+0000" gives UTC itself
+    except (ValueError, OverflowError):  # "31-Feb", "24:00:00", UTC past year 9999: as IMAPClient, no date
         return _internaldate_lenient(value)
-    return when if when.tzinfo is UTC else when.astimezone(UTC)  # "+0000" gives UTC itself
 
 
 def _internaldate_lenient(value: bytes) -> datetime | None:

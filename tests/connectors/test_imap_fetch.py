@@ -352,6 +352,7 @@ def test_an_imaplib_with_a_buffer_of_its_own_is_left_alone() -> None:
         (b"02-Foo-2026 10:11:12 +0000", None),
         (b"31-Feb-2026 10:11:12 +0000", None),
         (b"02-Mar-2026 10:11:12 +2500", None),  # an offset of more than a day is no time
+        (b"31-Dec-9999 23:00:00 -0100", None),  # in UTC past year 9999: no time, not an OverflowError
     ],
 )
 def test_internaldate(value: bytes, expected: datetime | None) -> None:
