@@ -37,7 +37,7 @@ from . import secrets
 from .accounts import ImapAccount
 from .base import Connector, ConnectorContext, Cursor, DraftRef, MailRecord, Skip, SyncResult
 from .errors import AuthRevoked, CertificateRefused, ConnectorError
-from .imap_fetch import Fetched, Unreadable, uid_fetch
+from .imap_fetch import Fetched, Unreadable, uid_fetch, widen_read_buffer
 from .mailheaders import RECORD_HEADERS, parse_header_fields
 from .progress import SyncProgress
 from .text import clean_text
@@ -190,6 +190,8 @@ class ImapConnector(Connector):
         try:
             if cfg.security == "starttls":
                 client.starttls(context)
+            # Now, between commands: after the greeting, or STARTTLS and the CAPABILITY that follows it.
+            widen_read_buffer(client._imap)
             client.login(cfg.username, self._secret())
         except LoginError as exc:
             _shutdown_quietly(client)

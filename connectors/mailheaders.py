@@ -627,6 +627,12 @@ _RFC5322_DATE = re.compile(
     rf"([0-9]{{1,2}})[ \t]+({'|'.join(_MONTHS)})[ \t]+([1-9][0-9]{{3}})[ \t]+"
     r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?[ \t]+([+-][0-9]{4})(?:[ \t]+\([A-Za-z]{1,5}\))?[ \t]*"
 )
+# The same as nearly every writer spaces it (one space apart, seconds given), its clock
+# in one group: a value it matches, _RFC5322_DATE matches too, with the same fields.
+_USUAL_DATE = re.compile(
+    rf"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{{1,2}}) ({'|'.join(_MONTHS)}) ([1-9][0-9]{{3}}) "
+    r"([0-9]{2}:[0-9]{2}:[0-9]{2}) ([+-][0-9]{4})(?: \([A-Za-z]{1,5}\))?"
+)
 
 # Caches are keyed by the raw value: people and subjects repeat across a mailbox.
 # Both bounds keep memory to a few MB per cache in a long-running daemon (a
@@ -882,7 +888,8 @@ def _message_time_fast(date_values: list[str] | None, fallback_time: datetime) -
 
 def _message_time_of(value: str | None, fallback_time: datetime) -> datetime:
     """``_message_time_fast`` from the first Date value (None: there is none)."""
-    fallback = _as_utc(fallback_time)
+    # IMAP's INTERNALDATE comes in UTC already; astimezone would copy it for nothing.
+    fallback = fallback_time if fallback_time.tzinfo is UTC else _as_utc(fallback_time)
     if value is not None:
         # Not cached: a Date is nearly unique to its message, so a cache of the last 8,192
         # misses on a first sync and costs a fifth of a microsecond a message doing so.
@@ -894,6 +901,16 @@ def _message_time_of(value: str | None, fallback_time: datetime) -> datetime:
 
 def _date_utc_uncached(value: str) -> datetime | None:
     """``_as_utc(parsedate_to_datetime(value))``, or None where message_time would skip the value."""
+    m = _USUAL_DATE.fullmatch(value)
+    if m is not None:
+        # Five groups rather than seven, the clock as it stands: a third less than below.
+        day, month, year, clock, zone = m.groups()
+        try:
+            day = day if len(day) == 2 else "0" + day
+            when = datetime.fromisoformat(f"{year}-{_MONTH_DIGITS[month]}-{day}T{clock}{zone}")
+            return when if zone == "+0000" else when.astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass  # as below, where _date_utc_general decides
     m = _RFC5322_DATE.fullmatch(value)
     if m is None:
         return _date_utc_general(value, None)

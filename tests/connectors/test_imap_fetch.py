@@ -31,6 +31,7 @@ from circleback.connectors.imap_fetch import (
     parse_internaldate,
     parse_message,
     uid_fetch,
+    widen_read_buffer,
 )
 
 ITEMS = "(UID FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])"
@@ -274,8 +275,11 @@ def test_tagged_no_raises_imaplib_error(server: ScriptedImap, imap: imaplib.IMAP
     ],
     ids=["eof-in-literal", "eof-in-line", "bye"],
 )
-def test_a_dropped_answer_aborts_and_shuts_the_socket(server: ScriptedImap, answer: bytes) -> None:
+@pytest.mark.parametrize("widened", [False, True], ids=["8k-reader", "64k-reader"])
+def test_a_dropped_answer_aborts_and_shuts_the_socket(server: ScriptedImap, answer: bytes, widened: bool) -> None:
     client = connect(server)
+    if widened:
+        widen_read_buffer(client)
     server.answer, server.piece, server.hangup = answer, 0, True
     try:
         with pytest.raises(imaplib.IMAP4.abort):
@@ -299,6 +303,41 @@ def test_a_caller_that_stops_early_leaves_no_half_read_connection(server: Script
         client.noop()
 
 
+# --- the reader's buffer -----------------------------------------------------------
+
+
+def test_a_widened_reader_reads_the_same_and_stays_in_step(server: ScriptedImap, imap: imaplib.IMAP4) -> None:
+    # Some 200 kB: many reads of either buffer's size, literals cut at every place.
+    answer = b"".join(dovecot_shaped(uid, HEAD + b"x" * (uid * 7 % 1500)) for uid in range(1, 400)) + DONE
+    small = b"".join(dovecot_shaped(uid, HEAD + b"y" * uid) for uid in range(1, 6)) + DONE
+    narrow, narrow_split = fetch(server, imap, answer), fetch(server, imap, small, piece=3)
+
+    widen_read_buffer(imap)
+
+    assert fetch(server, imap, answer) == narrow and len(narrow) == 399
+    assert fetch(server, imap, small, piece=3) == narrow_split
+    assert imap.noop()[0] == "OK"
+
+
+def test_a_widened_reader_lets_the_socket_close(server: ScriptedImap) -> None:
+    client = connect(server)
+    sock = client.sock
+    widen_read_buffer(client)
+
+    client.logout()
+
+    assert sock.fileno() == -1  # no reader left holding the socket open
+
+
+def test_an_imaplib_with_a_buffer_of_its_own_is_left_alone() -> None:
+    class OwnBuffer(imaplib.IMAP4):  # Python 3.14's imaplib: IMAP4.file is a read-only property
+        @property
+        def file(self) -> None:
+            raise AssertionError("IMAP4.file touched")
+
+    widen_read_buffer(OwnBuffer.__new__(OwnBuffer))  # not connected: nothing may be read or set
+
+
 # --- INTERNALDATE ------------------------------------------------------------------
 
 
@@ -313,6 +352,7 @@ def test_a_caller_that_stops_early_leaves_no_half_read_connection(server: Script
         (b"02-Foo-2026 10:11:12 +0000", None),
         (b"31-Feb-2026 10:11:12 +0000", None),
         (b"02-Mar-2026 10:11:12 +2500", None),  # an offset of more than a day is no time
+        (b"31-Dec-9999 23:00:00 -0100", None),  # in UTC past year 9999: no time, not an OverflowError
     ],
 )
 def test_internaldate(value: bytes, expected: datetime | None) -> None:

@@ -519,6 +519,9 @@ def reference_date(value: str) -> datetime | None:
 @example("Mon, 14 May 2001 16:39:00 -0700 (PDT)")
 @example("Tue, 30 Apr 2024 10:00:00 -0000")
 @example("Fri, 31 Dec 9999 23:59:59 -1200")
+@example("Sun, 1 Mar 2026 10:11:12 +0100")
+@example("Sun, 29 Feb 2026 10:11:12 +0000")  # no such day
+@example("Sun, 01 Mar 2026 24:00:00 +0000")
 def test_dates_take_the_stdlib_result(value: str) -> None:
     expected = reference_date(value)
     got = mailheaders._date_utc_uncached(value)
@@ -530,6 +533,8 @@ def test_the_common_forms_really_take_the_fast_path() -> None:
     assert mailheaders._simple_mailboxes('"Smith, John" <j@x.org>, Ann Lee <a@y.org>, b@z.org') is not None
     assert mailheaders._simple_mailboxes("=?utf-8?b?Q2hsb8OpIFNtaXRo?= <a@b.c>") is not None
     assert mailheaders._RFC5322_DATE.fullmatch("Mon, 14 May 2001 16:39:00 -0700 (PDT)")
+    assert mailheaders._USUAL_DATE.fullmatch("Mon, 14 May 2001 16:39:00 -0700 (PDT)")
+    assert mailheaders._USUAL_DATE.fullmatch("Sat, 28 Feb 2026 11:32:00 +0000")
     assert mailheaders._simple_mailboxes('"M\udcc3\udcbcller, Anna" <a@x.org>, Ingo L\udcfctkebohle <i@x.org>')
     assert mailheaders._simple_mailboxes("o'neill@x.org, Pat O'Neill <pat.o'neill@x.org>, r..brackett@x.org")
     # Enron's long To lists hold mangled addresses: they are dropped here, not sent to the stdlib.
