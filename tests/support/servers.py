@@ -258,6 +258,7 @@ class TcpProxy:
         self._stall_marker: tuple[bytes, int] | None = None  # (marker, server bytes still passed after it)
         self._stalling: dict[int, int] = {}  # id(client socket) -> server bytes it still gets; 0: silent
         self._silent: set[int] = set()  # the clients already stalled, counted once each
+        self._cutting: set[int] = set()  # clients whose cut is under way: the server's answer no longer reaches them
         self.cuts = 0
         self.stalls = 0
         self.connections = 0
@@ -344,6 +345,8 @@ class TcpProxy:
                 tail = window[-64:]
             if at >= 0:
                 keep = at + len(marker or b"") - len(window) + len(data)
+                with self._lock:  # the server may answer before the cut: the client must never hear it
+                    self._cutting.add(id(client))
                 _send(upstream, data[:keep])
                 self._cut(client, upstream)
                 return
@@ -354,6 +357,8 @@ class TcpProxy:
     def _server_to_client(self, client: socket.socket, upstream: socket.socket) -> None:
         while data := _recv(upstream):
             with self._lock:
+                if id(client) in self._cutting:
+                    continue
                 data = self._stall_filter(id(client), data)
                 budget = self._server_budget
                 if budget is not None:
@@ -396,6 +401,7 @@ class TcpProxy:
         with self._lock:
             self._stalling.pop(id(client), None)
             self._silent.discard(id(client))
+            self._cutting.discard(id(client))
         for sock in (client, upstream):
             _close_quietly(sock)
 
