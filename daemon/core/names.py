@@ -108,6 +108,8 @@ def first_name_of(name: str, email: str = "") -> str:
         return " ".join(w.title() if w.isupper() else w for w in words[:2])
     if len(words) == 2 and _family_name_first(words, email):  # "Lee Seung-hoon": "Seung-hoon", never "Hey Lee"
         return words[1]
+    if _vietnamese_order(words):  # "Phạm Văn Kiên": "Kiên", never "Hey Phạm"
+        return words[-1]
     return first.title() if first.isupper() and (name.isupper() or len(first) > 2) else first
 
 
@@ -129,6 +131,22 @@ def _family_name_first(words: list[str], email: str) -> bool:
     local = re.split(r"[._]", email.partition("@")[0].partition("+")[0].lower())
     given = folded(second).replace("-", "")
     return len(local) >= 2 and local[0] == given and local[1] == folded(first) and len(given) > 1
+
+
+# Vietnamese family names, written first; the given name is the last word ("Nguyễn Thị Tư": "Tư").
+_VIETNAMESE_FAMILY_NAMES = frozenset(
+    "nguyen tran le pham hoang huynh phan vu vo dang bui do ho ngo duong ly truong dinh lam mai trinh cao luong".split()
+)
+_VIETNAMESE_MIDDLE = frozenset("van thi duc minh thanh huu ngoc quoc kim xuan thu".split())
+
+
+def _vietnamese_order(words: list[str]) -> bool:
+    """Is this a Vietnamese name in its own order: a family name with its diacritics ("Phạm Kiên"), or
+    three words with a middle name such as Văn or Thị ("Nguyen Van Nam")?"""
+    if len(words) < 2 or folded(words[0]) not in _VIETNAMESE_FAMILY_NAMES:
+        return False
+    marked = words[0] != folded(words[0]).title() and words[0] != folded(words[0])
+    return marked or (len(words) >= 3 and folded(words[1]) in _VIETNAMESE_MIDDLE)
 
 
 def _given_names_in(email: str, words: list[str]) -> bool:

@@ -436,12 +436,15 @@ def _someone_else_then_a_pronoun(toks: list[_Tok], names: frozenset[str]) -> boo
             return True
         base = re.sub(r"['’]s$", "", low)
         named = i > 0 and t.word[:1].isupper() and not t.word.isupper() and base not in names
+        # "makes khoa laugh till he cries": a name typed in lower case, right after a verb, is someone too
+        typed_low = i > 0 and base.isalpha() and len(base) > 2 and base not in names and not _is_known(base) and (
+            _verb_form(lows[i - 1]) in ("3sg", "past") or lows[i - 1] in _TO_A_PERSON)
         # A name is a person's where it owns something ("Marj's knee"), keeps company ("with Sam",
         # "and Priya") or is who I was introduced to; "in Cornwall", "the Brightwell launch" are not.
         before = lows[max(0, i - 3) : i]
         person = base != low or before[-1:] in (["with"], ["and"], ["&"]) or (
             before[-2:] in (["me", "to"], ["us", "to"]) and before[0].startswith("introduc"))
-        if named and person and not _CALENDAR_WORDS.fullmatch(base):
+        if (named and person or typed_low) and not _CALENDAR_WORDS.fullmatch(base):
             other = True
         if low == "my" and i + 1 < len(toks) and re.sub(r"['’]s$", "", toks[i + 1].low) in _MY_PEOPLE:
             other = True
@@ -457,6 +460,8 @@ def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
     # "lends me books and never asks for them back": "them" after a plural noun is the things
     things = {i for i, t in enumerate(toks) if t.low == "them" and any(_is_plural_noun(p.low) for p in toks[1:i])}
     lows = [t.low for i, t in enumerate(toks) if not t.quoted and i not in things]
+    if re.search(r"\bthey (?:all|both)\b|\b(?:all|both) of them\b", " ".join(lows)):
+        return None  # "when they all wanted a head": others, not the person
     if any(w in _THEM for w in lows) and not (any(w in _THEY for w in lows) or lows[:1] == ["their"]):
         return None  # "asks after them": who is "them"?
     out: list[_Tok] = []
@@ -480,6 +485,9 @@ def _address_them(toks: list[_Tok], names: frozenset[str]) -> list[_Tok] | None:
             continue
         if i in things:
             out.append(t)
+            continue
+        if low == "his" and (t.tail.strip() or not nxt or nxt in _FUNCTION):  # "as his." -> "as yours."
+            out.append(_Tok(t.lead, _match_case("yours", t.word), t.tail))
             continue
         if low in _OBJECTS:
             out.append(_Tok(t.lead, _match_case(_OBJECTS[low], t.word), t.tail))
@@ -1060,7 +1068,9 @@ _GRIPE = re.compile(
     r"|cancels? (?:last|at the last)|always late|never on time|ghost(?:s|ed)|stingy|tight[- ]fisted|snob"
     r"|arrogant|a nightmare|passive[- ]aggressive|everybody knows it|don'?t trust"
     r"|shorted|short-?changed|overcharged?|ripped (?:us|me) off|stiffed|still arguing|arguing about|in dispute"
-    r"|owes (?:us|me)|never paid|(?:stopped|scrapped|cancelled|canceled|undid|reversed|binned) my)\b"
+    r"|owes (?:us|me)|never paid|(?:stopped|scrapped|cancelled|canceled|undid|reversed|binned) my"
+    r"|as (?:his|her|their) own|as (?:his|hers|theirs)(?=[.,;!]|$)|took (?:the )?credit|stole (?:my|the credit)"
+    r"|smile and nod|and it showed)\b"
 )
 
 
@@ -1130,12 +1140,17 @@ _APOSTROPHE = re.compile(r"\b(?:" + "|".join(k for k in _APOSTROPHES if k != "Im
 _APOSTROPHES["im"] = "I'm"
 _BARE_YEAR = re.compile(r"\b([a-z]+) ((?:19|20)[0-9]{2})\b(?![-–/'])")
 _YEAR_LEADS = frozenset("in of since from by until till to and or vs class summer winter spring autumn fall "
-                        "early late mid circa c around".split())
+                        "early late mid circa c around the a an our my your his her their that this every each".split())
 _GOT_IT = re.compile(r"(?i),\s*((?:got|won|made|did|passed|nailed) it)(?=[.;:!]|\s*$)")
 _HOW_MANY = re.compile(r",\s*[0-9]+ of (?:them|us)(?=[.;:!]|\s*$)")
 _YEAR_MID = re.compile(r"(?<=[a-z]) ((?:19|20)[0-9]{2}),\s+(?=(?:the|a|an|when|our)\b)")
 _ASIDE_IN_BRACKETS = re.compile(r"\s*\((?![^)]*\b(?:he|she|they|him|her|them)\b)[^()]{1,60}\)(?=[\s.,;:!]|$)")
-_LAUGHTER = re.compile(r"(?i)(?:\s+|^)(?:a?ha(?:ha)+|he(?:he)+|lol+|lmao|rofl|xd|ㅋ+|ㅎ+|:\)|:d|;\))(?=[\s.,!)]|$)")
+_LAUGHTER = re.compile(
+    r"(?i)(?:\s+|^)(?:a?ha(?:ha)+|he(?:he)+|lol+|lmao|rofl|xd|ㅋ+|ㅎ+|:\)|:d|;\)|ja(?:ja)+|je(?:je)+|rs(?:rs)+|k{3,}"
+    r"|hi(?:hi)+|w{3,}|5{3,})(?=[\s.,!)]|$)"
+)
+# Emoji: the user's feeling, not words to quote; a run of them parts the note like a dash.
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+")
 
 
 def _english_from(raw: str) -> str | None:
@@ -1200,10 +1215,11 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     raw = _LANGUAGES.sub(lambda m: m.group(0).capitalize(), raw)  # "bad english" -> "bad English"
     raw = _places().sub(lambda m: _places_named()[m.group(0)], raw)  # "flew to seoul" -> "flew to Seoul"
     raw = _LAUGHTER.sub("", raw).strip()  # "in english haha", "beat us 28-14 lol": the user's aside
+    raw = " ".join(_EMOJI.sub(" — ", raw).split()).strip(" —")  # "cold empanadas in a blizzard 😂 un grande"
     raw = _LESSON.sub(r"\1 that ", raw)  # "taught me you win cases on the papers": "taught me that you win"
     if not raw:
         return NO_NOTE
-    if personal_sensitive(raw):
+    if personal_sensitive(raw) or is_deceased(raw):
         return ReadNote(
             raw,
             SENSITIVE,
@@ -1294,7 +1310,7 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
         more = _part(p, names)
         if not more.quotable and _CONTRAST.match(p):
             return _unreadable(raw, "a later part of it takes back or qualifies the rest: " + p)
-        if not more.quotable and (more.shape in (FACT, FOREIGN) or _is_fact(p) or _is_aside(p)):
+        if not more.quotable and (more.shape in (FACT, FOREIGN) or _is_fact(p) or _is_aside(p) or _short_foreign(p)):
             continue  # "she's the bravest person I know. quit law to become a potter": the praise is the note
         if not more.quotable:
             return _unreadable(raw, "one part of it could not be carried into a sentence: " + more.reason)
@@ -1333,6 +1349,12 @@ _ASIDE = re.compile(
     r"|never again)\b"
 )
 _MANY_TIMES = re.compile(r"(?i)\b(?:so many times|more than once|again and again|countless times|many times over)$")
+
+
+def _short_foreign(part: str) -> bool:
+    """ "un grande", "nada mas", "le debo una": a few words in the user's other language, closing a note."""
+    words = part.split()
+    return len(words) <= 4 and sum(not _is_known(w) for w in words) * 2 >= len(words)
 
 
 def _is_aside(part: str) -> bool:
@@ -1491,7 +1513,8 @@ _DECEASED = re.compile(
     r"|\b(?:called (?:home )?to (?:glory|the lord|god|heaven)|went (?:home )?to be with the lord"
     r"|fell asleep in the lord|gone to glory|of blessed memory|passed on"
     r"|(?:my|our) late (?:husband|wife|father|mother|dad|mum|mom|son|daughter|brother|sister|friend)(?!'s))\b"
-    r"|\b(?:faleceu|falleci[oó]|morreu|muri[oó]|verstorben|gestorben|d[ée]c[ée]d[ée]e?)\b)"
+    r"|\b(?:faleceu|falleci[oó]|morreu|muri[oó]|verstorben|gestorben|d[ée]c[ée]d[ée]e?|parti[oó]|zmar[łl]a?"
+    r"|q\.?e\.?p\.?d|descanse en paz|giỗ|gio to)\b|\bmất(?= (?:năm |nam )?\d{4}| rồi)|돌아가|去世|逝世)"
 )
 
 

@@ -227,6 +227,9 @@ PERSONAL_WORDS: tuple[str, ...] = (
     r"lost (?:\d+ |two |three |a )?(?:toes?|fingers?|leg|foot|arm)", r"amputat\w*", r"drunk",
     r"told \w+ only", r"books don'?t add up",
     r"visa (?:renewal|application|stuck|refused|denied|problems?|issues?)",
+    # a seventh review: a plan kept from others, a heart, a habit, the taxman
+    r"secret(?!\s+santa)(?:ly)?", r"stents?", r"gambl\w+", r"(?:tax|ato|irs|hmrc) (?:audit|investigation|bill)",
+    r"audited",
     r"(?:don'?t|do not|dont) tell", r"between (?:us|you and me|ourselves)", r"keep (?:it|this) quiet",
 )
 # Subjects only: paperwork and news that are no small talk in a note, yet fine in a

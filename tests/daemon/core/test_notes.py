@@ -497,6 +497,20 @@ def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
      "I've always appreciated how you still make tourtière for the whole staff at Christmas."),
     ("new head. stopped my 6am devotion rule. her school now, ok. asks my advice sometimes", None),  # grudging
     ("his passed 2021", None),  # never read into "passed in 2021"
+    # a seventh blind review
+    ("presented MY tsunami model at AGU 2023 as his. smile and nod, nada mas", None),  # a grudge, never praise
+    ("bà nội. mất 2022. her pâté recipe is the whole shop. giỗ on 14 march", None),  # she has died
+    ("dug the station at ojos del salado at 5000m with me, cold empanadas in a blizzard 😂 un grande",
+     "I still remember how you dug the station at ojos del salado at 5000m with me, cold empanadas in a blizzard."),
+    ("mami. sends frozen pino by bus from conce every month jajaja",
+     "I've always appreciated how you send frozen pino by bus from conce every month."),
+    ("always makes khoa laugh till he cries", None),  # who cries? a name typed in lower case is someone else
+    ("did my 3am shift when khoa had the flu, never baked a thing in her life and it showed", None),  # a tease
+    ("wants his own shop next year, secret from the others", None),
+    ("ba. heart stent in june. still opens the shop at 4am", None),
+    ("brother. gambling again, owes the bookie", None),
+    ("backed me in front of the ministry after the 2024 false alarm when they all wanted a head", None),  # they: others
+    ("took me to the 2019 final at croke park", "I still remember how you took me to the 2019 final at croke park."),
 ])
 def test_a_warm_part_after_a_role_a_number_or_another_language_is_said(text, said):
     read = read_note(text, {"x"})

@@ -249,6 +249,11 @@ def test_configured_person_with_two_addresses_is_one_person(ledger, who) -> None
     ("Wang Xiaoming", "xiaoming.wang@c.example", "Xiaoming"),
     ("Lee Smith-Jones", "", "Lee"),  # a Western double-barrelled surname
     ("Kim Park", "", "Kim"),
+    # Vietnamese order (a seventh review: "Hey Phạm," to Phạm Văn Kiên).
+    ("Phạm Văn Kiên", "", "Kiên"),
+    ("Nguyen Van Nam", "", "Nam"),
+    ("Linh Nguyen", "", "Linh"),  # written the Western way
+    ("Mai Tran", "", "Mai"),
 ])
 def test_first_name_of(name: str, email: str, first: str) -> None:
     assert first_name_of(name, email) == first

@@ -428,3 +428,19 @@ def test_an_elder_the_note_names_is_greeted_dear_or_hello() -> None:
     elder = dict(context()["person"], elder=True, first_name="Lemayian")
     greetings = {renderer.render(CHECKIN, context("note", k, person=elder)).body.split(",")[0] for k in KEYS}
     assert greetings <= {"Dear Lemayian", "Hello Lemayian"}, greetings
+
+
+@pytest.mark.parametrize("greet", ["Dì Sáu", "Tita Baby", "Father Ben", "Don Lucho"])
+def test_an_elder_by_their_title_in_any_language_is_greeted_and_signed_off_with_respect(greet: str) -> None:
+    """A seventh review: "Hey Dì Sáu," and "Cheers," from a 68-year-old headmistress to her elders."""
+    renderer = TemplateRenderer()
+    person = dict(context()["person"], first_name=greet)
+    bodies = [renderer.render(CHECKIN, context("note", k, person=person, relation="friend")).body for k in KEYS]
+    assert all(b.startswith((f"Dear {greet},", f"Hello {greet},")) for b in bodies)
+    assert not any("Cheers," in b or "All the best," in b for b in bodies)
+
+
+def test_someone_who_rings_every_week_is_not_asked_how_they_have_been(renderer: TemplateRenderer) -> None:
+    note = read_note("drives me to church every sunday when my knee is bad").as_context()
+    bodies = " ".join(renderer.render(CHECKIN, context("note", k, note=note, relation="friend")).body for k in KEYS)
+    assert "How have you been?" not in bodies and "What have you been up to?" not in bodies
