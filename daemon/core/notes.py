@@ -943,7 +943,8 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
         # "caught the bug 2 days before cert": a deed for me, numbers and all
         deed = _verb_form(turned[j].low) == "past" and _HELPED.search(body) is not None
         feat = _FEAT.search(body) is not None  # "drove 2h in a snowstorm to bring tomatoes"
-        if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned) and not (deed or feat):
+        marked = _PRAISE_MARKS.search(body) is not None  # "redid half the facades after aug 4 for free"
+        if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned) and not (deed or feat or marked):
             return _fact(text)
         if not (_has_praise(turned) or praise_elsewhere or deed or _PRAISE_MARKS.search(body) or _FEAT.search(body)):
             return _fact(text)
@@ -1070,7 +1071,7 @@ _GRIPE = re.compile(
     r"|shorted|short-?changed|overcharged?|ripped (?:us|me) off|stiffed|still arguing|arguing about|in dispute"
     r"|owes (?:us|me)|never paid|(?:stopped|scrapped|cancelled|canceled|undid|reversed|binned) my"
     r"|as (?:his|her|their) own|as (?:his|hers|theirs)(?=[.,;!]|$)|took (?:the )?credit|stole (?:my|the credit)"
-    r"|smile and nod|and it showed)\b"
+    r"|smile and nod|and it showed|never (?:comes|shows|turns up|arrives|delivers|calls back)|kezzeb|mentiroso)\b"
 )
 
 
@@ -1455,7 +1456,9 @@ _SIMILE = re.compile(r"\byou are as an? ")
 _PRAISE_MARKS = re.compile(
     r"(?i)\b(?:best|always|(?:nobody|no one|anyone) else|like no one|than anyone|never fails|the one who|the reason"
     r"|better (?:\w+ ){0,4}than|more (?:\w+ ){1,3}than|every(?:one|body|thing)?|never once|not once|for (?:me|us)"
-    r"|(?:the|a) whole|alone|single-handedly|took a chance|fought for|any(?:thing|one|body)|still (?:our|my|the) \w+"
+    r"|(?:so|for) the whole|alone|single-handedly|took a chance|fought for|any(?:thing|one|body)"
+    r"|still (?:our|my|the) \w+"
+    r"|for free"
     r"|(?!(?:as|is|was|has|does|us|his|this|its)\b)\w{3,}s (?:me|my))\b"
 )
 
@@ -1512,7 +1515,11 @@ _DECEASED = re.compile(
     r"(?i)(?:^\s*(?:passed(?: away)?|died|deceased|d\.)\b|\bRIP\b|\bR\.I\.P\b|\bin memoriam\b"
     r"|\b(?:called (?:home )?to (?:glory|the lord|god|heaven)|went (?:home )?to be with the lord"
     r"|fell asleep in the lord|gone to glory|of blessed memory|passed on"
-    r"|(?:my|our) late (?:husband|wife|father|mother|dad|mum|mom|son|daughter|brother|sister|friend)(?!'s))\b"
+    r"|(?:my|our) late (?:husband|wife|father|mother|dad|dadda|daddy|mum|mummy|mom|mama|papa|baba|son|daughter"
+    r"|brother|sister|friend|granny|gran|grandma|grandpa|ouma|oupa|teta|jiddo|nana|uncle|aunt|aunty)(?!'s)"
+    r"|allah (?:ghafir|yarham|yerham|yirham)\w*|rahimahull?ah|inna lillahi"
+    r"|went home (?:to (?:the lord|god|allah)"
+    r"|(?:in |on )?(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*|\d{4})))\b"
     r"|\b(?:faleceu|falleci[oó]|morreu|muri[oó]|verstorben|gestorben|d[ée]c[ée]d[ée]e?|parti[oó]|zmar[łl]a?"
     r"|q\.?e\.?p\.?d|descanse en paz|giỗ|gio to)\b|\bmất(?= (?:năm |nam )?\d{4}| rồi)|돌아가|去世|逝世)"
 )

@@ -208,6 +208,23 @@ def fail(message: str) -> NoReturn:
     raise jinja2.TemplateRuntimeError(message)
 
 
+# What people call an elder, in any language, before the name: "Dear Tita Baby", never "Hey Tita Baby".
+_ELDER_TITLES = frozenset(
+    "aunty auntie aunt uncle grandma grandpa granny grandad nana mr mrs ms dr prof professor sir madam mama papa "
+    "tita tito lola lolo tía tío abuela abuelo nonna nonno oma opa ouma oupa teta jiddo sitto dì cô chú bác ông bà "
+    "father pastor rev reverend imam ma'am maam mzee sensei don doña sheikh hajji hajja".split()
+)
+
+
+def elder(person: Any) -> bool:
+    """Is this someone to greet with respect: a title of an elder before their name ("Tita Baby", "Imam
+    Gasant", "Dì Sáu"), or a note that calls them an elder (``person.elder``)?"""
+    if isinstance(person, dict) and person.get("elder"):
+        return True
+    name = first_name(person)
+    return bool(name) and name.split(" ")[0].lower() in _ELDER_TITLES
+
+
 def first_name(value: Any, email: str = "") -> str:
     """The first word of a name ("Dr. Jo Park" -> "Jo"), as ``relations.first_name_of`` reads it.
 
@@ -385,6 +402,7 @@ def topics(items: Any) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "first_name": first_name,
+    "elder": elder,
     "ago": ago,
     "month_year": month_year,
     "day_month": day_month,

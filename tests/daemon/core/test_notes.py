@@ -511,6 +511,13 @@ def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
     ("brother. gambling again, owes the bookie", None),
     ("backed me in front of the ministry after the 2024 false alarm when they all wanted a head", None),  # they: others
     ("took me to the 2019 final at croke park", "I still remember how you took me to the 2019 final at croke park."),
+    # an eighth blind review
+    ("my late dadda, allah ghafir hom. went home june 2020. we couldnt even wash him ourselves for the janazah",
+     None),  # he has died: a draft to him quoted his funeral
+    ("drug rep. promises the insulin shipment every week since june and never comes. kezzeb", None),  # a complaint
+    ("cousin. wants work in the gulf, told the whole family at the wedding. redid half the facades on gemmayzeh "
+     "street after aug 4 for free", "I still remember how you redid half the facades on gemmayzeh street after aug 4 "
+     "for free."),
 ])
 def test_a_warm_part_after_a_role_a_number_or_another_language_is_said(text, said):
     read = read_note(text, {"x"})
@@ -546,6 +553,10 @@ def test_a_city_typed_in_lower_case_keeps_its_capitals_and_an_english_word_stays
 @pytest.mark.parametrize(("note", "deceased"), [
     ("my husband. called to glory 2019. 41 yrs married", True),  # a sixth review: a draft to a dead man
     ("went to be with the Lord in march", True),
+    ("my late dadda, allah ghafir hom", True),
+    ("went home june 2020, covid", True),
+    ("went home early from the party", False),
+    ("my late shift partner", False),
     ("our friend of blessed memory", True),
     ("my late husband's best friend", False),  # the late husband is not this person
     ("called home every sunday", False),

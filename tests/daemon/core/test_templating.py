@@ -444,3 +444,11 @@ def test_someone_who_rings_every_week_is_not_asked_how_they_have_been(renderer: 
     note = read_note("drives me to church every sunday when my knee is bad").as_context()
     bodies = " ".join(renderer.render(CHECKIN, context("note", k, note=note, relation="friend")).body for k in KEYS)
     assert "How have you been?" not in bodies and "What have you been up to?" not in bodies
+
+
+def test_a_linkedin_note_greets_an_elder_with_dear() -> None:
+    """An eighth review: "Hi Imam Gasant", "Hi Teta" in the LinkedIn-style note."""
+    renderer = TemplateRenderer()
+    person = dict(context()["person"], first_name="Imam Gasant")
+    bodies = [renderer.render("linkedin.txt.j2", context("note", k, person=person)).body for k in KEYS]
+    assert all(b.startswith("Dear Imam Gasant,") for b in bodies)
