@@ -138,7 +138,9 @@ NO_NOTE = ReadNote("", "")
 # What makes a deed a feat: "made a whole platformer", "ran the clinic basically alone", "fixed it yourself".
 _FEAT = re.compile(
     r"(?i)\b(?:whole|entire|alone|single-handedly|yourself|by yourself|on your own|in one (?:weekend|night|day)"
-    r"|without being asked|in a (?:snow)?storm|in a blizzard|in the snow)\b"
+    r"|without being asked|in a (?:snow)?storm|in a blizzard|in the snow"
+    r"|in (?:one|a single) (?:sitting|go|afternoon|morning|evening|monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday))\b"
 )
 _MINE = re.compile(r"(?i)\b(?:me|my|mine|myself|us|our|ours|we|I)\b")
 _RECENT = re.compile(
@@ -1080,7 +1082,8 @@ _HELPED = re.compile(
     r"(?i)\b(?:taught|helped|pushed|saved|backed|showed|introduced|encouraged|championed|covered|vouched|"
     r"stood up|got me|gave me|talked me|believed|caught|spotted|rescued|took a chance|fought for|stepped in|stood by"
     r"|drove me|translated|fought|wrote me|paced me|looked after|made me|lent me|lends me|led us"
-    r"|blessed (?:me|my|us|our))\b"
+    r"|blessed (?:me|my|us|our|the)|to (?:get|help|bring|show|teach|feed|find) (?:me|us)"
+    r"|told me (?:that )?['\"‘“])"
 )
 
 # Shorthand people type in notes, spelt out before reading ("w/o burning bridges").

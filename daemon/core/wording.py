@@ -230,6 +230,9 @@ PERSONAL_WORDS: tuple[str, ...] = (
     # a seventh review: a plan kept from others, a heart, a habit, the taxman
     r"secret(?!\s+santa)(?:ly)?", r"stents?", r"gambl\w+", r"(?:tax|ato|irs|hmrc) (?:audit|investigation|bill)",
     r"audited",
+    # an eighth review: trauma, therapy, a plan on the quiet, money owed to the user
+    r"ptsd", r"(?:seeing|sees) a (?:psych|psychiatrist|psychologist|therapist|counsell?or|shrink)", r"in therapy",
+    r"psychiatric (?:ward|unit|hospital|care)", r"on the quiet", r"owed (?:to )?(?:me|us)",
     r"(?:don'?t|do not|dont) tell", r"between (?:us|you and me|ourselves)", r"keep (?:it|this) quiet",
 )
 # Subjects only: paperwork and news that are no small talk in a note, yet fine in a
@@ -324,7 +327,8 @@ def _personal() -> re.Pattern[str]:
 # ("ex. baraka's dad"): the words above are whole words, these are not.
 _MONEY_OR_EX = re.compile(
     r"(?i)(?:[$€£₱₦¥₹]\s?\d|\b\d[\d,.]*\s?(?:cedis?|naira|pesos?|shillings?|dollars?|euros?|pounds?|rupees?"
-    r"|aed|php|usd|gbp|eur|kes|ghs)\b|\b\d+k (?:a|per|each) (?:month|week|year)\b|^\s*ex\s*[.,])"
+    r"|aed|php|usd|gbp|eur|kes|ghs)\b|\b\d+k (?:a|per|each) (?:month|week|year)\b|^\s*ex\s*[.,]"
+    r"|^\s*ex[ -]?(?:fianc|boyfriend|girlfriend|husband|wife|partner)|\bR\d[\d,.]*k?\b)"
 )
 
 

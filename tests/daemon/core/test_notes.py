@@ -518,6 +518,15 @@ def test_a_label_is_no_praise_and_someone_in_general_is_not_them(text, said):
     ("cousin. wants work in the gulf, told the whole family at the wedding. redid half the facades on gemmayzeh "
      "street after aug 4 for free", "I still remember how you redid half the facades on gemmayzeh street after aug 4 "
      "for free."),
+    ("neighbour. built zaids jungle gym in one saturday with no plans and 2 beers, it still stands",
+     "I'm still impressed by how you built zaids jungle gym in one Saturday with no plans and 2 beers — it still "
+     "stands."),
+    ("pastry teacher. came in on a sunday just to show me lamination",
+     "I still remember how you came in on a Sunday just to show me lamination."),
+    ("cô mai. told me 'your hands know bread, trust them'",  # a teacher's saying: the quote is theirs, as typed
+     "I still remember how you told me 'your hands know bread, trust them'."),
+    ("uni flatmate. clinical psych in Inverness, trauma specialist. climbs harder than anyone i know",
+     "I've always appreciated how you climb harder than anyone I know."),  # a profession, not trouble
 ])
 def test_a_warm_part_after_a_role_a_number_or_another_language_is_said(text, said):
     read = read_note(text, {"x"})
@@ -592,6 +601,10 @@ def test_a_simile_is_no_age_and_a_girl_of_15_is_a_child(note, minor):
     ("ex. baraka's dad. still texts when drunk", True),
     ("ex-flatmate from LSE, at the London bar now", False),
     ("HR. my visa renewal stuck since sept. be nice", True),
+    ("off on PILIR since the shooting in july, seeing a psych for ptsd", True),
+    ("applied to st john in NZ on the quiet", True),
+    ("station manager. R6k owed to me since july", True),
+    ("ex fiancé. ended it 2 weeks before the wedding", True),
 ])
 def test_money_the_user_paid_for_them_is_theirs(note, sensitive):
     from circleback.daemon.core.wording import personal_sensitive
