@@ -208,7 +208,8 @@ def note_context(ledger: Ledger, settings: Settings, note: PlannedNote, now: dat
 # working on?" to a parent.
 # A family group in the user's own language counts too ("pamilya", "rodzina", "jamaa", "gia đình").
 _FAMILY = re.compile(
-    r"famil|parent|relative|sibling|cousin|kin\b|mum|mom|dad|pamilya|rodzina|jamaa|aile\b|gia ?(?:đình|dinh)|家族|가족"
+    r"famil|parent|relative|sibling|cousin|kin\b|mum|mom|dad|pamilya|rodzina|jamaa|aile\b|3?ayle\b|ahel\b|ahl\b"
+    r"|gia ?(?:đình|dinh)|家族|가족"
     r"|가정",
     re.IGNORECASE,
 )

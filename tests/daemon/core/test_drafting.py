@@ -139,7 +139,7 @@ def test_the_person_carries_how_the_note_is_signed_and_whether_they_are_an_elder
     assert (person["sign_as"], person["elder"]) == (sign_as, elder)
 
 
-@pytest.mark.parametrize("group", ["family", "pamilya", "Rodzina", "jamaa", "가족"])
+@pytest.mark.parametrize("group", ["family", "pamilya", "Rodzina", "jamaa", "가족", "ahel", "giadinh"])
 def test_a_family_group_in_the_users_own_language_is_family(group: str) -> None:
     """A sixth review: a Filipino user's "pamilya" lost "Love," and the family rules."""
     from circleback.daemon.core.drafting import is_family_group

@@ -452,3 +452,4 @@ def test_a_linkedin_note_greets_an_elder_with_dear() -> None:
     person = dict(context()["person"], first_name="Imam Gasant")
     bodies = [renderer.render("linkedin.txt.j2", context("note", k, person=person)).body for k in KEYS]
     assert all(b.startswith("Dear Imam Gasant,") for b in bodies)
+    assert not any("  " in b for b in bodies)  # an empty "why" leaves no double space
