@@ -948,7 +948,7 @@ def _part(text: str, names: frozenset[str], whole: str | None = None) -> ReadNot
         marked = _PRAISE_MARKS.search(body) is not None  # "redid half the facades after aug 4 for free"
         if _is_fact(body) and not _has_praise(turned[j + 1 :] if j else turned) and not (deed or feat or marked):
             return _fact(text)
-        if not (_has_praise(turned) or praise_elsewhere or deed or _PRAISE_MARKS.search(body) or _FEAT.search(body)):
+        if not (_has_praise(turned) or praise_elsewhere or deed or marked or feat):
             return _fact(text)
         if _NETWORK.search(body):  # "knows everyone in cold chain logistics": what they can do for me
             return _fact(text)
