@@ -373,8 +373,16 @@ _ROLE_FIELDS = {
     "architect": "architecture", "therapist": "therapy", "manager": "management", "advisor": "advice",
     "adviser": "advice", "strategist": "strategy", "illustrator": "illustration", "publicist": "publicity",
 }
+# One of these, said after "help with", wants an article: "help with a patisserie course", "the ECP degree".
+_COUNTABLE = frozenset(
+    "course degree application lease residency programme program internship scholarship exam visa permit "
+    "licence license grant fellowship apprenticeship thesis dissertation move transfer".split()
+)
+
+
 def _topic(item: Any) -> str:
     words = str(item).strip().split()
+    article = ""
     if words:
         last = words[-1].lower()
         role = _ROLE_FIELDS.get(last) or (_ROLE_FIELDS.get(last[:-1]) if last.endswith("s") else None)
@@ -383,12 +391,33 @@ def _topic(item: Any) -> str:
         elif last in ("a", "an"):
             words = words[:-1]
         if words and words[0].lower() in ("a", "an", "the") and len(words) > 1:
+            article = "the" if words[0].lower() == "the" and not role else ""  # "the ECP degree at CPUT"
             words = words[1:]
-    said = []
+        countable = words and words[-1].lower() in _COUNTABLE
+        if not article and not role and words and (countable or _ends_in_place(words)):
+            article = "an" if _vowel_sound(words[0]) else "a"  # "a patisserie course", "an NHS UK application"
+    said = [article] if article else []
     for w in words:
         low = w.lower()
         said.append(w.upper() if low in _ACRONYMS else w.capitalize() if low in _PROPER and w == low else w)
     return " ".join(said)
+
+
+def _ends_in_place(words: list[str]) -> bool:
+    """ "bakery lease in the west", "pharmacy residency in France": a countable thing, then where."""
+    lows = [w.lower() for w in words]
+    for i, w in enumerate(lows[:-1]):
+        if w in _COUNTABLE and lows[i + 1] in ("in", "at", "for", "with", "abroad"):
+            return True
+    return False
+
+
+def _vowel_sound(word: str) -> bool:
+    """ "an ECP degree", "an NHS application", "an online course"; "a UX course", "a university"."""
+    if word.isupper() and len(word) > 1:
+        return word[0] in "AEFHILMNORSX"
+    low = word.lower()
+    return low[:1] in ("a", "e", "i", "o") or (low[:1] == "u" and not low.startswith(("uni", "usu", "uti", "use")))
 
 
 def topics(items: Any) -> str:

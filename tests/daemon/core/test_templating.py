@@ -296,6 +296,13 @@ def test_mid_sentence_and_and_list() -> None:
     (["Product Manager"], "Product Management"),
     (["hiking routes", "Kubernetes", "m&a"], "hiking routes, Kubernetes and M&A"),
     (["advisor"], "advisor"),
+    # three reviews: "could help with patisserie course", "help with ECP degree at CPUT" (typed "the ECP degree")
+    (["patisserie course"], "a patisserie course"),
+    (["the ECP degree at CPUT"], "the ECP degree at CPUT"),
+    (["NHS UK application"], "an NHS UK application"),
+    (["bakery lease in the west"], "a bakery lease in the west"),
+    (["university application"], "a university application"),
+    (["restaurant financing", "PhD programs abroad"], "restaurant financing and PhD programs abroad"),
 ])
 def test_a_topic_is_said_as_a_field_in_its_own_capitals(written: list[str], said: str) -> None:
     assert topics(written) == said
