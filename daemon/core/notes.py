@@ -1280,11 +1280,10 @@ def read_note(text: str, names: frozenset[str] | set[str] = frozenset()) -> Read
     parts = [p for p in parts if p and (len(p.split()) > 1 or len(parts) == 1 or _is_role(p))] or [raw]
     parts = [*_who_then_deed(parts[0]), *parts[1:]]
     main = _part(parts[0], names, raw if len(parts) > 1 else None)
-    lead = _after_leading_facts(parts, main, names, raw)
+    lead, praised = _after_leading_facts(parts, main, names, raw)
     if lead:  # "Partner, my mentor since 2017. taught me to read a SPA backwards": the rest is the note
         moment = parts[lead - 1]
-        parts = parts[lead:]
-        main = _part(parts[0], names, raw)
+        parts, main = parts[lead:], praised
         if main.phrase.startswith("when we ") and _MOMENT_BEFORE.match(moment):
             # "the 2am c-section on the Maasai cow in the rain. we laughed the whole drive back": the
             # moment is the memory, the laugh how it went; never "when we laughed the whole drive back" alone
@@ -1436,8 +1435,11 @@ def _is_label(part: str) -> bool:
     return last.lower() not in _FUNCTION and last.lower() not in ("me", "us", "you")
 
 
-def _after_leading_facts(parts: list[str], first: ReadNote, names: frozenset[str], raw: str) -> int:
-    """How many leading parts to pass over to reach what the user values in them (0: none, or none found).
+def _after_leading_facts(
+    parts: list[str], first: ReadNote, names: frozenset[str], raw: str
+) -> tuple[int, ReadNote]:
+    """How many leading parts to pass over to reach what the user values in them, and that part as read
+    (0 and ``first``: none, or none found).
 
     People open a note with who someone is ("Partner, my mentor since 2017.", "college
     roommate.", "meu orientador.") or a word about them the reader cannot carry ("ruthless on
@@ -1445,14 +1447,14 @@ def _after_leading_facts(parts: list[str], first: ReadNote, names: frozenset[str
     the parts before it stay the user's. A part that takes something back ("but ...") ends the search.
     """
     if len(parts) < 2 or (first.quotable and not _is_label(parts[0])):
-        return 0
+        return 0, first
     for i, part in enumerate(parts[1:], start=1):
         if _CONTRAST.match(part):
-            return 0
+            return 0, first
         read = _part(part, names, raw)
         if read.quotable and _praises(part, read):
-            return i
-    return 0
+            return i, read
+    return 0, first
 
 
 _SIMILE = re.compile(r"\byou are as an? ")
